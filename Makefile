@@ -1,0 +1,44 @@
+# lode: `make demo` runs the Cloncurry demo, `make test` runs the test suite.
+# Both install what is missing first (Debian/Ubuntu packages, via sudo when not root).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+# libgdal-dev: the GDAL library and headers the `gdal` crate links against (Debian's GDAL 3.6);
+# gdal-bin: gdalinfo/gdalwarp/gdal_rasterize, the independent readers the tests compare with;
+# python3-gdal: GDAL's Python utilities (gdal_proximity.py, gdal_calc.py) used as references.
+APT_PACKAGES := libgdal-dev gdal-bin python3-gdal pkg-config build-essential
+
+.PHONY: help deps build demo test bench clean
+
+help:
+	@echo "make demo   run lode on Geoscience Australia's Cloncurry data (outputs in out/cloncurry)"
+	@echo "make test   run the test suite"
+	@echo "make bench  run the benchmarks against peer tools (needs PyPI)"
+
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust with rustup (https://rustup.rs)"; exit 1; }
+
+build: deps
+	$(CARGO) build --release --locked
+
+demo: build
+	./target/release/lode run data/cloncurry/cloncurry.toml
+
+test: deps
+	$(CARGO) test --release --locked
+
+bench: build
+	./benches/run.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf out

@@ -1,0 +1,534 @@
+//! The run configuration: TOML parsed into [`RawConfig`] (every key declared once,
+//! with its default, unknown keys rejected with their line), then validated into
+//! [`Settings`] (paths resolved against the config file's folder, CRS parsed, every
+//! input opened) before any heavy work starts.
+//!
+//! `docs/config.md` documents every key; keep it in step with this file.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::grid::Grid;
+use crate::io;
+
+// ---------------------------------------------------------------------------------------
+// Raw config: what the TOML file says.
+// ---------------------------------------------------------------------------------------
+
+/// The config file as written.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// `[project]`
+    pub project: RawProject,
+    /// `[grid]`
+    pub grid: RawGrid,
+    /// `[labels]`
+    pub labels: RawLabels,
+    /// `[[evidence]]`, one table per layer.
+    pub evidence: Vec<RawEvidence>,
+    /// `[model]`
+    #[serde(default)]
+    pub model: RawModel,
+    /// `[output]`
+    pub output: RawOutput,
+}
+
+/// `[project]`: name and seed.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProject {
+    /// Name written into output metadata.
+    pub name: String,
+    /// Seed of every random choice (negative sampling). Default 42.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Worker threads; 0 means one per core. Default 0.
+    #[serde(default)]
+    pub threads: usize,
+}
+
+/// `[grid]`: the template raster, or CRS + bounds + cell size; optional study-area mask.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGrid {
+    /// Raster whose CRS, geotransform and shape define the grid.
+    pub template: Option<PathBuf>,
+    /// CRS of the grid (`EPSG:7845`, WKT or PROJ string), when no template.
+    pub crs: Option<String>,
+    /// `[xmin, ymin, xmax, ymax]` in the grid CRS, when no template.
+    pub bounds: Option<[f64; 4]>,
+    /// Cell edge length in CRS units, when no template.
+    pub cell_size: Option<f64>,
+    /// Study area: a polygon layer (cells whose centre is inside) or a raster
+    /// (cells with data and a non-zero value). Default: the whole grid.
+    pub mask: Option<PathBuf>,
+    /// Layer of `mask` when it is a multi-layer vector source.
+    pub mask_layer: Option<String>,
+    /// Edge of the processing windows, in cells. Default 256.
+    #[serde(default = "default_block_size")]
+    pub block_size: usize,
+}
+
+/// `[labels]`: the known deposits and how negatives are drawn.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLabels {
+    /// Any OGR point source (Shapefile, GeoPackage, GeoJSON, FlatGeobuf, CSV with geometry).
+    pub path: PathBuf,
+    /// Layer name; default the first layer.
+    pub layer: Option<String>,
+    /// OGR SQL attribute filter, e.g. `commodity LIKE '%Li%'`.
+    #[serde(rename = "where")]
+    pub filter: Option<String>,
+    /// Negatives are drawn from cells at least this far (CRS units) from every deposit. Default 1000.
+    #[serde(default = "default_negative_buffer")]
+    pub negative_buffer: f64,
+    /// Negative cells drawn per positive cell. Default 10.
+    #[serde(default = "default_negative_ratio")]
+    pub negatives_per_positive: f64,
+}
+
+/// The kinds of evidence layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceKind {
+    /// A continuous raster band, used as is.
+    Raster,
+    /// An integer-class raster band, one-hot encoded.
+    Categorical,
+    /// Distance (CRS units) from each cell centre to the nearest vector feature.
+    Distance,
+    /// A polygon attribute burnt onto the grid as classes, one-hot encoded.
+    Rasterize,
+}
+
+impl EvidenceKind {
+    /// The name used in config files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvidenceKind::Raster => "raster",
+            EvidenceKind::Categorical => "categorical",
+            EvidenceKind::Distance => "distance",
+            EvidenceKind::Rasterize => "rasterize",
+        }
+    }
+}
+
+/// Resampling used when a raster is warped onto the grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Resampling {
+    /// Nearest for classes; for continuous values bilinear when the source cells are as
+    /// large as the grid's or larger, average when they are smaller.
+    #[default]
+    Auto,
+    /// Nearest neighbour.
+    Nearest,
+    /// Bilinear.
+    Bilinear,
+    /// Cubic convolution.
+    Cubic,
+    /// Mean of the source cells under the grid cell.
+    Average,
+    /// Most frequent source value under the grid cell.
+    Mode,
+}
+
+/// One `[[evidence]]` table.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEvidence {
+    /// Unique name; output columns and metadata use it.
+    pub name: String,
+    /// `raster`, `categorical`, `distance` or `rasterize`.
+    pub kind: EvidenceKind,
+    /// Input file (raster for `raster`/`categorical`, vector for `distance`/`rasterize`).
+    pub path: PathBuf,
+    /// Raster band, from 1. Default 1.
+    #[serde(default = "default_band")]
+    pub band: usize,
+    /// Vector layer; default the first.
+    pub layer: Option<String>,
+    /// OGR SQL attribute filter on the vector layer.
+    #[serde(rename = "where")]
+    pub filter: Option<String>,
+    /// Attribute burnt by `rasterize` (integer or text classes).
+    pub attribute: Option<String>,
+    /// Resampling onto the grid (rasters). Default `auto`.
+    #[serde(default)]
+    pub resampling: Resampling,
+    /// Classes to encode (`categorical`); default every class found in the study area.
+    pub classes: Option<Vec<i64>>,
+    /// Largest number of classes accepted before the layer is declared not categorical. Default 256.
+    #[serde(default = "default_max_classes")]
+    pub max_classes: usize,
+}
+
+/// The model families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// L2-regularised logistic regression on standardised features.
+    #[default]
+    Logistic,
+}
+
+/// `[model]`: which model and its settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    /// Model family. Default `logistic`.
+    #[serde(default)]
+    pub kind: ModelKind,
+    /// L2 penalty of the logistic regression. Default 1.0.
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    /// Iteration limit of the optimiser. Default 200.
+    #[serde(default = "default_max_iterations")]
+    pub max_iterations: u64,
+}
+
+impl Default for RawModel {
+    fn default() -> Self {
+        RawModel {
+            kind: ModelKind::Logistic,
+            alpha: default_alpha(),
+            max_iterations: default_max_iterations(),
+        }
+    }
+}
+
+/// Compression of the output GeoTIFFs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    /// DEFLATE with a floating-point predictor: read everywhere.
+    #[default]
+    Deflate,
+    /// ZSTD: faster and smaller, needs GDAL 2.3+ readers.
+    Zstd,
+}
+
+/// `[output]`: where results go.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutput {
+    /// Output folder (created if missing).
+    pub dir: PathBuf,
+    /// `deflate` or `zstd`. Default `deflate`.
+    #[serde(default)]
+    pub compression: Compression,
+}
+
+fn default_seed() -> u64 {
+    42
+}
+fn default_block_size() -> usize {
+    256
+}
+fn default_negative_buffer() -> f64 {
+    1000.0
+}
+fn default_negative_ratio() -> f64 {
+    10.0
+}
+fn default_band() -> usize {
+    1
+}
+fn default_max_classes() -> usize {
+    256
+}
+fn default_alpha() -> f64 {
+    1.0
+}
+fn default_max_iterations() -> u64 {
+    200
+}
+
+impl RawConfig {
+    /// Parses TOML text; errors carry the line and column and name the key.
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        toml::from_str(text)
+            .map_err(|e| Error::ParseConfig { path: path.to_path_buf(), message: e.to_string() })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Settings: the validated configuration.
+// ---------------------------------------------------------------------------------------
+
+/// The validated configuration: every path resolved and opened, the grid built.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The config file.
+    pub config_path: PathBuf,
+    /// SHA-256 of the config file's bytes.
+    pub config_sha256: String,
+    /// The config as parsed (paths resolved), for manifests.
+    pub raw: RawConfig,
+    /// Project name.
+    pub name: String,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// The grid, with its study-area mask.
+    pub grid: Grid,
+    /// Deposits and negative sampling.
+    pub labels: LabelSettings,
+    /// Evidence layers, checked and opened.
+    pub evidence: Vec<EvidenceSettings>,
+    /// Model settings.
+    pub model: RawModel,
+    /// Output settings (folder resolved).
+    pub output: RawOutput,
+}
+
+/// Validated `[labels]`.
+#[derive(Debug, Clone)]
+pub struct LabelSettings {
+    /// The vector source and layer of the deposits.
+    pub source: io::vector::LayerRef,
+    /// Minimum distance of a negative from every deposit.
+    pub negative_buffer: f64,
+    /// Negatives per positive.
+    pub negatives_per_positive: f64,
+}
+
+/// A validated `[[evidence]]` table.
+#[derive(Debug, Clone)]
+pub struct EvidenceSettings {
+    /// Unique name.
+    pub name: String,
+    /// Its kind.
+    pub kind: EvidenceKind,
+    /// The input, raster or vector.
+    pub input: EvidenceInput,
+    /// Resampling (rasters).
+    pub resampling: Resampling,
+    /// Attribute (`rasterize`).
+    pub attribute: Option<String>,
+    /// Classes given by the user (`categorical`).
+    pub classes: Option<Vec<i64>>,
+    /// Class-count limit.
+    pub max_classes: usize,
+}
+
+/// Where an evidence layer's values come from.
+#[derive(Debug, Clone)]
+pub enum EvidenceInput {
+    /// A raster band.
+    Raster(io::raster::BandRef),
+    /// A vector layer.
+    Vector(io::vector::LayerRef),
+}
+
+impl Settings {
+    /// Reads, parses and validates a config file. Opens every input; does no heavy work.
+    pub fn load(config_path: &Path) -> Result<Settings> {
+        let bytes = std::fs::read(config_path)
+            .map_err(|source| Error::ReadConfig { path: config_path.to_path_buf(), source })?;
+        let text = String::from_utf8(bytes.clone()).map_err(|e| Error::ParseConfig {
+            path: config_path.to_path_buf(),
+            message: format!("not UTF-8 text: {e}"),
+        })?;
+        let raw = RawConfig::parse(&text, config_path)?;
+        let base = config_path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let sha = format!("{:x}", Sha256::digest(&bytes));
+        Settings::from_raw(raw, &base, config_path, sha)
+    }
+
+    /// Validates a parsed config whose relative paths are relative to `base`.
+    pub fn from_raw(mut raw: RawConfig, base: &Path, config_path: &Path, sha: String) -> Result<Settings> {
+        io::init();
+        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+
+        if raw.project.name.trim().is_empty() {
+            return Err(Error::key("project.name", "must not be empty"));
+        }
+        if raw.grid.block_size < 16 || raw.grid.block_size > 4096 {
+            return Err(Error::key(
+                "grid.block_size",
+                format!("{} is outside 16..=4096 cells", raw.grid.block_size),
+            ));
+        }
+
+        // Grid.
+        raw.grid.template = raw.grid.template.as_deref().map(resolve);
+        raw.grid.mask = raw.grid.mask.as_deref().map(resolve);
+        let grid = io::build_grid(&raw.grid)?;
+
+        // Labels.
+        raw.labels.path = resolve(&raw.labels.path);
+        let labels_key = "labels.path";
+        let source = io::vector::LayerRef::open(
+            labels_key,
+            &raw.labels.path,
+            raw.labels.layer.as_deref(),
+            raw.labels.filter.as_deref(),
+        )?;
+        if !(raw.labels.negative_buffer >= 0.0 && raw.labels.negative_buffer.is_finite()) {
+            return Err(Error::key("labels.negative_buffer", "must be a distance >= 0"));
+        }
+        if !(raw.labels.negatives_per_positive > 0.0 && raw.labels.negatives_per_positive <= 1000.0) {
+            return Err(Error::key("labels.negatives_per_positive", "must be in (0, 1000]"));
+        }
+        let labels = LabelSettings {
+            source,
+            negative_buffer: raw.labels.negative_buffer,
+            negatives_per_positive: raw.labels.negatives_per_positive,
+        };
+
+        // Evidence.
+        if raw.evidence.is_empty() {
+            return Err(Error::key("evidence", "at least one [[evidence]] layer is needed"));
+        }
+        let mut evidence = Vec::new();
+        for (i, ev) in raw.evidence.iter_mut().enumerate() {
+            ev.path = resolve(&ev.path);
+            evidence.push(validate_evidence(i, ev, &evidence)?);
+        }
+
+        // Model.
+        if !(raw.model.alpha >= 0.0 && raw.model.alpha.is_finite()) {
+            return Err(Error::key("model.alpha", "must be >= 0"));
+        }
+        if raw.model.max_iterations == 0 {
+            return Err(Error::key("model.max_iterations", "must be at least 1"));
+        }
+
+        raw.output.dir = resolve(&raw.output.dir);
+
+        Ok(Settings {
+            config_path: config_path.to_path_buf(),
+            config_sha256: sha,
+            name: raw.project.name.clone(),
+            seed: raw.project.seed,
+            threads: raw.project.threads,
+            grid,
+            labels,
+            evidence,
+            model: raw.model.clone(),
+            output: raw.output.clone(),
+            raw,
+        })
+    }
+}
+
+fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) -> Result<EvidenceSettings> {
+    let key = |k: &str| format!("evidence[{i}].{k}");
+    let name = ev.name.trim();
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Err(Error::key(
+            key("name"),
+            format!("`{}` must be non-empty letters, digits, `_` or `-`", ev.name),
+        ));
+    }
+    if before.iter().any(|b| b.name == name) {
+        return Err(Error::key(key("name"), format!("`{name}` is used by two layers")));
+    }
+    let vector_only = |k: &str, set: bool| -> Result<()> {
+        if set {
+            Err(Error::key(key(k), format!("only applies to vector kinds, not `{}`", ev.kind.as_str())))
+        } else {
+            Ok(())
+        }
+    };
+    let input = match ev.kind {
+        EvidenceKind::Raster | EvidenceKind::Categorical => {
+            vector_only("layer", ev.layer.is_some())?;
+            vector_only("where", ev.filter.is_some())?;
+            vector_only("attribute", ev.attribute.is_some())?;
+            EvidenceInput::Raster(io::raster::BandRef::open(&key("path"), &ev.path, ev.band)?)
+        }
+        EvidenceKind::Distance | EvidenceKind::Rasterize => {
+            let layer = io::vector::LayerRef::open(
+                &key("path"),
+                &ev.path,
+                ev.layer.as_deref(),
+                ev.filter.as_deref(),
+            )?;
+            if ev.kind == EvidenceKind::Rasterize {
+                let Some(attr) = ev.attribute.as_deref() else {
+                    return Err(Error::key(key("attribute"), "`rasterize` needs the attribute to burn"));
+                };
+                layer.check_field(attr)?;
+            }
+            EvidenceInput::Vector(layer)
+        }
+    };
+    if ev.classes.is_some() && ev.kind != EvidenceKind::Categorical {
+        return Err(Error::key(key("classes"), "only applies to `categorical` layers"));
+    }
+    if let Some(classes) = &ev.classes {
+        if classes.is_empty() {
+            return Err(Error::key(key("classes"), "lists no class"));
+        }
+    }
+    Ok(EvidenceSettings {
+        name: name.to_string(),
+        kind: ev.kind,
+        input,
+        resampling: ev.resampling,
+        attribute: ev.attribute.clone(),
+        classes: ev.classes.clone(),
+        max_classes: ev.max_classes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[project]
+name = "t"
+
+[grid]
+template = "a.tif"
+
+[labels]
+path = "d.shp"
+
+[[evidence]]
+name = "a"
+kind = "raster"
+path = "a.tif"
+
+[output]
+dir = "out"
+"#;
+
+    #[test]
+    fn minimal_config_takes_documented_defaults() {
+        let c = RawConfig::parse(MINIMAL, Path::new("c.toml")).unwrap();
+        assert_eq!(c.project.seed, 42);
+        assert_eq!(c.grid.block_size, 256);
+        assert_eq!(c.labels.negative_buffer, 1000.0);
+        assert_eq!(c.labels.negatives_per_positive, 10.0);
+        assert_eq!(c.evidence[0].band, 1);
+        assert_eq!(c.evidence[0].resampling, Resampling::Auto);
+        assert_eq!(c.model.kind, ModelKind::Logistic);
+        assert_eq!(c.output.compression, Compression::Deflate);
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let text = MINIMAL.replace("kind = \"raster\"", "kind = \"raster\"\nresmapling = \"nearest\"");
+        let err = RawConfig::parse(&text, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.contains("resmapling"), "{err}");
+        assert!(err.contains("line 15"), "{err}");
+        assert!(err.contains("c.toml"), "{err}");
+    }
+
+    #[test]
+    fn unknown_kind_is_rejected() {
+        let text = MINIMAL.replace("kind = \"raster\"", "kind = \"rastr\"");
+        let err = RawConfig::parse(&text, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.contains("rastr") && err.contains("categorical"), "{err}");
+    }
+}

@@ -1,0 +1,127 @@
+//! `kind = "categorical"`: an integer-class raster (lithology codes, a binary map),
+//! warped with nearest neighbour and one-hot encoded: one 0/1 column per class.
+
+use std::collections::{BTreeSet, HashMap};
+
+use rayon::prelude::*;
+
+use crate::config::{EvidenceInput, EvidenceSettings, Resampling};
+use crate::error::{Error, Result};
+use crate::features::{Evidence, LayerBlock, OneHot};
+use crate::grid::{Grid, Window};
+use crate::io::raster::GridBand;
+
+/// A class raster on the grid with its classes.
+#[derive(Debug)]
+pub struct Categorical {
+    name: String,
+    band: GridBand,
+    classes: Vec<i64>,
+    position: HashMap<i64, usize>,
+    onehot: OneHot,
+}
+
+impl Categorical {
+    /// Puts the band on the grid and takes its classes from the config or, by default,
+    /// from one streaming pass over the study area.
+    pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Categorical> {
+        let EvidenceInput::Raster(band) = &settings.input else {
+            return Err(Error::key(&settings.name, "a `categorical` layer needs a raster file"));
+        };
+        let resampling = match settings.resampling {
+            Resampling::Auto => Resampling::Nearest,
+            r @ (Resampling::Nearest | Resampling::Mode) => r,
+            other => {
+                return Err(Error::key(
+                    format!("evidence `{}`.resampling", settings.name),
+                    format!("`{other:?}` would invent classes; use `nearest` or `mode`").to_lowercase(),
+                ))
+            }
+        };
+        let gb = GridBand::new(band, grid, resampling, true)?;
+        let classes = match &settings.classes {
+            Some(c) => {
+                let set: BTreeSet<i64> = c.iter().copied().collect();
+                set.into_iter().collect()
+            }
+            None => scan_classes(&gb, grid, &settings.name, settings.max_classes)?,
+        };
+        let position = classes.iter().enumerate().map(|(i, &c)| (c, i)).collect();
+        let onehot = OneHot { columns: classes.iter().map(|c| format!("{}={c}", settings.name)).collect() };
+        Ok(Categorical { name: settings.name.clone(), band: gb, classes, position, onehot })
+    }
+
+    /// The encoded classes, ascending.
+    pub fn classes(&self) -> &[i64] {
+        &self.classes
+    }
+}
+
+/// Distinct integer values of the band inside the study area, window by window.
+fn scan_classes(band: &GridBand, grid: &Grid, name: &str, max_classes: usize) -> Result<Vec<i64>> {
+    let sets: Vec<BTreeSet<i64>> = grid
+        .windows()
+        .par_iter()
+        .map(|w| {
+            let block = band.read(grid, w)?;
+            let study = grid.mask(w)?;
+            let mut set = BTreeSet::new();
+            for ((&v, &ok), &inside) in block.values.iter().zip(&block.valid).zip(&study) {
+                if ok && inside {
+                    if v.fract() != 0.0 {
+                        return Err(Error::input(
+                            &band.source,
+                            format!("evidence `{name}` is categorical but holds the non-integer value {v}; use kind = \"raster\""),
+                        ));
+                    }
+                    set.insert(v as i64);
+                }
+            }
+            Ok(set)
+        })
+        .collect::<Result<_>>()?;
+    let all: BTreeSet<i64> = sets.into_iter().flatten().collect();
+    if all.is_empty() {
+        return Err(Error::input(&band.source, format!("evidence `{name}` has no data inside the study area")));
+    }
+    if all.len() > max_classes {
+        return Err(Error::input(
+            &band.source,
+            format!(
+                "evidence `{name}` has {} distinct values, more than max_classes = {max_classes}; \
+                 is it continuous (kind = \"raster\")? Otherwise raise max_classes",
+                all.len()
+            ),
+        ));
+    }
+    Ok(all.into_iter().collect())
+}
+
+impl Evidence for Categorical {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn columns(&self) -> Vec<String> {
+        self.onehot.columns.clone()
+    }
+
+    fn compute(&self, grid: &Grid, w: &Window) -> Result<LayerBlock> {
+        let block = self.band.read(grid, w)?;
+        let classes: Vec<Option<Option<usize>>> = block
+            .values
+            .iter()
+            .zip(&block.valid)
+            .map(|(&v, &ok)| ok.then(|| self.position.get(&(v as i64)).copied()))
+            .collect();
+        Ok(self.onehot.encode(&classes))
+    }
+
+    fn describe(&self) -> String {
+        let how = match self.band.resampling {
+            None => "on the grid".to_string(),
+            Some(r) => format!("warped, {r}"),
+        };
+        format!("categorical {} ({how}), {} classes", self.band.source.display(), self.classes.len())
+    }
+}

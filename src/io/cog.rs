@@ -1,0 +1,117 @@
+//! Writing float32 maps on the grid as Cloud-Optimized GeoTIFFs.
+//!
+//! Windows are streamed into a tiled scratch GeoTIFF; [`MapWriter::finish`] then has
+//! GDAL's COG driver copy it into the final layout (tiles, internal overviews,
+//! compression, metadata). Neither step holds the whole grid in memory.
+
+use std::path::{Path, PathBuf};
+
+use gdal::raster::{Buffer, RasterCreationOptions};
+use gdal::{Dataset, DriverManager, Metadata};
+
+use crate::config::Compression;
+use crate::error::{Error, Result};
+use crate::grid::{Grid, Window};
+
+/// The nodata value of lode's float maps (cells outside the study area or without evidence).
+pub const NODATA: f32 = -9999.0;
+
+/// A float32 single-band map being written window by window.
+pub struct MapWriter {
+    ds: Dataset,
+    scratch: PathBuf,
+}
+
+impl MapWriter {
+    /// Creates the scratch GeoTIFF `scratch` for `grid`, with a band `description` and
+    /// dataset metadata `tags` (copied into the COG).
+    pub fn create(scratch: &Path, grid: &Grid, description: &str, tags: &[(String, String)]) -> Result<MapWriter> {
+        let fail = |e: gdal::errors::GdalError| Error::output(scratch, e);
+        let driver = DriverManager::get_driver_by_name("GTiff").map_err(fail)?;
+        let options = RasterCreationOptions::from_iter([
+            "TILED=YES".to_string(),
+            format!("BLOCKXSIZE={}", block_multiple_of_16(grid.block_size)),
+            format!("BLOCKYSIZE={}", block_multiple_of_16(grid.block_size)),
+            "COMPRESS=ZSTD".to_string(),
+            "ZSTD_LEVEL=1".to_string(),
+            "BIGTIFF=IF_SAFER".to_string(),
+        ]);
+        let mut ds = driver
+            .create_with_band_type_with_options::<f32, _>(scratch, grid.cols, grid.rows, 1, &options)
+            .map_err(fail)?;
+        ds.set_geo_transform(&grid.geo_transform).map_err(fail)?;
+        ds.set_projection(&grid.crs_wkt).map_err(fail)?;
+        for (k, v) in tags {
+            ds.set_metadata_item(k, v, "").map_err(fail)?;
+        }
+        {
+            let mut band = ds.rasterband(1).map_err(fail)?;
+            band.set_no_data_value(Some(NODATA as f64)).map_err(fail)?;
+            band.set_description(description).map_err(fail)?;
+        }
+        Ok(MapWriter { ds, scratch: scratch.to_path_buf() })
+    }
+
+    /// Writes the values of window `w` (row-major); cells where `valid` is false get nodata.
+    pub fn write(&mut self, w: &Window, values: &[f32], valid: &[bool]) -> Result<()> {
+        let data: Vec<f32> = values.iter().zip(valid).map(|(&v, &ok)| if ok { v } else { NODATA }).collect();
+        let mut buf = Buffer::new((w.cols, w.rows), data);
+        let mut band = self.ds.rasterband(1).map_err(|e| Error::output(&self.scratch, e))?;
+        band.write((w.col as isize, w.row as isize), (w.cols, w.rows), &mut buf)
+            .map_err(|e| Error::output(&self.scratch, e))
+    }
+
+    /// Closes the scratch file and copies it to `dest` as a Cloud-Optimized GeoTIFF.
+    pub fn finish(self, dest: &Path, compression: Compression) -> Result<()> {
+        let MapWriter { ds, scratch } = self;
+        ds.close().map_err(|e| Error::output(&scratch, e))?;
+        translate_to_cog(&scratch, dest, compression)?;
+        std::fs::remove_file(&scratch).map_err(|e| Error::output(&scratch, e))?;
+        Ok(())
+    }
+}
+
+/// GeoTIFF tile edges must be multiples of 16.
+fn block_multiple_of_16(n: usize) -> usize {
+    n.div_ceil(16) * 16
+}
+
+/// Copies any raster to `dest` as a COG with internal overviews.
+pub fn translate_to_cog(src: &Path, dest: &Path, compression: Compression) -> Result<()> {
+    let src_ds = Dataset::open(src).map_err(|e| Error::output(src, e))?;
+    let driver = DriverManager::get_driver_by_name("COG").map_err(|e| Error::output(dest, e))?;
+    let codec = match compression {
+        Compression::Deflate => "DEFLATE",
+        Compression::Zstd => "ZSTD",
+    };
+    let options = RasterCreationOptions::from_iter([
+        format!("COMPRESS={codec}"),
+        "PREDICTOR=YES".to_string(),
+        "BLOCKSIZE=512".to_string(),
+        "OVERVIEWS=AUTO".to_string(),
+        "OVERVIEW_RESAMPLING=AVERAGE".to_string(),
+        "BIGTIFF=IF_SAFER".to_string(),
+        "NUM_THREADS=ALL_CPUS".to_string(),
+    ]);
+    let out = src_ds.create_copy(&driver, dest, &options).map_err(|e| Error::output(dest, e))?;
+    out.close().map_err(|e| Error::output(dest, e))?;
+    Ok(())
+}
+
+/// Reads window `w` of band 1 of a map written by lode: values and validity.
+pub fn read_window(path: &Path, w: &Window) -> Result<(Vec<f32>, Vec<bool>)> {
+    let ds = Dataset::open(path).map_err(|e| Error::input(path, e))?;
+    read_window_from(&ds, path, w)
+}
+
+/// Like [`read_window`] on an open dataset.
+pub fn read_window_from(ds: &Dataset, path: &Path, w: &Window) -> Result<(Vec<f32>, Vec<bool>)> {
+    let fail = |e: gdal::errors::GdalError| Error::input(path, e);
+    let band = ds.rasterband(1).map_err(fail)?;
+    let win = (w.col as isize, w.row as isize);
+    let size = (w.cols, w.rows);
+    let values = band.read_as::<f32>(win, size, size, None).map_err(fail)?.into_shape_and_vec().1;
+    let mask = band.open_mask_band().map_err(fail)?.read_as::<u8>(win, size, size, None).map_err(fail)?;
+    let valid = values.iter().zip(mask.data()).map(|(v, &m)| m != 0 && v.is_finite()).collect();
+    Ok((values, valid))
+}

@@ -1,0 +1,152 @@
+//! The only place that speaks GDAL: opening rasters and vector layers, warping them
+//! onto the grid, burning polygons, writing Cloud-Optimized GeoTIFFs.
+//!
+//! Everything outside `io` works on plain slices plus a [`Grid`] and [`Window`]s.
+//!
+//! [`Window`]: crate::grid::Window
+
+pub mod cog;
+pub mod raster;
+pub mod vector;
+
+use std::sync::Once;
+
+use gdal::spatial_ref::{AxisMappingStrategy, SpatialRef};
+
+use crate::config::RawGrid;
+use crate::error::{Error, Result};
+use crate::grid::{Grid, Mask};
+
+/// Registers GDAL's drivers and routes its messages to `tracing`. Idempotent.
+pub fn init() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        gdal::DriverManager::register_all();
+        gdal::config::set_error_handler(|class, _code, msg| {
+            use gdal::errors::CplErrType;
+            match class {
+                CplErrType::Warning => tracing::warn!(target: "gdal", "{msg}"),
+                CplErrType::Debug | CplErrType::None => tracing::trace!(target: "gdal", "{msg}"),
+                _ => tracing::debug!(target: "gdal", "{msg}"),
+            }
+        });
+    });
+}
+
+/// The GDAL version string, e.g. `3.6.2`.
+pub fn gdal_version() -> String {
+    gdal::version::version_info("RELEASE_NAME")
+}
+
+/// Parses a CRS definition (`EPSG:xxxx`, WKT, PROJ) with GIS axis order (x = easting).
+pub fn parse_crs(definition: &str) -> std::result::Result<SpatialRef, gdal::errors::GdalError> {
+    let mut srs = SpatialRef::from_definition(definition)?;
+    srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    Ok(srs)
+}
+
+/// A short name of a CRS: `EPSG:7845` when it has an authority, else its name.
+pub fn crs_name(srs: &SpatialRef) -> String {
+    let mut s = srs.clone();
+    if let (Some(auth), Ok(code)) = (s.auth_name(), s.auth_code()) {
+        return format!("{auth}:{code}");
+    }
+    if s.auto_identify_epsg().is_ok() {
+        if let (Some(auth), Ok(code)) = (s.auth_name(), s.auth_code()) {
+            return format!("{auth}:{code}");
+        }
+    }
+    s.name().unwrap_or_else(|| "unnamed CRS".into())
+}
+
+/// Builds the grid from `[grid]`: a template raster, or CRS + bounds + cell size.
+pub fn build_grid(raw: &RawGrid) -> Result<Grid> {
+    let explicit = raw.crs.is_some() || raw.bounds.is_some() || raw.cell_size.is_some();
+    let mut grid = match (&raw.template, explicit) {
+        (Some(_), true) => {
+            return Err(Error::key(
+                "grid.template",
+                "give either a template raster or crs + bounds + cell_size, not both",
+            ))
+        }
+        (Some(path), false) => {
+            let band = raster::BandRef::open("grid.template", path, 1)?;
+            Grid {
+                crs_wkt: band.crs_wkt.clone(),
+                crs_name: band.crs_name.clone(),
+                geo_transform: band.geo_transform,
+                cols: band.cols,
+                rows: band.rows,
+                block_size: raw.block_size,
+                mask: Mask::All,
+            }
+        }
+        (None, _) => {
+            let (Some(crs), Some(bounds), Some(cell)) = (&raw.crs, raw.bounds, raw.cell_size) else {
+                return Err(Error::key(
+                    "grid",
+                    "needs `template`, or all three of `crs`, `bounds` and `cell_size`",
+                ));
+            };
+            let srs = parse_crs(crs).map_err(|e| Error::key("grid.crs", format!("`{crs}`: {e}")))?;
+            if !(cell > 0.0 && cell.is_finite()) {
+                return Err(Error::key("grid.cell_size", format!("{cell} must be > 0")));
+            }
+            let [xmin, ymin, xmax, ymax] = bounds;
+            if !(xmax > xmin && ymax > ymin) {
+                return Err(Error::key("grid.bounds", "must be [xmin, ymin, xmax, ymax] with max > min"));
+            }
+            let whole = |extent: f64, axis: &str| -> Result<usize> {
+                let n = (extent / cell).round();
+                if (n * cell - extent).abs() > 1e-6 * cell || n < 1.0 {
+                    return Err(Error::key(
+                        "grid.bounds",
+                        format!(
+                            "the {axis} extent {extent} is not a whole number of {cell} cells; \
+                             lode does not clip or stretch the grid silently"
+                        ),
+                    ));
+                }
+                Ok(n as usize)
+            };
+            let cols = whole(xmax - xmin, "x")?;
+            let rows = whole(ymax - ymin, "y")?;
+            Grid {
+                crs_wkt: srs.to_wkt().map_err(|e| Error::key("grid.crs", e.to_string()))?,
+                crs_name: crs_name(&srs),
+                geo_transform: [xmin, cell, 0.0, ymax, 0.0, -cell],
+                cols,
+                rows,
+                block_size: raw.block_size,
+                mask: Mask::All,
+            }
+        }
+    };
+    if let Some(path) = &raw.mask {
+        grid.mask = Mask::open(path, raw.mask_layer.as_deref(), &grid)?;
+    } else if raw.mask_layer.is_some() {
+        return Err(Error::key("grid.mask_layer", "is set but `grid.mask` is not"));
+    }
+    Ok(grid)
+}
+
+/// Converts a list of arguments into the `char**` that GDAL's utility functions take.
+pub(crate) fn cpl_args(args: &[String]) -> Result<gdal::cpl::CslStringList> {
+    let mut list = gdal::cpl::CslStringList::new();
+    for a in args {
+        list.add_string(a).map_err(|e| Error::key("internal", e.to_string()))?;
+    }
+    Ok(list)
+}
+
+/// The message of GDAL's last error, for utilities that only return NULL.
+pub(crate) fn last_gdal_error() -> String {
+    unsafe {
+        let p = gdal_sys::CPLGetLastErrorMsg();
+        if p.is_null() {
+            return "unknown GDAL error".into();
+        }
+        let s = std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned();
+        if s.is_empty() { "unknown GDAL error".into() } else { s }
+    }
+}

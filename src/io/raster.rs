@@ -1,0 +1,294 @@
+//! Raster inputs: checking a band when the config is validated, and reading it on the
+//! grid window by window. A band on another grid is warped by GDAL through a lazily
+//! evaluated warped VRT, so only the source cells under a window are ever read.
+//! Nodata (declared nodata, alpha, cells outside the source, NaN) comes back as a mask.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use gdal::spatial_ref::CoordTransform;
+use gdal::Dataset;
+
+use crate::config::Resampling;
+use crate::error::{Error, Result};
+use crate::grid::{Grid, Window};
+use crate::io::{cpl_args, crs_name, last_gdal_error, parse_crs};
+
+/// A raster band named in the config, checked: it exists, opens, has a CRS and the band.
+#[derive(Debug, Clone)]
+pub struct BandRef {
+    /// The file.
+    pub path: PathBuf,
+    /// Band number, from 1.
+    pub band: usize,
+    /// CRS as WKT.
+    pub crs_wkt: String,
+    /// CRS short name.
+    pub crs_name: String,
+    /// Geotransform.
+    pub geo_transform: [f64; 6],
+    /// Columns.
+    pub cols: usize,
+    /// Rows.
+    pub rows: usize,
+    /// GDAL data type name, e.g. `Int32`.
+    pub data_type: String,
+}
+
+impl BandRef {
+    /// Opens and checks `path` band `band`; `key` names the config key in errors.
+    pub fn open(key: &str, path: &Path, band: usize) -> Result<BandRef> {
+        crate::io::init();
+        if !path.exists() {
+            return Err(Error::MissingFile { key: key.into(), path: path.into() });
+        }
+        let ds = Dataset::open(path).map_err(|e| Error::input(path, format!("GDAL cannot open it as a raster: {e}")))?;
+        if ds.raster_count() == 0 {
+            return Err(Error::input(path, format!("has no raster band (config key `{key}`)")));
+        }
+        if band == 0 || band > ds.raster_count() {
+            return Err(Error::input(
+                path,
+                format!("has {} band(s); config key `{key}` asks for band {band}", ds.raster_count()),
+            ));
+        }
+        let wkt = ds.projection();
+        if wkt.trim().is_empty() {
+            return Err(Error::input(
+                path,
+                "has no coordinate reference system; assign one (for example \
+                 `gdal_edit.py -a_srs EPSG:xxxx FILE`) so lode can place it on the grid",
+            ));
+        }
+        let srs = parse_crs(&wkt).map_err(|e| Error::input(path, format!("unreadable CRS: {e}")))?;
+        let gt = ds
+            .geo_transform()
+            .map_err(|_| Error::input(path, "has no geotransform (georeferencing)"))?;
+        if gt[2] != 0.0 || gt[4] != 0.0 {
+            return Err(Error::input(path, "is rotated; lode needs a north-up raster (run gdalwarp first)"));
+        }
+        let rb = ds.rasterband(band).map_err(|e| Error::input(path, e))?;
+        let (cols, rows) = ds.raster_size();
+        Ok(BandRef {
+            path: path.to_path_buf(),
+            band,
+            crs_wkt: wkt,
+            crs_name: crs_name(&srs),
+            geo_transform: gt,
+            cols,
+            rows,
+            data_type: rb.band_type().name(),
+        })
+    }
+
+    /// True when the band already lies on `grid` cell for cell.
+    pub fn on_grid(&self, grid: &Grid) -> bool {
+        let same_crs = match (parse_crs(&self.crs_wkt), parse_crs(&grid.crs_wkt)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        let tol = 1e-6 * grid.cell_width().abs();
+        same_crs
+            && self.cols == grid.cols
+            && self.rows == grid.rows
+            && self.geo_transform.iter().zip(grid.geo_transform.iter()).all(|(a, b)| (a - b).abs() <= tol)
+    }
+
+    /// Approximate cell size of the source in grid units (its extent mapped into the grid CRS).
+    fn cell_size_in(&self, grid: &Grid) -> Option<f64> {
+        let src = parse_crs(&self.crs_wkt).ok()?;
+        let dst = parse_crs(&grid.crs_wkt).ok()?;
+        let [x0, dx, _, y0, _, dy] = self.geo_transform;
+        let (x1, y1) = (x0 + dx * self.cols as f64, y0 + dy * self.rows as f64);
+        if src == dst {
+            return Some(dx.abs().max(dy.abs()));
+        }
+        let t = CoordTransform::new(&src, &dst).ok()?;
+        let b = t.transform_bounds(&[x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)], 21).ok()?;
+        Some(((b[2] - b[0]) / self.cols as f64).max((b[3] - b[1]) / self.rows as f64))
+    }
+}
+
+/// A band as it lies on the grid: the file itself when it is already on the grid, or a
+/// warped VRT (kept in GDAL's in-memory file system) that GDAL evaluates per window.
+#[derive(Debug, Clone)]
+pub struct GridBand {
+    /// The user's file (for messages).
+    pub source: PathBuf,
+    /// What is opened for reading: the file, or the warped VRT.
+    read_path: String,
+    /// Band to read in `read_path`.
+    band: usize,
+    /// Resampling actually used (`None` when no warp was needed).
+    pub resampling: Option<&'static str>,
+}
+
+static VRT_COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl GridBand {
+    /// Puts `band` on `grid`, warping when it is not already on it. `categorical` picks
+    /// nearest neighbour for `Resampling::Auto`.
+    pub fn new(band: &BandRef, grid: &Grid, resampling: Resampling, categorical: bool) -> Result<GridBand> {
+        if band.on_grid(grid) {
+            return Ok(GridBand {
+                source: band.path.clone(),
+                read_path: band.path.to_string_lossy().into_owned(),
+                band: band.band,
+                resampling: None,
+            });
+        }
+        let alg = match resampling {
+            Resampling::Auto if categorical => "near",
+            Resampling::Auto => match band.cell_size_in(grid) {
+                Some(src) if src < 0.999 * grid.cell_width() => "average",
+                _ => "bilinear",
+            },
+            Resampling::Nearest => "near",
+            Resampling::Bilinear => "bilinear",
+            Resampling::Cubic => "cubic",
+            Resampling::Average => "average",
+            Resampling::Mode => "mode",
+        };
+        let id = VRT_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let stem = format!("/vsimem/lode-{}-{id}", std::process::id());
+        // Select the one band first so the warper never touches the others.
+        let picked = format!("{stem}-band.vrt");
+        gdal_utility(
+            &band.path,
+            &picked,
+            &["-of", "VRT", "-b", &band.band.to_string()],
+            Utility::Translate,
+        )?;
+        let [xmin, ymin, xmax, ymax] = grid.bounds();
+        let warped = format!("{stem}-warped.vrt");
+        let args = [
+            "-of".to_string(),
+            "VRT".into(),
+            "-t_srs".into(),
+            grid.crs_wkt.clone(),
+            "-te".into(),
+            xmin.to_string(),
+            ymin.to_string(),
+            xmax.to_string(),
+            ymax.to_string(),
+            "-ts".into(),
+            grid.cols.to_string(),
+            grid.rows.to_string(),
+            "-r".into(),
+            alg.into(),
+            // Exact transformation and full-resolution sources: nothing is silently coarsened.
+            "-et".into(),
+            "0".into(),
+            "-ovr".into(),
+            "NONE".into(),
+            "-dstalpha".into(),
+        ];
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        gdal_utility(Path::new(&picked), &warped, &args, Utility::Warp)
+            .map_err(|e| Error::input(&band.path, format!("cannot be warped onto the grid: {e}")))?;
+        Ok(GridBand { source: band.path.clone(), read_path: warped, band: 1, resampling: Some(alg) })
+    }
+
+    /// Values and validity of the cells of `w`, row-major.
+    pub fn read(&self, _grid: &Grid, w: &Window) -> Result<BandBlock> {
+        with_dataset(&self.read_path, |ds| {
+            let band = ds.rasterband(self.band)?;
+            let win = (w.col as isize, w.row as isize);
+            let size = (w.cols, w.rows);
+            let values = band.read_as::<f64>(win, size, size, None)?.into_shape_and_vec().1;
+            let mask = band.open_mask_band()?.read_as::<u8>(win, size, size, None)?.into_shape_and_vec().1;
+            let valid = values.iter().zip(&mask).map(|(v, &m)| m != 0 && v.is_finite()).collect();
+            Ok(BandBlock { values, valid })
+        })
+        .map_err(|e| Error::input(&self.source, format!("reading window {w:?}: {e}")))
+    }
+}
+
+/// Cell values of one window of a band, with their validity.
+#[derive(Debug, Clone)]
+pub struct BandBlock {
+    /// Values, row-major; meaningless where `valid` is false.
+    pub values: Vec<f64>,
+    /// False where the band has no data.
+    pub valid: Vec<bool>,
+}
+
+thread_local! {
+    /// Datasets this thread has open, by path: a GDAL dataset may move between threads
+    /// but not be shared, so each worker keeps its own handles.
+    static OPEN: RefCell<HashMap<String, Dataset>> = RefCell::new(HashMap::new());
+}
+
+/// Runs `f` on this thread's handle of the dataset at `path`, opening it on first use.
+fn with_dataset<T>(
+    path: &str,
+    f: impl FnOnce(&Dataset) -> std::result::Result<T, gdal::errors::GdalError>,
+) -> std::result::Result<T, gdal::errors::GdalError> {
+    OPEN.with(|open| {
+        let mut open = open.borrow_mut();
+        if !open.contains_key(path) {
+            if open.len() >= 64 {
+                open.clear();
+            }
+            open.insert(path.to_string(), Dataset::open(path)?);
+        }
+        f(&open[path])
+    })
+}
+
+/// Closes this thread's cached handle of `path` (before the file is replaced or removed).
+pub fn forget(path: &str) {
+    OPEN.with(|open| {
+        open.borrow_mut().remove(path);
+    });
+}
+
+/// The GDAL utilities lode calls as a library.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Utility {
+    /// `gdal_translate`
+    Translate,
+    /// `gdalwarp`
+    Warp,
+}
+
+/// Runs a GDAL utility on `src`, writing `dst`.
+pub(crate) fn gdal_utility(src: &Path, dst: &str, args: &[&str], which: Utility) -> Result<()> {
+    let src_ds = Dataset::open(src).map_err(|e| Error::input(src, e))?;
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let list = cpl_args(&args)?;
+    let c_dst = std::ffi::CString::new(dst).map_err(|e| Error::output(dst, e))?;
+    unsafe {
+        let argv = list.as_ptr() as *mut *mut std::ffi::c_char;
+        let mut usage_error: std::ffi::c_int = 0;
+        let out = match which {
+            Utility::Translate => {
+                let opts = gdal_sys::GDALTranslateOptionsNew(argv, std::ptr::null_mut());
+                let out = gdal_sys::GDALTranslate(c_dst.as_ptr(), src_ds.c_dataset(), opts, &mut usage_error);
+                gdal_sys::GDALTranslateOptionsFree(opts);
+                out
+            }
+            Utility::Warp => {
+                let opts = gdal_sys::GDALWarpAppOptionsNew(argv, std::ptr::null_mut());
+                let mut src_h = src_ds.c_dataset();
+                let out = gdal_sys::GDALWarp(
+                    c_dst.as_ptr(),
+                    std::ptr::null_mut(),
+                    1,
+                    &mut src_h,
+                    opts,
+                    &mut usage_error,
+                );
+                gdal_sys::GDALWarpAppOptionsFree(opts);
+                out
+            }
+        };
+        if out.is_null() {
+            return Err(Error::input(src, last_gdal_error()));
+        }
+        gdal_sys::GDALClose(out);
+    }
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! The known deposits: points from any OGR source, reprojected to the grid, placed in
+//! cells. Points outside the grid or the study area are dropped and counted; several
+//! deposits in one cell make one positive cell.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::grid::{Cell, Window};
+
+/// Deposits on the grid.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deposits {
+    /// Points inside the grid and the study area, in grid coordinates.
+    pub points: Vec<[f64; 2]>,
+    /// The cell of each point in `points`.
+    pub point_cells: Vec<Cell>,
+    /// Distinct cells holding at least one deposit, sorted.
+    pub cells: Vec<Cell>,
+    /// Points read from the layer (after the attribute filter).
+    pub read: usize,
+    /// Points outside the grid.
+    pub outside_grid: usize,
+    /// Points inside the grid but outside the study area.
+    pub outside_study_area: usize,
+}
+
+impl Deposits {
+    /// Reads the `[labels]` layer onto the grid.
+    pub fn load(settings: &Settings) -> Result<Deposits> {
+        let src = &settings.labels.source;
+        let grid = &settings.grid;
+        let layer_err = |message: String| Error::Layer { path: src.path.clone(), layer: src.layer.clone(), message };
+        let features = src.read(grid, None)?;
+        let mut all = Vec::new();
+        for f in &features {
+            match &f.geometry {
+                geo::Geometry::Point(p) => all.push([p.x(), p.y()]),
+                geo::Geometry::MultiPoint(mp) => all.extend(mp.iter().map(|p| [p.x(), p.y()])),
+                _ => {
+                    return Err(layer_err(
+                        "labels must be points (deposits); found a line or polygon".into(),
+                    ))
+                }
+            }
+        }
+        let read = all.len();
+        let mut points = Vec::new();
+        let mut point_cells = Vec::new();
+        let mut outside_grid = 0;
+        let mut outside_study_area = 0;
+        for p in all {
+            let Some(cell) = grid.cell_at(p[0], p[1]) else {
+                outside_grid += 1;
+                continue;
+            };
+            let w = Window { col: cell.col, row: cell.row, cols: 1, rows: 1 };
+            if !grid.mask(&w)?[0] {
+                outside_study_area += 1;
+                continue;
+            }
+            points.push(p);
+            point_cells.push(cell);
+        }
+        if points.is_empty() {
+            return Err(layer_err(format!(
+                "none of its {read} point(s) lies inside the grid's study area \
+                 ({outside_grid} outside the grid, {outside_study_area} outside the mask); \
+                 check the layer's CRS and the `where` filter"
+            )));
+        }
+        if outside_grid + outside_study_area > 0 {
+            tracing::warn!(
+                "labels {}: dropped {outside_grid} point(s) outside the grid and {outside_study_area} outside the study area; {} remain",
+                src.path.display(),
+                points.len()
+            );
+        }
+        let mut per_cell: BTreeMap<Cell, usize> = BTreeMap::new();
+        for c in &point_cells {
+            *per_cell.entry(*c).or_default() += 1;
+        }
+        Ok(Deposits {
+            cells: per_cell.keys().copied().collect(),
+            points,
+            point_cells,
+            read,
+            outside_grid,
+            outside_study_area,
+        })
+    }
+}

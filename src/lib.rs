@@ -1,0 +1,248 @@
+//! # lode: mineral prospectivity maps from survey layers and satellite rasters
+//!
+//! One config file in, a Cloud-Optimized GeoTIFF of deposit probability and its
+//! evaluation out. The pipeline, one module per stage, a typed artifact between stages:
+//!
+//! ```text
+//! config::Settings        parse the TOML, resolve paths, open every input, build the grid
+//!   -> grid::Grid         CRS, geotransform, shape, study-area mask; split into Windows
+//!   -> features::FeatureStack   each [[evidence]] layer, computed per window (pure)
+//!   -> labels::Deposits   deposit points placed in grid cells
+//!   -> training::TrainingSet    feature rows at deposits and at seeded random negatives
+//!   -> model::FittedModel       logistic regression on standardised features
+//!   -> predict            every window in parallel, streamed to a COG (io::cog)
+//!   -> evaluate::Evaluation     ROC AUC and success-rate curve, streamed
+//!   -> output::Staging    outputs published atomically: prospectivity.tif, metrics.json, model.json
+//! ```
+//!
+//! Every per-cell stage is a pure function of `(settings, window)`, so a run can be split
+//! into tiles computed by separate processes. `io` is the only module that calls GDAL.
+
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod error;
+pub mod evaluate;
+pub mod features;
+pub mod grid;
+pub mod io;
+pub mod labels;
+pub mod model;
+pub mod output;
+pub mod predict;
+pub mod progress;
+pub mod training;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+pub use config::Settings;
+pub use error::{Error, Result};
+
+use evaluate::Evaluation;
+use features::FeatureStack;
+use labels::Deposits;
+use model::FittedModel;
+use training::TrainingSet;
+
+/// lode's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What `metrics.json` holds (documented in `docs/outputs.md`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Metrics {
+    /// lode's version.
+    pub lode_version: String,
+    /// GDAL's version.
+    pub gdal_version: String,
+    /// Project name.
+    pub project: String,
+    /// SHA-256 of the config file.
+    pub config_sha256: String,
+    /// ROC AUC of the map: deposit cells against every other scored cell.
+    pub auc: f64,
+    /// Success-rate curve as `[area_fraction, deposit_fraction]` pairs.
+    pub success_rate: Vec<[f64; 2]>,
+    /// The full evaluation record.
+    pub evaluation: Evaluation,
+    /// Deposit counts.
+    pub deposits: DepositCounts,
+    /// Training-set counts.
+    pub training: training::TrainingSummary,
+    /// Prediction cell counts.
+    pub prediction: predict::PredictSummary,
+    /// The grid.
+    pub grid: grid::GridInfo,
+    /// Feature columns, in model order.
+    pub features: Vec<String>,
+    /// The fitted model.
+    pub model: serde_json::Value,
+    /// Seconds spent per stage.
+    pub timings_s: Vec<(String, f64)>,
+}
+
+/// Deposit counts for metrics.
+#[derive(Debug, Clone, Serialize)]
+pub struct DepositCounts {
+    /// Points read (after the filter).
+    pub read: usize,
+    /// Points inside the grid and study area.
+    pub used: usize,
+    /// Distinct cells holding them.
+    pub cells: usize,
+    /// Points outside the grid.
+    pub outside_grid: usize,
+    /// Points outside the study area.
+    pub outside_study_area: usize,
+}
+
+impl From<&Deposits> for DepositCounts {
+    fn from(d: &Deposits) -> Self {
+        DepositCounts {
+            read: d.read,
+            used: d.points.len(),
+            cells: d.cells.len(),
+            outside_grid: d.outside_grid,
+            outside_study_area: d.outside_study_area,
+        }
+    }
+}
+
+/// The result of [`run`].
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// Output files, at their final names.
+    pub outputs: Vec<PathBuf>,
+    /// Everything written to `metrics.json`.
+    pub metrics: Metrics,
+}
+
+/// Runs the whole pipeline for the config file at `config_path`. `threads` overrides the
+/// config's `project.threads` (0: one per core).
+pub fn run(config_path: &Path, threads: Option<usize>) -> Result<RunReport> {
+    let settings = Settings::load(config_path)?;
+    let threads = threads.unwrap_or(settings.threads);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::key("project.threads", e.to_string()))?;
+    pool.install(|| run_settings(&settings))
+}
+
+/// Runs the pipeline on validated settings, on the current rayon pool.
+pub fn run_settings(settings: &Settings) -> Result<RunReport> {
+    let mut timings = Vec::new();
+    let mut clock = Instant::now();
+    let mut lap = |name: &str, timings: &mut Vec<(String, f64)>| {
+        timings.push((name.to_string(), clock.elapsed().as_secs_f64()));
+        tracing::info!("{name}: {:.2} s", clock.elapsed().as_secs_f64());
+        clock = Instant::now();
+    };
+
+    let stack = FeatureStack::prepare(settings)?;
+    lap("prepare evidence", &mut timings);
+    let deposits = Deposits::load(settings)?;
+    let training = TrainingSet::sample(settings, &stack, &deposits)?;
+    lap("training set", &mut timings);
+    let model = FittedModel::fit(&settings.model, &training)?;
+    lap("fit", &mut timings);
+
+    let mut out = output::Staging::new(&settings.output.dir)?;
+    let map_path = out.path("prospectivity.tif");
+    let tags = vec![
+        ("LODE_VERSION".to_string(), VERSION.to_string()),
+        ("LODE_PROJECT".to_string(), settings.name.clone()),
+        ("LODE_CONFIG_SHA256".to_string(), settings.config_sha256.clone()),
+        ("LODE_MODEL".to_string(), model.describe().to_string()),
+    ];
+    let mut writer = io::cog::MapWriter::create(
+        &out.scratch("prospectivity.tif"),
+        &settings.grid,
+        "probability of a deposit",
+        &tags,
+    )?;
+    let prediction = predict::predict_map(&stack, &model, &mut writer)?;
+    writer.finish(&map_path, settings.output.compression)?;
+    lap("predict", &mut timings);
+
+    let evaluation = evaluate::evaluate_map(&map_path, &settings.grid, &deposits.cells)?;
+    lap("evaluate", &mut timings);
+
+    let metrics = Metrics {
+        lode_version: VERSION.to_string(),
+        gdal_version: io::gdal_version(),
+        project: settings.name.clone(),
+        config_sha256: settings.config_sha256.clone(),
+        auc: evaluation.auc,
+        success_rate: evaluation.success_rate.clone(),
+        evaluation,
+        deposits: DepositCounts::from(&deposits),
+        training: training.summary.clone(),
+        prediction,
+        grid: settings.grid.info(),
+        features: stack.columns.clone(),
+        model: model.describe(),
+        timings_s: timings,
+    };
+    out.write_json("metrics.json", &metrics)?;
+    out.write_json("model.json", &model)?;
+    let outputs = out.commit()?;
+    Ok(RunReport { outputs, metrics })
+}
+
+/// What `lode validate` reports: the resolved grid, layers and label counts.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidationReport {
+    /// The grid.
+    pub grid: grid::GridInfo,
+    /// Whether a study-area mask is set.
+    pub mask: String,
+    /// One line per evidence layer.
+    pub layers: Vec<String>,
+    /// Deposit counts.
+    pub deposits: DepositCounts,
+    /// Output folder.
+    pub output_dir: PathBuf,
+}
+
+/// Parses the config, opens every input and places the deposits; no heavy work.
+pub fn validate(config_path: &Path) -> Result<ValidationReport> {
+    let settings = Settings::load(config_path)?;
+    let deposits = Deposits::load(&settings)?;
+    let layers = settings
+        .evidence
+        .iter()
+        .map(|ev| {
+            let source = match &ev.input {
+                config::EvidenceInput::Raster(b) => format!(
+                    "{} band {} ({}, {}x{}, {}{})",
+                    b.path.display(),
+                    b.band,
+                    b.data_type,
+                    b.cols,
+                    b.rows,
+                    b.crs_name,
+                    if b.on_grid(&settings.grid) { ", on the grid" } else { ", will be warped" }
+                ),
+                config::EvidenceInput::Vector(l) => {
+                    format!("{} layer {} ({} features)", l.path.display(), l.layer, l.feature_count)
+                }
+            };
+            format!("{} [{}] {source}", ev.name, ev.kind.as_str())
+        })
+        .collect();
+    let mask = match &settings.grid.mask {
+        grid::Mask::All => "whole grid".to_string(),
+        grid::Mask::Raster(b) => format!("raster {}", b.source.display()),
+        grid::Mask::Polygons(_) => format!("polygons {}", settings.raw.grid.mask.as_deref().unwrap_or(Path::new("")).display()),
+    };
+    Ok(ValidationReport {
+        grid: settings.grid.info(),
+        mask,
+        layers,
+        deposits: DepositCounts::from(&deposits),
+        output_dir: settings.output.dir.clone(),
+    })
+}

@@ -1,0 +1,124 @@
+//! The `lode` command: parses the command line and hands over to the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Mineral prospectivity maps from geological survey layers and satellite rasters.
+///
+/// One TOML config names the grid, the deposits and the evidence layers; `lode run`
+/// writes a Cloud-Optimized GeoTIFF of deposit probability and its evaluation.
+#[derive(Parser)]
+#[command(name = "lode", version, about, long_about = None)]
+struct Cli {
+    /// Only print errors (no progress bars, no summary log lines).
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// More log output (-v: debug, -vv: trace, including GDAL's messages).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole pipeline: evidence, training set, model, map, evaluation.
+    Run {
+        /// The config file (TOML). See docs/config.md.
+        config: PathBuf,
+        /// Worker threads (default: project.threads, or one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Check a config: parse it, open every input, print the grid, layers and deposits.
+    Validate {
+        /// The config file (TOML).
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => tracing::Level::ERROR,
+        (false, 0) => tracing::Level::INFO,
+        (false, 1) => tracing::Level::DEBUG,
+        (false, _) => tracing::Level::TRACE,
+    };
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .init();
+    lode::progress::set_quiet(cli.quiet);
+
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    use anyhow::Context;
+    match cli.command {
+        Command::Run { config, threads } => {
+            let report =
+                lode::run(&config, threads).with_context(|| format!("lode run {}", config.display()))?;
+            let m = &report.metrics;
+            println!("lode {}: {}", lode::VERSION, m.project);
+            println!(
+                "  deposits: {} used in {} cells ({} outside the grid, {} outside the study area)",
+                m.deposits.used, m.deposits.cells, m.deposits.outside_grid, m.deposits.outside_study_area
+            );
+            println!(
+                "  training: {} positive, {} negative cells; {} features",
+                m.training.positives,
+                m.training.negatives,
+                m.features.len()
+            );
+            println!(
+                "  map: {} cells scored, {} study-area cells without evidence",
+                m.prediction.scored_cells, m.prediction.cells_without_evidence
+            );
+            println!("  AUC: {:.4}", m.auc);
+            let at = |area: f64| {
+                m.success_rate.iter().filter(|p| p[0] <= area).map(|p| p[1]).fold(0.0, f64::max)
+            };
+            println!(
+                "  success rate: {:.0}% of deposits in the top 10% of the area, {:.0}% in the top 20%",
+                100.0 * at(0.1),
+                100.0 * at(0.2)
+            );
+            for p in &report.outputs {
+                println!("  wrote {}", p.display());
+            }
+        }
+        Command::Validate { config } => {
+            let r = lode::validate(&config).with_context(|| format!("lode validate {}", config.display()))?;
+            let g = &r.grid;
+            println!("config {} is valid", config.display());
+            println!(
+                "  grid: {} x {} cells of {} in {}, bounds [{}, {}, {}, {}]",
+                g.cols, g.rows, g.cell_size, g.crs, g.bounds[0], g.bounds[1], g.bounds[2], g.bounds[3]
+            );
+            println!("  study area: {}", r.mask);
+            for l in &r.layers {
+                println!("  evidence: {l}");
+            }
+            let d = &r.deposits;
+            println!(
+                "  deposits: {} read, {} inside the study area in {} cells ({} outside the grid, {} outside the study area)",
+                d.read, d.used, d.cells, d.outside_grid, d.outside_study_area
+            );
+            println!("  output: {}", r.output_dir.display());
+        }
+    }
+    Ok(())
+}

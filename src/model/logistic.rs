@@ -1,0 +1,60 @@
+//! L2-regularised logistic regression (linfa-logistic) on standardised features.
+
+use linfa::prelude::*;
+use linfa_logistic::{FittedLogisticRegression, LogisticRegression};
+use ndarray::{Array1, Array2, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+use crate::config::RawModel;
+use crate::error::{Error, Result};
+use crate::model::Standardizer;
+
+/// A fitted logistic regression.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Logistic {
+    fitted: FittedLogisticRegression<f64, bool>,
+}
+
+impl Logistic {
+    /// Fits on standardised rows `z` with labels `y`.
+    pub fn fit(settings: &RawModel, z: Array2<f64>, y: &[bool]) -> Result<Logistic> {
+        if !y.iter().any(|&v| v) || y.iter().all(|&v| v) {
+            return Err(Error::Training("logistic regression needs both deposit and non-deposit cells".into()));
+        }
+        let data = linfa::Dataset::new(z, Array1::from(y.to_vec()));
+        let fitted = LogisticRegression::default()
+            .alpha(settings.alpha)
+            .max_iterations(settings.max_iterations)
+            .fit(&data)
+            .map_err(|e| Error::Model(format!("logistic regression did not fit: {e}")))?;
+        Ok(Logistic { fitted })
+    }
+
+    /// Probability of a deposit for each standardised row.
+    pub fn predict(&self, z: ArrayView2<f64>) -> Vec<f64> {
+        let p = self.fitted.predict_probabilities(&z);
+        // linfa reports the probability of the class it calls positive, which need not be `true`.
+        if self.fitted.labels().pos.class {
+            p.to_vec()
+        } else {
+            p.iter().map(|v| 1.0 - v).collect()
+        }
+    }
+
+    /// Coefficients per feature (on the standardised scale) and the intercept.
+    pub fn describe(&self, columns: &[String], scaler: &Standardizer) -> serde_json::Value {
+        let sign = if self.fitted.labels().pos.class { 1.0 } else { -1.0 };
+        let coefficients: serde_json::Map<String, serde_json::Value> = columns
+            .iter()
+            .zip(self.fitted.params().iter())
+            .map(|(c, w)| (c.clone(), serde_json::json!(sign * w)))
+            .collect();
+        serde_json::json!({
+            "kind": "logistic",
+            "intercept": sign * self.fitted.intercept(),
+            "coefficients_standardised": coefficients,
+            "feature_mean": scaler.mean,
+            "feature_std": scaler.std,
+        })
+    }
+}
