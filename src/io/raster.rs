@@ -96,18 +96,19 @@ impl BandRef {
             && self.geo_transform.iter().zip(grid.geo_transform.iter()).all(|(a, b)| (a - b).abs() <= tol)
     }
 
-    /// Approximate cell size of the source in grid units (its extent mapped into the grid CRS).
-    fn cell_size_in(&self, grid: &Grid) -> Option<f64> {
+    /// Approximate cell width and height of the source in grid units (its extent mapped
+    /// into the grid CRS, divided by its columns and rows).
+    fn cell_size_in(&self, grid: &Grid) -> Option<(f64, f64)> {
         let src = parse_crs(&self.crs_wkt).ok()?;
         let dst = parse_crs(&grid.crs_wkt).ok()?;
         let [x0, dx, _, y0, _, dy] = self.geo_transform;
         let (x1, y1) = (x0 + dx * self.cols as f64, y0 + dy * self.rows as f64);
         if src == dst {
-            return Some(dx.abs().max(dy.abs()));
+            return Some((dx.abs(), dy.abs()));
         }
         let t = CoordTransform::new(&src, &dst).ok()?;
         let b = t.transform_bounds(&[x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)], 21).ok()?;
-        Some(((b[2] - b[0]) / self.cols as f64).max((b[3] - b[1]) / self.rows as f64))
+        Some(((b[2] - b[0]) / self.cols as f64, (b[3] - b[1]) / self.rows as f64))
     }
 }
 
@@ -142,7 +143,7 @@ impl GridBand {
         let alg = match resampling {
             Resampling::Auto if categorical => "near",
             Resampling::Auto => match band.cell_size_in(grid) {
-                Some(src) if src < 0.999 * grid.cell_width() => "average",
+                Some((sx, sy)) if sx.max(sy) < 0.999 * grid.cell_width() => "average",
                 _ => "bilinear",
             },
             Resampling::Nearest => "near",
@@ -185,6 +186,13 @@ impl GridBand {
             "NONE".into(),
             "-dstalpha".into(),
         ];
+        // When downsampling, GDAL widens the bilinear and cubic kernels by a scale it works out
+        // per processing chunk. lode's `bilinear` and `cubic` mean interpolation at the cell
+        // centre (a linear field comes back exact); `average` is the choice for aggregation.
+        let mut args = args.to_vec();
+        if matches!(alg, "bilinear" | "cubic") {
+            args.extend(["-wo".into(), "XSCALE=1".into(), "-wo".into(), "YSCALE=1".into()]);
+        }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         gdal_utility(Path::new(&picked), &warped, &args, Utility::Warp)
             .map_err(|e| Error::input(&band.path, format!("cannot be warped onto the grid: {e}")))?;
