@@ -166,6 +166,61 @@ pub struct RawEvidence {
     /// Largest number of classes accepted before the layer is declared not categorical. Default 256.
     #[serde(default = "default_max_classes")]
     pub max_classes: usize,
+    /// How `model.kind = "wofe"` generalises this layer.
+    pub wofe: Option<RawWofeLayer>,
+    /// How `model.kind = "fuzzy"` turns this layer into a membership.
+    pub fuzzy: Option<RawFuzzy>,
+}
+
+/// `wofe = { ... }` of an evidence layer: how weights of evidence generalises it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWofeLayer {
+    /// `ascending` (low values favourable), `descending` (high values favourable) or
+    /// `categorical`. Default: `categorical` for one-hot layers, `ascending` otherwise.
+    pub method: Option<crate::wofe::Method>,
+    /// For ascending / descending: the class that ends the favourable pattern (instead of
+    /// the class of maximum contrast).
+    pub threshold: Option<f64>,
+    /// For categorical: the classes that form the favourable pattern (binary
+    /// generalisation) instead of one weight per class.
+    pub classes: Option<Vec<i64>>,
+    /// A class value that stands for missing data (weight 0, missing-data variance).
+    pub missing: Option<i64>,
+}
+
+/// Fuzzy membership functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Membership {
+    /// 0 at `low`, 1 at `high`, linear between (decreasing when `low > high`).
+    Linear,
+    /// `1 / (1 + (x / midpoint)^-spread)`: large values favourable (ArcGIS FuzzyLarge).
+    Large,
+    /// `1 / (1 + (x / midpoint)^spread)`: small values favourable (ArcGIS FuzzySmall).
+    Small,
+    /// A membership per class (`values`), `default` for other classes.
+    Classes,
+}
+
+/// `fuzzy = { ... }` of an evidence layer.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFuzzy {
+    /// The membership function.
+    pub membership: Membership,
+    /// `linear`: value of membership 0.
+    pub low: Option<f64>,
+    /// `linear`: value of membership 1.
+    pub high: Option<f64>,
+    /// `large` / `small`: value of membership 0.5.
+    pub midpoint: Option<f64>,
+    /// `large` / `small`: steepness. Default 5 (ArcGIS's default).
+    pub spread: Option<f64>,
+    /// `classes`: membership per class, e.g. `{ "585" = 0.9, "1621" = 0.2 }`.
+    pub values: Option<std::collections::BTreeMap<String, f64>>,
+    /// `classes`: membership of classes not in `values`. Default 0.
+    pub default: Option<f64>,
 }
 
 /// The model families.
@@ -175,6 +230,27 @@ pub enum ModelKind {
     /// L2-regularised logistic regression on standardised features.
     #[default]
     Logistic,
+    /// Weights of evidence (ArcSDM / Geoscience Australia).
+    Wofe,
+    /// Fuzzy overlay of per-layer memberships (knowledge-driven, no training).
+    Fuzzy,
+}
+
+/// Fuzzy overlay operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FuzzyOperator {
+    /// Minimum of the memberships.
+    And,
+    /// Maximum of the memberships.
+    Or,
+    /// Product of the memberships.
+    Product,
+    /// `1 - product(1 - m)`.
+    Sum,
+    /// `sum^gamma * product^(1 - gamma)`.
+    #[default]
+    Gamma,
 }
 
 /// `[model]`: which model and its settings.
@@ -190,6 +266,18 @@ pub struct RawModel {
     /// Iteration limit of the optimiser. Default 200.
     #[serde(default = "default_max_iterations")]
     pub max_iterations: u64,
+    /// Weights of evidence: area of a unit cell in km². Default 1.
+    #[serde(default = "default_unit_cell")]
+    pub unit_cell_km2: f64,
+    /// Weights of evidence: studentized contrast a layer needs to be generalised. Default 2.
+    #[serde(default = "default_confidence")]
+    pub confidence: f64,
+    /// Fuzzy overlay: the operator. Default `gamma`.
+    #[serde(default)]
+    pub operator: FuzzyOperator,
+    /// Fuzzy overlay: gamma in [0, 1]. Default 0.9.
+    #[serde(default = "default_gamma")]
+    pub gamma: f64,
 }
 
 impl Default for RawModel {
@@ -198,6 +286,10 @@ impl Default for RawModel {
             kind: ModelKind::Logistic,
             alpha: default_alpha(),
             max_iterations: default_max_iterations(),
+            unit_cell_km2: default_unit_cell(),
+            confidence: default_confidence(),
+            operator: FuzzyOperator::Gamma,
+            gamma: default_gamma(),
         }
     }
 }
@@ -247,6 +339,15 @@ fn default_alpha() -> f64 {
 }
 fn default_max_iterations() -> u64 {
     200
+}
+fn default_unit_cell() -> f64 {
+    1.0
+}
+fn default_confidence() -> f64 {
+    2.0
+}
+fn default_gamma() -> f64 {
+    0.9
 }
 
 impl RawConfig {
@@ -316,6 +417,10 @@ pub struct EvidenceSettings {
     pub classes: Option<Vec<i64>>,
     /// Class-count limit.
     pub max_classes: usize,
+    /// Weights-of-evidence generalisation.
+    pub wofe: RawWofeLayer,
+    /// Fuzzy membership (required when the model is fuzzy).
+    pub fuzzy: Option<RawFuzzy>,
 }
 
 /// Where an evidence layer's values come from.
@@ -400,6 +505,22 @@ impl Settings {
         if raw.model.max_iterations == 0 {
             return Err(Error::key("model.max_iterations", "must be at least 1"));
         }
+        if !(raw.model.unit_cell_km2 > 0.0 && raw.model.unit_cell_km2.is_finite()) {
+            return Err(Error::key("model.unit_cell_km2", "must be > 0"));
+        }
+        if !(0.0..=1.0).contains(&raw.model.gamma) {
+            return Err(Error::key("model.gamma", format!("{} is outside [0, 1]", raw.model.gamma)));
+        }
+        if raw.model.kind == ModelKind::Fuzzy {
+            for (i, ev) in raw.evidence.iter().enumerate() {
+                if ev.fuzzy.is_none() {
+                    return Err(Error::key(
+                        format!("evidence[{i}].fuzzy"),
+                        format!("model.kind = \"fuzzy\" needs a membership for layer `{}`", ev.name),
+                    ));
+                }
+            }
+        }
 
         raw.output.dir = resolve(&raw.output.dir);
 
@@ -477,6 +598,8 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
         attribute: ev.attribute.clone(),
         classes: ev.classes.clone(),
         max_classes: ev.max_classes,
+        wofe: ev.wofe.clone().unwrap_or_default(),
+        fuzzy: ev.fuzzy.clone(),
     })
 }
 
@@ -521,7 +644,7 @@ dir = "out"
         let text = MINIMAL.replace("kind = \"raster\"", "kind = \"raster\"\nresmapling = \"nearest\"");
         let err = RawConfig::parse(&text, Path::new("c.toml")).unwrap_err().to_string();
         assert!(err.contains("resmapling"), "{err}");
-        assert!(err.contains("line 15"), "{err}");
+        assert!(err.contains("line 14"), "{err}");
         assert!(err.contains("c.toml"), "{err}");
     }
 

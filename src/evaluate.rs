@@ -1,7 +1,9 @@
 //! Evaluation of a prospectivity map against deposits, streamed window by window with
 //! memory that grows with the number of deposits, never with the grid:
-//! - ROC AUC: deposit cells against every other scored cell of the study area (exact,
-//!   ties counted one half);
+//! - ROC AUC: each deposit (the score of its cell; two deposits in one cell count twice)
+//!   against every scored cell holding no deposit, exact, ties counted one half. This is
+//!   the definition of Geoscience Australia's Calculate AUC (modEvA), whose figure for
+//!   its own Cloncurry posterior lode reproduces;
 //! - the success-rate curve: fraction of deposits captured against fraction of the
 //!   scored area, best-scored ground first.
 
@@ -21,10 +23,10 @@ pub struct Evaluation {
     pub auc: f64,
     /// `[area_fraction, deposit_fraction]` pairs from `[0, 0]` to `[1, 1]`.
     pub success_rate: Vec<[f64; 2]>,
-    /// Positive cells with a score.
-    pub positive_cells: usize,
-    /// Positive cells without a score (no evidence there), left out.
-    pub positive_cells_unscored: usize,
+    /// Deposits on a scored cell (the positives).
+    pub deposits_scored: usize,
+    /// Deposits on a cell without a score (no evidence there), left out.
+    pub deposits_unscored: usize,
     /// Scored cells (the area the fractions refer to).
     pub scored_cells: u64,
 }
@@ -92,7 +94,8 @@ fn summarise(u: &[f32], mult: &[u64], negatives: &Ranks, all: &Ranks) -> (f64, V
     (auc, curve)
 }
 
-/// Evaluates the float map at `map` (on `grid`) against the deposit `cells`.
+/// Evaluates the float map at `map` (on `grid`) against deposits, given as the cell of
+/// each deposit (a cell appears once per deposit in it).
 pub fn evaluate_map(map: &Path, grid: &Grid, cells: &[Cell]) -> Result<Evaluation> {
     let ds = gdal::Dataset::open(map).map_err(|e| Error::input(map, e))?;
     if ds.raster_size() != (grid.cols, grid.rows) {
@@ -125,7 +128,7 @@ pub fn evaluate_map(map: &Path, grid: &Grid, cells: &[Cell]) -> Result<Evaluatio
     let (negatives, all) = grid
         .windows()
         .par_iter()
-        .map(|w| {
+        .map(|w| -> Result<(Ranks, Ranks)> {
             let (values, valid) = cog::read_window(map, w)?;
             let mut neg = Ranks::new(u.len());
             let mut all = Ranks::new(u.len());
@@ -148,8 +151,8 @@ pub fn evaluate_map(map: &Path, grid: &Grid, cells: &[Cell]) -> Result<Evaluatio
     Ok(Evaluation {
         auc,
         success_rate,
-        positive_cells: scores.len(),
-        positive_cells_unscored: unscored,
+        deposits_scored: scores.len(),
+        deposits_unscored: unscored,
         scored_cells: all.total(),
     })
 }

@@ -8,11 +8,13 @@
 //!   -> grid::Grid         CRS, geotransform, shape, study-area mask; split into Windows
 //!   -> features::FeatureStack   each [[evidence]] layer, computed per window (pure)
 //!   -> labels::Deposits   deposit points placed in grid cells
-//!   -> training::TrainingSet    feature rows at deposits and at seeded random negatives
-//!   -> model::FittedModel       logistic regression on standardised features
-//!   -> predict            every window in parallel, streamed to a COG (io::cog)
+//!   -> model::fit         -> model::FittedModel, one of:
+//!        logistic  (training::TrainingSet: rows at deposits and seeded random negatives)
+//!        wofe      (weights of evidence, wofe::*: class counts over the study area)
+//!        fuzzy     (memberships from the config)
+//!   -> predict            every window in parallel, streamed to COGs (io::cog)
 //!   -> evaluate::Evaluation     ROC AUC and success-rate curve, streamed
-//!   -> output::Staging    outputs published atomically: prospectivity.tif, metrics.json, model.json
+//!   -> output::Staging    outputs published atomically: prospectivity.tif, metrics.json, ...
 //! ```
 //!
 //! Every per-cell stage is a pure function of `(settings, window)`, so a run can be split
@@ -32,6 +34,7 @@ pub mod output;
 pub mod predict;
 pub mod progress;
 pub mod training;
+pub mod wofe;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -44,8 +47,6 @@ pub use error::{Error, Result};
 use evaluate::Evaluation;
 use features::FeatureStack;
 use labels::Deposits;
-use model::FittedModel;
-use training::TrainingSet;
 
 /// lode's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -61,7 +62,7 @@ pub struct Metrics {
     pub project: String,
     /// SHA-256 of the config file.
     pub config_sha256: String,
-    /// ROC AUC of the map: deposit cells against every other scored cell.
+    /// ROC AUC of the map: deposits against every scored cell without a deposit.
     pub auc: f64,
     /// Success-rate curve as `[area_fraction, deposit_fraction]` pairs.
     pub success_rate: Vec<[f64; 2]>,
@@ -69,8 +70,8 @@ pub struct Metrics {
     pub evaluation: Evaluation,
     /// Deposit counts.
     pub deposits: DepositCounts,
-    /// Training-set counts.
-    pub training: training::TrainingSummary,
+    /// What fitting the model reports (per model kind: see docs/outputs.md).
+    pub fit: serde_json::Value,
     /// Prediction cell counts.
     pub prediction: predict::PredictSummary,
     /// The grid.
@@ -144,30 +145,31 @@ pub fn run_settings(settings: &Settings) -> Result<RunReport> {
     let stack = FeatureStack::prepare(settings)?;
     lap("prepare evidence", &mut timings);
     let deposits = Deposits::load(settings)?;
-    let training = TrainingSet::sample(settings, &stack, &deposits)?;
-    lap("training set", &mut timings);
-    let model = FittedModel::fit(&settings.model, &training)?;
+    let fit = model::fit(settings, &stack, &deposits)?;
+    let model = &fit.model;
     lap("fit", &mut timings);
 
     let mut out = output::Staging::new(&settings.output.dir)?;
-    let map_path = out.path("prospectivity.tif");
     let tags = vec![
         ("LODE_VERSION".to_string(), VERSION.to_string()),
         ("LODE_PROJECT".to_string(), settings.name.clone()),
         ("LODE_CONFIG_SHA256".to_string(), settings.config_sha256.clone()),
         ("LODE_MODEL".to_string(), model.describe().to_string()),
     ];
-    let mut writer = io::cog::MapWriter::create(
-        &out.scratch("prospectivity.tif"),
-        &settings.grid,
-        "probability of a deposit",
-        &tags,
-    )?;
-    let prediction = predict::predict_map(&stack, &model, &mut writer)?;
-    writer.finish(&map_path, settings.output.compression)?;
+    let outputs = model.outputs();
+    let mut writers = outputs
+        .iter()
+        .map(|o| io::cog::MapWriter::create(&out.scratch(o.file), &settings.grid, o.description, &tags))
+        .collect::<Result<Vec<_>>>()?;
+    let prediction = predict::predict_map(&stack, model, &mut writers)?;
+    for (o, w) in outputs.iter().zip(writers) {
+        let dest = out.path(o.file);
+        w.finish(&dest, settings.output.compression)?;
+    }
+    let map_path = out.path("prospectivity.tif");
     lap("predict", &mut timings);
 
-    let evaluation = evaluate::evaluate_map(&map_path, &settings.grid, &deposits.cells)?;
+    let evaluation = evaluate::evaluate_map(&map_path, &settings.grid, &deposits.point_cells)?;
     lap("evaluate", &mut timings);
 
     let metrics = Metrics {
@@ -179,15 +181,19 @@ pub fn run_settings(settings: &Settings) -> Result<RunReport> {
         success_rate: evaluation.success_rate.clone(),
         evaluation,
         deposits: DepositCounts::from(&deposits),
-        training: training.summary.clone(),
+        fit: fit.report.clone(),
         prediction,
         grid: settings.grid.info(),
         features: stack.columns.clone(),
         model: model.describe(),
         timings_s: timings,
     };
+    for (name, text) in &fit.files {
+        let path = out.path(name);
+        std::fs::write(&path, text).map_err(|e| Error::output(&path, e))?;
+    }
     out.write_json("metrics.json", &metrics)?;
-    out.write_json("model.json", &model)?;
+    out.write_json("model.json", model)?;
     let outputs = out.commit()?;
     Ok(RunReport { outputs, metrics })
 }
@@ -245,4 +251,94 @@ pub fn validate(config_path: &Path) -> Result<ValidationReport> {
         deposits: DepositCounts::from(&deposits),
         output_dir: settings.output.dir.clone(),
     })
+}
+
+/// Settings for the one-raster commands (`lode weights`, `lode evaluate`): the grid of
+/// `raster`, the raster as one continuous layer, the deposits, an optional mask.
+fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -> Result<Settings> {
+    let stem = raster.file_stem().and_then(|s| s.to_str()).unwrap_or("layer");
+    let name: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    let raw = config::RawConfig {
+        project: config::RawProject { name: name.clone(), seed: 42, threads: 0 },
+        grid: config::RawGrid {
+            template: Some(raster.to_path_buf()),
+            crs: None,
+            bounds: None,
+            cell_size: None,
+            mask: mask.map(Path::to_path_buf),
+            mask_layer: None,
+            block_size: 256,
+        },
+        labels: config::RawLabels {
+            path: deposits.to_path_buf(),
+            layer: None,
+            filter: None,
+            negative_buffer: 0.0,
+            negatives_per_positive: 1.0,
+        },
+        evidence: vec![config::RawEvidence {
+            name,
+            kind: config::EvidenceKind::Raster,
+            path: raster.to_path_buf(),
+            band: 1,
+            layer: None,
+            filter: None,
+            attribute: None,
+            resampling: config::Resampling::Nearest,
+            classes: None,
+            max_classes: 256,
+            wofe: None,
+            fuzzy: None,
+        }],
+        model: config::RawModel::default(),
+        output: config::RawOutput { dir: PathBuf::from("."), compression: config::Compression::Deflate },
+    };
+    let cwd = std::env::current_dir().map_err(|e| Error::key("working directory", e.to_string()))?;
+    Settings::from_raw(raw, &cwd, Path::new("<command line>"), String::new())
+}
+
+/// What `lode weights` needs.
+#[derive(Debug, Clone)]
+pub struct WeightsRequest {
+    /// The evidence raster (integer classes).
+    pub evidence: PathBuf,
+    /// The deposit points.
+    pub deposits: PathBuf,
+    /// Ascending, descending or categorical.
+    pub method: wofe::Method,
+    /// Unit cell in km².
+    pub unit_cell_km2: f64,
+    /// Studentized-contrast threshold of the generalisation.
+    pub confidence: f64,
+    /// Class standing for missing data.
+    pub missing: Option<i64>,
+    /// Study-area mask (polygons or raster).
+    pub mask: Option<PathBuf>,
+}
+
+/// Computes the ArcSDM weights table of one raster against deposits (`lode weights`).
+pub fn weights(req: &WeightsRequest) -> Result<Vec<wofe::WeightsRow>> {
+    let settings = single_raster_settings(&req.evidence, &req.deposits, req.mask.as_deref())?;
+    let stack = FeatureStack::prepare(&settings)?;
+    let deposits = Deposits::load(&settings)?;
+    let counts = wofe::count_classes(&stack, &deposits)?;
+    let srs = io::parse_crs(&settings.grid.crs_wkt).map_err(|e| Error::input(&req.evidence, e))?;
+    if !srs.is_projected() || (srs.linear_units() - 1.0).abs() > 1e-12 {
+        return Err(Error::input(&req.evidence, "weights of evidence needs a projected CRS in metres"));
+    }
+    let mut params = wofe::WeightsParams::new(
+        req.method,
+        settings.grid.cell_area() / 1e6,
+        req.unit_cell_km2,
+        req.confidence,
+    );
+    params.missing_data = req.missing;
+    Ok(wofe::weights_table(&counts.class_counts(0), &params)?)
+}
+
+/// Evaluates any map on its own grid against deposits (`lode evaluate`).
+pub fn evaluate(map: &Path, deposits: &Path, mask: Option<&Path>) -> Result<Evaluation> {
+    let settings = single_raster_settings(map, deposits, mask)?;
+    let deposits = Deposits::load(&settings)?;
+    evaluate::evaluate_map(map, &settings.grid, &deposits.point_cells)
 }

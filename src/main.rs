@@ -37,6 +37,59 @@ enum Command {
         /// The config file (TOML).
         config: PathBuf,
     },
+    /// Weights-of-evidence table of one integer raster against deposits (ArcSDM's
+    /// Calculate Weights; same columns as Geoscience Australia's tables).
+    Weights {
+        /// Evidence raster with integer classes (its grid is used as is).
+        #[arg(long)]
+        evidence: PathBuf,
+        /// Deposit points (any OGR source).
+        #[arg(long)]
+        deposits: PathBuf,
+        /// `ascending` (low values favourable), `descending` (high values favourable) or
+        /// `categorical` (unordered classes).
+        #[arg(long, value_parser = parse_method)]
+        method: lode::wofe::Method,
+        /// Area of a unit cell in km².
+        #[arg(long = "unit-cell-km2", default_value_t = 1.0)]
+        unit_cell_km2: f64,
+        /// Studentized contrast a table needs to be generalised.
+        #[arg(long, default_value_t = 2.0)]
+        confidence: f64,
+        /// A class value that stands for missing data.
+        #[arg(long, allow_hyphen_values = true)]
+        missing: Option<i64>,
+        /// Study-area mask: a polygon layer or a raster.
+        #[arg(long)]
+        mask: Option<PathBuf>,
+        /// Output table (CSV).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// ROC AUC and success-rate curve of any map against deposits, on the map's own grid.
+    Evaluate {
+        /// The map (higher is more prospective); nodata cells are left out.
+        #[arg(long)]
+        map: PathBuf,
+        /// Deposit points (any OGR source).
+        #[arg(long)]
+        deposits: PathBuf,
+        /// Study-area mask: a polygon layer or a raster.
+        #[arg(long)]
+        mask: Option<PathBuf>,
+        /// Write the evaluation as JSON here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn parse_method(s: &str) -> Result<lode::wofe::Method, String> {
+    match s {
+        "ascending" => Ok(lode::wofe::Method::Ascending),
+        "descending" => Ok(lode::wofe::Method::Descending),
+        "categorical" => Ok(lode::wofe::Method::Categorical),
+        other => Err(format!("`{other}`: expected ascending, descending or categorical")),
+    }
 }
 
 fn main() -> ExitCode {
@@ -77,12 +130,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "  deposits: {} used in {} cells ({} outside the grid, {} outside the study area)",
                 m.deposits.used, m.deposits.cells, m.deposits.outside_grid, m.deposits.outside_study_area
             );
-            println!(
-                "  training: {} positive, {} negative cells; {} features",
-                m.training.positives,
-                m.training.negatives,
-                m.features.len()
-            );
+            let model = m.model["kind"].as_str().unwrap_or("?");
+            if let Some(t) = m.fit.get("training") {
+                println!(
+                    "  model: {model}; trained on {} positive and {} negative cells, {} features",
+                    t["positives"], t["negatives"], m.features.len()
+                );
+            } else {
+                println!("  model: {model}; {} features", m.features.len());
+            }
+            if let Some(ci) = m.fit.pointer("/conditional_independence/overall") {
+                println!(
+                    "  conditional independence: observed/predicted deposits {:.3}, Agterberg-Cheng p = {:.4}{}",
+                    ci["ratio"].as_f64().unwrap_or(f64::NAN),
+                    ci["agterberg_cheng_p"].as_f64().unwrap_or(f64::NAN),
+                    if ci["independence_doubtful"] == true { " (doubtful: see metrics.json)" } else { "" }
+                );
+            }
             println!(
                 "  map: {} cells scored, {} study-area cells without evidence",
                 m.prediction.scored_cells, m.prediction.cells_without_evidence
@@ -118,6 +182,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 d.read, d.used, d.cells, d.outside_grid, d.outside_study_area
             );
             println!("  output: {}", r.output_dir.display());
+        }
+        Command::Weights { evidence, deposits, method, unit_cell_km2, confidence, missing, mask, out } => {
+            let req = lode::WeightsRequest { evidence, deposits, method, unit_cell_km2, confidence, missing, mask };
+            let rows = lode::weights(&req).with_context(|| format!("lode weights {}", req.evidence.display()))?;
+            lode::wofe::write_table(&out, &rows)?;
+            let gen = rows.iter().filter(|r| r.gen_class == 2).count();
+            println!("{} classes weighed ({}), {} in the favourable pattern; wrote {}", rows.len(), method.as_str(), gen, out.display());
+        }
+        Command::Evaluate { map, deposits, mask, out } => {
+            let e = lode::evaluate(&map, &deposits, mask.as_deref()).with_context(|| format!("lode evaluate {}", map.display()))?;
+            println!("AUC: {:.6} ({} deposits against {} scored cells)", e.auc, e.deposits_scored, e.scored_cells);
+            if let Some(out) = out {
+                let tmp = out.with_extension("json.partial");
+                std::fs::write(&tmp, serde_json::to_string_pretty(&e)? + "\n")?;
+                std::fs::rename(&tmp, &out)?;
+            }
         }
     }
     Ok(())

@@ -59,8 +59,8 @@ fn demo_config_runs_end_to_end_and_writes_a_valid_cog() {
     assert!(auc >= 0.70 && auc < 1.0, "AUC {auc}");
     assert_eq!(metrics["deposits"]["used"], 258);
     assert_eq!(metrics["deposits"]["cells"], 252, "several deposits in one cell count once");
-    assert_eq!(metrics["training"]["positives"], 252);
-    assert_eq!(metrics["training"]["negatives"], 2520);
+    assert_eq!(metrics["fit"]["training"]["positives"], 252);
+    assert_eq!(metrics["fit"]["training"]["negatives"], 2520);
     let curve = metrics["success_rate"].as_array().unwrap();
     assert_eq!(curve.first().unwrap(), &serde_json::json!([0.0, 0.0]));
     assert_eq!(curve.last().unwrap(), &serde_json::json!([1.0, 1.0]));

@@ -117,6 +117,10 @@ impl Evidence for Categorical {
         Ok(self.onehot.encode(&classes))
     }
 
+    fn class_codes(&self) -> Option<Vec<i64>> {
+        Some(self.classes.clone())
+    }
+
     fn describe(&self) -> String {
         let how = match self.band.resampling {
             None => "on the grid".to_string(),

@@ -35,6 +35,13 @@ pub trait Evidence: Send + Sync + std::fmt::Debug {
     fn compute(&self, grid: &Grid, w: &Window) -> Result<LayerBlock>;
     /// One line describing the layer and its source, for `lode validate` and logs.
     fn describe(&self) -> String;
+    /// For one-hot layers, the class code of each column (categorical rasters: the raster
+    /// value; `rasterize`: the attribute value when it is an integer, else its position
+    /// from 1). `None` for continuous layers, whose value is the class for class-based
+    /// models such as weights of evidence.
+    fn class_codes(&self) -> Option<Vec<i64>> {
+        None
+    }
 }
 
 /// Prepares one evidence layer: warps rasters, loads vectors, finds classes.
@@ -56,6 +63,8 @@ pub struct FeatureStack {
     pub layers: Vec<Box<dyn Evidence>>,
     /// Column names of every layer, in order.
     pub columns: Vec<String>,
+    /// The columns of each layer, in order.
+    pub spans: Vec<std::ops::Range<usize>>,
 }
 
 /// The features of one window.
@@ -69,6 +78,8 @@ pub struct FeatureBlock {
     pub in_study: Vec<bool>,
     /// Per cell: inside the study area and every layer has data.
     pub valid: Vec<bool>,
+    /// `(cells, layers)`: the layer has data at the cell (study area not applied).
+    pub layer_valid: Array2<bool>,
 }
 
 impl FeatureStack {
@@ -78,7 +89,14 @@ impl FeatureStack {
         let layers: Vec<Box<dyn Evidence>> =
             settings.evidence.par_iter().map(|ev| prepare(ev, &grid)).collect::<Result<_>>()?;
         let columns = layers.iter().flat_map(|l| l.columns()).collect();
-        Ok(FeatureStack { grid, layers, columns })
+        let mut spans = Vec::new();
+        let mut start = 0;
+        for l in &layers {
+            let n = l.columns().len();
+            spans.push(start..start + n);
+            start += n;
+        }
+        Ok(FeatureStack { grid, layers, columns, spans })
     }
 
     /// Computes every layer over window `w`.
@@ -86,29 +104,86 @@ impl FeatureStack {
         let in_study = self.grid.mask(w)?;
         let mut valid = in_study.clone();
         let mut values = Array2::<f64>::zeros((w.len(), self.columns.len()));
-        let mut col = 0;
-        for layer in &self.layers {
+        let mut layer_valid = Array2::<bool>::from_elem((w.len(), self.layers.len()), false);
+        for (k, (layer, span)) in self.layers.iter().zip(&self.spans).enumerate() {
             let block = layer.compute(&self.grid, w)?;
-            let n = block.values.ncols();
-            values.slice_mut(ndarray::s![.., col..col + n]).assign(&block.values);
-            for (v, ok) in valid.iter_mut().zip(&block.valid) {
+            values.slice_mut(ndarray::s![.., span.clone()]).assign(&block.values);
+            for (i, (v, &ok)) in valid.iter_mut().zip(&block.valid).enumerate() {
                 *v &= ok;
+                layer_valid[[i, k]] = ok;
             }
-            col += n;
         }
-        Ok(FeatureBlock { window: *w, values, in_study, valid })
+        Ok(FeatureBlock { window: *w, values, in_study, valid, layer_valid })
     }
 
     /// Feature rows of single cells, in the order given, computed in parallel. `None`
     /// for a cell outside the study area or where some layer has no data.
     pub fn rows_at(&self, cells: &[Cell]) -> Result<Vec<Option<Vec<f64>>>> {
+        Ok(self.cells(cells)?.into_iter().map(|b| b.valid[0].then(|| b.values.row(0).to_vec())).collect())
+    }
+}
+
+/// The class of one layer at one cell, for class-based models (weights of evidence, fuzzy).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ClassAt {
+    /// The layer has no data at the cell (or a one-hot layer has a class it does not encode).
+    Missing,
+    /// An integer class (a one-hot column's code, or an integer continuous value).
+    Class(i64),
+    /// A continuous value with a fractional part.
+    Value(f64),
+}
+
+/// How to read a layer's class from its columns: where they are and, for one-hot
+/// layers, the class code of each column.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ClassReader {
+    /// The layer's columns.
+    pub span: std::ops::Range<usize>,
+    /// Class code per column (one-hot layers), or `None` (one continuous column).
+    pub codes: Option<Vec<i64>>,
+}
+
+impl ClassReader {
+    /// The class of the layer at cell `i` of `block`, which holds the layer as layer `layer`.
+    pub fn class_at(&self, block: &FeatureBlock, i: usize, layer: usize) -> ClassAt {
+        if !block.layer_valid[[i, layer]] {
+            return ClassAt::Missing;
+        }
+        match &self.codes {
+            Some(codes) => self
+                .span
+                .clone()
+                .zip(codes)
+                .find(|(c, _)| block.values[[i, *c]] == 1.0)
+                .map_or(ClassAt::Missing, |(_, &code)| ClassAt::Class(code)),
+            None => {
+                let v = block.values[[i, self.span.start]];
+                if v.fract() == 0.0 && v.abs() < 9.0e15 {
+                    ClassAt::Class(v as i64)
+                } else {
+                    ClassAt::Value(v)
+                }
+            }
+        }
+    }
+}
+
+impl FeatureStack {
+    /// Class readers of every layer, in order.
+    pub fn class_readers(&self) -> Vec<ClassReader> {
+        self.layers
+            .iter()
+            .zip(&self.spans)
+            .map(|(l, span)| ClassReader { span: span.clone(), codes: l.class_codes() })
+            .collect()
+    }
+
+    /// Blocks of single cells, in the order given, computed in parallel.
+    pub fn cells(&self, cells: &[Cell]) -> Result<Vec<FeatureBlock>> {
         cells
             .par_iter()
-            .map(|&c| {
-                let w = Window { col: c.col, row: c.row, cols: 1, rows: 1 };
-                let b = self.compute(&w)?;
-                Ok(b.valid[0].then(|| b.values.row(0).to_vec()))
-            })
+            .map(|&c| self.compute(&Window { col: c.col, row: c.row, cols: 1, rows: 1 }))
             .collect()
     }
 }

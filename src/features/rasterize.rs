@@ -109,6 +109,11 @@ impl Evidence for Rasterize {
         Ok(self.onehot.encode(&classes))
     }
 
+    fn class_codes(&self) -> Option<Vec<i64>> {
+        let ints: Option<Vec<i64>> = self.classes.iter().map(|c| c.parse().ok()).collect();
+        Some(ints.unwrap_or_else(|| (1..=self.classes.len() as i64).collect()))
+    }
+
     fn describe(&self) -> String {
         format!("rasterize {}, {} classes", self.source, self.classes.len())
     }

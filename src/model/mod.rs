@@ -1,15 +1,22 @@
-//! Models: fitted on a [`TrainingSet`], they map feature rows to a probability of a
-//! deposit. A [`FittedModel`] is `Send + Sync` so prediction runs on every core.
+//! Models: fitted on the evidence and the deposits, they turn a window of features into
+//! one or more maps (the probability of a deposit first). A [`FittedModel`] is plain
+//! data, `Send + Sync`, so windows are predicted on every core.
 //!
-//! [`TrainingSet`]: crate::training::TrainingSet
+//! - [`logistic`]: logistic regression on a sampled [`TrainingSet`];
+//! - [`wofe`](mod@wofe): weights of evidence from class counts over the whole study area;
+//! - [`fuzzy`]: fuzzy overlay of memberships given in the config (no training).
 
+pub mod fuzzy;
 pub mod logistic;
+pub mod wofe;
 
 use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ModelKind, RawModel};
+use crate::config::{ModelKind, Settings};
 use crate::error::Result;
+use crate::features::{FeatureBlock, FeatureStack};
+use crate::labels::Deposits;
 use crate::training::TrainingSet;
 
 /// A fitted model with the feature columns it expects.
@@ -17,8 +24,6 @@ use crate::training::TrainingSet;
 pub struct FittedModel {
     /// The feature columns, in order.
     pub columns: Vec<String>,
-    /// Centring and scaling learnt from the training rows.
-    pub scaler: Standardizer,
     /// The model itself.
     pub kind: Fitted,
 }
@@ -28,31 +33,102 @@ pub struct FittedModel {
 pub enum Fitted {
     /// Logistic regression.
     Logistic(logistic::Logistic),
+    /// Weights of evidence.
+    Wofe(wofe::Wofe),
+    /// Fuzzy overlay.
+    Fuzzy(fuzzy::Fuzzy),
+}
+
+/// One map a model writes.
+#[derive(Debug, Clone)]
+pub struct MapOutput {
+    /// File name, e.g. `prospectivity.tif`.
+    pub file: &'static str,
+    /// Band description.
+    pub description: &'static str,
+}
+
+/// The maps of one window: values per output map, one validity mask for all.
+#[derive(Debug, Clone)]
+pub struct BlockPrediction {
+    /// `maps[k][i]`: output `k` at cell `i` (meaningless where `valid[i]` is false).
+    pub maps: Vec<Vec<f32>>,
+    /// Per cell: the model gave values.
+    pub valid: Vec<bool>,
+}
+
+/// A fitted model and what fitting found out.
+#[derive(Debug)]
+pub struct Fit {
+    /// The model.
+    pub model: FittedModel,
+    /// What the fit reports into `metrics.json` under `fit` (documented per model).
+    pub report: serde_json::Value,
+    /// Extra output files (name, text), e.g. weights tables.
+    pub files: Vec<(String, String)>,
+}
+
+/// Fits the model `settings` asks for.
+pub fn fit(settings: &Settings, stack: &FeatureStack, deposits: &Deposits) -> Result<Fit> {
+    let columns = stack.columns.clone();
+    match settings.model.kind {
+        ModelKind::Logistic => {
+            let training = TrainingSet::sample(settings, stack, deposits)?;
+            let m = logistic::Logistic::fit(&settings.model, &training)?;
+            let report = serde_json::json!({ "training": training.summary });
+            Ok(Fit { model: FittedModel { columns, kind: Fitted::Logistic(m) }, report, files: Vec::new() })
+        }
+        ModelKind::Wofe => {
+            let (m, report, files) = wofe::Wofe::fit(settings, stack, deposits)?;
+            Ok(Fit { model: FittedModel { columns, kind: Fitted::Wofe(m) }, report, files })
+        }
+        ModelKind::Fuzzy => {
+            let m = fuzzy::Fuzzy::new(settings, stack)?;
+            Ok(Fit { model: FittedModel { columns, kind: Fitted::Fuzzy(m) }, report: serde_json::json!({}), files: Vec::new() })
+        }
+    }
 }
 
 impl FittedModel {
-    /// Fits the model `settings` asks for.
-    pub fn fit(settings: &RawModel, training: &TrainingSet) -> Result<FittedModel> {
-        let scaler = Standardizer::fit(training.x.view());
-        let z = scaler.transform(training.x.view());
-        let kind = match settings.kind {
-            ModelKind::Logistic => Fitted::Logistic(logistic::Logistic::fit(settings, z, &training.y)?),
-        };
-        Ok(FittedModel { columns: training.columns.clone(), scaler, kind })
+    /// The maps this model writes; the first is always `prospectivity.tif`.
+    pub fn outputs(&self) -> Vec<MapOutput> {
+        let prospectivity = |d| MapOutput { file: "prospectivity.tif", description: d };
+        match &self.kind {
+            Fitted::Logistic(_) => vec![prospectivity("probability of a deposit")],
+            Fitted::Wofe(_) => vec![
+                prospectivity("posterior probability of a deposit (weights of evidence)"),
+                MapOutput { file: "posterior_std.tif", description: "standard deviation of the posterior probability" },
+                MapOutput { file: "confidence.tif", description: "posterior probability / its standard deviation" },
+            ],
+            Fitted::Fuzzy(_) => vec![prospectivity("fuzzy favourability")],
+        }
     }
 
-    /// Probability of a deposit for each row of `x`.
-    pub fn predict(&self, x: ArrayView2<f64>) -> Vec<f64> {
-        let z = self.scaler.transform(x);
+    /// Predicts the maps of one window of features.
+    pub fn predict_block(&self, block: &FeatureBlock) -> BlockPrediction {
         match &self.kind {
-            Fitted::Logistic(m) => m.predict(z.view()),
+            Fitted::Logistic(m) => {
+                let rows: Vec<usize> = (0..block.valid.len()).filter(|&i| block.valid[i]).collect();
+                let mut values = vec![0f32; block.valid.len()];
+                if !rows.is_empty() {
+                    let x = block.values.select(Axis(0), &rows);
+                    for (&i, p) in rows.iter().zip(m.predict(x.view())) {
+                        values[i] = p as f32;
+                    }
+                }
+                BlockPrediction { maps: vec![values], valid: block.valid.clone() }
+            }
+            Fitted::Wofe(m) => m.predict_block(block),
+            Fitted::Fuzzy(m) => m.predict_block(block),
         }
     }
 
     /// A JSON description for metrics and output metadata.
     pub fn describe(&self) -> serde_json::Value {
         match &self.kind {
-            Fitted::Logistic(m) => m.describe(&self.columns, &self.scaler),
+            Fitted::Logistic(m) => m.describe(&self.columns),
+            Fitted::Wofe(m) => m.describe(),
+            Fitted::Fuzzy(m) => m.describe(),
         }
     }
 }

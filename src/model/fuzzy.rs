@@ -1,0 +1,217 @@
+//! `model.kind = "fuzzy"`: knowledge-driven fuzzy overlay for districts with too few
+//! deposits to train on. Each layer becomes a membership in [0, 1] by a function given in
+//! the config (linear, large or small sigmoid as ArcGIS's FuzzyLarge / FuzzySmall, or one
+//! value per class), and the memberships are combined by fuzzy AND, OR, algebraic
+//! product, algebraic sum or gamma (An et al. 1991; Bonham-Carter 1994).
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{FuzzyOperator, Membership, Settings};
+use crate::error::{Error, Result};
+use crate::features::{ClassAt, ClassReader, FeatureBlock, FeatureStack};
+use crate::model::BlockPrediction;
+
+/// A membership function with its parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum MembershipFn {
+    /// 0 at `low`, 1 at `high`, linear between, clamped.
+    Linear {
+        /// Value of membership 0.
+        low: f64,
+        /// Value of membership 1.
+        high: f64,
+    },
+    /// `1 / (1 + (x / midpoint)^-spread)`.
+    Large {
+        /// Value of membership 0.5.
+        midpoint: f64,
+        /// Steepness.
+        spread: f64,
+    },
+    /// `1 / (1 + (x / midpoint)^spread)`.
+    Small {
+        /// Value of membership 0.5.
+        midpoint: f64,
+        /// Steepness.
+        spread: f64,
+    },
+    /// One membership per class.
+    Classes {
+        /// Class -> membership.
+        values: HashMap<i64, f64>,
+        /// Membership of other classes.
+        default: f64,
+    },
+}
+
+impl MembershipFn {
+    /// Membership of a continuous value.
+    pub fn of_value(&self, x: f64) -> f64 {
+        match *self {
+            MembershipFn::Linear { low, high } => ((x - low) / (high - low)).clamp(0.0, 1.0),
+            MembershipFn::Large { midpoint, spread } => {
+                if x <= 0.0 { 0.0 } else { 1.0 / (1.0 + (x / midpoint).powf(-spread)) }
+            }
+            MembershipFn::Small { midpoint, spread } => {
+                if x <= 0.0 { 1.0 } else { 1.0 / (1.0 + (x / midpoint).powf(spread)) }
+            }
+            MembershipFn::Classes { ref values, default } => {
+                if x.fract() == 0.0 { values.get(&(x as i64)).copied().unwrap_or(default) } else { default }
+            }
+        }
+    }
+}
+
+/// Combines memberships with a fuzzy operator.
+pub fn combine(op: FuzzyOperator, gamma: f64, m: &[f64]) -> f64 {
+    let product = || m.iter().product::<f64>();
+    let sum = || 1.0 - m.iter().map(|v| 1.0 - v).product::<f64>();
+    match op {
+        FuzzyOperator::And => m.iter().copied().fold(f64::INFINITY, f64::min),
+        FuzzyOperator::Or => m.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        FuzzyOperator::Product => product(),
+        FuzzyOperator::Sum => sum(),
+        FuzzyOperator::Gamma => sum().powf(gamma) * product().powf(1.0 - gamma),
+    }
+}
+
+/// A fuzzy overlay model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Fuzzy {
+    operator: FuzzyOperator,
+    gamma: f64,
+    layers: Vec<(String, ClassReader, MembershipFn)>,
+}
+
+impl Fuzzy {
+    /// Builds the model from the config's memberships.
+    pub fn new(settings: &Settings, stack: &FeatureStack) -> Result<Fuzzy> {
+        let readers = stack.class_readers();
+        let mut layers = Vec::new();
+        for (ev, reader) in settings.evidence.iter().zip(readers) {
+            let key = |k: &str| format!("evidence `{}`.fuzzy.{k}", ev.name);
+            let f = ev.fuzzy.as_ref().ok_or_else(|| Error::key(key("membership"), "is required by model.kind = \"fuzzy\""))?;
+            let need = |v: Option<f64>, k: &str| v.ok_or_else(|| Error::key(key(k), format!("is required by membership `{:?}`", f.membership).to_lowercase()));
+            let func = match f.membership {
+                Membership::Linear => {
+                    let (low, high) = (need(f.low, "low")?, need(f.high, "high")?);
+                    if low == high {
+                        return Err(Error::key(key("high"), "must differ from `low`"));
+                    }
+                    MembershipFn::Linear { low, high }
+                }
+                Membership::Large | Membership::Small => {
+                    let midpoint = need(f.midpoint, "midpoint")?;
+                    let spread = f.spread.unwrap_or(5.0);
+                    if midpoint <= 0.0 || spread <= 0.0 {
+                        return Err(Error::key(key("midpoint"), "midpoint and spread must be > 0"));
+                    }
+                    if f.membership == Membership::Large {
+                        MembershipFn::Large { midpoint, spread }
+                    } else {
+                        MembershipFn::Small { midpoint, spread }
+                    }
+                }
+                Membership::Classes => {
+                    let given = f.values.as_ref().ok_or_else(|| Error::key(key("values"), "is required by membership `classes`"))?;
+                    let mut values = HashMap::new();
+                    for (class, &m) in given {
+                        let c: i64 = class.parse().map_err(|_| Error::key(key("values"), format!("`{class}` is not an integer class")))?;
+                        if !(0.0..=1.0).contains(&m) {
+                            return Err(Error::key(key("values"), format!("membership {m} of class {c} is outside [0, 1]")));
+                        }
+                        values.insert(c, m);
+                    }
+                    let default = f.default.unwrap_or(0.0);
+                    if !(0.0..=1.0).contains(&default) {
+                        return Err(Error::key(key("default"), "must be in [0, 1]"));
+                    }
+                    MembershipFn::Classes { values, default }
+                }
+            };
+            if reader.codes.is_some() && !matches!(func, MembershipFn::Classes { .. }) {
+                return Err(Error::key(key("membership"), "a class layer needs membership = \"classes\""));
+            }
+            layers.push((ev.name.clone(), reader, func));
+        }
+        Ok(Fuzzy { operator: settings.model.operator, gamma: settings.model.gamma, layers })
+    }
+
+    /// Combined membership of every cell with data in all layers.
+    pub fn predict_block(&self, block: &FeatureBlock) -> BlockPrediction {
+        let n = block.valid.len();
+        let mut out = vec![0f32; n];
+        let mut m = vec![0.0; self.layers.len()];
+        for (i, o) in out.iter_mut().enumerate() {
+            if !block.valid[i] {
+                continue;
+            }
+            for (k, (_, reader, f)) in self.layers.iter().enumerate() {
+                m[k] = match reader.class_at(block, i, k) {
+                    ClassAt::Class(c) => f.of_value(c as f64),
+                    ClassAt::Value(v) => f.of_value(v),
+                    ClassAt::Missing => match f {
+                        // A one-hot layer whose class has no column: the default membership.
+                        MembershipFn::Classes { default, .. } => *default,
+                        _ => 0.0,
+                    },
+                };
+            }
+            *o = combine(self.operator, self.gamma, &m) as f32;
+        }
+        BlockPrediction { maps: vec![out], valid: block.valid.clone() }
+    }
+
+    /// The operator and memberships.
+    pub fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kind": "fuzzy",
+            "operator": self.operator,
+            "gamma": self.gamma,
+            "layers": self.layers.iter().map(|(n, _, f)| serde_json::json!({ "name": n, "membership": f })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const M: [f64; 3] = [0.2, 0.5, 0.9];
+
+    #[test]
+    fn operators_match_hand_computed_values() {
+        assert_eq!(combine(FuzzyOperator::And, 0.0, &M), 0.2);
+        assert_eq!(combine(FuzzyOperator::Or, 0.0, &M), 0.9);
+        assert!((combine(FuzzyOperator::Product, 0.0, &M) - 0.09).abs() < 1e-15);
+        // 1 - 0.8 * 0.5 * 0.1 = 0.96
+        assert!((combine(FuzzyOperator::Sum, 0.0, &M) - 0.96).abs() < 1e-15);
+        // 0.96^0.9 * 0.09^0.1
+        let g = combine(FuzzyOperator::Gamma, 0.9, &M);
+        assert!((g - 0.96f64.powf(0.9) * 0.09f64.powf(0.1)).abs() < 1e-15);
+        assert!((g - 0.7576).abs() < 1e-4, "{g}");
+    }
+
+    #[test]
+    fn gamma_zero_is_the_product_and_gamma_one_the_sum() {
+        assert_eq!(combine(FuzzyOperator::Gamma, 0.0, &M), combine(FuzzyOperator::Product, 0.0, &M));
+        assert_eq!(combine(FuzzyOperator::Gamma, 1.0, &M), combine(FuzzyOperator::Sum, 0.0, &M));
+    }
+
+    #[test]
+    fn memberships_match_their_definitions() {
+        let lin = MembershipFn::Linear { low: 10.0, high: 20.0 };
+        assert_eq!((lin.of_value(5.0), lin.of_value(12.5), lin.of_value(30.0)), (0.0, 0.25, 1.0));
+        let dec = MembershipFn::Linear { low: 20.0, high: 10.0 };
+        assert_eq!(dec.of_value(12.5), 0.75);
+        let large = MembershipFn::Large { midpoint: 100.0, spread: 5.0 };
+        assert_eq!(large.of_value(100.0), 0.5);
+        assert!((large.of_value(200.0) - 1.0 / (1.0 + 0.5f64.powi(5))).abs() < 1e-15);
+        let small = MembershipFn::Small { midpoint: 100.0, spread: 2.0 };
+        assert!((small.of_value(200.0) - 0.2).abs() < 1e-15);
+        let classes = MembershipFn::Classes { values: HashMap::from([(3, 0.7)]), default: 0.1 };
+        assert_eq!((classes.of_value(3.0), classes.of_value(4.0)), (0.7, 0.1));
+    }
+}

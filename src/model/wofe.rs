@@ -1,0 +1,352 @@
+//! `model.kind = "wofe"`: weights of evidence. Each layer's classes are counted over the
+//! whole study area (streamed), a weights table is computed and generalised, and the
+//! posterior probability of every cell is the prior odds times the exponent of the summed
+//! weights of its classes. A layer with no data at a cell adds weight 0 and ArcSDM's
+//! missing-data variance. The conditional-independence tests run on the fitted model.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::features::{ClassAt, ClassReader, FeatureBlock, FeatureStack};
+use crate::labels::Deposits;
+use crate::model::BlockPrediction;
+use crate::wofe::diagnostics::{independence_tests, pair_test, Condition};
+use crate::wofe::{
+    count_classes, missing_data_variance, posterior, table_csv, weights, weights_table, ClassCount, ClassShare,
+    LayerWeight, Method, Prior, WeightsParams, WeightsRow, NOT_CONFIDENT,
+};
+
+/// A fitted weights-of-evidence model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Wofe {
+    prior: Prior,
+    layers: Vec<WofeLayer>,
+}
+
+/// One generalised evidence layer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct WofeLayer {
+    name: String,
+    reader: ClassReader,
+    method: Method,
+    /// Class standing for missing data.
+    missing: Option<i64>,
+    /// Classes forming the favourable pattern of a binary generalisation.
+    pattern: Option<Vec<i64>>,
+    /// Class -> index into `weights`.
+    lookup: HashMap<i64, usize>,
+    /// Distinct generalised weights `(WEIGHT, W_STD)`.
+    weights: Vec<LayerWeight>,
+    /// Area share of each entry of `weights`, for the missing-data variance.
+    shares: Vec<ClassShare>,
+    /// The weights table used.
+    table: Vec<WeightsRow>,
+}
+
+impl WofeLayer {
+    /// Index into `weights` of the layer's class at cell `i`, `None` for missing data.
+    fn weight_index(&self, block: &FeatureBlock, i: usize, k: usize) -> Option<usize> {
+        match self.reader.class_at(block, i, k) {
+            ClassAt::Class(c) if Some(c) != self.missing => self.lookup.get(&c).copied(),
+            _ => None,
+        }
+    }
+}
+
+impl Wofe {
+    /// Counts, weighs and generalises every layer; returns the model, the report for
+    /// `metrics.json` and the weights tables as CSV files.
+    pub fn fit(
+        settings: &Settings,
+        stack: &FeatureStack,
+        deposits: &Deposits,
+    ) -> Result<(Wofe, serde_json::Value, Vec<(String, String)>)> {
+        let grid = &stack.grid;
+        let cell_km2 = cell_area_km2(grid)?;
+        let unit = settings.model.unit_cell_km2;
+        let counts = count_classes(stack, deposits)?;
+        let readers = stack.class_readers();
+        let mut layers = Vec::new();
+        let mut files = Vec::new();
+        for (k, ev) in settings.evidence.iter().enumerate() {
+            let reader = readers[k].clone();
+            let method = ev.wofe.method.unwrap_or(if reader.codes.is_some() {
+                Method::Categorical
+            } else {
+                Method::Ascending
+            });
+            let key = |k2: &str| format!("evidence `{}`.wofe.{k2}", ev.name);
+            let mut params = WeightsParams::new(method, cell_km2, unit, settings.model.confidence);
+            params.missing_data = ev.wofe.missing;
+            let class_counts = counts.class_counts(k);
+            let (table, pattern) = match (&ev.wofe.classes, ev.wofe.threshold) {
+                (Some(_), Some(_)) => return Err(Error::key(key("classes"), "give `classes` or `threshold`, not both")),
+                (Some(classes), None) => {
+                    if method != Method::Categorical {
+                        return Err(Error::key(key("classes"), "applies to the categorical method only"));
+                    }
+                    (binary_table(&class_counts, classes, &params)?, Some(classes.clone()))
+                }
+                (None, threshold) => {
+                    let mut table = weights_table(&class_counts, &params)?;
+                    if let Some(t) = threshold {
+                        let missing = params.missing_data;
+                        let inside = |class: i64| match method {
+                            Method::Ascending => (class as f64) <= t,
+                            Method::Descending => (class as f64) >= t,
+                            Method::Categorical => false,
+                        };
+                        if method == Method::Categorical {
+                            return Err(Error::key(key("threshold"), "applies to ascending or descending only"));
+                        }
+                        // Rows are in accumulation order: the last favourable row ends the pattern.
+                        let k = table
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, r)| Some(r.class) != missing && inside(r.class))
+                            .map(|(i, _)| i)
+                            .last()
+                            .ok_or_else(|| Error::key(key("threshold"), format!("{t} leaves no class in the favourable pattern")))?;
+                        weights::generalise_at(&mut table, method, Some(k), |c| Some(c) == missing);
+                    }
+                    (table, None)
+                }
+            };
+            if table.iter().any(|r| r.gen_class == NOT_CONFIDENT) {
+                tracing::warn!(
+                    "weights of evidence: layer `{}` has no class with a studentized contrast of at least {}; it contributes nothing",
+                    ev.name,
+                    settings.model.confidence
+                );
+            }
+            files.push((format!("weights_{}.csv", ev.name), table_csv(&table)));
+            let all_classes: Vec<i64> = class_counts.iter().map(|c| c.class).collect();
+            layers.push(generalised_layer(&ev.name, reader, method, ev.wofe.missing, pattern, table, &all_classes));
+        }
+        let study_units = counts.study_cells as f64 * cell_km2 / unit;
+        let prior = Prior::new(counts.deposits, study_units)?;
+        let model = Wofe { prior, layers };
+
+        // Conditional-independence diagnostics.
+        let conditions = model.unique_conditions(stack)?;
+        let conditions: Vec<Condition> = conditions
+            .into_iter()
+            .map(|(key, cells)| {
+                let (p, std) = model.cell_posterior(&key);
+                Condition { area_units: cells as f64 * cell_km2 / unit, probability: p, std }
+            })
+            .collect();
+        let overall = independence_tests(counts.deposits as f64, &conditions);
+        let deposit_index: Vec<Vec<Option<usize>>> = counts
+            .deposit_classes
+            .iter()
+            .map(|classes| {
+                model
+                    .layers
+                    .iter()
+                    .zip(classes)
+                    .map(|(l, c)| match c {
+                        ClassAt::Class(c) if Some(*c) != l.missing => l.lookup.get(c).copied(),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut pairs = Vec::new();
+        for a in 0..model.layers.len() {
+            for b in a + 1..model.layers.len() {
+                let labels: Vec<(i64, i64)> = deposit_index
+                    .iter()
+                    .filter_map(|d| Some((d[a]? as i64, d[b]? as i64)))
+                    .collect();
+                if let Some(t) = pair_test(&model.layers[a].name, &model.layers[b].name, &labels) {
+                    pairs.push(t);
+                }
+            }
+        }
+        if overall.independence_doubtful {
+            tracing::warn!(
+                "weights of evidence: conditional independence is doubtful (observed/predicted deposits {:.3}, Agterberg-Cheng p = {:.4}); the posterior is likely inflated",
+                overall.ratio,
+                overall.agterberg_cheng_p
+            );
+        }
+        for p in pairs.iter().filter(|p| p.dependent) {
+            tracing::warn!(
+                "weights of evidence: layers `{}` and `{}` are not independent on the deposits (chi-square {:.2}, df {}, p = {:.4})",
+                p.a,
+                p.b,
+                p.chi2,
+                p.df,
+                p.p
+            );
+        }
+        let report = serde_json::json!({
+            "prior": { "probability": 1.0 / (1.0 + (-model.prior.logit).exp()), "logit": model.prior.logit, "deposits": counts.deposits, "study_area_unit_cells": study_units },
+            "unit_cell_km2": unit,
+            "layers": model.layers.iter().map(|l| serde_json::json!({
+                "name": l.name,
+                "method": l.method.as_str(),
+                "pattern": l.pattern,
+                "table": format!("weights_{}.csv", l.name),
+                "generalised_classes": l.weights.len(),
+                "confident": !l.table.iter().any(|r| r.gen_class == NOT_CONFIDENT),
+            })).collect::<Vec<_>>(),
+            "conditional_independence": { "overall": overall, "pairwise": pairs },
+        });
+        Ok((model, report, files))
+    }
+
+    /// Counts study-area cells per unique condition (tuple of generalised weights).
+    fn unique_conditions(&self, stack: &FeatureStack) -> Result<HashMap<Vec<Option<usize>>, u64>> {
+        stack
+            .grid
+            .windows()
+            .par_iter()
+            .map(|w| -> Result<HashMap<Vec<Option<usize>>, u64>> {
+                let block = stack.compute(w)?;
+                let mut m = HashMap::new();
+                for i in 0..w.len() {
+                    if block.in_study[i] {
+                        let key: Vec<Option<usize>> =
+                            self.layers.iter().enumerate().map(|(k, l)| l.weight_index(&block, i, k)).collect();
+                        *m.entry(key).or_insert(0) += 1;
+                    }
+                }
+                Ok(m)
+            })
+            .try_reduce(HashMap::new, |mut a, b| {
+                for (k, v) in b {
+                    *a.entry(k).or_insert(0) += v;
+                }
+                Ok(a)
+            })
+    }
+
+    /// Posterior probability and total standard deviation of a cell with the given
+    /// generalised weight per layer (`None`: missing data).
+    fn cell_posterior(&self, key: &[Option<usize>]) -> (f64, f64) {
+        let weights: Vec<Option<LayerWeight>> =
+            self.layers.iter().zip(key).map(|(l, k)| k.map(|k| l.weights[k])).collect();
+        let post = posterior(&self.prior, &weights);
+        let md: f64 = self
+            .layers
+            .iter()
+            .zip(key)
+            .filter(|(_, k)| k.is_none())
+            .map(|(l, _)| missing_data_variance(post.probability, &l.shares))
+            .sum();
+        (post.probability, post.total_std(md))
+    }
+
+    /// Posterior probability, its standard deviation and the confidence of each cell.
+    pub fn predict_block(&self, block: &FeatureBlock) -> BlockPrediction {
+        let n = block.in_study.len();
+        let mut maps = vec![vec![0f32; n]; 3];
+        for i in 0..n {
+            if !block.in_study[i] {
+                continue;
+            }
+            let key: Vec<Option<usize>> =
+                self.layers.iter().enumerate().map(|(k, l)| l.weight_index(block, i, k)).collect();
+            let (p, std) = self.cell_posterior(&key);
+            maps[0][i] = p as f32;
+            maps[1][i] = std as f32;
+            maps[2][i] = (p / std) as f32;
+        }
+        BlockPrediction { maps, valid: block.in_study.clone() }
+    }
+
+    /// The prior and each layer's generalisation, compactly.
+    pub fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kind": "wofe",
+            "prior_logit": self.prior.logit,
+            "layers": self.layers.iter().map(|l| serde_json::json!({
+                "name": l.name,
+                "method": l.method.as_str(),
+                "weights": l.weights.iter().map(|w| [w.weight, w.w_std]).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Area of a grid cell in km²; the grid must be in a projected CRS in metres.
+fn cell_area_km2(grid: &crate::grid::Grid) -> Result<f64> {
+    let srs = crate::io::parse_crs(&grid.crs_wkt).map_err(|e| Error::key("grid.crs", e.to_string()))?;
+    if !srs.is_projected() || (srs.linear_units() - 1.0).abs() > 1e-12 {
+        return Err(Error::key(
+            "grid",
+            format!("weights of evidence measures areas in km²: the grid CRS {} must be projected in metres", grid.crs_name),
+        ));
+    }
+    Ok(grid.cell_area() / 1e6)
+}
+
+/// A categorical table of the binary pattern `classes` (class 2) against the rest (class 1).
+fn binary_table(counts: &[ClassCount], classes: &[i64], params: &WeightsParams) -> Result<Vec<WeightsRow>> {
+    let mut two = [ClassCount { class: 1, cells: 0, deposits: 0 }, ClassCount { class: 2, cells: 0, deposits: 0 }];
+    let mut missing = None;
+    for c in counts {
+        if Some(c.class) == params.missing_data {
+            missing = Some(*c);
+            continue;
+        }
+        let k = usize::from(classes.contains(&c.class));
+        two[k].cells += c.cells;
+        two[k].deposits += c.deposits;
+    }
+    let mut all = two.to_vec();
+    all.extend(missing);
+    Ok(weights_table(&all, params)?)
+}
+
+/// Builds the class lookup of a generalised table.
+fn generalised_layer(
+    name: &str,
+    reader: ClassReader,
+    method: Method,
+    missing: Option<i64>,
+    pattern: Option<Vec<i64>>,
+    table: Vec<WeightsRow>,
+    all_classes: &[i64],
+) -> WofeLayer {
+    let mut weights: Vec<LayerWeight> = Vec::new();
+    let mut cells: Vec<f64> = Vec::new();
+    let mut by_class: HashMap<i64, usize> = HashMap::new();
+    let index_of = |w: LayerWeight, weights: &mut Vec<LayerWeight>, cells: &mut Vec<f64>| {
+        weights.iter().position(|x| x.weight == w.weight && x.w_std == w.w_std).unwrap_or_else(|| {
+            weights.push(w);
+            cells.push(0.0);
+            weights.len() - 1
+        })
+    };
+    for r in table.iter().filter(|r| Some(r.class) != missing) {
+        let idx = index_of(LayerWeight { weight: r.weight, w_std: r.w_std }, &mut weights, &mut cells);
+        cells[idx] += r.class_area;
+        by_class.insert(r.class, idx);
+    }
+    // A binary table's rows are the pattern classes 1 and 2: map the layer's own classes.
+    let lookup = match &pattern {
+        Some(classes) => {
+            let (inside, outside) = (by_class.get(&2).copied(), by_class.get(&1).copied());
+            all_classes
+                .iter()
+                .filter(|&&c| Some(c) != missing)
+                .filter_map(|&c| {
+                    let idx = if classes.contains(&c) { inside } else { outside };
+                    idx.map(|i| (c, i))
+                })
+                .collect::<HashMap<_, _>>()
+        }
+        None => by_class,
+    };
+    let total: f64 = cells.iter().sum();
+    let shares =
+        weights.iter().zip(&cells).map(|(w, c)| ClassShare { weight: w.weight, area_fraction: c / total }).collect();
+    WofeLayer { name: name.to_string(), reader, method, missing, pattern, lookup, weights, shares, table }
+}
