@@ -47,6 +47,24 @@ impl Logistic {
         }
     }
 
+    /// Probability of a deposit for the given rows of raw features `x`, computed row by
+    /// row from the fitted coefficients: `sigmoid(b + sum_j w_j (x_j - mean_j) / std_j)`.
+    /// Equal to [`Logistic::predict`] without its three copies of the block (measured on
+    /// the Cloncurry demo: 91 one-hot columns, peak memory 430 MB with the copies).
+    pub fn predict_rows(&self, x: ArrayView2<f64>, rows: &[usize]) -> Vec<f64> {
+        let (w, b) = (self.fitted.params(), self.fitted.intercept());
+        let pos = self.fitted.labels().pos.class;
+        let scaled: Vec<f64> = w.iter().zip(&self.scaler.std).map(|(w, s)| w / s).collect();
+        let offset = b - scaled.iter().zip(&self.scaler.mean).map(|(w, m)| w * m).sum::<f64>();
+        rows.iter()
+            .map(|&i| {
+                let eta = offset + x.row(i).iter().zip(&scaled).map(|(v, w)| v * w).sum::<f64>();
+                let p = 1.0 / (1.0 + (-eta).exp());
+                if pos { p } else { 1.0 - p }
+            })
+            .collect()
+    }
+
     /// Coefficients per feature (on the standardised scale) and the intercept.
     pub fn describe(&self, columns: &[String]) -> serde_json::Value {
         let sign = if self.fitted.labels().pos.class { 1.0 } else { -1.0 };
@@ -62,5 +80,35 @@ impl Logistic {
             "feature_mean": self.scaler.mean,
             "feature_std": self.scaler.std,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    #[test]
+    fn row_by_row_prediction_equals_linfas() {
+        // Two informative columns, one constant: a separable-ish toy problem.
+        let n = 200;
+        let x = Array2::from_shape_fn((n, 3), |(i, j)| match j {
+            0 => (i as f64 * 0.37).sin() * 10.0 + i as f64 * 0.05,
+            1 => (i % 7) as f64,
+            _ => 3.0,
+        });
+        let y: Vec<bool> = (0..n).map(|i| (i as f64 * 0.37).sin() + 0.01 * i as f64 > 0.6).collect();
+        let training = TrainingSet {
+            columns: vec!["a".into(), "b".into(), "c".into()],
+            x: x.clone(),
+            y,
+            cells: Vec::new(),
+            summary: Default::default(),
+        };
+        let m = Logistic::fit(&RawModel::default(), &training).unwrap();
+        let rows: Vec<usize> = (0..n).collect();
+        for (a, b) in m.predict(x.view()).iter().zip(m.predict_rows(x.view(), &rows)) {
+            assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+        }
     }
 }

@@ -110,11 +110,8 @@ impl FittedModel {
             Fitted::Logistic(m) => {
                 let rows: Vec<usize> = (0..block.valid.len()).filter(|&i| block.valid[i]).collect();
                 let mut values = vec![0f32; block.valid.len()];
-                if !rows.is_empty() {
-                    let x = block.values.select(Axis(0), &rows);
-                    for (&i, p) in rows.iter().zip(m.predict(x.view())) {
-                        values[i] = p as f32;
-                    }
+                for (&i, p) in rows.iter().zip(m.predict_rows(block.values.view(), &rows)) {
+                    values[i] = p as f32;
                 }
                 BlockPrediction { maps: vec![values], valid: block.valid.clone() }
             }
