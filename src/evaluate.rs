@@ -9,6 +9,7 @@
 
 use std::path::Path;
 
+use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -125,9 +126,10 @@ pub fn evaluate_map(map: &Path, grid: &Grid, cells: &[Cell]) -> Result<Evaluatio
         }
     }
     let positive: std::collections::HashSet<Cell> = cells.iter().copied().collect();
-    let (negatives, all) = grid
-        .windows()
+    let windows = grid.windows();
+    let (negatives, all) = windows
         .par_iter()
+        .progress_with(crate::progress::bar(windows.len() as u64, "evaluating"))
         .map(|w| -> Result<(Ranks, Ranks)> {
             let (values, valid) = cog::read_window(map, w)?;
             let mut neg = Ranks::new(u.len());

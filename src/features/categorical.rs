@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 
 use crate::config::{EvidenceInput, EvidenceSettings, Resampling};
@@ -59,9 +60,10 @@ impl Categorical {
 
 /// Distinct integer values of the band inside the study area, window by window.
 fn scan_classes(band: &GridBand, grid: &Grid, name: &str, max_classes: usize) -> Result<Vec<i64>> {
-    let sets: Vec<BTreeSet<i64>> = grid
-        .windows()
+    let windows = grid.windows();
+    let sets: Vec<BTreeSet<i64>> = windows
         .par_iter()
+        .progress_with(crate::progress::bar(windows.len() as u64, "classes"))
         .map(|w| {
             let block = band.read(grid, w)?;
             let study = grid.mask(w)?;

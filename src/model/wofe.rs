@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -203,10 +204,10 @@ impl Wofe {
 
     /// Counts study-area cells per unique condition (tuple of generalised weights).
     fn unique_conditions(&self, stack: &FeatureStack) -> Result<HashMap<Vec<Option<usize>>, u64>> {
-        stack
-            .grid
-            .windows()
+        let windows = stack.grid.windows();
+        windows
             .par_iter()
+            .progress_with(crate::progress::bar(windows.len() as u64, "conditions"))
             .map(|w| -> Result<HashMap<Vec<Option<usize>>, u64>> {
                 let block = stack.compute(w)?;
                 let mut m = HashMap::new();

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
+use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 
 pub use posterior::{missing_data_variance, posterior, ClassShare, LayerWeight, Posterior, Prior};
@@ -110,10 +111,10 @@ pub fn count_classes(stack: &FeatureStack, deposits: &Deposits) -> Result<Counts
             ),
         )
     };
-    let (layers, study_cells) = stack
-        .grid
-        .windows()
+    let windows = stack.grid.windows();
+    let (layers, study_cells) = windows
         .par_iter()
+        .progress_with(crate::progress::bar(windows.len() as u64, "counting"))
         .map(|w| -> Result<(Vec<BTreeMap<i64, u64>>, u64)> {
             let block = stack.compute(w)?;
             let mut maps = vec![BTreeMap::new(); n];
