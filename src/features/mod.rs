@@ -179,12 +179,24 @@ impl FeatureStack {
             .collect()
     }
 
-    /// Blocks of single cells, in the order given, computed in parallel.
+    /// Blocks of single cells, in the order given, computed in parallel. Cells are
+    /// visited window by window so that GDAL's block cache serves neighbours.
     pub fn cells(&self, cells: &[Cell]) -> Result<Vec<FeatureBlock>> {
-        cells
+        let b = self.grid.block_size.max(1);
+        let mut order: Vec<usize> = (0..cells.len()).collect();
+        order.sort_by_key(|&i| (cells[i].row / b, cells[i].col / b, cells[i].row, cells[i].col));
+        let computed: Vec<FeatureBlock> = order
             .par_iter()
-            .map(|&c| self.compute(&Window { col: c.col, row: c.row, cols: 1, rows: 1 }))
-            .collect()
+            .map(|&i| {
+                let c = cells[i];
+                self.compute(&Window { col: c.col, row: c.row, cols: 1, rows: 1 })
+            })
+            .collect::<Result<_>>()?;
+        let mut out: Vec<Option<FeatureBlock>> = vec![None; cells.len()];
+        for (i, block) in order.into_iter().zip(computed) {
+            out[i] = Some(block);
+        }
+        Ok(out.into_iter().map(|b| b.expect("every cell computed")).collect())
     }
 }
 

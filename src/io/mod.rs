@@ -17,11 +17,19 @@ use crate::config::RawGrid;
 use crate::error::{Error, Result};
 use crate::grid::{Grid, Mask};
 
+/// GDAL block cache lode uses unless `GDAL_CACHEMAX` is set, in MB.
+pub const DEFAULT_CACHE_MB: &str = "256";
+
 /// Registers GDAL's drivers and routes its messages to `tracing`. Idempotent.
 pub fn init() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         gdal::DriverManager::register_all();
+        // GDAL's block cache defaults to 5 % of RAM; lode bounds it (GDAL_CACHEMAX in the
+        // environment still wins) so that peak memory does not depend on the grid.
+        if std::env::var_os("GDAL_CACHEMAX").is_none() {
+            let _ = gdal::config::set_config_option("GDAL_CACHEMAX", DEFAULT_CACHE_MB);
+        }
         gdal::config::set_error_handler(|class, _code, msg| {
             use gdal::errors::CplErrType;
             match class {

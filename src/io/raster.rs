@@ -185,6 +185,12 @@ impl GridBand {
             "-ovr".into(),
             "NONE".into(),
             "-dstalpha".into(),
+            // Small warp blocks: a single-cell read (training rows) warps 128 x 128 cells,
+            // not GDAL's default 512 x 128.
+            "-co".into(),
+            "BLOCKXSIZE=128".into(),
+            "-co".into(),
+            "BLOCKYSIZE=128".into(),
         ];
         // When downsampling, GDAL widens the bilinear and cubic kernels by a scale it works out
         // per processing chunk. lode's `bilinear` and `cubic` mean interpolation at the cell
