@@ -17,7 +17,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-SECTIONS=(wofe)
+SECTIONS=(wofe memory)
 REPEATS="${BENCH_REPEATS:-3}"
 OUT="benches/out"
 LODE="${BENCH_LODE:-target/release/lode}"
@@ -137,6 +137,13 @@ print(f"eis-toolkit {eis['eis_toolkit_version']}; details in {out_path}")
 EOF
   # fail the section if lode failed on any layer (after printing what was measured)
   ! grep -q '"error"' "$lode_json"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Section memory: peak RSS of `lode run` at growing grid sizes (streaming keeps it flat).
+# ---------------------------------------------------------------------------------------------
+bench_memory() {
+  BENCH_LODE="$LODE" bash benches/memory.sh
 }
 
 main() {

@@ -89,6 +89,8 @@ def compare_column(other: pd.Series, ref: pd.Series, tol: float = TOLERANCE) -> 
     nz = r != 0
     rel = np.full(r.shape, np.nan)
     rel[nz] = abs_err[nz] / np.abs(r[nz])
+    rel[np.isnan(o) & ~np.isnan(r)] = np.inf  # a NaN where GA has a number is an infinite error
+    abs_err = np.where(np.isnan(o) & ~np.isnan(r), np.inf, abs_err)
     zero_mismatch = (~nz) & (abs_err > 0)
     differ = (nz & (rel > tol)) | zero_mismatch | np.isnan(o)
     out = {
@@ -148,7 +150,7 @@ def compare_table(other: pd.DataFrame, ga: pd.DataFrame, colmap: dict, gen_colma
 # attribute the differences to counting conventions rather than guess at them.
 # --------------------------------------------------------------------------------------------
 def eis_algebra(A, B, C, D, ga_zero_rule: bool = False) -> dict:
-    """ga_zero_rule: when B == 0 (and D > 0), also move 0.99 from D to C, as GA's tables do."""
+    """ga_zero_rule: GA's B == 0 handling: move 0.99 from D to C; if D < 0.99, treat the row as D = 0."""
     A, B, C, D = (np.asarray(x, dtype=np.float64) for x in (A, B, C, D))
     with np.errstate(divide="ignore", invalid="ignore"):
         pa_num = np.where(B == 0, A - 0.99, A)
@@ -156,8 +158,13 @@ def eis_algebra(A, B, C, D, ga_zero_rule: bool = False) -> dict:
         pc_num = np.where(D == 0, C - 0.99, C)
         d_adj = np.where(D == 0, 0.99, D)
         if ga_zero_rule:
-            pc_num = np.where((B == 0) & (D != 0), C + 0.99, pc_num)
-            d_adj = np.where((B == 0) & (D != 0), D - 0.99, d_adj)
+            moved = (B == 0) & (D >= 0.99)
+            pc_num = np.where(moved, C + 0.99, pc_num)
+            d_adj = np.where(moved, D - 0.99, d_adj)
+            # less than 0.99 unit cells left outside the class: GA treats it as D = 0
+            empty = (B == 0) & (D < 0.99)
+            pc_num = np.where(empty, C + D - 0.99, pc_num)
+            d_adj = np.where(empty, 0.99, d_adj)
         p_a = pa_num / (A + B)
         p_c = pc_num / (C + D)
         w_plus = np.where(p_c != 0, np.log(p_a / p_c), 0.0)
@@ -210,7 +217,9 @@ def attribution(eis_df: pd.DataFrame, ga: pd.DataFrame, eis_total_pixels: int, e
         "ga_counts_unit_cell_1km2_ga_zero_rule": (ga_pts, ga_total_pts, ga_area_km2, ga_total_km2, UNIT_CELL_KM2,
                                                   "as above, plus GA's B = 0 rule (C -> C + 0.99 and D -> D - 0.99, "
                                                   "so p_C = (C + 0.99) / (C + D) and S_W- = sqrt(1/0.99 + "
-                                                  "1/(D - 0.99))) instead of eis-toolkit's (C, D unchanged)"),
+                                                  "1/(D - 0.99)); when D < 0.99 the row is treated as D = 0: "
+                                                  "C -> C + D - 0.99, D -> 0.99) instead of eis-toolkit's "
+                                                  "(C, D unchanged unless D == 0)"),
     }
     out = {}
     for name, (pts, tot_pts, area, tot_area, unit, desc) in variants.items():
@@ -338,7 +347,9 @@ GLOBAL_NOTES = [
     "When the class covers every cell (D = 0) both set D = 0.99 and C -> C - 0.99. When no deposit lies outside "
     "the class (B = 0; the cumulative rows that hold all deposits) both set B = 0.99 and A -> A - 0.99, but GA "
     "also moves 0.99 of non-deposit area from outside to inside the class (C -> C + 0.99, D -> D - 0.99, so "
-    "p_C = (C + 0.99) / (C + D) and S_W- = sqrt(1/0.99 + 1/(D - 0.99))), whereas eis-toolkit keeps C and D: with "
+    "p_C = (C + 0.99) / (C + D) and S_W- = sqrt(1/0.99 + 1/(D - 0.99)); and when less than about one unit cell "
+    "is left outside the class, GA gives the row the values of the D = 0 row: seen for D = 0.03..0.89 km² in "
+    "Dist2Breccia, while D = 1.07 in Dist2Fault takes the C + 0.99 rule; this script uses D < 0.99 as the cut), whereas eis-toolkit keeps C and D: with "
     "GA's counts this alone changes W+ by ~4e-5 and W- by ~3e-4..5e-4 absolute on those rows "
     "(see attribution.ga_counts_unit_cell_1km2 vs ..._ga_zero_rule).",
     "Generalization (cumulative): eis-toolkit's 'max_contrast_if_feasible' (cutoff at the row of maximum contrast if "
