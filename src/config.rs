@@ -450,7 +450,7 @@ impl Settings {
     /// Validates a parsed config whose relative paths are relative to `base`.
     pub fn from_raw(mut raw: RawConfig, base: &Path, config_path: &Path, sha: String) -> Result<Settings> {
         io::init();
-        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        let resolve = |p: &Path| normalize(&if p.is_absolute() { p.to_path_buf() } else { base.join(p) });
 
         if raw.project.name.trim().is_empty() {
             return Err(Error::key("project.name", "must not be empty"));
@@ -538,6 +538,23 @@ impl Settings {
             raw,
         })
     }
+}
+
+/// Removes `.` and `name/..` pairs without touching the file system, so messages show
+/// `out/cloncurry` rather than `data/cloncurry/../../out/cloncurry`.
+fn normalize(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() { PathBuf::from(".") } else { out }
 }
 
 fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) -> Result<EvidenceSettings> {
@@ -646,6 +663,13 @@ dir = "out"
         assert!(err.contains("resmapling"), "{err}");
         assert!(err.contains("line 14"), "{err}");
         assert!(err.contains("c.toml"), "{err}");
+    }
+
+    #[test]
+    fn relative_paths_are_normalised_lexically() {
+        assert_eq!(normalize(Path::new("data/cloncurry/../../out/c")), PathBuf::from("out/c"));
+        assert_eq!(normalize(Path::new("/a/./b/../c.tif")), PathBuf::from("/a/c.tif"));
+        assert_eq!(normalize(Path::new("../x")), PathBuf::from("../x"));
     }
 
     #[test]

@@ -152,8 +152,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 m.prediction.scored_cells, m.prediction.cells_without_evidence
             );
             println!("  AUC: {:.4}", m.auc);
+            // Linear between curve points: within a run of tied scores deposits and area grow together.
             let at = |area: f64| {
-                m.success_rate.iter().filter(|p| p[0] <= area).map(|p| p[1]).fold(0.0, f64::max)
+                let c = &m.success_rate;
+                c.windows(2)
+                    .find(|w| w[0][0] <= area && area <= w[1][0])
+                    .map(|w| {
+                        let span = w[1][0] - w[0][0];
+                        if span > 0.0 { w[0][1] + (area - w[0][0]) / span * (w[1][1] - w[0][1]) } else { w[1][1] }
+                    })
+                    .unwrap_or(1.0)
             };
             println!(
                 "  success rate: {:.0}% of deposits in the top 10% of the area, {:.0}% in the top 20%",
