@@ -33,6 +33,7 @@ pub mod model;
 pub mod output;
 pub mod predict;
 pub mod progress;
+pub mod targets;
 pub mod training;
 pub mod wofe;
 
@@ -82,6 +83,8 @@ pub struct Metrics {
     pub model: serde_json::Value,
     /// Seconds spent per stage.
     pub timings_s: Vec<(String, f64)>,
+    /// How the target areas were drawn (absent when `[targets] enabled = false`).
+    pub targets: Option<targets::TargetsSummary>,
 }
 
 /// Deposit counts for metrics.
@@ -172,6 +175,21 @@ pub fn run_settings(settings: &Settings) -> Result<RunReport> {
     let evaluation = evaluate::evaluate_map(&map_path, &settings.grid, &deposits.point_cells)?;
     lap("evaluate", &mut timings);
 
+    let found = if settings.raw.targets.enabled {
+        let maps: Vec<PathBuf> = outputs.iter().map(|o| out.path(o.file)).collect();
+        let uncertainty = targets::uncertainty_map(&maps);
+        let scratch = out.scratch("targets-mask.tif");
+        let t = targets::find_targets(settings, &stack, model, &deposits, &map_path, uncertainty.as_deref(), &scratch)?;
+        let geojson = settings.raw.targets.geojson.then(|| out.path("targets.geojson"));
+        targets::write_vector(&t, &settings.grid, &out.path("targets.gpkg"), geojson.as_deref())?;
+        let csv = out.path("targets.csv");
+        std::fs::write(&csv, targets::to_csv(&t)).map_err(|e| Error::output(&csv, e))?;
+        lap("targets", &mut timings);
+        Some(t)
+    } else {
+        None
+    };
+
     let metrics = Metrics {
         lode_version: VERSION.to_string(),
         gdal_version: io::gdal_version(),
@@ -187,6 +205,7 @@ pub fn run_settings(settings: &Settings) -> Result<RunReport> {
         features: stack.columns.clone(),
         model: model.describe(),
         timings_s: timings,
+        targets: found.as_ref().map(|t| t.summary.clone()),
     };
     for (name, text) in &fit.files {
         let path = out.path(name);
@@ -292,6 +311,7 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
         }],
         model: config::RawModel::default(),
         output: config::RawOutput { dir: PathBuf::from("."), compression: config::Compression::Deflate },
+        targets: config::RawTargets::default(),
     };
     let cwd = std::env::current_dir().map_err(|e| Error::key("working directory", e.to_string()))?;
     Settings::from_raw(raw, &cwd, Path::new("<command line>"), String::new())

@@ -160,6 +160,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 100.0 * at(0.1),
                 100.0 * at(0.2)
             );
+            if let Some(t) = &m.targets {
+                println!(
+                    "  targets: {} areas of at least {} km² from {} cells scoring >= {:.4} ({} = {})",
+                    t.polygons - t.dropped_small, t.min_area_km2, t.target_cells, t.threshold, t.rule, t.rule_value
+                );
+            }
             for p in &report.outputs {
                 println!("  wrote {}", p.display());
             }
