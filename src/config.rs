@@ -350,6 +350,9 @@ pub struct RawOutput {
     /// `deflate` or `zstd`. Default `deflate`.
     #[serde(default)]
     pub compression: Compression,
+    /// Write the pictures (`quicklook.png`, `roc.png`, `success_rate.png`) and `report.html`. Default true.
+    #[serde(default = "default_true")]
+    pub report: bool,
 }
 
 fn default_seed() -> u64 {

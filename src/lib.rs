@@ -29,10 +29,13 @@ pub mod features;
 pub mod grid;
 pub mod io;
 pub mod labels;
+pub mod manifest;
 pub mod model;
 pub mod output;
 pub mod predict;
 pub mod progress;
+pub mod report;
+pub mod styles;
 pub mod targets;
 pub mod training;
 pub mod wofe;
@@ -170,6 +173,8 @@ pub fn run_settings(settings: &Settings) -> Result<RunReport> {
         w.finish(&dest, settings.output.compression)?;
     }
     let map_path = out.path("prospectivity.tif");
+    let qml = out.path("prospectivity.qml");
+    std::fs::write(&qml, styles::prospectivity_qml()).map_err(|e| Error::output(&qml, e))?;
     lap("predict", &mut timings);
 
     let evaluation = evaluate::evaluate_map(&map_path, &settings.grid, &deposits.point_cells)?;
@@ -184,6 +189,8 @@ pub fn run_settings(settings: &Settings) -> Result<RunReport> {
         targets::write_vector(&t, &settings.grid, &out.path("targets.gpkg"), geojson.as_deref())?;
         let csv = out.path("targets.csv");
         std::fs::write(&csv, targets::to_csv(&t)).map_err(|e| Error::output(&csv, e))?;
+        let qml = out.path("targets.qml");
+        std::fs::write(&qml, styles::targets_qml()).map_err(|e| Error::output(&qml, e))?;
         lap("targets", &mut timings);
         Some(t)
     } else {
@@ -213,6 +220,27 @@ pub fn run_settings(settings: &Settings) -> Result<RunReport> {
     }
     out.write_json("metrics.json", &metrics)?;
     out.write_json("model.json", model)?;
+    let mut manifest = manifest::build(settings, &out.staged(), &metrics.timings_s)?;
+    if settings.raw.output.report {
+        let quicklook = out.path("quicklook.png");
+        let ql = report::quicklook(&map_path, &settings.grid, &deposits.points, found.as_ref(), 900, &quicklook)?;
+        let roc = report::roc_png(&metrics.evaluation, &out.path("roc.png"))?;
+        let success = report::success_png(&metrics.evaluation, &out.path("success_rate.png"))?;
+        for (name, bytes) in [("quicklook.png", &ql), ("roc.png", &roc), ("success_rate.png", &success)] {
+            let p = out.path(name);
+            std::fs::write(&p, bytes).map_err(|e| Error::output(&p, e))?;
+        }
+        let page = report::html(&report::ReportInput {
+            manifest: &manifest,
+            metrics: &metrics,
+            targets: found.as_ref(),
+            images: [&ql, &roc, &success],
+        });
+        let p = out.path("report.html");
+        std::fs::write(&p, page).map_err(|e| Error::output(&p, e))?;
+        manifest.add_outputs(&out.staged())?;
+    }
+    out.write_json("manifest.json", &manifest)?;
     let outputs = out.commit()?;
     Ok(RunReport { outputs, metrics })
 }
@@ -310,7 +338,7 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
             fuzzy: None,
         }],
         model: config::RawModel::default(),
-        output: config::RawOutput { dir: PathBuf::from("."), compression: config::Compression::Deflate },
+        output: config::RawOutput { dir: PathBuf::from("."), compression: config::Compression::Deflate, report: false },
         targets: config::RawTargets::default(),
     };
     let cwd = std::env::current_dir().map_err(|e| Error::key("working directory", e.to_string()))?;
