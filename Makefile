@@ -10,7 +10,7 @@ CARGO ?= cargo
 # chromium: headless browser the tests open report.html in (render check, screenshot).
 APT_PACKAGES := libgdal-dev gdal-bin python3-gdal pkg-config build-essential chromium
 
-.PHONY: help deps build demo test bench clean
+.PHONY: help deps build demo test bench clean notebook-env
 
 help:
 	@echo "make demo   run lode on Geoscience Australia's Cloncurry data (outputs in out/cloncurry)"
@@ -34,7 +34,18 @@ build: deps
 demo: build
 	./target/release/lode run data/cloncurry/cloncurry.toml
 
-test: deps
+# The notebook test's Python environment: a venv from PyPI with pinned versions
+# (notebooks/requirements.txt), rebuilt only when that file changes.
+NOTEBOOK_VENV := .venv-notebook
+$(NOTEBOOK_VENV)/.installed: notebooks/requirements.txt
+	rm -rf $(NOTEBOOK_VENV)
+	python3 -m venv $(NOTEBOOK_VENV)
+	$(NOTEBOOK_VENV)/bin/pip install -q -r notebooks/requirements.txt
+	touch $@
+
+notebook-env: $(NOTEBOOK_VENV)/.installed
+
+test: deps notebook-env
 	$(CARGO) test --release --locked
 
 bench: build

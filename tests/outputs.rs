@@ -341,3 +341,26 @@ fn report_html_renders_the_map_and_the_targets_table_in_chromium() {
     let purple = rgb.chunks(ch).filter(|p| p[0] < 90 && p[1] < 60 && p[2] > 70 && p[2] < 140).count();
     assert!(purple > 50_000, "the map did not render: {purple} purple pixels");
 }
+
+#[test]
+fn cloncurry_notebook_runs_headless_on_the_outputs() {
+    let out = demo();
+    let jupyter = root().join(".venv-notebook/bin/jupyter");
+    assert!(jupyter.exists(), "{} is missing: run `make notebook-env` (make test does)", jupyter.display());
+    let tmp = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(&jupyter)
+        .args(["nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=300", "--output-dir"])
+        .arg(tmp.path())
+        .arg(root().join("notebooks/cloncurry.ipynb"))
+        .env("LODE_OUT", out)
+        .env("LODE_DEPOSITS", cloncurry("IOCG_Deposits.shp"))
+        .current_dir(root().join("notebooks"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "the notebook failed:\n{}", stderr(&o));
+    let executed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("cloncurry.ipynb")).unwrap()).unwrap();
+    let text = executed.to_string();
+    assert!(text.contains("input files verified"), "the last cell ran");
+    assert!(out.join("notebook-map.png").exists(), "the notebook drew the map");
+}
