@@ -33,6 +33,7 @@ pub mod manifest;
 pub mod model;
 pub mod output;
 pub mod predict;
+pub mod presets;
 pub mod progress;
 pub mod report;
 pub mod styles;
