@@ -30,7 +30,9 @@
 //! no such linear decomposition exists, each layer's standardised mean difference
 //! between the target and the whole scored area (`(mean(target) - mean(area)) /
 //! std(area)`, the largest in absolute value over the layer's columns) is listed for the
-//! three layers with the largest absolute difference, e.g. `dist2breccia (-1.20 sd)`.
+//! three layers with the largest absolute difference, e.g. `dist2breccia (-1.20 sd)`;
+//! for a one-hot layer, the class most over-represented in the target, e.g.
+//! `near_fault=2 (+1.10 sd)`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -94,6 +96,8 @@ pub struct TargetsSummary {
     pub threshold: f64,
     /// Scored cells of the map.
     pub scored_cells: u64,
+    /// `top_percent`: the k of the k-th largest score (`ceil(scored_cells * top_percent / 100)`).
+    pub requested_cells: Option<u64>,
     /// Cells at or above the threshold.
     pub target_cells: u64,
     /// Polygons made by the polygonizer.
@@ -235,15 +239,15 @@ pub fn find_targets(
 ) -> Result<Targets> {
     let t: &RawTargets = &settings.raw.targets;
     let grid = &settings.grid;
-    let (rule, rule_value, threshold, scored) = match t.probability {
+    let (rule, rule_value, threshold, scored, requested) = match t.probability {
         Some(p) => {
             let high = histogram(map, grid, |k| Some((k >> 16) as usize))?;
-            ("probability".to_string(), p, p as f32, high.iter().sum())
+            ("probability".to_string(), p, p as f32, high.iter().sum(), None)
         }
         None => {
             let pct = t.top_percent.unwrap_or(DEFAULT_TOP_PERCENT);
-            let (v, scored, _) = kth_largest(map, grid, pct)?;
-            ("top_percent".to_string(), pct, v, scored)
+            let (v, scored, k) = kth_largest(map, grid, pct)?;
+            ("top_percent".to_string(), pct, v, scored, Some(k))
         }
     };
 
@@ -265,6 +269,14 @@ pub fn find_targets(
         }
     }
     let mask_path = writer.finish()?;
+    if let Some(k) = requested {
+        if target_cells as f64 > 1.2 * k as f64 {
+            tracing::warn!(
+                "targets: {target_cells} cells tie at or above the threshold {threshold} where {k} were asked for \
+                 (the map has few distinct values); set `[targets] probability` to choose the threshold"
+            );
+        }
+    }
     let all_polygons = polygons::polygonize(&mask_path)?;
     std::fs::remove_file(&mask_path).map_err(|e| Error::output(&mask_path, e))?;
     let n_found = all_polygons.len();
@@ -401,6 +413,7 @@ pub fn find_targets(
             rule_value,
             threshold: threshold as f64,
             scored_cells: scored,
+            requested_cells: requested,
             target_cells,
             polygons: n_found,
             dropped_small,
@@ -417,6 +430,7 @@ fn model_is_linear(settings: &Settings) -> bool {
 /// Turns a target's feature means into the `top_evidence` text.
 struct Explainer {
     names: Vec<String>,
+    columns: Vec<String>,
     spans: Vec<std::ops::Range<usize>>,
     /// Logistic: per column (coefficient, mean, std) of the training standardisation.
     linear: Option<Vec<(f64, f64, f64)>>,
@@ -466,7 +480,13 @@ impl Explainer {
                 (m, (q / n - m * m).max(0.0).sqrt())
             })
             .collect();
-        Ok(Explainer { names: names.iter().map(|s| s.to_string()).collect(), spans: spans.to_vec(), linear, area })
+        Ok(Explainer {
+            names: names.iter().map(|s| s.to_string()).collect(),
+            columns: model.columns.clone(),
+            spans: spans.to_vec(),
+            linear,
+            area,
+        })
     }
 
     fn top(&self, means: &[f64]) -> String {
@@ -480,13 +500,18 @@ impl Explainer {
                     }
                 }
                 None => {
-                    let d = span
+                    let diffs = span
                         .clone()
                         .filter(|&j| self.area.get(j).is_some_and(|a| a.1 > 0.0))
-                        .map(|j| (means[j] - self.area[j].0) / self.area[j].1)
-                        .fold(0.0f64, |best, d| if d.abs() > best.abs() { d } else { best });
-                    if d != 0.0 {
-                        parts.push((d.abs(), format!("{name} ({d:+.2} sd)")));
+                        .map(|j| (j, (means[j] - self.area[j].0) / self.area[j].1));
+                    if span.len() == 1 {
+                        // A continuous layer: the signed difference.
+                        if let Some((_, d)) = diffs.last().filter(|(_, d)| *d != 0.0) {
+                            parts.push((d.abs(), format!("{name} ({d:+.2} sd)")));
+                        }
+                    } else if let Some((j, d)) = diffs.max_by(|a, b| a.1.total_cmp(&b.1)).filter(|(_, d)| *d > 0.0) {
+                        // One-hot classes: the class most over-represented in the area.
+                        parts.push((d, format!("{} ({d:+.2} sd)", self.columns[j])));
                     }
                 }
             }

@@ -364,3 +364,45 @@ fn cloncurry_notebook_runs_headless_on_the_outputs() {
     assert!(text.contains("input files verified"), "the last cell ran");
     assert!(out.join("notebook-map.png").exists(), "the notebook drew the map");
 }
+
+#[test]
+fn weights_of_evidence_targets_carry_the_posterior_uncertainty() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let data = cloncurry("");
+    let text = std::fs::read_to_string(cloncurry("cloncurry-wofe.toml")).unwrap();
+    let text = text
+        .replace("path = \"", &format!("path = \"{}/", data.display()))
+        .replace("template = \"", &format!("template = \"{}/", data.display()));
+    let dir_line = text.lines().find(|l| l.starts_with("dir = ")).unwrap().to_string();
+    let text = text.replace(&dir_line, &format!("dir = \"{}\"", out.display()))
+        + "\n[targets]\nprobability = 0.1\nmin_area_km2 = 0.5\n";
+    let config = write(tmp.path(), "wofe.toml", &text);
+    let o = lode(&["-q", "run", config.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let metrics = json(&out.join("metrics.json"));
+    assert_eq!(metrics["targets"]["uncertainty_map"], "posterior_std.tif");
+    assert_eq!(metrics["targets"]["rule"], "probability");
+    assert_eq!(metrics["targets"]["threshold"].as_f64().unwrap() as f32, 0.1f32);
+    let report = tool(
+        "/usr/bin/python3",
+        &[
+            root().join("tests/peers/targets_check.py").to_str().unwrap(),
+            out.join("targets.gpkg").to_str().unwrap(),
+            out.join("prospectivity.tif").to_str().unwrap(),
+            cloncurry("IOCG_Deposits.shp").to_str().unwrap(),
+            out.join("posterior_std.tif").to_str().unwrap(),
+        ],
+    );
+    let targets: Vec<serde_json::Value> = serde_json::from_str(&report).unwrap();
+    assert!(!targets.is_empty());
+    for t in &targets {
+        let f = |k: &str| t[k].as_f64().unwrap();
+        assert!(f("interior_value") >= 0.1f32 as f64, "{t}");
+        assert!((f("mean_uncertainty") - f("mean_uncertainty_field")).abs() < 1e-9, "{t}");
+        assert!((f("mean_prob") - f("mean_prob_field")).abs() < 1e-9, "{t}");
+        assert_eq!(t["deposits"], t["deposits_field"], "{t}");
+        // Class layers are explained by their over-represented class.
+        assert!(t["top_evidence"].as_str().unwrap().contains('='), "{t}");
+    }
+}

@@ -3,7 +3,8 @@
 For every target polygon: the map value at an interior point (PointOnSurface), the
 mean and max of the map over the polygon (gdal.Rasterize of the polygon over its
 envelope window), and the deposits inside it (OGR Contains). Prints JSON.
-Usage: targets_check.py targets.gpkg prospectivity.tif deposits.shp
+With a 4th argument, also the mean of that uncertainty map over the polygon.
+Usage: targets_check.py targets.gpkg prospectivity.tif deposits.shp [uncertainty.tif]
 """
 import json
 import sys
@@ -14,6 +15,7 @@ from osgeo import gdal, ogr
 gdal.UseExceptions()
 ogr.UseExceptions()
 gpkg, tif, deposits_path = sys.argv[1:4]
+unc = gdal.Open(sys.argv[4]) if len(sys.argv) > 4 else None
 m = gdal.Open(tif)
 band = m.GetRasterBand(1)
 nodata = band.GetNoDataValue()
@@ -45,7 +47,11 @@ for f in layer:
     inside = mem.ReadAsArray() == 1
     vals = band.ReadAsArray(c0, r0, w, h)[inside]
     ok = vals != nodata
-    out.append({
+    extra = {}
+    if unc is not None:
+        u = unc.GetRasterBand(1).ReadAsArray(c0, r0, w, h)[inside].astype(np.float64)
+        extra = {"mean_uncertainty": float(u.mean()), "mean_uncertainty_field": f.GetField("mean_uncertainty")}
+    out.append({**extra,
         "rank": f.GetField("rank"),
         "score": f.GetField("score"),
         "area_km2": f.GetField("area_km2"),
