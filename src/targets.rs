@@ -506,7 +506,7 @@ impl Explainer {
                         .map(|j| (j, (means[j] - self.area[j].0) / self.area[j].1));
                     if span.len() == 1 {
                         // A continuous layer: the signed difference.
-                        if let Some((_, d)) = diffs.last().filter(|(_, d)| *d != 0.0) {
+                        if let Some((_, d)) = diffs.into_iter().next().filter(|(_, d)| *d != 0.0) {
                             parts.push((d.abs(), format!("{name} ({d:+.2} sd)")));
                         }
                     } else if let Some((j, d)) = diffs.max_by(|a, b| a.1.total_cmp(&b.1)).filter(|(_, d)| *d > 0.0) {

@@ -178,7 +178,6 @@ pub fn write_polygons(
         }
         f.create(&layer).map_err(fail)?;
     }
-    drop(layer);
     ds.close().map_err(fail)?;
     Ok(())
 }
