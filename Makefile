@@ -7,8 +7,9 @@ CARGO ?= cargo
 # libgdal-dev: the GDAL library and headers the `gdal` crate links against (Debian's GDAL 3.6);
 # gdal-bin: gdalinfo/gdalwarp/gdal_rasterize, the independent readers the tests compare with;
 # python3-gdal: GDAL's Python utilities (gdal_proximity.py, gdal_calc.py) used as references.
-# chromium: headless browser the tests open report.html in (render check, screenshot).
-APT_PACKAGES := libgdal-dev gdal-bin python3-gdal pkg-config build-essential chromium
+# chromium: headless browser the tests open report.html in (render check, screenshot);
+# python3-venv: the notebook test's venv when python3 is Debian's.
+APT_PACKAGES := libgdal-dev gdal-bin python3-gdal pkg-config build-essential chromium python3-venv
 
 .PHONY: help deps build demo test bench clean notebook-env
 
