@@ -26,7 +26,13 @@ fn demo_config(dir: &Path, out: &Path, extra: &str) -> PathBuf {
 fn demo() -> &'static Path {
     static OUT: OnceLock<PathBuf> = OnceLock::new();
     OUT.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap().keep();
+        // Under target/ (not a temp dir that a static would never remove): replaced by
+        // every run, removed by `cargo clean`.
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("outputs-demo");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        std::fs::create_dir_all(&dir).unwrap();
         let out = dir.join("out");
         let config = demo_config(&dir, &out, "\n[targets]\ntop_percent = 5.0\ngeojson = true\n");
         let o = lode(&["run", config.to_str().unwrap()]);
