@@ -7,9 +7,11 @@ CARGO ?= cargo
 # libgdal-dev: the GDAL library and headers the `gdal` crate links against (Debian's GDAL 3.6);
 # gdal-bin: gdalinfo/gdalwarp/gdal_rasterize, the independent readers the tests compare with;
 # python3-gdal: GDAL's Python utilities (gdal_proximity.py, gdal_calc.py) used as references.
-APT_PACKAGES := libgdal-dev gdal-bin python3-gdal pkg-config build-essential
+# chromium: headless browser the tests open report.html in (render check, screenshot);
+# python3-venv: the notebook test's venv when python3 is Debian's.
+APT_PACKAGES := libgdal-dev gdal-bin python3-gdal pkg-config build-essential chromium python3-venv
 
-.PHONY: help deps build demo test bench clean
+.PHONY: help deps build demo test bench clean notebook-env
 
 help:
 	@echo "make demo   run lode on Geoscience Australia's Cloncurry data (outputs in out/cloncurry)"
@@ -33,7 +35,18 @@ build: deps
 demo: build
 	./target/release/lode run data/cloncurry/cloncurry.toml
 
-test: deps
+# The notebook test's Python environment: a venv from PyPI with pinned versions
+# (notebooks/requirements.txt), rebuilt only when that file changes.
+NOTEBOOK_VENV := .venv-notebook
+$(NOTEBOOK_VENV)/.installed: notebooks/requirements.txt
+	rm -rf $(NOTEBOOK_VENV)
+	python3 -m venv $(NOTEBOOK_VENV)
+	$(NOTEBOOK_VENV)/bin/pip install -q -r notebooks/requirements.txt
+	touch $@
+
+notebook-env: $(NOTEBOOK_VENV)/.installed
+
+test: deps notebook-env
 	$(CARGO) test --release --locked
 
 bench: build

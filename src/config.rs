@@ -35,6 +35,42 @@ pub struct RawConfig {
     pub model: RawModel,
     /// `[output]`
     pub output: RawOutput,
+    /// `[targets]`: ranked target areas drawn from the map.
+    #[serde(default)]
+    pub targets: RawTargets,
+}
+
+/// `[targets]`: which cells make target areas, and which areas are kept.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTargets {
+    /// Write targets at all. Default true.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Cells in the best `top_percent` % of the scored area are target cells. Default 5
+    /// (when `probability` is not set).
+    pub top_percent: Option<f64>,
+    /// Alternatively: cells with a map value >= `probability` are target cells.
+    pub probability: Option<f64>,
+    /// Target areas smaller than this (km²) are dropped. Default 1.
+    #[serde(default = "default_min_area")]
+    pub min_area_km2: f64,
+    /// Also write `targets.geojson` (WGS84). Default false.
+    #[serde(default)]
+    pub geojson: bool,
+}
+
+impl Default for RawTargets {
+    fn default() -> Self {
+        RawTargets { enabled: true, top_percent: None, probability: None, min_area_km2: default_min_area(), geojson: false }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_min_area() -> f64 {
+    1.0
 }
 
 /// `[project]`: name and seed.
@@ -314,6 +350,9 @@ pub struct RawOutput {
     /// `deflate` or `zstd`. Default `deflate`.
     #[serde(default)]
     pub compression: Compression,
+    /// Write the pictures (`quicklook.png`, `roc.png`, `success_rate.png`) and `report.html`. Default true.
+    #[serde(default = "default_true")]
+    pub report: bool,
 }
 
 fn default_seed() -> u64 {
@@ -523,6 +562,20 @@ impl Settings {
         }
 
         raw.output.dir = resolve(&raw.output.dir);
+        let t = &raw.targets;
+        match (t.top_percent, t.probability) {
+            (Some(_), Some(_)) => {
+                return Err(Error::key("targets.probability", "give either `top_percent` or `probability`, not both"))
+            }
+            (Some(p), None) if !(p > 0.0 && p <= 100.0) => {
+                return Err(Error::key("targets.top_percent", format!("{p} is outside (0, 100]")))
+            }
+            (None, Some(p)) if !p.is_finite() => return Err(Error::key("targets.probability", "must be a number")),
+            _ => {}
+        }
+        if !(t.min_area_km2 >= 0.0 && t.min_area_km2.is_finite()) {
+            return Err(Error::key("targets.min_area_km2", "must be >= 0"));
+        }
 
         Ok(Settings {
             config_path: config_path.to_path_buf(),

@@ -29,10 +29,15 @@ pub mod features;
 pub mod grid;
 pub mod io;
 pub mod labels;
+pub mod manifest;
 pub mod model;
 pub mod output;
 pub mod predict;
+pub mod presets;
 pub mod progress;
+pub mod report;
+pub mod styles;
+pub mod targets;
 pub mod training;
 pub mod wofe;
 
@@ -82,6 +87,8 @@ pub struct Metrics {
     pub model: serde_json::Value,
     /// Seconds spent per stage.
     pub timings_s: Vec<(String, f64)>,
+    /// How the target areas were drawn (absent when `[targets] enabled = false`).
+    pub targets: Option<targets::TargetsSummary>,
 }
 
 /// Deposit counts for metrics.
@@ -167,10 +174,29 @@ pub fn run_settings(settings: &Settings) -> Result<RunReport> {
         w.finish(&dest, settings.output.compression)?;
     }
     let map_path = out.path("prospectivity.tif");
+    let qml = out.path("prospectivity.qml");
+    std::fs::write(&qml, styles::prospectivity_qml()).map_err(|e| Error::output(&qml, e))?;
     lap("predict", &mut timings);
 
     let evaluation = evaluate::evaluate_map(&map_path, &settings.grid, &deposits.point_cells)?;
     lap("evaluate", &mut timings);
+
+    let found = if settings.raw.targets.enabled {
+        let maps: Vec<PathBuf> = outputs.iter().map(|o| out.path(o.file)).collect();
+        let uncertainty = targets::uncertainty_map(&maps);
+        let scratch = out.scratch("targets-mask.tif");
+        let t = targets::find_targets(settings, &stack, model, &deposits, &map_path, uncertainty.as_deref(), &scratch)?;
+        let geojson = settings.raw.targets.geojson.then(|| out.path("targets.geojson"));
+        targets::write_vector(&t, &settings.grid, &out.path("targets.gpkg"), geojson.as_deref())?;
+        let csv = out.path("targets.csv");
+        std::fs::write(&csv, targets::to_csv(&t)).map_err(|e| Error::output(&csv, e))?;
+        let qml = out.path("targets.qml");
+        std::fs::write(&qml, styles::targets_qml()).map_err(|e| Error::output(&qml, e))?;
+        lap("targets", &mut timings);
+        Some(t)
+    } else {
+        None
+    };
 
     let metrics = Metrics {
         lode_version: VERSION.to_string(),
@@ -187,6 +213,7 @@ pub fn run_settings(settings: &Settings) -> Result<RunReport> {
         features: stack.columns.clone(),
         model: model.describe(),
         timings_s: timings,
+        targets: found.as_ref().map(|t| t.summary.clone()),
     };
     for (name, text) in &fit.files {
         let path = out.path(name);
@@ -194,6 +221,27 @@ pub fn run_settings(settings: &Settings) -> Result<RunReport> {
     }
     out.write_json("metrics.json", &metrics)?;
     out.write_json("model.json", model)?;
+    let mut manifest = manifest::build(settings, &out.staged(), &metrics.timings_s)?;
+    if settings.raw.output.report {
+        let quicklook = out.path("quicklook.png");
+        let ql = report::quicklook(&map_path, &settings.grid, &deposits.points, found.as_ref(), 900, &quicklook)?;
+        let roc = report::roc_png(&metrics.evaluation, &out.path("roc.png"))?;
+        let success = report::success_png(&metrics.evaluation, &out.path("success_rate.png"))?;
+        for (name, bytes) in [("quicklook.png", &ql), ("roc.png", &roc), ("success_rate.png", &success)] {
+            let p = out.path(name);
+            std::fs::write(&p, bytes).map_err(|e| Error::output(&p, e))?;
+        }
+        let page = report::html(&report::ReportInput {
+            manifest: &manifest,
+            metrics: &metrics,
+            targets: found.as_ref(),
+            images: [&ql, &roc, &success],
+        });
+        let p = out.path("report.html");
+        std::fs::write(&p, page).map_err(|e| Error::output(&p, e))?;
+        manifest.add_outputs(&out.staged())?;
+    }
+    out.write_json("manifest.json", &manifest)?;
     let outputs = out.commit()?;
     Ok(RunReport { outputs, metrics })
 }
@@ -291,7 +339,8 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
             fuzzy: None,
         }],
         model: config::RawModel::default(),
-        output: config::RawOutput { dir: PathBuf::from("."), compression: config::Compression::Deflate },
+        output: config::RawOutput { dir: PathBuf::from("."), compression: config::Compression::Deflate, report: false },
+        targets: config::RawTargets::default(),
     };
     let cwd = std::env::current_dir().map_err(|e| Error::key("working directory", e.to_string()))?;
     Settings::from_raw(raw, &cwd, Path::new("<command line>"), String::new())

@@ -32,6 +32,15 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Write a starting config for a mineral system (lithium, REE) with real USGS
+    /// deposit labels: `lode init --preset li-pegmatite DIR`.
+    Init {
+        /// li-pegmatite, li-brine-clay, ree-carbonatite or ree-ion-adsorption.
+        #[arg(long)]
+        preset: String,
+        /// Folder to write `lode.toml`, `deposits/` and `evidence/` into.
+        dir: PathBuf,
+    },
     /// Check a config: parse it, open every input, print the grid, layers and deposits.
     Validate {
         /// The config file (TOML).
@@ -168,9 +177,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 100.0 * at(0.1),
                 100.0 * at(0.2)
             );
+            if let Some(t) = &m.targets {
+                println!(
+                    "  targets: {} areas of at least {} km² from {} cells scoring >= {:.4} ({} = {})",
+                    t.polygons - t.dropped_small, t.min_area_km2, t.target_cells, t.threshold, t.rule, t.rule_value
+                );
+            }
             for p in &report.outputs {
                 println!("  wrote {}", p.display());
             }
+        }
+        Command::Init { preset, dir } => {
+            let config = lode::presets::init(&preset, &dir).with_context(|| format!("lode init {}", dir.display()))?;
+            let p = lode::presets::find(&preset)?;
+            println!("wrote {} ({})", config.display(), p.summary);
+            println!("  put the evidence layers it names under {}, then: lode validate {}", dir.join("evidence").display(), config.display());
         }
         Command::Validate { config } => {
             let r = lode::validate(&config).with_context(|| format!("lode validate {}", config.display()))?;

@@ -38,6 +38,11 @@ impl Staging {
         self.staging.join(name)
     }
 
+    /// The outputs staged so far: (name, path in the staging folder).
+    pub fn staged(&self) -> Vec<(String, PathBuf)> {
+        self.files.iter().map(|f| (f.clone(), self.staging.join(f))).collect()
+    }
+
     /// A scratch path that is never published.
     pub fn scratch(&self, name: &str) -> PathBuf {
         self.staging.join(format!("scratch-{name}"))

@@ -115,3 +115,18 @@ pub fn read_window_from(ds: &Dataset, path: &Path, w: &Window) -> Result<(Vec<f3
     let valid = values.iter().zip(mask.data()).map(|(v, &m)| m != 0 && v.is_finite()).collect();
     Ok((values, valid))
 }
+
+/// Band 1 of a map read whole at a reduced size `(cols, rows)` (GDAL averages the cells,
+/// using the internal overviews), with the validity at that size. For quicklooks: the
+/// memory is that of the reduced image, never of the grid.
+pub fn read_reduced(path: &Path, cols: usize, rows: usize) -> Result<(Vec<f32>, Vec<bool>)> {
+    let ds = Dataset::open(path).map_err(|e| Error::input(path, e))?;
+    let fail = |e: gdal::errors::GdalError| Error::input(path, e);
+    let band = ds.rasterband(1).map_err(fail)?;
+    let size = ds.raster_size();
+    let average = Some(gdal::raster::ResampleAlg::Average);
+    let values = band.read_as::<f32>((0, 0), size, (cols, rows), average).map_err(fail)?.into_shape_and_vec().1;
+    let mask = band.open_mask_band().map_err(fail)?.read_as::<u8>((0, 0), size, (cols, rows), None).map_err(fail)?;
+    let valid = values.iter().zip(mask.data()).map(|(v, &m)| m != 0 && v.is_finite()).collect();
+    Ok((values, valid))
+}

@@ -6,6 +6,7 @@
 //! [`Window`]: crate::grid::Window
 
 pub mod cog;
+pub mod polygons;
 pub mod raster;
 pub mod vector;
 

@@ -1,0 +1,202 @@
+//! The run manifest (`manifest.json`): everything needed to say what produced a set of
+//! outputs and to run it again. The resolved config (every path absolute, every
+//! default filled in) as JSON and as TOML text, the SHA-256 of every input file (all
+//! files of a multi-file set, e.g. a Shapefile's `.shp .shx .dbf .prj .cpg`, and GDAL
+//! sidecars such as `.aux.xml`), the grid, the seed, lode's and GDAL's versions, the
+//! seconds per stage and the SHA-256 of every output written before it.
+//!
+//! To rerun: `jq -r .config_toml manifest.json > rerun.toml && lode run rerun.toml`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::{RawConfig, Settings};
+use crate::error::{Error, Result};
+use crate::grid::GridInfo;
+
+/// One input file and its checksum.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputFile {
+    /// The config key that names it (`labels.path`, `evidence[2].path`, ...).
+    pub key: String,
+    /// The file (absolute when the config's path was).
+    pub path: PathBuf,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// SHA-256, hex.
+    pub sha256: String,
+}
+
+/// What `manifest.json` holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    /// lode's version.
+    pub lode_version: String,
+    /// GDAL's version.
+    pub gdal_version: String,
+    /// The config file that was run.
+    pub config_path: PathBuf,
+    /// SHA-256 of its bytes.
+    pub config_sha256: String,
+    /// The resolved config (paths absolute, defaults filled in).
+    pub config: RawConfig,
+    /// The same as TOML text: write it to a file to run again.
+    pub config_toml: String,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// The grid.
+    pub grid: GridInfo,
+    /// Every input file with its checksum.
+    pub inputs: Vec<InputFile>,
+    /// Every output written before the manifest (name, SHA-256).
+    pub outputs: Vec<(String, String)>,
+    /// Seconds per stage.
+    pub timings_s: Vec<(String, f64)>,
+}
+
+impl Manifest {
+    /// Adds the outputs in `staged` not listed yet (written after the manifest was built).
+    pub fn add_outputs(&mut self, staged: &[(String, PathBuf)]) -> Result<()> {
+        for (name, p) in staged {
+            if name != "manifest.json" && !self.outputs.iter().any(|o| &o.0 == name) {
+                self.outputs.push((name.clone(), sha256_file(p)?.1));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// SHA-256 of a file, streamed.
+pub fn sha256_file(path: &Path) -> Result<(u64, String)> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::input(path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf).map_err(|e| Error::input(path, e))?;
+        if k == 0 {
+            break;
+        }
+        n += k as u64;
+        h.update(&buf[..k]);
+    }
+    Ok((n, format!("{:x}", h.finalize())))
+}
+
+/// The files that make up the input `path`: the file itself, the files beside it with
+/// the same stem and another extension (a Shapefile set), files named `path.*` (GDAL
+/// sidecars such as `.aux.xml`, `.ovr`), or every file under it when it is a folder.
+pub fn file_set(path: &Path) -> Vec<PathBuf> {
+    if path.is_dir() {
+        let mut out = Vec::new();
+        let mut stack = vec![path.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            if let Ok(rd) = std::fs::read_dir(&d) {
+                for e in rd.flatten() {
+                    let p = e.path();
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else {
+                        out.push(p);
+                    }
+                }
+            }
+        }
+        out.sort();
+        return out;
+    }
+    let mut out = vec![path.to_path_buf()];
+    let (Some(dir), Some(name), Some(stem)) = (path.parent(), path.file_name(), path.file_stem()) else {
+        return out;
+    };
+    let (name, stem) = (name.to_string_lossy().into_owned(), stem.to_string_lossy().into_owned());
+    let is_shapefile = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("shp"));
+    if let Ok(rd) = std::fs::read_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir }) {
+        for e in rd.flatten() {
+            let other = e.file_name().to_string_lossy().into_owned();
+            if other == name || !e.path().is_file() {
+                continue;
+            }
+            let sidecar = other.starts_with(&format!("{name}."));
+            let same_set = is_shapefile
+                && Path::new(&other).file_stem().is_some_and(|s| s.to_string_lossy() == stem)
+                && !other[stem.len()..].contains(".shp.");
+            if sidecar || same_set {
+                out.push(dir.join(other));
+            }
+        }
+    }
+    out[1..].sort();
+    out
+}
+
+/// `p` made absolute (symbolic links and `..` resolved when the file exists).
+fn absolute(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
+}
+
+/// The config with every path absolute, so that it runs from any folder.
+pub fn absolute_config(raw: &RawConfig) -> RawConfig {
+    let mut raw = raw.clone();
+    raw.grid.template = raw.grid.template.as_deref().map(absolute);
+    raw.grid.mask = raw.grid.mask.as_deref().map(absolute);
+    raw.labels.path = absolute(&raw.labels.path);
+    for ev in &mut raw.evidence {
+        ev.path = absolute(&ev.path);
+    }
+    raw.output.dir = absolute(&raw.output.dir);
+    raw
+}
+
+/// Every input of the config with its config key.
+fn inputs(raw: &RawConfig) -> Vec<(String, PathBuf)> {
+    let mut v = Vec::new();
+    if let Some(t) = &raw.grid.template {
+        v.push(("grid.template".to_string(), t.clone()));
+    }
+    if let Some(m) = &raw.grid.mask {
+        v.push(("grid.mask".to_string(), m.clone()));
+    }
+    v.push(("labels.path".to_string(), raw.labels.path.clone()));
+    for (i, ev) in raw.evidence.iter().enumerate() {
+        v.push((format!("evidence[{i}].path"), ev.path.clone()));
+    }
+    v
+}
+
+/// Builds the manifest; `outputs` are the files already written (name, path).
+pub fn build(settings: &Settings, outputs: &[(String, PathBuf)], timings: &[(String, f64)]) -> Result<Manifest> {
+    let mut files = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let config = absolute_config(&settings.raw);
+    for (key, path) in inputs(&config) {
+        for p in file_set(&path) {
+            if !seen.insert(p.clone()) {
+                continue;
+            }
+            let (bytes, sha256) = sha256_file(&p)?;
+            files.push(InputFile { key: key.clone(), path: p, bytes, sha256 });
+        }
+    }
+    let outputs = outputs
+        .iter()
+        .map(|(name, p)| Ok((name.clone(), sha256_file(p)?.1)))
+        .collect::<Result<Vec<_>>>()?;
+    let config_toml = toml::to_string(&config).map_err(|e| Error::output("manifest.json", e))?;
+    Ok(Manifest {
+        lode_version: crate::VERSION.to_string(),
+        gdal_version: crate::io::gdal_version(),
+        config_path: absolute(&settings.config_path),
+        config_sha256: settings.config_sha256.clone(),
+        config,
+        config_toml,
+        seed: settings.seed,
+        grid: settings.grid.info(),
+        inputs: files,
+        outputs,
+        timings_s: timings.to_vec(),
+    })
+}

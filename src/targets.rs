@@ -1,0 +1,622 @@
+//! Ranked target areas: what a geologist takes to the field. Cells above a threshold
+//! (the best `top_percent` % of the scored area, or a probability) are grouped into
+//! polygons by GDAL's polygonizer, areas smaller than `min_area_km2` are dropped, and
+//! the rest are described and ranked.
+//!
+//! Four streamed passes over the map, memory independent of the grid size:
+//! 1. **threshold** (only for `top_percent`): the exact k-th largest score, found by two
+//!    65,536-bucket histogram passes over the order-preserving bits of the float32
+//!    values (first the high 16 bits, then the low 16 bits inside the bucket that holds
+//!    rank k). With `k = ceil(scored_cells * top_percent / 100)`, target cells are the
+//!    cells scoring `>=` that value: at least `k` cells, more only when cells tie with it;
+//! 2. **mask**: target cells written window by window to a scratch Byte GeoTIFF;
+//! 3. **polygons**: `GDALPolygonize` (4-connected groups of target cells, outlines on the
+//!    cell edges), polygons under `min_area_km2` dropped;
+//! 4. **statistics**: the kept polygons are burnt back onto each window (cell centre
+//!    inside, which for cell-edge outlines is exactly the polygon's cells) and each
+//!    polygon accumulates its cells' scores, uncertainty, features and deposits.
+//!
+//! **Score and rank.** `score = mean_prob * sqrt(area_km2)`: a target is worth more when
+//! its cells score higher and when it is larger, but with the square root a large,
+//! moderately scoring area does not bury a small, very high one (a 4x larger area counts
+//! as much as a 2x higher mean probability). Ranks are 1..N by descending score (ties:
+//! higher `max_prob` first, then position in the grid).
+//!
+//! **Top evidence.** For `logistic`, each layer's contribution to the target's mean
+//! logit relative to the average training cell: `sum over the layer's columns of
+//! coef_j * (mean_j(target) - mean_j(training)) / std_j(training)` (standardised
+//! coefficients); the (up to) three layers with the largest positive contributions are
+//! listed, e.g. `stratno (+1.52); dist2breccia (+0.61)`. For `wofe` and `fuzzy`, where
+//! no such linear decomposition exists, each layer's standardised mean difference
+//! between the target and the whole scored area (`(mean(target) - mean(area)) /
+//! std(area)`, the largest in absolute value over the layer's columns) is listed for the
+//! three layers with the largest absolute difference, e.g. `dist2breccia (-1.20 sd)`;
+//! for a one-hot layer, the class most over-represented in the target, e.g.
+//! `near_fault=2 (+1.10 sd)`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use geo::{Area, Centroid};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::{ModelKind, RawTargets, Settings};
+use crate::error::{Error, Result};
+use crate::features::FeatureStack;
+use crate::grid::{Cell, Grid};
+use crate::io::cog;
+use crate::io::polygons::{self, FieldKind, FieldValue, VectorFormat};
+use crate::io::vector::Burner;
+use crate::labels::Deposits;
+use crate::model::FittedModel;
+
+/// The default share of the scored area that becomes target cells, in percent.
+pub const DEFAULT_TOP_PERCENT: f64 = 5.0;
+
+/// How many layers `top_evidence` names.
+const TOP_EVIDENCE: usize = 3;
+
+/// One ranked target area.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    /// 1 = best.
+    pub rank: usize,
+    /// `mean_prob * sqrt(area_km2)`.
+    pub score: f64,
+    /// Area in km² (cells x cell area; the grid CRS must be in metres).
+    pub area_km2: f64,
+    /// Number of grid cells.
+    pub cells: u64,
+    /// Mean map value over the cells.
+    pub mean_prob: f64,
+    /// Largest map value.
+    pub max_prob: f64,
+    /// Mean of the uncertainty map over the cells, when the model writes one.
+    pub mean_uncertainty: Option<f64>,
+    /// Known deposits (points, after the `[labels]` filter) inside the area.
+    pub deposits_inside: u64,
+    /// The evidence layers that contribute most (see the module docs).
+    pub top_evidence: String,
+    /// Centroid in the grid CRS.
+    pub centroid: [f64; 2],
+    /// The outline in the grid CRS.
+    #[serde(skip)]
+    pub polygon: geo::Polygon<f64>,
+}
+
+/// What the target stage found, for `metrics.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetsSummary {
+    /// `top_percent` or `probability`.
+    pub rule: String,
+    /// The value of the rule (percent or probability).
+    pub rule_value: f64,
+    /// Map value a cell needs to be a target cell (`>=`).
+    pub threshold: f64,
+    /// Scored cells of the map.
+    pub scored_cells: u64,
+    /// `top_percent`: the k of the k-th largest score (`ceil(scored_cells * top_percent / 100)`).
+    pub requested_cells: Option<u64>,
+    /// Cells at or above the threshold.
+    pub target_cells: u64,
+    /// Polygons made by the polygonizer.
+    pub polygons: usize,
+    /// Polygons dropped for being smaller than `min_area_km2`.
+    pub dropped_small: usize,
+    /// `min_area_km2`.
+    pub min_area_km2: f64,
+    /// The map used for `mean_uncertainty`, if any.
+    pub uncertainty_map: Option<String>,
+}
+
+/// Ranked targets and how they were found.
+#[derive(Debug, Clone)]
+pub struct Targets {
+    /// Targets by rank.
+    pub targets: Vec<Target>,
+    /// The summary.
+    pub summary: TargetsSummary,
+}
+
+/// Order-preserving unsigned key of a float (larger float, larger key).
+fn key(v: f32) -> u32 {
+    let b = v.to_bits();
+    if b >> 31 == 1 {
+        !b
+    } else {
+        b | 0x8000_0000
+    }
+}
+
+/// Inverse of [`key`].
+fn unkey(k: u32) -> f32 {
+    if k >> 31 == 1 {
+        f32::from_bits(k & 0x7fff_ffff)
+    } else {
+        f32::from_bits(!k)
+    }
+}
+
+/// Given bucket counts, the bucket holding the k-th largest item (from 1) and how many
+/// items lie in higher buckets.
+fn bucket_of_rank(hist: &[u64], k: u64) -> (usize, u64) {
+    let mut above = 0u64;
+    for b in (0..hist.len()).rev() {
+        if above + hist[b] >= k {
+            return (b, above);
+        }
+        above += hist[b];
+    }
+    (0, above)
+}
+
+fn histogram(map: &Path, grid: &Grid, f: impl Fn(u32) -> Option<usize> + Sync) -> Result<Vec<u64>> {
+    grid.windows()
+        .par_iter()
+        .map(|w| -> Result<Vec<u64>> {
+            let (values, valid) = cog::read_window(map, w)?;
+            let mut h = vec![0u64; 1 << 16];
+            for (&v, &ok) in values.iter().zip(&valid) {
+                if ok {
+                    if let Some(b) = f(key(v)) {
+                        h[b] += 1;
+                    }
+                }
+            }
+            Ok(h)
+        })
+        .try_reduce(
+            || vec![0u64; 1 << 16],
+            |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                Ok(a)
+            },
+        )
+}
+
+/// The exact k-th largest valid value of the map (k from 1), and the number of valid cells.
+pub fn kth_largest(map: &Path, grid: &Grid, top_percent: f64) -> Result<(f32, u64, u64)> {
+    let high = histogram(map, grid, |k| Some((k >> 16) as usize))?;
+    let scored: u64 = high.iter().sum();
+    if scored == 0 {
+        return Err(Error::input(map, "has no scored cell to draw targets from"));
+    }
+    let k = ((scored as f64 * top_percent / 100.0).ceil() as u64).clamp(1, scored);
+    let (hb, above) = bucket_of_rank(&high, k);
+    let low = histogram(map, grid, |key| ((key >> 16) as usize == hb).then_some((key & 0xffff) as usize))?;
+    let (lb, _) = bucket_of_rank(&low, k - above);
+    Ok((unkey(((hb as u32) << 16) | lb as u32), scored, k))
+}
+
+/// Per-target sums gathered over windows.
+#[derive(Debug, Clone, Default)]
+struct Acc {
+    cells: u64,
+    sum_p: f64,
+    max_p: f64,
+    sum_u: f64,
+    cells_u: u64,
+    deposits: u64,
+    feature_cells: u64,
+    feature_sum: Vec<f64>,
+}
+
+impl Acc {
+    fn merge(&mut self, o: &Acc) {
+        if self.feature_sum.len() < o.feature_sum.len() {
+            self.feature_sum.resize(o.feature_sum.len(), 0.0);
+        }
+        self.max_p = if self.cells == 0 { o.max_p } else if o.cells == 0 { self.max_p } else { self.max_p.max(o.max_p) };
+        self.cells += o.cells;
+        self.sum_p += o.sum_p;
+        self.sum_u += o.sum_u;
+        self.cells_u += o.cells_u;
+        self.deposits += o.deposits;
+        self.feature_cells += o.feature_cells;
+        self.feature_sum.iter_mut().zip(&o.feature_sum).for_each(|(a, b)| *a += b);
+    }
+}
+
+/// Sums over all scored cells (for the reference of non-linear models).
+#[derive(Debug, Clone, Default)]
+struct Reference {
+    cells: u64,
+    sum: Vec<f64>,
+    sumsq: Vec<f64>,
+}
+
+/// Finds, describes and ranks the target areas of the map at `map` (on the grid of
+/// `settings`), with an optional uncertainty map. `scratch` is where the mask raster goes.
+pub fn find_targets(
+    settings: &Settings,
+    stack: &FeatureStack,
+    model: &FittedModel,
+    deposits: &Deposits,
+    map: &Path,
+    uncertainty: Option<&Path>,
+    scratch: &Path,
+) -> Result<Targets> {
+    let t: &RawTargets = &settings.raw.targets;
+    let grid = &settings.grid;
+    let (rule, rule_value, threshold, scored, requested) = match t.probability {
+        Some(p) => {
+            let high = histogram(map, grid, |k| Some((k >> 16) as usize))?;
+            ("probability".to_string(), p, p as f32, high.iter().sum(), None)
+        }
+        None => {
+            let pct = t.top_percent.unwrap_or(DEFAULT_TOP_PERCENT);
+            let (v, scored, k) = kth_largest(map, grid, pct)?;
+            ("top_percent".to_string(), pct, v, scored, Some(k))
+        }
+    };
+
+    // Mask of target cells, streamed to a scratch GeoTIFF.
+    let windows = grid.windows();
+    let mut writer = polygons::MaskWriter::create(scratch, grid)?;
+    let mut target_cells = 0u64;
+    for group in windows.chunks(4 * rayon::current_num_threads().max(1)) {
+        let blocks: Vec<_> = group
+            .par_iter()
+            .map(|w| -> Result<Vec<bool>> {
+                let (values, valid) = cog::read_window(map, w)?;
+                Ok(values.iter().zip(&valid).map(|(&v, &ok)| ok && v >= threshold).collect())
+            })
+            .collect::<Result<_>>()?;
+        for (w, sel) in group.iter().zip(blocks) {
+            target_cells += sel.iter().filter(|&&s| s).count() as u64;
+            writer.write(w, &sel)?;
+        }
+    }
+    let mask_path = writer.finish()?;
+    if let Some(k) = requested {
+        if target_cells as f64 > 1.2 * k as f64 {
+            tracing::warn!(
+                "targets: {target_cells} cells tie at or above the threshold {threshold} where {k} were asked for \
+                 (the map has few distinct values); set `[targets] probability` to choose the threshold"
+            );
+        }
+    }
+    let all_polygons = polygons::polygonize(&mask_path)?;
+    std::fs::remove_file(&mask_path).map_err(|e| Error::output(&mask_path, e))?;
+    let n_found = all_polygons.len();
+    let km2 = |p: &geo::Polygon<f64>| p.unsigned_area() / 1e6;
+    let kept: Vec<geo::Polygon<f64>> = all_polygons.into_iter().filter(|p| km2(p) >= t.min_area_km2).collect();
+    let dropped_small = n_found - kept.len();
+
+    // Statistics per kept polygon.
+    let ncols = stack.columns.len();
+    let linear = model_is_linear(settings);
+    let burner = Burner::new(
+        kept.iter().enumerate().map(|(i, p)| (geo::Geometry::Polygon(p.clone()), i as u32)).collect(),
+        false,
+    );
+    let mut deposit_count: HashMap<Cell, u64> = HashMap::new();
+    for c in &deposits.point_cells {
+        *deposit_count.entry(*c).or_default() += 1;
+    }
+    let (accs, reference) = windows
+        .par_iter()
+        .map(|w| -> Result<(HashMap<u32, Acc>, Reference)> {
+            let ids = if kept.is_empty() { vec![None; w.len()] } else { burner.burn(grid, w)? };
+            let any = ids.iter().any(Option::is_some);
+            let mut accs: HashMap<u32, Acc> = HashMap::new();
+            let mut reference = Reference::default();
+            if !any && linear {
+                return Ok((accs, reference));
+            }
+            let block = stack.compute(w)?;
+            if !linear {
+                reference.sum = vec![0.0; ncols];
+                reference.sumsq = vec![0.0; ncols];
+                for i in (0..w.len()).filter(|&i| block.valid[i]) {
+                    reference.cells += 1;
+                    for (j, &v) in block.values.row(i).iter().enumerate() {
+                        reference.sum[j] += v;
+                        reference.sumsq[j] += v * v;
+                    }
+                }
+            }
+            if !any {
+                return Ok((accs, reference));
+            }
+            let (values, valid) = cog::read_window(map, w)?;
+            let unc = match uncertainty {
+                Some(u) => Some(cog::read_window(u, w)?),
+                None => None,
+            };
+            for (i, id) in ids.iter().enumerate() {
+                let Some(id) = id else { continue };
+                if !valid[i] {
+                    continue;
+                }
+                let a = accs.entry(*id).or_insert_with(|| Acc { feature_sum: vec![0.0; ncols], ..Acc::default() });
+                let p = values[i] as f64;
+                a.max_p = if a.cells == 0 { p } else { a.max_p.max(p) };
+                a.cells += 1;
+                a.sum_p += p;
+                if let Some((u, uv)) = &unc {
+                    if uv[i] {
+                        a.sum_u += u[i] as f64;
+                        a.cells_u += 1;
+                    }
+                }
+                a.deposits += deposit_count.get(&w.cell(i)).copied().unwrap_or(0);
+                if block.valid[i] {
+                    a.feature_cells += 1;
+                    for (s, &v) in a.feature_sum.iter_mut().zip(block.values.row(i)) {
+                        *s += v;
+                    }
+                }
+            }
+            Ok((accs, reference))
+        })
+        .try_reduce(
+            || (HashMap::new(), Reference::default()),
+            |(mut a, mut ra), (b, rb)| {
+                for (id, acc) in b {
+                    a.entry(id).or_default().merge(&acc);
+                }
+                if ra.sum.len() < rb.sum.len() {
+                    ra.sum.resize(rb.sum.len(), 0.0);
+                    ra.sumsq.resize(rb.sum.len(), 0.0);
+                }
+                ra.cells += rb.cells;
+                ra.sum.iter_mut().zip(&rb.sum).for_each(|(x, y)| *x += y);
+                ra.sumsq.iter_mut().zip(&rb.sumsq).for_each(|(x, y)| *x += y);
+                Ok((a, ra))
+            },
+        )?;
+
+    let layer_names: Vec<&str> = settings.evidence.iter().map(|e| e.name.as_str()).collect();
+    let explain = Explainer::new(settings, model, &layer_names, &stack.spans, &reference)?;
+    let cell_km2 = grid.cell_area() / 1e6;
+    let mut targets: Vec<(usize, Target)> = kept
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, polygon)| {
+            let a = accs.get(&(i as u32))?;
+            if a.cells == 0 {
+                return None;
+            }
+            let area_km2 = a.cells as f64 * cell_km2;
+            let mean_prob = a.sum_p / a.cells as f64;
+            let means: Vec<f64> = a.feature_sum.iter().map(|s| s / a.feature_cells.max(1) as f64).collect();
+            let centroid = polygon.centroid().map(|c| [c.x(), c.y()]).unwrap_or([f64::NAN, f64::NAN]);
+            Some((
+                i,
+                Target {
+                    rank: 0,
+                    score: mean_prob * area_km2.sqrt(),
+                    area_km2,
+                    cells: a.cells,
+                    mean_prob,
+                    max_prob: a.max_p,
+                    mean_uncertainty: (uncertainty.is_some() && a.cells_u > 0).then(|| a.sum_u / a.cells_u as f64),
+                    deposits_inside: a.deposits,
+                    top_evidence: if a.feature_cells > 0 { explain.top(&means) } else { String::new() },
+                    centroid,
+                    polygon,
+                },
+            ))
+        })
+        .collect();
+    targets.sort_by(|(ia, a), (ib, b)| {
+        b.score.total_cmp(&a.score).then(b.max_prob.total_cmp(&a.max_prob)).then(ia.cmp(ib))
+    });
+    let targets: Vec<Target> =
+        targets.into_iter().enumerate().map(|(r, (_, mut t))| { t.rank = r + 1; t }).collect();
+    Ok(Targets {
+        targets,
+        summary: TargetsSummary {
+            rule,
+            rule_value,
+            threshold: threshold as f64,
+            scored_cells: scored,
+            requested_cells: requested,
+            target_cells,
+            polygons: n_found,
+            dropped_small,
+            min_area_km2: t.min_area_km2,
+            uncertainty_map: uncertainty.and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()),
+        },
+    })
+}
+
+fn model_is_linear(settings: &Settings) -> bool {
+    settings.model.kind == ModelKind::Logistic
+}
+
+/// Turns a target's feature means into the `top_evidence` text.
+struct Explainer {
+    names: Vec<String>,
+    columns: Vec<String>,
+    spans: Vec<std::ops::Range<usize>>,
+    /// Logistic: per column (coefficient, mean, std) of the training standardisation.
+    linear: Option<Vec<(f64, f64, f64)>>,
+    /// Otherwise: per column (mean, std) over the scored area.
+    area: Vec<(f64, f64)>,
+}
+
+impl Explainer {
+    fn new(
+        settings: &Settings,
+        model: &FittedModel,
+        names: &[&str],
+        spans: &[std::ops::Range<usize>],
+        reference: &Reference,
+    ) -> Result<Explainer> {
+        let mut linear = None;
+        if model_is_linear(settings) {
+            let d = model.describe();
+            let coefs = d["coefficients_standardised"].as_object();
+            let mean = d["feature_mean"].as_array();
+            let std = d["feature_std"].as_array();
+            let (Some(coefs), Some(mean), Some(std)) = (coefs, mean, std) else {
+                return Err(Error::Model("the logistic model lacks its coefficients or standardisation".into()));
+            };
+            linear = Some(
+                model
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(j, c)| {
+                        (
+                            coefs.get(c).and_then(|v| v.as_f64()).unwrap_or(0.0),
+                            mean.get(j).and_then(|v| v.as_f64()).unwrap_or(0.0),
+                            std.get(j).and_then(|v| v.as_f64()).unwrap_or(1.0),
+                        )
+                    })
+                    .collect(),
+            );
+        }
+        let n = reference.cells.max(1) as f64;
+        let area = reference
+            .sum
+            .iter()
+            .zip(&reference.sumsq)
+            .map(|(s, q)| {
+                let m = s / n;
+                (m, (q / n - m * m).max(0.0).sqrt())
+            })
+            .collect();
+        Ok(Explainer {
+            names: names.iter().map(|s| s.to_string()).collect(),
+            columns: model.columns.clone(),
+            spans: spans.to_vec(),
+            linear,
+            area,
+        })
+    }
+
+    fn top(&self, means: &[f64]) -> String {
+        let mut parts: Vec<(f64, String)> = Vec::new();
+        for (name, span) in self.names.iter().zip(&self.spans) {
+            match &self.linear {
+                Some(cols) => {
+                    let c: f64 = span.clone().map(|j| cols[j].0 * (means[j] - cols[j].1) / cols[j].2).sum();
+                    if c > 0.0 {
+                        parts.push((c, format!("{name} ({c:+.2})")));
+                    }
+                }
+                None => {
+                    let diffs = span
+                        .clone()
+                        .filter(|&j| self.area.get(j).is_some_and(|a| a.1 > 0.0))
+                        .map(|j| (j, (means[j] - self.area[j].0) / self.area[j].1));
+                    if span.len() == 1 {
+                        // A continuous layer: the signed difference.
+                        if let Some((_, d)) = diffs.into_iter().next().filter(|(_, d)| *d != 0.0) {
+                            parts.push((d.abs(), format!("{name} ({d:+.2} sd)")));
+                        }
+                    } else if let Some((j, d)) = diffs.max_by(|a, b| a.1.total_cmp(&b.1)).filter(|(_, d)| *d > 0.0) {
+                        // One-hot classes: the class most over-represented in the area.
+                        parts.push((d, format!("{} ({d:+.2} sd)", self.columns[j])));
+                    }
+                }
+            }
+        }
+        parts.sort_by(|a, b| b.0.total_cmp(&a.0));
+        parts.into_iter().take(TOP_EVIDENCE).map(|p| p.1).collect::<Vec<_>>().join("; ")
+    }
+}
+
+/// The fields of `targets.gpkg` / `targets.csv`, in order.
+pub const FIELDS: [(&str, FieldKind); 11] = [
+    ("rank", FieldKind::Int),
+    ("score", FieldKind::Real),
+    ("area_km2", FieldKind::Real),
+    ("cells", FieldKind::Int),
+    ("mean_prob", FieldKind::Real),
+    ("max_prob", FieldKind::Real),
+    ("mean_uncertainty", FieldKind::Real),
+    ("deposits_inside", FieldKind::Int),
+    ("top_evidence", FieldKind::Text),
+    ("centroid_x", FieldKind::Real),
+    ("centroid_y", FieldKind::Real),
+];
+
+impl Target {
+    fn row(&self) -> Vec<FieldValue> {
+        vec![
+            FieldValue::Int(self.rank as i64),
+            FieldValue::Real(self.score),
+            FieldValue::Real(self.area_km2),
+            FieldValue::Int(self.cells as i64),
+            FieldValue::Real(self.mean_prob),
+            FieldValue::Real(self.max_prob),
+            self.mean_uncertainty.map_or(FieldValue::Null, FieldValue::Real),
+            FieldValue::Int(self.deposits_inside as i64),
+            FieldValue::Text(self.top_evidence.clone()),
+            FieldValue::Real(self.centroid[0]),
+            FieldValue::Real(self.centroid[1]),
+        ]
+    }
+}
+
+/// Writes `targets.gpkg` (layer `targets`, grid CRS) and optionally `targets.geojson`
+/// (WGS84) to the given paths.
+pub fn write_vector(targets: &Targets, grid: &Grid, gpkg: &Path, geojson: Option<&Path>) -> Result<()> {
+    let polys: Vec<geo::Polygon<f64>> = targets.targets.iter().map(|t| t.polygon.clone()).collect();
+    let rows: Vec<Vec<FieldValue>> = targets.targets.iter().map(Target::row).collect();
+    polygons::write_polygons(gpkg, VectorFormat::GeoPackage, "targets", &grid.crs_wkt, &FIELDS, &polys, &rows)?;
+    if let Some(p) = geojson {
+        polygons::write_polygons(p, VectorFormat::GeoJson, "targets", &grid.crs_wkt, &FIELDS, &polys, &rows)?;
+    }
+    Ok(())
+}
+
+/// The targets as CSV text (one row per target, the fields of [`FIELDS`]).
+pub fn to_csv(targets: &Targets) -> String {
+    let mut s = FIELDS.iter().map(|f| f.0).collect::<Vec<_>>().join(",") + "\n";
+    for t in &targets.targets {
+        let cells: Vec<String> = t
+            .row()
+            .into_iter()
+            .map(|v| match v {
+                FieldValue::Int(x) => x.to_string(),
+                FieldValue::Real(x) => format!("{x}"),
+                FieldValue::Text(x) => format!("\"{}\"", x.replace('"', "\"\"")),
+                FieldValue::Null => String::new(),
+            })
+            .collect();
+        s += &(cells.join(",") + "\n");
+    }
+    s
+}
+
+/// Where the uncertainty map of a run is, among the files in `dir`: `uncertainty.tif`
+/// when a model writes one, else weights of evidence's `posterior_std.tif`.
+pub fn uncertainty_map(files: &[PathBuf]) -> Option<PathBuf> {
+    ["uncertainty.tif", "posterior_std.tif"]
+        .iter()
+        .find_map(|name| files.iter().find(|p| p.file_name().is_some_and(|n| n == *name)).cloned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_keys_keep_the_order_and_round_trip() {
+        let vals = [-3.5f32, -0.0, 0.0, 1e-30, 0.25, 0.5, 1.0, 7.0];
+        for w in vals.windows(2) {
+            assert!(key(w[0]) <= key(w[1]), "{w:?}");
+        }
+        for v in vals {
+            assert_eq!(unkey(key(v)).to_bits(), v.to_bits());
+        }
+    }
+
+    #[test]
+    fn bucket_of_rank_counts_from_the_top() {
+        // Buckets 0..4 hold 5, 0, 3, 2 items: the 1st and 2nd largest are in bucket 3,
+        // the 3rd..5th in bucket 2 with 2 above, the 6th in bucket 0 with 5 above.
+        let h = [5u64, 0, 3, 2];
+        assert_eq!(bucket_of_rank(&h, 1), (3, 0));
+        assert_eq!(bucket_of_rank(&h, 2), (3, 0));
+        assert_eq!(bucket_of_rank(&h, 3), (2, 2));
+        assert_eq!(bucket_of_rank(&h, 5), (2, 2));
+        assert_eq!(bucket_of_rank(&h, 6), (0, 5));
+    }
+}

@@ -1,0 +1,414 @@
+//! What a geologist takes away from `lode run` on the Cloncurry demo: ranked target
+//! areas, QGIS styles and the run manifest, checked with independent readers (GDAL's
+//! `ogrinfo`, GDAL's Python bindings, `sha256sum`, an XML parser). The demo runs once
+//! for the whole file.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use common::*;
+
+/// The demo config with absolute input paths, output into `out`, and `extra` appended.
+fn demo_config(dir: &Path, out: &Path, extra: &str) -> PathBuf {
+    let data = cloncurry("");
+    let text = std::fs::read_to_string(cloncurry("cloncurry.toml")).unwrap();
+    let text = text
+        .replace("path = \"", &format!("path = \"{}/", data.display()))
+        .replace("template = \"", &format!("template = \"{}/", data.display()))
+        .replace("dir = \"../../out/cloncurry\"", &format!("dir = \"{}\"", out.display()));
+    assert!(text.contains(&out.display().to_string()), "the demo config's output key moved");
+    write(dir, "demo.toml", &(text + extra))
+}
+
+/// The output folder of one demo run (with GeoJSON targets), shared by the tests.
+fn demo() -> &'static Path {
+    static OUT: OnceLock<PathBuf> = OnceLock::new();
+    OUT.get_or_init(|| {
+        // Under target/ (not a temp dir that a static would never remove): replaced by
+        // every run, removed by `cargo clean`.
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("outputs-demo");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("out");
+        let config = demo_config(&dir, &out, "\n[targets]\ntop_percent = 5.0\ngeojson = true\n");
+        let o = lode(&["run", config.to_str().unwrap()]);
+        assert!(o.status.success(), "lode run failed: {}", stderr(&o));
+        out
+    })
+}
+
+/// QGIS styles start with a DOCTYPE; allow it (no external entity is fetched).
+fn xml_options() -> roxmltree::ParsingOptions {
+    roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() }
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn targets_gpkg_has_the_documented_fields_and_ranks_one_to_n_by_score() {
+    let out = demo();
+    let gpkg = out.join("targets.gpkg");
+    let info = tool("ogrinfo", &["-so", gpkg.to_str().unwrap(), "targets"]);
+    for field in [
+        "rank: Integer64",
+        "score: Real",
+        "area_km2: Real",
+        "cells: Integer64",
+        "mean_prob: Real",
+        "max_prob: Real",
+        "mean_uncertainty: Real",
+        "deposits_inside: Integer64",
+        "top_evidence: String",
+        "centroid_x: Real",
+        "centroid_y: Real",
+    ] {
+        assert!(info.contains(field), "no `{field}` in\n{info}");
+    }
+    assert!(info.contains("Geometry: Polygon"), "{info}");
+    assert!(info.contains("ID[\"EPSG\",7845]"), "targets are in the grid CRS: {info}");
+
+    let metrics = json(&out.join("metrics.json"));
+    let t = &metrics["targets"];
+    let n_kept = t["polygons"].as_u64().unwrap() - t["dropped_small"].as_u64().unwrap();
+    assert!(n_kept >= 5, "{t}");
+    assert!(info.contains(&format!("Feature Count: {n_kept}")), "{info}");
+    // The threshold is exactly the k-th largest score, k = ceil(5 % of the scored cells):
+    // numpy sorts the whole map as the reference.
+    let script = "import sys, json, numpy as np\nfrom osgeo import gdal\n\
+        d = gdal.Open(sys.argv[1])\nb = d.GetRasterBand(1)\na = b.ReadAsArray()\n\
+        v = a[b.GetMaskBand().ReadAsArray() != 0]\nk = int(np.ceil(v.size * 0.05))\n\
+        t = np.sort(v)[::-1][k - 1]\n\
+        print(json.dumps([v.size, k, float(t), int((v >= t).sum())]))";
+    let peer: Vec<f64> = serde_json::from_str(&tool(
+        "/usr/bin/python3",
+        &["-c", script, out.join("prospectivity.tif").to_str().unwrap()],
+    ))
+    .unwrap();
+    assert_eq!(metrics["prediction"]["scored_cells"].as_f64().unwrap(), peer[0]);
+    assert_eq!(t["scored_cells"].as_f64().unwrap(), peer[0]);
+    assert_eq!(t["threshold"].as_f64().unwrap(), peer[2], "threshold is the exact k-th largest score");
+    assert_eq!(t["target_cells"].as_f64().unwrap(), peer[3], "cells >= threshold (ties included)");
+
+    let csv = std::fs::read_to_string(out.join("targets.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "rank,score,area_km2,cells,mean_prob,max_prob,mean_uncertainty,deposits_inside,top_evidence,centroid_x,centroid_y"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.splitn(9, ',').collect()).collect();
+    assert_eq!(rows.len() as u64, n_kept);
+    let mut last = f64::INFINITY;
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r[0], (i + 1).to_string(), "ranks are 1..N in order");
+        let score: f64 = r[1].parse().unwrap();
+        let area: f64 = r[2].parse().unwrap();
+        let mean: f64 = r[4].parse().unwrap();
+        assert!(score <= last, "rank {} scores {score} above rank {i}", i + 1);
+        assert!((score - mean * area.sqrt()).abs() < 1e-9 * score.max(1.0), "score = mean_prob * sqrt(area)");
+        assert!(area >= 1.0, "areas under min_area_km2 are dropped: {area}");
+        assert_eq!(r[6], "", "the logistic model writes no uncertainty map");
+        last = score;
+    }
+    // The logistic model explains targets by its layers' contributions.
+    assert!(rows[0][8].contains("stratno ("), "{:?}", rows[0]);
+}
+
+#[test]
+fn every_target_lies_above_the_threshold_and_its_statistics_match_gdal() {
+    let out = demo();
+    let metrics = json(&out.join("metrics.json"));
+    let threshold = metrics["targets"]["threshold"].as_f64().unwrap();
+    let report = tool(
+        "/usr/bin/python3",
+        &[
+            root().join("tests/peers/targets_check.py").to_str().unwrap(),
+            out.join("targets.gpkg").to_str().unwrap(),
+            out.join("prospectivity.tif").to_str().unwrap(),
+            cloncurry("IOCG_Deposits.shp").to_str().unwrap(),
+        ],
+    );
+    let targets: Vec<serde_json::Value> = serde_json::from_str(&report).unwrap();
+    assert!(!targets.is_empty());
+    let mut deposits = 0;
+    for t in &targets {
+        let f = |k: &str| t[k].as_f64().unwrap();
+        assert_eq!(t["interior_is_nodata"], false, "interior point outside the study area: {t}");
+        assert!(f("interior_value") >= threshold, "interior point below the threshold {threshold}: {t}");
+        assert_eq!(t["nodata_cells"], 0, "a target holds an unscored cell: {t}");
+        assert!((t["cells"].as_u64().unwrap() as f64 * 0.01 - f("area_km2")).abs() < 1e-9, "100 m cells: {t}");
+        assert!((f("polygon_area_km2") - f("area_km2")).abs() < 1e-6, "{t}");
+        assert!((f("mean_prob") - f("mean_prob_field")).abs() < 1e-9, "{t}");
+        assert_eq!(f("max_prob"), f("max_prob_field"), "{t}");
+        assert_eq!(t["deposits"], t["deposits_field"], "deposits inside by OGR Contains: {t}");
+        deposits += t["deposits"].as_u64().unwrap();
+    }
+    assert!(deposits > 0, "some known deposits fall in the targets");
+}
+
+#[test]
+fn targets_geojson_is_wgs84_and_has_the_same_features() {
+    let out = demo();
+    let gj = json(&out.join("targets.geojson"));
+    let features = gj["features"].as_array().unwrap();
+    let csv = std::fs::read_to_string(out.join("targets.csv")).unwrap();
+    assert_eq!(features.len(), csv.lines().count() - 1);
+    assert_eq!(features[0]["properties"]["rank"], 1);
+    // Cloncurry, Queensland: about 140 E, 20-22 S.
+    let ring = features[0]["geometry"]["coordinates"][0].as_array().unwrap();
+    for p in ring {
+        let (lon, lat) = (p[0].as_f64().unwrap(), p[1].as_f64().unwrap());
+        assert!((139.0..142.0).contains(&lon) && (-23.0..-19.0).contains(&lat), "{lon} {lat}");
+    }
+}
+
+#[test]
+fn qgis_styles_are_well_formed_and_reference_the_band_and_fields() {
+    let out = demo();
+    let text = std::fs::read_to_string(out.join("prospectivity.qml")).unwrap();
+    let doc = roxmltree::Document::parse_with_options(&text, xml_options()).expect("prospectivity.qml is well-formed XML");
+    assert_eq!(doc.root_element().tag_name().name(), "qgis");
+    let r = doc.descendants().find(|n| n.has_tag_name("rasterrenderer")).expect("a raster renderer");
+    assert_eq!(r.attribute("type"), Some("singlebandpseudocolor"));
+    assert_eq!(r.attribute("band"), Some("1"));
+    assert_eq!(r.attribute("nodataColor"), Some(""), "nodata is transparent");
+    let stops: Vec<f64> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("item"))
+        .map(|n| n.attribute("value").unwrap().parse().unwrap())
+        .collect();
+    assert!(stops.len() >= 2 && stops.windows(2).all(|w| w[0] < w[1]), "{stops:?}");
+    assert_eq!((stops[0], *stops.last().unwrap()), (0.0, 1.0));
+    let info = gdalinfo(&out.join("prospectivity.tif"), &[]);
+    assert_eq!(info["bands"].as_array().unwrap().len(), 1, "band 1 is the only band");
+
+    let text = std::fs::read_to_string(out.join("targets.qml")).unwrap();
+    let doc = roxmltree::Document::parse_with_options(&text, xml_options()).expect("targets.qml is well-formed XML");
+    assert_eq!(doc.root_element().tag_name().name(), "qgis");
+    let r = doc.descendants().find(|n| n.has_tag_name("renderer-v2")).expect("a vector renderer");
+    assert_eq!(r.attribute("type"), Some("graduatedSymbol"));
+    assert_eq!(r.attribute("attr"), Some("rank"));
+    let ranges: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("range")).collect();
+    let symbols: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("symbol")).collect();
+    assert_eq!(ranges.len(), symbols.len());
+    assert_eq!(ranges[0].attribute("lower"), Some("0.5"), "rank 1 is in the first class");
+    let label = doc.descendants().find(|n| n.has_tag_name("text-style")).expect("labels");
+    assert_eq!(label.attribute("fieldName"), Some("rank"));
+    let fields = tool("ogrinfo", &["-so", out.join("targets.gpkg").to_str().unwrap(), "targets"]);
+    assert!(fields.contains("rank: "), "the styled field exists: {fields}");
+}
+
+#[test]
+fn manifest_checksums_match_sha256sum_and_a_rerun_from_it_gives_the_same_map() {
+    let out = demo();
+    let m = json(&out.join("manifest.json"));
+    assert_eq!(m["lode_version"], env!("CARGO_PKG_VERSION"));
+    assert!(m["gdal_version"].as_str().unwrap().starts_with('3'));
+    assert_eq!(m["seed"], 42);
+    assert_eq!(m["grid"]["cols"], 1259);
+    let stages: Vec<&str> = m["timings_s"].as_array().unwrap().iter().map(|t| t[0].as_str().unwrap()).collect();
+    assert!(stages.contains(&"predict") && stages.contains(&"targets"), "{stages:?}");
+
+    let inputs = m["inputs"].as_array().unwrap();
+    let names: Vec<String> = inputs
+        .iter()
+        .map(|i| Path::new(i["path"].as_str().unwrap()).file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for part in ["IOCG_Deposits.shp", "IOCG_Deposits.shx", "IOCG_Deposits.dbf", "IOCG_Deposits.prj", "StratNo.tif", "Dist2Fault.tif"] {
+        assert!(names.iter().any(|n| n == part), "{part} missing from {names:?}");
+    }
+    for i in inputs {
+        let path = i["path"].as_str().unwrap();
+        assert!(Path::new(path).is_absolute(), "{path}");
+        let line = tool("sha256sum", &[path]);
+        assert_eq!(line.split_whitespace().next().unwrap(), i["sha256"].as_str().unwrap(), "{path}");
+        assert_eq!(std::fs::metadata(path).unwrap().len(), i["bytes"].as_u64().unwrap());
+    }
+    let tif = out.join("prospectivity.tif");
+    let line = tool("sha256sum", &[tif.to_str().unwrap()]);
+    let listed = m["outputs"].as_array().unwrap().iter().find(|o| o[0] == "prospectivity.tif").unwrap();
+    assert_eq!(line.split_whitespace().next().unwrap(), listed[1].as_str().unwrap());
+
+    // Rerun from the manifest's config, written byte for byte into two folders with the
+    // output folder made relative: both runs are byte-identical, and their map has the
+    // original's cells (only the config hash tag differs from the original run).
+    let tmp = tempfile::tempdir().unwrap();
+    let toml_text = m["config_toml"].as_str().unwrap();
+    let out_line = format!("dir = \"{}\"", out.display());
+    assert!(toml_text.contains(&out_line), "{toml_text}");
+    let rerun = toml_text.replace(&out_line, "dir = \"out\"");
+    let mut maps = Vec::new();
+    for name in ["a", "b"] {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = write(&dir, "rerun.toml", &rerun);
+        let o = lode(&["-q", "run", config.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        maps.push(dir.join("out/prospectivity.tif"));
+    }
+    assert!(std::fs::read(&maps[0]).unwrap() == std::fs::read(&maps[1]).unwrap(), "reruns differ");
+    let checksum = |p: &Path| gdalinfo(p, &["-checksum"])["bands"][0]["checksum"].clone();
+    assert_eq!(checksum(&maps[0]), checksum(&tif));
+    let stats = |p: &Path| {
+        let b = gdalinfo(p, &["-stats"])["bands"][0].clone();
+        (b["minimum"].clone(), b["maximum"].clone(), b["mean"].clone(), b["stdDev"].clone())
+    };
+    assert_eq!(stats(&maps[0]), stats(&tif));
+    let rerun_targets = std::fs::read_to_string(maps[0].with_file_name("targets.csv")).unwrap();
+    assert_eq!(rerun_targets, std::fs::read_to_string(out.join("targets.csv")).unwrap());
+}
+
+/// Runs headless Chromium (Debian's `chromium`) on `args`, returning its stdout.
+fn chromium(args: &[&str]) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let user_data = format!("--user-data-dir={}", profile.path().display());
+    let mut all = vec![
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        user_data.as_str(),
+    ];
+    all.extend_from_slice(args);
+    tool("chromium", &all)
+}
+
+/// Decodes a PNG into (width, height, RGB(A) bytes, channels).
+fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<u8>, usize) {
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf, info.color_type.samples())
+}
+
+/// Variance of the grey level of an image.
+fn grey_variance(rgb: &[u8], channels: usize) -> f64 {
+    let grey: Vec<f64> =
+        rgb.chunks(channels).map(|p| (p[0] as f64 + p[1] as f64 + p[2] as f64) / 3.0).collect();
+    let mean = grey.iter().sum::<f64>() / grey.len() as f64;
+    grey.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / grey.len() as f64
+}
+
+#[test]
+fn quicklook_and_curves_are_pngs_with_content() {
+    let out = demo();
+    let (w, h, rgb, ch) = decode_png(&std::fs::read(out.join("quicklook.png")).unwrap());
+    // 1259 x 2487 cells reduced to 900 px on the long side, plus title and colour bar.
+    assert!(h > 900 && h < 1100 && w > 400 && w < 600, "{w} x {h}");
+    assert!(grey_variance(&rgb, ch) > 100.0, "the quicklook is not blank");
+    // Target outlines are drawn in pure red.
+    assert!(rgb.chunks(ch).filter(|p| p[0] == 255 && p[1] == 0 && p[2] == 0).count() > 500, "no target outline");
+    for name in ["roc.png", "success_rate.png"] {
+        let (_, _, rgb, ch) = decode_png(&std::fs::read(out.join(name)).unwrap());
+        assert!(grey_variance(&rgb, ch) > 100.0, "{name} is blank");
+    }
+}
+
+#[test]
+fn report_html_renders_the_map_and_the_targets_table_in_chromium() {
+    let out = demo();
+    let page = out.join("report.html");
+    let url = format!("file://{}", page.display());
+    let dom = chromium(&["--dump-dom", &url]);
+    let csv = std::fs::read_to_string(out.join("targets.csv")).unwrap();
+    let n_targets = csv.lines().count() - 1;
+    let table = dom.split("<table id=\"targets\">").nth(1).expect("the targets table is in the DOM");
+    let table = table.split("</table>").next().unwrap();
+    assert_eq!(table.matches("<tr>").count(), n_targets + 1, "one row per target plus the header");
+    assert!(table.contains("<td>1</td>"), "rank 1 row");
+    for id in ["quicklook", "roc", "success-rate"] {
+        let tag = dom.split(&format!("<img id=\"{id}\"")).nth(1).unwrap_or_else(|| panic!("no img {id}"));
+        let src = tag.split("src=\"").nth(1).unwrap().split('"').next().unwrap();
+        assert!(src.starts_with("data:image/png;base64,") && src.len() > 10_000, "img {id}: {}", &src[..40.min(src.len())]);
+    }
+    // The quicklook embedded in the page is the PNG written beside it.
+    let ql = std::fs::read(out.join("quicklook.png")).unwrap();
+    assert!(dom.contains(&lode::report::base64(&ql)), "embedded quicklook differs from quicklook.png");
+    assert!(!page.with_file_name("report_files").exists() && !dom.contains("src=\"http"), "self-contained");
+
+    let shot = tempfile::tempdir().unwrap();
+    let png_path = shot.path().join("shot.png");
+    let arg = format!("--screenshot={}", png_path.display());
+    chromium(&[&arg, "--window-size=1200,1600", &url]);
+    let (w, h, rgb, ch) = decode_png(&std::fs::read(&png_path).unwrap());
+    assert_eq!((w, h), (1200, 1600));
+    assert!(grey_variance(&rgb, ch) > 200.0, "the screenshot is blank");
+    // The map's viridis purple (#440154 and neighbours) fills a good part of the page.
+    let purple = rgb.chunks(ch).filter(|p| p[0] < 90 && p[1] < 60 && p[2] > 70 && p[2] < 140).count();
+    assert!(purple > 50_000, "the map did not render: {purple} purple pixels");
+}
+
+#[test]
+fn cloncurry_notebook_runs_headless_on_the_outputs() {
+    let out = demo();
+    let jupyter = root().join(".venv-notebook/bin/jupyter");
+    assert!(jupyter.exists(), "{} is missing: run `make notebook-env` (make test does)", jupyter.display());
+    let tmp = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(&jupyter)
+        .args(["nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=300", "--output-dir"])
+        .arg(tmp.path())
+        .arg(root().join("notebooks/cloncurry.ipynb"))
+        .env("LODE_OUT", out)
+        .env("LODE_DEPOSITS", cloncurry("IOCG_Deposits.shp"))
+        .current_dir(root().join("notebooks"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "the notebook failed:\n{}", stderr(&o));
+    let executed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("cloncurry.ipynb")).unwrap()).unwrap();
+    let text = executed.to_string();
+    assert!(text.contains("input files verified"), "the last cell ran");
+    assert!(out.join("notebook-map.png").exists(), "the notebook drew the map");
+}
+
+#[test]
+fn weights_of_evidence_targets_carry_the_posterior_uncertainty() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let data = cloncurry("");
+    let text = std::fs::read_to_string(cloncurry("cloncurry-wofe.toml")).unwrap();
+    let text = text
+        .replace("path = \"", &format!("path = \"{}/", data.display()))
+        .replace("template = \"", &format!("template = \"{}/", data.display()));
+    let dir_line = text.lines().find(|l| l.starts_with("dir = ")).unwrap().to_string();
+    let text = text.replace(&dir_line, &format!("dir = \"{}\"", out.display()))
+        + "\n[targets]\nprobability = 0.1\nmin_area_km2 = 0.5\n";
+    let config = write(tmp.path(), "wofe.toml", &text);
+    let o = lode(&["-q", "run", config.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let metrics = json(&out.join("metrics.json"));
+    assert_eq!(metrics["targets"]["uncertainty_map"], "posterior_std.tif");
+    assert_eq!(metrics["targets"]["rule"], "probability");
+    assert_eq!(metrics["targets"]["threshold"].as_f64().unwrap() as f32, 0.1f32);
+    let report = tool(
+        "/usr/bin/python3",
+        &[
+            root().join("tests/peers/targets_check.py").to_str().unwrap(),
+            out.join("targets.gpkg").to_str().unwrap(),
+            out.join("prospectivity.tif").to_str().unwrap(),
+            cloncurry("IOCG_Deposits.shp").to_str().unwrap(),
+            out.join("posterior_std.tif").to_str().unwrap(),
+        ],
+    );
+    let targets: Vec<serde_json::Value> = serde_json::from_str(&report).unwrap();
+    assert!(!targets.is_empty());
+    for t in &targets {
+        let f = |k: &str| t[k].as_f64().unwrap();
+        assert!(f("interior_value") >= 0.1f32 as f64, "{t}");
+        assert!((f("mean_uncertainty") - f("mean_uncertainty_field")).abs() < 1e-9, "{t}");
+        assert!((f("mean_prob") - f("mean_prob_field")).abs() < 1e-9, "{t}");
+        assert_eq!(t["deposits"], t["deposits_field"], "{t}");
+        // Class layers are explained by their over-represented class.
+        assert!(t["top_evidence"].as_str().unwrap().contains('='), "{t}");
+    }
+}
