@@ -104,6 +104,10 @@ pub enum EvidenceKind {
     Distance,
     /// A polygon attribute burnt onto the grid as classes, one-hot encoded.
     Rasterize,
+    /// A terrain derivative (slope, aspect, curvature, TRI, roughness) of a DEM.
+    Terrain,
+    /// A statistic of a raster over a moving window (mean, std, min, max, range).
+    Focal,
 }
 
 impl EvidenceKind {
@@ -114,6 +118,8 @@ impl EvidenceKind {
             EvidenceKind::Categorical => "categorical",
             EvidenceKind::Distance => "distance",
             EvidenceKind::Rasterize => "rasterize",
+            EvidenceKind::Terrain => "terrain",
+            EvidenceKind::Focal => "focal",
         }
     }
 }
@@ -170,6 +176,20 @@ pub struct RawEvidence {
     pub wofe: Option<RawWofeLayer>,
     /// How `model.kind = "fuzzy"` turns this layer into a membership.
     pub fuzzy: Option<RawFuzzy>,
+    /// `terrain`: the derivative (`slope`, `aspect`, `curvature`, `tri`, `roughness`).
+    pub derivative: Option<crate::features::terrain::Derivative>,
+    /// `terrain`: elevation units per horizontal CRS unit multiplier. Default 1.
+    pub z_factor: Option<f64>,
+    /// `focal`: the statistic (`mean`, `std`, `min`, `max`, `range`).
+    pub statistic: Option<crate::features::focal::Statistic>,
+    /// `focal`: window radius in CRS units (or give `radius_cells`).
+    pub radius: Option<f64>,
+    /// `focal`: window radius in cells (or give `radius`).
+    pub radius_cells: Option<f64>,
+    /// `focal`: `circle` or `square`. Default `circle`.
+    pub shape: Option<crate::features::focal::Shape>,
+    /// `focal`: smallest fraction of the window's cells that must have data. Default 0.5.
+    pub min_valid: Option<f64>,
 }
 
 /// `wofe = { ... }` of an evidence layer: how weights of evidence generalises it.
@@ -421,6 +441,8 @@ pub struct EvidenceSettings {
     pub wofe: RawWofeLayer,
     /// Fuzzy membership (required when the model is fuzzy).
     pub fuzzy: Option<RawFuzzy>,
+    /// The table as written (paths resolved), for the kind-specific keys.
+    pub raw: RawEvidence,
 }
 
 /// Where an evidence layer's values come from.
@@ -560,7 +582,7 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
         }
     };
     let input = match ev.kind {
-        EvidenceKind::Raster | EvidenceKind::Categorical => {
+        EvidenceKind::Raster | EvidenceKind::Categorical | EvidenceKind::Terrain | EvidenceKind::Focal => {
             vector_only("layer", ev.layer.is_some())?;
             vector_only("where", ev.filter.is_some())?;
             vector_only("attribute", ev.attribute.is_some())?;
@@ -590,6 +612,8 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
             return Err(Error::key(key("classes"), "lists no class"));
         }
     }
+    crate::features::terrain::Params::from_raw(i, ev)?;
+    crate::features::focal::Params::from_raw(i, ev)?;
     Ok(EvidenceSettings {
         name: name.to_string(),
         kind: ev.kind,
@@ -600,6 +624,7 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
         max_classes: ev.max_classes,
         wofe: ev.wofe.clone().unwrap_or_default(),
         fuzzy: ev.fuzzy.clone(),
+        raw: ev.clone(),
     })
 }
 

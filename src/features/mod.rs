@@ -5,8 +5,11 @@
 
 pub mod categorical;
 pub mod distance;
+pub mod focal;
+pub mod neighbourhood;
 pub mod raster;
 pub mod rasterize;
+pub mod terrain;
 
 use ndarray::Array2;
 use rayon::prelude::*;
@@ -51,6 +54,8 @@ pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Box<dyn Evide
         EvidenceKind::Categorical => Box::new(categorical::Categorical::prepare(settings, grid)?),
         EvidenceKind::Distance => Box::new(distance::Distance::prepare(settings, grid)?),
         EvidenceKind::Rasterize => Box::new(rasterize::Rasterize::prepare(settings, grid)?),
+        EvidenceKind::Terrain => Box::new(terrain::Terrain::prepare(settings, grid)?),
+        EvidenceKind::Focal => Box::new(focal::Focal::prepare(settings, grid)?),
     })
 }
 
