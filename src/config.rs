@@ -189,7 +189,11 @@ pub struct RawEvidence {
     /// `focal`: `circle` or `square`. Default `circle`.
     pub shape: Option<crate::features::focal::Shape>,
     /// `focal`: smallest fraction of the window's cells that must have data. Default 0.5.
-    pub min_valid: Option<f64>,
+    pub min_valid: Option<f64>,    /// `distance`: `exact` (to the geometry) or `raster` (to burned cells, as
+    /// `gdal_proximity.py`). Default `exact`.
+    pub method: Option<crate::features::distance::Method>,
+    /// `distance` with `method = "raster"`: burn every cell a line touches. Default false.
+    pub all_touched: Option<bool>,
 }
 
 /// `wofe = { ... }` of an evidence layer: how weights of evidence generalises it.
@@ -614,6 +618,7 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
     }
     crate::features::terrain::Params::from_raw(i, ev)?;
     crate::features::focal::Params::from_raw(i, ev)?;
+    crate::features::distance::Params::from_raw(i, ev)?;
     Ok(EvidenceSettings {
         name: name.to_string(),
         kind: ev.kind,

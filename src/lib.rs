@@ -296,6 +296,8 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
             radius_cells: None,
             shape: None,
             min_valid: None,
+            method: None,
+            all_touched: None,
         }],
         model: config::RawModel::default(),
         output: config::RawOutput { dir: PathBuf::from("."), compression: config::Compression::Deflate },

@@ -1,16 +1,68 @@
 //! `kind = "distance"`: distance in CRS units (metres for a projected grid) from each
-//! cell centre to the nearest feature of a vector layer: points, lines, or polygon
-//! boundaries. Exact Euclidean distance to the geometry (not to rasterized cells),
-//! from an R-tree of segments, so any window is computed on its own.
+//! cell centre to the nearest feature of a vector layer.
+//!
+//! - `method = "exact"` (default): to the geometry itself (points, lines, polygon
+//!   boundaries), from an R-tree of segments.
+//! - `method = "raster"`: as `gdal_rasterize` + `gdal_proximity.py -distunits GEO`: the
+//!   layer is burnt onto the grid by GDAL's rasterizer (cells whose centre is inside a
+//!   polygon or on a line's path; every touched cell with `all_touched`), and the
+//!   distance is from the cell centre to the nearest burnt cell's centre (0 on burnt
+//!   cells). The burnt cells of the whole grid are found once at prepare, in one
+//!   streaming pass over the windows, and indexed in an R-tree.
+//!
+//! Either way any window is computed on its own.
 
 use ndarray::Array2;
+use rayon::prelude::*;
 use rstar::primitives::Line;
 use rstar::{PointDistance, RTree};
+use serde::{Deserialize, Serialize};
 
-use crate::config::{EvidenceInput, EvidenceSettings};
+use crate::config::{EvidenceInput, EvidenceKind, EvidenceSettings, RawEvidence};
 use crate::error::{Error, Result};
 use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
+use crate::io::vector::Burner;
+
+/// How distance is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// To the geometry.
+    #[default]
+    Exact,
+    /// To the centres of the cells GDAL's rasterizer burns (as `gdal_proximity.py`).
+    Raster,
+}
+
+/// The validated keys of a `distance` layer.
+#[derive(Debug, Clone, Copy)]
+pub struct Params {
+    /// How distance is measured.
+    pub method: Method,
+    /// Burn every touched cell (`raster` method).
+    pub all_touched: bool,
+}
+
+impl Params {
+    /// Checks the distance keys of `evidence[i]`; `None` for other kinds (which must not set them).
+    pub fn from_raw(i: usize, ev: &RawEvidence) -> Result<Option<Params>> {
+        let key = |k: &str| format!("evidence[{i}].{k}");
+        if ev.kind != EvidenceKind::Distance {
+            for (k, set) in [("method", ev.method.is_some()), ("all_touched", ev.all_touched.is_some())] {
+                if set {
+                    return Err(Error::key(key(k), format!("only applies to `distance`, not `{}`", ev.kind.as_str())));
+                }
+            }
+            return Ok(None);
+        }
+        let method = ev.method.unwrap_or_default();
+        if ev.all_touched.is_some() && method != Method::Raster {
+            return Err(Error::key(key("all_touched"), "only applies with `method = \"raster\"`"));
+        }
+        Ok(Some(Params { method, all_touched: ev.all_touched.unwrap_or(false) }))
+    }
+}
 
 /// Distance to the features of one layer.
 #[derive(Debug)]
@@ -19,6 +71,8 @@ pub struct Distance {
     source: String,
     segments: RTree<Line<[f64; 2]>>,
     points: RTree<[f64; 2]>,
+    /// Centres of the burnt cells (`raster` method).
+    burnt: Option<RTree<[f64; 2]>>,
 }
 
 impl Distance {
@@ -40,16 +94,37 @@ impl Distance {
                 message: format!("evidence `{}`: no feature to measure distance to", settings.name),
             });
         }
+        let params = Params::from_raw(0, &settings.raw)?.unwrap_or(Params { method: Method::Exact, all_touched: false });
+        let source = format!("{} layer {}", layer.path.display(), layer.layer);
+        let burnt = match params.method {
+            Method::Exact => None,
+            Method::Raster => {
+                let shapes = features.into_iter().map(|f| (f.geometry, 0)).collect();
+                let centres = burnt_centres(&Burner::new(shapes, params.all_touched), grid)?;
+                if centres.is_empty() {
+                    return Err(Error::Layer {
+                        path: layer.path.clone(),
+                        layer: layer.layer.clone(),
+                        message: format!("evidence `{}`: no feature burns a cell of the grid", settings.name),
+                    });
+                }
+                Some(RTree::bulk_load(centres))
+            }
+        };
         Ok(Distance {
             name: settings.name.clone(),
-            source: format!("{} layer {}", layer.path.display(), layer.layer),
+            source,
             segments: RTree::bulk_load(segments),
             points: RTree::bulk_load(points),
+            burnt,
         })
     }
 
-    /// Distance from map point `p` to the nearest feature.
+    /// Distance from map point `p` to the nearest feature (or burnt cell centre).
     pub fn at(&self, p: [f64; 2]) -> f64 {
+        if let Some(burnt) = &self.burnt {
+            return burnt.nearest_neighbor(&p).map_or(f64::INFINITY, |q| q.distance_2(&p).sqrt());
+        }
         let seg = self.segments.nearest_neighbor(&p).map(|s| s.distance_2(&p));
         let pt = self.points.nearest_neighbor(&p).map(|q| q.distance_2(&p));
         let d2 = match (seg, pt) {
@@ -59,6 +134,27 @@ impl Distance {
         };
         d2.sqrt()
     }
+}
+
+/// Centres of the cells GDAL's rasterizer burns, over the whole grid, window by window.
+fn burnt_centres(burner: &Burner, grid: &Grid) -> Result<Vec<[f64; 2]>> {
+    let per_window: Vec<Vec<[f64; 2]>> = grid
+        .windows()
+        .par_iter()
+        .map(|w| {
+            let burnt = burner.burn(grid, w)?;
+            Ok(burnt
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| b.is_some())
+                .map(|(i, _)| {
+                    let (x, y) = grid.centre(w.cell(i));
+                    [x, y]
+                })
+                .collect())
+        })
+        .collect::<Result<_>>()?;
+    Ok(per_window.into_iter().flatten().collect())
 }
 
 /// Splits a geometry into segments (lines, rings) and lone points.
@@ -122,6 +218,9 @@ impl Evidence for Distance {
     }
 
     fn describe(&self) -> String {
+        if let Some(burnt) = &self.burnt {
+            return format!("distance to the {} burnt cells of {} (as gdal_proximity)", burnt.size(), self.source);
+        }
         format!(
             "distance to {} ({} segments, {} points)",
             self.source,
@@ -147,6 +246,7 @@ mod tests {
             source: "test".into(),
             segments: RTree::bulk_load(segs),
             points: RTree::bulk_load(pts),
+            burnt: None,
         };
         assert_eq!(d.at([50.0, 30.0]), 30.0);
         assert_eq!(d.at([130.0, 40.0]), 50.0);

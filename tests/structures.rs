@@ -1,0 +1,169 @@
+//! Structural evidence against independent references: `distance` with
+//! `method = "raster"` against `gdal_rasterize` + `gdal_proximity.py` on the same lines
+//! (with and without all-touched), and the structure kinds against hand-computable
+//! geometry. Small windows (block_size 16) so every computation crosses windows.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use lode::features::FeatureStack;
+use lode::Settings;
+
+const X0: f64 = 650_000.0;
+const Y1: f64 = -2_300_000.0;
+const COLS: usize = 80;
+const ROWS: usize = 60;
+const CELL: f64 = 100.0;
+
+/// A config on an 80 x 60 grid of 100 m cells in EPSG:7845 with the given evidence.
+fn config(dir: &Path, evidence: &str) -> Settings {
+    write(dir, "deposits.geojson", &collection(&[point(505.0, 505.0)]));
+    let text = format!(
+        r#"
+[project]
+name = "structures"
+
+[grid]
+crs = "EPSG:7845"
+bounds = [{X0}, {y0}, {x1}, {Y1}]
+cell_size = {CELL}
+block_size = 16
+
+[labels]
+path = "deposits.geojson"
+
+{evidence}
+
+[output]
+dir = "out"
+"#,
+        y0 = Y1 - ROWS as f64 * CELL,
+        x1 = X0 + COLS as f64 * CELL,
+    );
+    let path = write(dir, "c.toml", &text);
+    Settings::load(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A GeoJSON FeatureCollection in EPSG:7845 of the given features.
+fn collection(features: &[String]) -> String {
+    let crs = r#""crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::7845"}}"#;
+    format!(r#"{{"type":"FeatureCollection",{crs},"features":[{}]}}"#, features.join(","))
+}
+
+/// A line through points given relative to the grid's top-left corner (y down, metres).
+fn line(pts: &[(f64, f64)]) -> String {
+    let coords: Vec<String> = pts.iter().map(|(x, y)| format!("[{},{}]", X0 + x, Y1 - y)).collect();
+    format!(
+        r#"{{"type":"Feature","properties":{{}},"geometry":{{"type":"LineString","coordinates":[{}]}}}}"#,
+        coords.join(",")
+    )
+}
+
+/// A point relative to the grid's top-left corner (y down, metres).
+fn point(x: f64, y: f64) -> String {
+    format!(
+        r#"{{"type":"Feature","properties":{{}},"geometry":{{"type":"Point","coordinates":[{},{}]}}}}"#,
+        X0 + x,
+        Y1 - y
+    )
+}
+
+/// The first column of every cell of the grid, window by window, with validity.
+fn compute_all(stack: &FeatureStack) -> Vec<Vec<(f64, bool)>> {
+    let grid = &stack.grid;
+    let mut out = vec![vec![(f64::NAN, false); grid.len()]; stack.layers.len()];
+    for w in grid.windows() {
+        let b = stack.compute(&w).unwrap();
+        for i in 0..w.len() {
+            let g = grid.index(w.cell(i));
+            for (l, span) in stack.spans.iter().enumerate() {
+                out[l][g] = (b.values[[i, span.start]], b.layer_valid[[i, l]]);
+            }
+        }
+    }
+    out
+}
+
+/// Band 1 of a raster as f64, row-major.
+fn read_all(path: &Path) -> Vec<f64> {
+    let ds = gdal::Dataset::open(path).unwrap();
+    let size = ds.raster_size();
+    ds.rasterband(1).unwrap().read_as::<f64>((0, 0), size, size, None).unwrap().data().to_vec()
+}
+
+/// Faults at assorted angles, one leaving the grid, plus a point. No vertex lies exactly
+/// on a cell edge: there GDAL's own all-touched burn depends on the raster's origin
+/// (`gdal_rasterize -at` over two extents burns different cells), see docs/config.md.
+fn faults() -> String {
+    collection(&[
+        line(&[(250.0, 130.0), (7333.0, 5020.0)]),
+        line(&[(-900.0, 3210.0), (4000.0, 2890.0), (4470.0, 5610.0)]),
+        line(&[(6020.0, 350.0), (6110.0, 2760.0)]),
+        line(&[(1180.0, 5450.0), (3950.0, 4405.0), (8700.0, 4730.0)]),
+        point(7555.0, 1255.0),
+    ])
+}
+
+#[test]
+fn raster_distance_equals_gdal_rasterize_then_gdal_proximity() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let lines = write(d, "faults.geojson", &faults());
+    let ev = format!(
+        r#"
+[[evidence]]
+name = "centre"
+kind = "distance"
+path = "{p}"
+method = "raster"
+
+[[evidence]]
+name = "touched"
+kind = "distance"
+path = "{p}"
+method = "raster"
+all_touched = true
+
+[[evidence]]
+name = "exact"
+kind = "distance"
+path = "{p}"
+"#,
+        p = lines.display()
+    );
+    let s = config(d, &ev);
+    let stack = FeatureStack::prepare(&s).unwrap();
+    let ours = compute_all(&stack);
+    let te = [X0.to_string(), (Y1 - ROWS as f64 * CELL).to_string(), (X0 + COLS as f64 * CELL).to_string(), Y1.to_string()];
+    for (layer, at) in [(0usize, false), (1, true)] {
+        let burnt = d.join(format!("burnt{layer}.tif"));
+        let prox = d.join(format!("prox{layer}.tif"));
+        let mut args = vec!["-q", "-burn", "1", "-ot", "Byte", "-tr", "100", "100", "-te", &te[0], &te[1], &te[2], &te[3]];
+        if at {
+            args.push("-at");
+        }
+        args.extend([lines.to_str().unwrap(), burnt.to_str().unwrap()]);
+        tool("gdal_rasterize", &args);
+        tool(
+            "gdal_proximity.py",
+            &["-q", "-distunits", "GEO", "-ot", "Float64", "-values", "1", burnt.to_str().unwrap(), prox.to_str().unwrap()],
+        );
+        let want = read_all(&prox);
+        let burnt_cells = read_all(&burnt).iter().filter(|&&v| v == 1.0).count();
+        assert!(burnt_cells > 150, "{burnt_cells} burnt cells");
+        for (i, (&(v, ok), &w)) in ours[layer].iter().zip(&want).enumerate() {
+            assert!(ok, "valid everywhere");
+            // gdal_proximity computes in float32.
+            assert!((v - w).abs() <= 1e-6 * (1.0 + w), "layer {layer} cell {i}: lode {v}, gdal_proximity {w}");
+        }
+    }
+    // An all-touched burnt cell holds part of a feature, so the exact distance is never
+    // more than the distance to its centre plus half a cell diagonal. (GDAL's default line
+    // burn is a line-drawing algorithm that can pick a cell next to the exact path.)
+    let half_diag = CELL * std::f64::consts::SQRT_2 / 2.0;
+    for i in 0..COLS * ROWS {
+        assert!(ours[2][i].0 <= ours[1][i].0 + half_diag + 1e-9, "cell {i}: exact {} raster {}", ours[2][i].0, ours[1][i].0);
+    }
+}
