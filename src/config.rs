@@ -108,6 +108,8 @@ pub enum EvidenceKind {
     Terrain,
     /// A statistic of a raster over a moving window (mean, std, min, max, range).
     Focal,
+    /// Length of lines per unit area within a radius.
+    LineDensity,
 }
 
 impl EvidenceKind {
@@ -120,6 +122,7 @@ impl EvidenceKind {
             EvidenceKind::Rasterize => "rasterize",
             EvidenceKind::Terrain => "terrain",
             EvidenceKind::Focal => "focal",
+            EvidenceKind::LineDensity => "line_density",
         }
     }
 }
@@ -194,6 +197,12 @@ pub struct RawEvidence {
     pub method: Option<crate::features::distance::Method>,
     /// `distance` with `method = "raster"`: burn every cell a line touches. Default false.
     pub all_touched: Option<bool>,
+    /// `distance`, `line_density`: keep only line segments of this strike (degrees from north).
+    pub strike: Option<f64>,
+    /// Largest difference from `strike` kept, degrees. Default 22.5.
+    pub strike_tolerance: Option<f64>,
+    /// `distance`: measure to the points where two features cross. Default false.
+    pub intersections: Option<bool>,
 }
 
 /// `wofe = { ... }` of an evidence layer: how weights of evidence generalises it.
@@ -592,7 +601,7 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
             vector_only("attribute", ev.attribute.is_some())?;
             EvidenceInput::Raster(io::raster::BandRef::open(&key("path"), &ev.path, ev.band)?)
         }
-        EvidenceKind::Distance | EvidenceKind::Rasterize => {
+        EvidenceKind::Distance | EvidenceKind::Rasterize | EvidenceKind::LineDensity => {
             let layer = io::vector::LayerRef::open(
                 &key("path"),
                 &ev.path,
@@ -619,6 +628,7 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
     crate::features::terrain::Params::from_raw(i, ev)?;
     crate::features::focal::Params::from_raw(i, ev)?;
     crate::features::distance::Params::from_raw(i, ev)?;
+    crate::features::line_density::Params::from_raw(i, ev)?;
     Ok(EvidenceSettings {
         name: name.to_string(),
         kind: ev.kind,

@@ -167,3 +167,94 @@ path = "{p}"
         assert!(ours[2][i].0 <= ours[1][i].0 + half_diag + 1e-9, "cell {i}: exact {} raster {}", ours[2][i].0, ours[1][i].0);
     }
 }
+
+#[test]
+fn line_density_strike_filter_and_intersections_by_hand() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // A: north-south at x = 2050 m; B: east-west at y = 3050 m (both beyond the grid);
+    // C: a short north-west / south-east segment (strike 135) crossing neither.
+    let (xa, yb) = (2050.0, 3050.0);
+    let lines = write(
+        d,
+        "faults.geojson",
+        &collection(&[
+            line(&[(xa, -500.0), (xa, 6500.0)]),
+            line(&[(-500.0, yb), (8500.0, yb)]),
+            line(&[(5000.0, 500.0), (6500.0, 2000.0)]),
+        ]),
+    );
+    let p = lines.display();
+    let ev = format!(
+        r#"
+[[evidence]]
+name = "density"
+kind = "line_density"
+path = "{p}"
+radius = 450.0
+
+[[evidence]]
+name = "density_ew"
+kind = "line_density"
+path = "{p}"
+radius = 450.0
+strike = 270.0
+strike_tolerance = 10.0
+
+[[evidence]]
+name = "to_ns"
+kind = "distance"
+path = "{p}"
+strike = 0.0
+strike_tolerance = 10.0
+
+[[evidence]]
+name = "to_nw_se"
+kind = "distance"
+path = "{p}"
+strike = 140.0
+
+[[evidence]]
+name = "to_crossing"
+kind = "distance"
+path = "{p}"
+intersections = true
+"#
+    );
+    let s = config(d, &ev);
+    let stack = FeatureStack::prepare(&s).unwrap();
+    let ours = compute_all(&stack);
+    let r = 450.0f64;
+    let chord = |dist: f64| if dist < r { 2.0 * (r * r - dist * dist).sqrt() } else { 0.0 };
+    let area = std::f64::consts::PI * r * r;
+    let seg_c = ((5000.0, 500.0), (6500.0, 2000.0));
+    let (mut near_both, mut checked) = (0, 0);
+    for i in 0..COLS * ROWS {
+        // Cell centre relative to the top-left corner, y down.
+        let (x, y) = ((i % COLS) as f64 * CELL + 50.0, (i / COLS) as f64 * CELL + 50.0);
+        let (da, db) = ((x - xa).abs(), (y - yb).abs());
+        // Distance to C (a segment), for the cells the density test may use.
+        let ((x0, y0), (x1, y1)) = seg_c;
+        let t = (((x - x0) * (x1 - x0) + (y - y0) * (y1 - y0)) / ((x1 - x0).powi(2) + (y1 - y0).powi(2))).clamp(0.0, 1.0);
+        let dc = (x - (x0 + t * (x1 - x0))).hypot(y - (y0 + t * (y1 - y0)));
+        if dc > r + 1.0 {
+            let want = 1000.0 * (chord(da) + chord(db)) / area;
+            assert!((ours[0][i].0 - want).abs() < 1e-9, "density at ({x}, {y}): {} vs {want}", ours[0][i].0);
+            checked += 1;
+            if da < r && db < r {
+                near_both += 1;
+            }
+        }
+        let want_ew = 1000.0 * chord(db) / area;
+        assert!((ours[1][i].0 - want_ew).abs() < 1e-9, "east-west density at ({x}, {y})");
+        assert!((ours[2][i].0 - da).abs() < 1e-9, "distance to the north-south fault at ({x}, {y})");
+        assert!((ours[3][i].0 - dc).abs() < 1e-9, "distance to the strike-140 fault at ({x}, {y})");
+        assert!((ours[4][i].0 - da.hypot(db)).abs() < 1e-9, "distance to the crossing at ({x}, {y})");
+    }
+    assert!(checked > 4000 && near_both > 50, "{checked} {near_both}");
+    // A strike filter that keeps nothing is an error naming the layer.
+    let bad = ev.replace("strike = 140.0", "strike = 60.0\nstrike_tolerance = 5.0");
+    let path = write(d, "bad.toml", &std::fs::read_to_string(d.join("c.toml")).unwrap().replace(&ev, &bad));
+    let err = FeatureStack::prepare(&Settings::load(&path).unwrap()).unwrap_err().to_string();
+    assert!(err.contains("to_nw_se") && err.contains("strike"), "{err}");
+}

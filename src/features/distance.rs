@@ -36,12 +36,61 @@ pub enum Method {
 }
 
 /// The validated keys of a `distance` layer.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Params {
     /// How distance is measured.
     pub method: Method,
     /// Burn every touched cell (`raster` method).
     pub all_touched: bool,
+    /// Keep only segments of this strike.
+    pub strike: Option<Strike>,
+    /// Measure to the points where two features cross, not to the features.
+    pub intersections: bool,
+}
+
+/// A strike filter on line segments: azimuth (degrees clockwise from grid north, taken
+/// modulo 180 since a segment has no direction) within a tolerance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Strike {
+    /// Strike in [0, 180).
+    pub strike: f64,
+    /// Largest angular difference kept, in [0, 90].
+    pub tolerance: f64,
+}
+
+/// Default `strike_tolerance`, degrees.
+pub const DEFAULT_STRIKE_TOLERANCE: f64 = 22.5;
+
+impl Strike {
+    /// Checks `strike` / `strike_tolerance` of `evidence[i]`.
+    pub fn from_raw(i: usize, ev: &RawEvidence) -> Result<Option<Strike>> {
+        let key = |k: &str| format!("evidence[{i}].{k}");
+        match (ev.strike, ev.strike_tolerance) {
+            (None, None) => Ok(None),
+            (None, Some(_)) => Err(Error::key(key("strike_tolerance"), "needs `strike`")),
+            (Some(s), t) => {
+                if !s.is_finite() {
+                    return Err(Error::key(key("strike"), format!("{s} is not an angle")));
+                }
+                let tolerance = t.unwrap_or(DEFAULT_STRIKE_TOLERANCE);
+                if !(0.0..=90.0).contains(&tolerance) {
+                    return Err(Error::key(key("strike_tolerance"), format!("{tolerance} is outside [0, 90] degrees")));
+                }
+                Ok(Some(Strike { strike: s.rem_euclid(180.0), tolerance }))
+            }
+        }
+    }
+
+    /// Strike of a segment, degrees in [0, 180).
+    pub fn of(l: &Line<[f64; 2]>) -> f64 {
+        (l.to[0] - l.from[0]).atan2(l.to[1] - l.from[1]).to_degrees().rem_euclid(180.0)
+    }
+
+    /// True when the segment's strike is within the tolerance.
+    pub fn keeps(&self, l: &Line<[f64; 2]>) -> bool {
+        let d = (Strike::of(l) - self.strike).abs();
+        d.min(180.0 - d) <= self.tolerance + 1e-9
+    }
 }
 
 impl Params {
@@ -49,7 +98,14 @@ impl Params {
     pub fn from_raw(i: usize, ev: &RawEvidence) -> Result<Option<Params>> {
         let key = |k: &str| format!("evidence[{i}].{k}");
         if ev.kind != EvidenceKind::Distance {
-            for (k, set) in [("method", ev.method.is_some()), ("all_touched", ev.all_touched.is_some())] {
+            let strike_kinds = matches!(ev.kind, EvidenceKind::LineDensity);
+            for (k, set) in [
+                ("method", ev.method.is_some()),
+                ("all_touched", ev.all_touched.is_some()),
+                ("intersections", ev.intersections.is_some()),
+                ("strike", ev.strike.is_some() && !strike_kinds),
+                ("strike_tolerance", ev.strike_tolerance.is_some() && !strike_kinds),
+            ] {
                 if set {
                     return Err(Error::key(key(k), format!("only applies to `distance`, not `{}`", ev.kind.as_str())));
                 }
@@ -60,7 +116,12 @@ impl Params {
         if ev.all_touched.is_some() && method != Method::Raster {
             return Err(Error::key(key("all_touched"), "only applies with `method = \"raster\"`"));
         }
-        Ok(Some(Params { method, all_touched: ev.all_touched.unwrap_or(false) }))
+        Ok(Some(Params {
+            method,
+            all_touched: ev.all_touched.unwrap_or(false),
+            strike: Strike::from_raw(i, ev)?,
+            intersections: ev.intersections.unwrap_or(false),
+        }))
     }
 }
 
@@ -82,24 +143,45 @@ impl Distance {
             return Err(Error::key(&settings.name, "a `distance` layer needs a vector file"));
         };
         let features = layer.read(grid, None)?;
+        let params = Params::from_raw(0, &settings.raw)?.unwrap_or_default();
         let mut segments = Vec::new();
         let mut points = Vec::new();
-        for f in &features {
-            collect(&f.geometry, &mut segments, &mut points);
+        // Segments with the index of their feature (for intersections).
+        let mut owned = Vec::new();
+        for (k, f) in features.iter().enumerate() {
+            let mut segs = Vec::new();
+            collect(&f.geometry, &mut segs, &mut points);
+            owned.extend(segs.into_iter().filter(|s| params.strike.is_none_or(|st| st.keeps(s))).map(|s| (s, k)));
+        }
+        if params.strike.is_some() {
+            // A point has no strike.
+            points.clear();
+        }
+        if params.intersections {
+            points = intersections(&owned);
+        } else {
+            segments.extend(owned.into_iter().map(|(s, _)| s));
         }
         if segments.is_empty() && points.is_empty() {
+            let what = if params.intersections { "no two features cross" } else { "no feature to measure distance to" };
             return Err(Error::Layer {
                 path: layer.path.clone(),
                 layer: layer.layer.clone(),
-                message: format!("evidence `{}`: no feature to measure distance to", settings.name),
+                message: format!("evidence `{}`: {what}{}", settings.name, if params.strike.is_some() { " within the strike filter" } else { "" }),
             });
         }
-        let params = Params::from_raw(0, &settings.raw)?.unwrap_or(Params { method: Method::Exact, all_touched: false });
         let source = format!("{} layer {}", layer.path.display(), layer.layer);
         let burnt = match params.method {
             Method::Exact => None,
             Method::Raster => {
-                let shapes = features.into_iter().map(|f| (f.geometry, 0)).collect();
+                let shapes = if params.strike.is_some() || params.intersections {
+                    // Burn what is measured to: the kept segments, or the intersections.
+                    let segs = segments.iter().map(|l| geo::Line::new(l.from, l.to).into());
+                    let pts = points.iter().map(|p| geo::Point::new(p[0], p[1]).into());
+                    segs.chain(pts).map(|g| (g, 0)).collect()
+                } else {
+                    features.into_iter().map(|f| (f.geometry, 0)).collect()
+                };
                 let centres = burnt_centres(&Burner::new(shapes, params.all_touched), grid)?;
                 if centres.is_empty() {
                     return Err(Error::Layer {
@@ -136,6 +218,35 @@ impl Distance {
     }
 }
 
+/// Points where segments of two different features cross (collinear overlaps give
+/// their end points).
+pub(crate) fn intersections(segments: &[(Line<[f64; 2]>, usize)]) -> Vec<[f64; 2]> {
+    use rstar::primitives::GeomWithData;
+    use rstar::RTreeObject;
+    let tree: RTree<GeomWithData<Line<[f64; 2]>, usize>> =
+        RTree::bulk_load(segments.iter().enumerate().map(|(i, (l, _))| GeomWithData::new(*l, i)).collect());
+    let mut out = Vec::new();
+    for (i, (a, fa)) in segments.iter().enumerate() {
+        for b in tree.locate_in_envelope_intersecting(&a.envelope()) {
+            let (j, (bl, fb)) = (b.data, &segments[b.data]);
+            if j <= i || fa == fb {
+                continue;
+            }
+            let la = geo::Line::new(geo::coord! { x: a.from[0], y: a.from[1] }, geo::coord! { x: a.to[0], y: a.to[1] });
+            let lb = geo::Line::new(geo::coord! { x: bl.from[0], y: bl.from[1] }, geo::coord! { x: bl.to[0], y: bl.to[1] });
+            match geo::line_intersection::line_intersection(la, lb) {
+                Some(geo::LineIntersection::SinglePoint { intersection: p, .. }) => out.push([p.x, p.y]),
+                Some(geo::LineIntersection::Collinear { intersection: l }) => {
+                    out.push([l.start.x, l.start.y]);
+                    out.push([l.end.x, l.end.y]);
+                }
+                None => {}
+            }
+        }
+    }
+    out
+}
+
 /// Centres of the cells GDAL's rasterizer burns, over the whole grid, window by window.
 fn burnt_centres(burner: &Burner, grid: &Grid) -> Result<Vec<[f64; 2]>> {
     let per_window: Vec<Vec<[f64; 2]>> = grid
@@ -158,7 +269,7 @@ fn burnt_centres(burner: &Burner, grid: &Grid) -> Result<Vec<[f64; 2]>> {
 }
 
 /// Splits a geometry into segments (lines, rings) and lone points.
-fn collect(g: &geo::Geometry<f64>, segments: &mut Vec<Line<[f64; 2]>>, points: &mut Vec<[f64; 2]>) {
+pub(crate) fn collect(g: &geo::Geometry<f64>, segments: &mut Vec<Line<[f64; 2]>>, points: &mut Vec<[f64; 2]>) {
     use geo::Geometry as G;
     let mut line_string = |ls: &geo::LineString<f64>, segments: &mut Vec<Line<[f64; 2]>>| {
         if ls.0.len() == 1 {

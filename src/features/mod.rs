@@ -6,6 +6,7 @@
 pub mod categorical;
 pub mod distance;
 pub mod focal;
+pub mod line_density;
 pub mod neighbourhood;
 pub mod raster;
 pub mod rasterize;
@@ -56,6 +57,7 @@ pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Box<dyn Evide
         EvidenceKind::Rasterize => Box::new(rasterize::Rasterize::prepare(settings, grid)?),
         EvidenceKind::Terrain => Box::new(terrain::Terrain::prepare(settings, grid)?),
         EvidenceKind::Focal => Box::new(focal::Focal::prepare(settings, grid)?),
+        EvidenceKind::LineDensity => Box::new(line_density::LineDensity::prepare(settings, grid)?),
     })
 }
 
