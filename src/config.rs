@@ -110,6 +110,8 @@ pub enum EvidenceKind {
     Focal,
     /// Length of lines per unit area within a radius.
     LineDensity,
+    /// Kernel density of points.
+    PointDensity,
 }
 
 impl EvidenceKind {
@@ -123,6 +125,7 @@ impl EvidenceKind {
             EvidenceKind::Terrain => "terrain",
             EvidenceKind::Focal => "focal",
             EvidenceKind::LineDensity => "line_density",
+            EvidenceKind::PointDensity => "point_density",
         }
     }
 }
@@ -203,6 +206,8 @@ pub struct RawEvidence {
     pub strike_tolerance: Option<f64>,
     /// `distance`: measure to the points where two features cross. Default false.
     pub intersections: Option<bool>,
+    /// `point_density`: `quartic` or `uniform`. Default `quartic`.
+    pub kernel: Option<crate::features::point_density::Kernel>,
 }
 
 /// `wofe = { ... }` of an evidence layer: how weights of evidence generalises it.
@@ -601,7 +606,7 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
             vector_only("attribute", ev.attribute.is_some())?;
             EvidenceInput::Raster(io::raster::BandRef::open(&key("path"), &ev.path, ev.band)?)
         }
-        EvidenceKind::Distance | EvidenceKind::Rasterize | EvidenceKind::LineDensity => {
+        EvidenceKind::Distance | EvidenceKind::Rasterize | EvidenceKind::LineDensity | EvidenceKind::PointDensity => {
             let layer = io::vector::LayerRef::open(
                 &key("path"),
                 &ev.path,
@@ -612,6 +617,9 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
                 let Some(attr) = ev.attribute.as_deref() else {
                     return Err(Error::key(key("attribute"), "`rasterize` needs the attribute to burn"));
                 };
+                layer.check_field(attr)?;
+            }
+            if let (EvidenceKind::PointDensity, Some(attr)) = (ev.kind, ev.attribute.as_deref()) {
                 layer.check_field(attr)?;
             }
             EvidenceInput::Vector(layer)
@@ -629,6 +637,7 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
     crate::features::focal::Params::from_raw(i, ev)?;
     crate::features::distance::Params::from_raw(i, ev)?;
     crate::features::line_density::Params::from_raw(i, ev)?;
+    crate::features::point_density::Params::from_raw(i, ev)?;
     Ok(EvidenceSettings {
         name: name.to_string(),
         kind: ev.kind,

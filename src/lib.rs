@@ -301,6 +301,7 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
             strike: None,
             strike_tolerance: None,
             intersections: None,
+            kernel: None,
         }],
         model: config::RawModel::default(),
         output: config::RawOutput { dir: PathBuf::from("."), compression: config::Compression::Deflate },

@@ -258,3 +258,72 @@ intersections = true
     let err = FeatureStack::prepare(&Settings::load(&path).unwrap()).unwrap_err().to_string();
     assert!(err.contains("to_nw_se") && err.contains("strike"), "{err}");
 }
+
+/// A point with a `grade` attribute.
+fn weighted_point(x: f64, y: f64, grade: f64) -> String {
+    point(x, y).replace(r#""properties":{}"#, &format!(r#""properties":{{"grade":{grade}}}"#))
+}
+
+#[test]
+fn point_density_equals_a_brute_force_kernel_sum() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // Clustered occurrences (some off-centre, some closer than the radius), one near an edge.
+    let pts: Vec<(f64, f64, f64)> = (0..40)
+        .map(|k| {
+            let k = k as f64;
+            (1500.0 + (k * 379.0) % 4700.0, 1200.0 + (k * 211.0) % 3300.0, 1.0 + k % 3.0)
+        })
+        .chain([(30.0, 5960.0, 2.0)])
+        .collect();
+    let features: Vec<String> = pts.iter().map(|&(x, y, g)| weighted_point(x, y, g)).collect();
+    let path = write(d, "occurrences.geojson", &collection(&features));
+    let p = path.display();
+    let ev = format!(
+        r#"
+[[evidence]]
+name = "quartic"
+kind = "point_density"
+path = "{p}"
+radius = 650.0
+
+[[evidence]]
+name = "uniform_weighted"
+kind = "point_density"
+path = "{p}"
+radius = 400.0
+kernel = "uniform"
+attribute = "grade"
+"#
+    );
+    let s = config(d, &ev);
+    let stack = FeatureStack::prepare(&s).unwrap();
+    let ours = compute_all(&stack);
+    let pi = std::f64::consts::PI;
+    let mut mass = 0.0;
+    for i in 0..COLS * ROWS {
+        let (x, y) = ((i % COLS) as f64 * CELL + 50.0, (i / COLS) as f64 * CELL + 50.0);
+        let (mut quartic, mut uniform) = (0.0, 0.0);
+        for &(px, py, g) in &pts {
+            let dist = (x - px).hypot(y - py);
+            if dist < 650.0 {
+                quartic += 3.0 / (pi * 650.0 * 650.0) * (1.0 - (dist / 650.0).powi(2)).powi(2);
+            }
+            if dist <= 400.0 {
+                uniform += g / (pi * 400.0 * 400.0);
+            }
+        }
+        // Per km² (the grid is in metres).
+        let (quartic, uniform) = (quartic * 1e6, uniform * 1e6);
+        assert!((ours[0][i].0 - quartic).abs() < 1e-9 * (1.0 + quartic), "quartic at {i}: {} vs {quartic}", ours[0][i].0);
+        assert!((ours[1][i].0 - uniform).abs() < 1e-9 * (1.0 + uniform), "uniform at {i}: {} vs {uniform}", ours[1][i].0);
+        mass += ours[0][i].0 * CELL * CELL / 1e6;
+    }
+    // The kernel integrates to one per point: all but the edge point's lost three quarters.
+    assert!((mass - 40.25).abs() < 0.25, "total mass {mass}");
+    // A weight that is not a number is an error naming the layer.
+    let bad = features.join(",").replacen(r#""grade":1"#, r#""grade":"high""#, 1);
+    write(d, "occurrences.geojson", &collection(&[bad]));
+    let err = FeatureStack::prepare(&config(d, &ev)).unwrap_err().to_string();
+    assert!(err.contains("uniform_weighted") && err.contains("not a number"), "{err}");
+}

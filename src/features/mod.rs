@@ -8,6 +8,7 @@ pub mod distance;
 pub mod focal;
 pub mod line_density;
 pub mod neighbourhood;
+pub mod point_density;
 pub mod raster;
 pub mod rasterize;
 pub mod terrain;
@@ -58,6 +59,7 @@ pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Box<dyn Evide
         EvidenceKind::Terrain => Box::new(terrain::Terrain::prepare(settings, grid)?),
         EvidenceKind::Focal => Box::new(focal::Focal::prepare(settings, grid)?),
         EvidenceKind::LineDensity => Box::new(line_density::LineDensity::prepare(settings, grid)?),
+        EvidenceKind::PointDensity => Box::new(point_density::PointDensity::prepare(settings, grid)?),
     })
 }
 
