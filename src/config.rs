@@ -112,6 +112,8 @@ pub enum EvidenceKind {
     LineDensity,
     /// Kernel density of points.
     PointDensity,
+    /// A surface interpolated from point samples (IDW).
+    Interpolate,
 }
 
 impl EvidenceKind {
@@ -126,6 +128,7 @@ impl EvidenceKind {
             EvidenceKind::Focal => "focal",
             EvidenceKind::LineDensity => "line_density",
             EvidenceKind::PointDensity => "point_density",
+            EvidenceKind::Interpolate => "interpolate",
         }
     }
 }
@@ -208,6 +211,20 @@ pub struct RawEvidence {
     pub intersections: Option<bool>,
     /// `point_density`: `quartic` or `uniform`. Default `quartic`.
     pub kernel: Option<crate::features::point_density::Kernel>,
+    /// `interpolate`: IDW power. Default 2.
+    pub power: Option<f64>,
+    /// `interpolate`: search radius, CRS units. Default unlimited.
+    pub search_radius: Option<f64>,
+    /// `interpolate`: most samples used per cell. Default 12.
+    pub max_points: Option<usize>,
+    /// `interpolate`: fewest samples a cell needs. Default 1.
+    pub min_points: Option<usize>,
+    /// `interpolate`: `half`, `drop` or `value`. Default `half`.
+    pub below_detection: Option<crate::features::interpolate::BelowDetection>,
+    /// `interpolate` with `below_detection = "value"`: the replacement.
+    pub below_detection_value: Option<f64>,
+    /// `interpolate`: `log`. Default none.
+    pub transform: Option<crate::features::interpolate::Transform>,
 }
 
 /// `wofe = { ... }` of an evidence layer: how weights of evidence generalises it.
@@ -606,7 +623,8 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
             vector_only("attribute", ev.attribute.is_some())?;
             EvidenceInput::Raster(io::raster::BandRef::open(&key("path"), &ev.path, ev.band)?)
         }
-        EvidenceKind::Distance | EvidenceKind::Rasterize | EvidenceKind::LineDensity | EvidenceKind::PointDensity => {
+        EvidenceKind::Distance | EvidenceKind::Rasterize | EvidenceKind::LineDensity | EvidenceKind::PointDensity
+        | EvidenceKind::Interpolate => {
             let layer = io::vector::LayerRef::open(
                 &key("path"),
                 &ev.path,
@@ -619,7 +637,7 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
                 };
                 layer.check_field(attr)?;
             }
-            if let (EvidenceKind::PointDensity, Some(attr)) = (ev.kind, ev.attribute.as_deref()) {
+            if let (EvidenceKind::PointDensity | EvidenceKind::Interpolate, Some(attr)) = (ev.kind, ev.attribute.as_deref()) {
                 layer.check_field(attr)?;
             }
             EvidenceInput::Vector(layer)
@@ -638,6 +656,7 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
     crate::features::distance::Params::from_raw(i, ev)?;
     crate::features::line_density::Params::from_raw(i, ev)?;
     crate::features::point_density::Params::from_raw(i, ev)?;
+    crate::features::interpolate::Params::from_raw(i, ev)?;
     Ok(EvidenceSettings {
         name: name.to_string(),
         kind: ev.kind,

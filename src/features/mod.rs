@@ -6,6 +6,7 @@
 pub mod categorical;
 pub mod distance;
 pub mod focal;
+pub mod interpolate;
 pub mod line_density;
 pub mod neighbourhood;
 pub mod point_density;
@@ -60,6 +61,7 @@ pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Box<dyn Evide
         EvidenceKind::Focal => Box::new(focal::Focal::prepare(settings, grid)?),
         EvidenceKind::LineDensity => Box::new(line_density::LineDensity::prepare(settings, grid)?),
         EvidenceKind::PointDensity => Box::new(point_density::PointDensity::prepare(settings, grid)?),
+        EvidenceKind::Interpolate => Box::new(interpolate::Interpolate::prepare(settings, grid)?),
     })
 }
 
