@@ -225,6 +225,20 @@ pub struct RawEvidence {
     pub below_detection_value: Option<f64>,
     /// `interpolate`: `log`. Default none.
     pub transform: Option<crate::features::interpolate::Transform>,
+    /// `interpolate`: `idw` or `ordinary_kriging`. Default `idw`.
+    pub interpolation: Option<crate::features::interpolate::Interpolation>,
+    /// Kriging: `spherical`, `exponential` or `gaussian`. Default `spherical`.
+    pub variogram: Option<crate::features::interpolate::VariogramModel>,
+    /// Kriging: variogram nugget (with `sill` and `range`; else all three are fitted).
+    pub nugget: Option<f64>,
+    /// Kriging: variogram total sill.
+    pub sill: Option<f64>,
+    /// Kriging: variogram range, CRS units.
+    pub range: Option<f64>,
+    /// Kriging: lag bins of the empirical variogram. Default 12.
+    pub lags: Option<usize>,
+    /// Kriging: add the kriging variance as a second column. Default false.
+    pub kriging_variance: Option<bool>,
 }
 
 /// `wofe = { ... }` of an evidence layer: how weights of evidence generalises it.

@@ -215,3 +215,82 @@ max_points = 3
     let err = FeatureStack::prepare(&config(d, &ev)).unwrap_err().to_string();
     assert!(err.contains("li_idw") && err.contains("n.d.") && err.contains("li_ppm"), "{err}");
 }
+
+#[test]
+fn ordinary_kriging_equals_pykrige() {
+    // tests/fixtures/kriging/make_fixture.py made these with PyKrige 1.7.2.
+    let dir = root().join("tests/fixtures/kriging");
+    let samples = std::fs::read_to_string(dir.join("samples.csv")).unwrap();
+    let features: Vec<String> = samples
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let v: Vec<f64> = l.split(',').map(|s| s.parse().unwrap()).collect();
+            point(v[0] - X0, Y1 - v[1]).replace(r#""properties":{}"#, &format!(r#""properties":{{"au":{}}}"#, v[2]))
+        })
+        .collect();
+    assert_eq!(features.len(), 70);
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let path = write(d, "samples.geojson", &collection(&features));
+    let layer = |name: &str, model: &str, nugget: f64, sill: f64, range: f64, max_points: usize| {
+        format!(
+            "[[evidence]]\nname = \"{name}\"\nkind = \"interpolate\"\npath = \"{}\"\nattribute = \"au\"\n\
+             interpolation = \"ordinary_kriging\"\nvariogram = \"{model}\"\nnugget = {nugget}\nsill = {sill}\n\
+             range = {range}\nmax_points = {max_points}\nkriging_variance = true\n",
+            path.display()
+        )
+    };
+    let ev = [
+        layer("spherical_all", "spherical", 1.0, 12.0, 2500.0, 100),
+        layer("exponential_10", "exponential", 0.0, 10.0, 3000.0, 10),
+        layer("gaussian_all", "gaussian", 0.8, 11.0, 2000.0, 100),
+        // Fitted variogram: checked for being reported and sensible below.
+        format!(
+            "[[evidence]]\nname = \"fitted\"\nkind = \"interpolate\"\npath = \"{}\"\nattribute = \"au\"\n\
+             interpolation = \"ordinary_kriging\"\nvariogram = \"spherical\"\nmax_points = 16\n",
+            path.display()
+        ),
+    ]
+    .join("\n");
+    let s = config(d, &ev);
+    let stack = FeatureStack::prepare(&s).unwrap();
+    let cases = ["spherical_all", "exponential_10", "gaussian_all"];
+    // Full columns of the grid.
+    let grid = &stack.grid;
+    let mut cols = vec![vec![f64::NAN; grid.len()]; stack.columns.len()];
+    for w in grid.windows() {
+        let b = stack.compute(&w).unwrap();
+        for i in 0..w.len() {
+            assert!(b.valid[i]);
+            for (c, col) in cols.iter_mut().enumerate() {
+                col[grid.index(w.cell(i))] = b.values[[i, c]];
+            }
+        }
+    }
+    let expected = std::fs::read_to_string(dir.join("expected.csv")).unwrap();
+    let (mut n, mut worst) = (0, 0.0f64);
+    for l in expected.lines().skip(1) {
+        let f: Vec<&str> = l.split(',').collect();
+        let k = cases.iter().position(|c| *c == f[0]).unwrap();
+        let (row, col): (usize, usize) = (f[1].parse().unwrap(), f[2].parse().unwrap());
+        let (est, var): (f64, f64) = (f[3].parse().unwrap(), f[4].parse().unwrap());
+        let i = row * COLS + col;
+        let (ours_est, ours_var) = (cols[2 * k][i], cols[2 * k + 1][i]);
+        let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1e-12);
+        assert!(rel(ours_est, est) < 1e-8, "{} at ({row}, {col}): {ours_est} vs pykrige {est}", cases[k]);
+        assert!(rel(ours_var, var) < 1e-8, "{} variance at ({row}, {col}): {ours_var} vs pykrige {var}", cases[k]);
+        worst = worst.max(rel(ours_est, est)).max(rel(ours_var, var));
+        n += 1;
+    }
+    assert_eq!(n, 3 * (COLS * ROWS).div_ceil(7));
+    eprintln!("largest relative difference from pykrige: {worst:.2e}");
+    // The fitted variogram is reported, and a sill near the samples' variance.
+    let described = stack.layers[3].describe();
+    assert!(described.contains("fitted") && described.contains("Spherical"), "{described}");
+    let values: Vec<f64> = samples.lines().skip(1).map(|l| l.rsplit(',').next().unwrap().parse().unwrap()).collect();
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64;
+    let sill: f64 = described.split("sill ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!(sill > 0.3 * variance && sill < 3.0 * variance, "sill {sill}, sample variance {variance}");
+}

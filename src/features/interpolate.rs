@@ -40,6 +40,204 @@ pub enum BelowDetection {
     Value,
 }
 
+/// Interpolation methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Interpolation {
+    /// Inverse distance weighting.
+    #[default]
+    Idw,
+    /// Ordinary kriging with a variogram (given or fitted).
+    OrdinaryKriging,
+}
+
+/// Variogram models, with pykrige's conventions (`range` is the effective range for
+/// the exponential and gaussian models).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum VariogramModel {
+    /// `p (1.5 h/r - 0.5 (h/r)³) + n` for `h < r`, `p + n` beyond.
+    #[default]
+    Spherical,
+    /// `p (1 - exp(-3 h / r)) + n`.
+    Exponential,
+    /// `p (1 - exp(-(7 h / 4 r)²)) + n`.
+    Gaussian,
+}
+
+/// A variogram: model, nugget, total sill, range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Variogram {
+    /// The model.
+    pub model: VariogramModel,
+    /// Nugget.
+    pub nugget: f64,
+    /// Total sill (nugget + partial sill).
+    pub sill: f64,
+    /// Range (effective range for exponential and gaussian).
+    pub range: f64,
+}
+
+impl Variogram {
+    /// The model's shape (0 at 0, 1 at the sill) at lag `h > 0`.
+    fn shape(model: VariogramModel, h: f64, r: f64) -> f64 {
+        match model {
+            VariogramModel::Spherical if h < r => 1.5 * h / r - 0.5 * (h / r).powi(3),
+            VariogramModel::Spherical => 1.0,
+            VariogramModel::Exponential => 1.0 - (-3.0 * h / r).exp(),
+            VariogramModel::Gaussian => 1.0 - (-(7.0 * h / (4.0 * r)).powi(2)).exp(),
+        }
+    }
+
+    /// Semivariance at lag `h` (0 at lag 0: the nugget is a jump just after it).
+    pub fn at(&self, h: f64) -> f64 {
+        if h == 0.0 {
+            return 0.0;
+        }
+        self.nugget + (self.sill - self.nugget) * Variogram::shape(self.model, h, self.range)
+    }
+
+    /// Fits nugget, sill and range to an empirical variogram `(lag, semivariance, pairs)`
+    /// by least squares weighted by the pairs per lag: for each range on a fine scan
+    /// (then refined by golden section) nugget and partial sill are a linear least-squares
+    /// problem, solved in closed form with both kept >= 0.
+    pub fn fit(model: VariogramModel, empirical: &[(f64, f64, f64)]) -> Option<Variogram> {
+        let max_lag = empirical.iter().map(|e| e.0).fold(0.0, f64::max);
+        if empirical.len() < 3 || max_lag <= 0.0 {
+            return None;
+        }
+        // Weighted LS of g = n + p s(h) for fixed r; returns (cost, n, p).
+        let solve = |r: f64| {
+            let (mut sw, mut ss, mut sss, mut sg, mut ssg) = (0.0, 0.0, 0.0, 0.0, 0.0);
+            for &(h, g, w) in empirical {
+                let s = Variogram::shape(model, h, r);
+                sw += w;
+                ss += w * s;
+                sss += w * s * s;
+                sg += w * g;
+                ssg += w * s * g;
+            }
+            let det = sw * sss - ss * ss;
+            let (mut n, mut p) = if det.abs() > 1e-12 * sw * sss {
+                ((sss * sg - ss * ssg) / det, (sw * ssg - ss * sg) / det)
+            } else {
+                (0.0, ssg / sss)
+            };
+            if n < 0.0 {
+                n = 0.0;
+                p = ssg / sss;
+            }
+            if p < 0.0 {
+                p = 0.0;
+                n = sg / sw;
+            }
+            let cost: f64 = empirical.iter().map(|&(h, g, w)| w * (n + p * Variogram::shape(model, h, r) - g).powi(2)).sum();
+            (cost, n, p)
+        };
+        let (lo, hi) = (max_lag * 0.01, max_lag * 2.0);
+        let steps = 400;
+        let r_at = |k: usize| lo + (hi - lo) * k as f64 / steps as f64;
+        let best = (0..=steps).min_by(|&a, &b| solve(r_at(a)).0.total_cmp(&solve(r_at(b)).0))?;
+        let (mut a, mut b) = (r_at(best.saturating_sub(1)), r_at((best + 1).min(steps)));
+        let phi = (5f64.sqrt() - 1.0) / 2.0;
+        for _ in 0..100 {
+            let (c, d) = (b - phi * (b - a), a + phi * (b - a));
+            if solve(c).0 < solve(d).0 {
+                b = d;
+            } else {
+                a = c;
+            }
+        }
+        let r = (a + b) / 2.0;
+        let (_, n, p) = solve(r);
+        Some(Variogram { model, nugget: n, sill: n + p, range: r })
+    }
+}
+
+/// The empirical semivariogram of `samples` in `lags` equal bins up to half the largest
+/// distance between samples: `(mean lag, semivariance, pairs)` of each non-empty bin.
+pub fn empirical_variogram(samples: &[([f64; 2], f64)], lags: usize) -> Vec<(f64, f64, f64)> {
+    let mut max_d: f64 = 0.0;
+    for (i, a) in samples.iter().enumerate() {
+        for b in &samples[i + 1..] {
+            max_d = max_d.max((a.0[0] - b.0[0]).hypot(a.0[1] - b.0[1]));
+        }
+    }
+    let width = max_d / 2.0 / lags as f64;
+    let mut bins = vec![(0.0, 0.0, 0.0); lags];
+    for (i, a) in samples.iter().enumerate() {
+        for b in &samples[i + 1..] {
+            let h = (a.0[0] - b.0[0]).hypot(a.0[1] - b.0[1]);
+            let k = (h / width) as usize;
+            if width > 0.0 && k < lags {
+                bins[k].0 += h;
+                bins[k].1 += 0.5 * (a.1 - b.1).powi(2);
+                bins[k].2 += 1.0;
+            }
+        }
+    }
+    bins.into_iter().filter(|b| b.2 > 0.0).map(|(h, g, n)| (h / n, g / n, n)).collect()
+}
+
+/// Ordinary kriging estimate and variance at `p` from samples `(position, value)`.
+/// `None` when the system is singular (e.g. two samples at one place).
+pub fn ordinary_kriging(v: &Variogram, near: &[([f64; 2], f64)], p: [f64; 2]) -> Option<(f64, f64)> {
+    if let Some(s) = near.iter().find(|s| s.0 == p) {
+        return Some((s.1, 0.0));
+    }
+    let n = near.len();
+    let m = n + 1;
+    let mut a = vec![0.0; m * m];
+    let mut b = vec![0.0; m];
+    for i in 0..n {
+        for j in 0..n {
+            let d = (near[i].0[0] - near[j].0[0]).hypot(near[i].0[1] - near[j].0[1]);
+            a[i * m + j] = v.at(d);
+        }
+        a[i * m + n] = 1.0;
+        a[n * m + i] = 1.0;
+        b[i] = v.at((near[i].0[0] - p[0]).hypot(near[i].0[1] - p[1]));
+    }
+    b[n] = 1.0;
+    let rhs = b.clone();
+    let x = solve_dense(a, b, m)?;
+    let estimate = (0..n).map(|i| x[i] * near[i].1).sum();
+    let variance = (0..m).map(|i| x[i] * rhs[i]).sum();
+    Some((estimate, variance))
+}
+
+/// Solves `a x = b` (`a` row-major `m x m`) by Gaussian elimination with partial pivoting.
+fn solve_dense(mut a: Vec<f64>, mut b: Vec<f64>, m: usize) -> Option<Vec<f64>> {
+    let scale = a.iter().fold(0.0f64, |s, v| s.max(v.abs()));
+    for col in 0..m {
+        let piv = (col..m).max_by(|&i, &j| a[i * m + col].abs().total_cmp(&a[j * m + col].abs()))?;
+        if a[piv * m + col].abs() <= 1e-13 * scale {
+            return None;
+        }
+        if piv != col {
+            for k in 0..m {
+                a.swap(piv * m + k, col * m + k);
+            }
+            b.swap(piv, col);
+        }
+        for row in col + 1..m {
+            let f = a[row * m + col] / a[col * m + col];
+            if f != 0.0 {
+                for k in col..m {
+                    a[row * m + k] -= f * a[col * m + k];
+                }
+                b[row] -= f * b[col];
+            }
+        }
+    }
+    let mut x = vec![0.0; m];
+    for row in (0..m).rev() {
+        let s: f64 = (row + 1..m).map(|k| a[row * m + k] * x[k]).sum();
+        x[row] = (b[row] - s) / a[row * m + row];
+    }
+    Some(x)
+}
+
 /// Transforms applied before interpolating (and undone after).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -65,6 +263,16 @@ pub struct Params {
     pub below_detection_value: Option<f64>,
     /// Transform.
     pub transform: Option<Transform>,
+    /// IDW or ordinary kriging.
+    pub interpolation: Interpolation,
+    /// Kriging: the variogram model.
+    pub variogram: VariogramModel,
+    /// Kriging: `(nugget, sill, range)` when given, else fitted.
+    pub variogram_parameters: Option<(f64, f64, f64)>,
+    /// Kriging: lag bins of the empirical variogram.
+    pub lags: usize,
+    /// Kriging: add the kriging variance as a second column.
+    pub kriging_variance: bool,
 }
 
 impl Params {
@@ -80,6 +288,13 @@ impl Params {
                 ("below_detection", ev.below_detection.is_some()),
                 ("below_detection_value", ev.below_detection_value.is_some()),
                 ("transform", ev.transform.is_some()),
+                ("interpolation", ev.interpolation.is_some()),
+                ("variogram", ev.variogram.is_some()),
+                ("nugget", ev.nugget.is_some()),
+                ("sill", ev.sill.is_some()),
+                ("range", ev.range.is_some()),
+                ("lags", ev.lags.is_some()),
+                ("kriging_variance", ev.kriging_variance.is_some()),
             ] {
                 if set {
                     return Err(Error::key(key(k), format!("only applies to `interpolate`, not `{}`", ev.kind.as_str())));
@@ -119,7 +334,46 @@ impl Params {
             }
             _ => {}
         }
+        let interpolation = ev.interpolation.unwrap_or_default();
+        if interpolation == Interpolation::Idw {
+            for (k, set) in [
+                ("variogram", ev.variogram.is_some()),
+                ("nugget", ev.nugget.is_some()),
+                ("sill", ev.sill.is_some()),
+                ("range", ev.range.is_some()),
+                ("lags", ev.lags.is_some()),
+                ("kriging_variance", ev.kriging_variance.is_some()),
+            ] {
+                if set {
+                    return Err(Error::key(key(k), "only applies with `interpolation = \"ordinary_kriging\"`"));
+                }
+            }
+        } else if ev.power.is_some() {
+            return Err(Error::key(key("power"), "only applies with `interpolation = \"idw\"`"));
+        }
+        let variogram_parameters = match (ev.nugget, ev.sill, ev.range) {
+            (None, None, None) => None,
+            (Some(n), Some(s), Some(r)) if n >= 0.0 && s > n && r > 0.0 && s.is_finite() && r.is_finite() => {
+                Some((n, s, r))
+            }
+            (Some(n), Some(s), Some(r)) => {
+                return Err(Error::key(
+                    key("sill"),
+                    format!("need 0 <= nugget ({n}) < sill ({s}) and range ({r}) > 0"),
+                ))
+            }
+            _ => return Err(Error::key(key("nugget"), "give all of `nugget`, `sill` and `range`, or none (fitted)")),
+        };
+        let lags = ev.lags.unwrap_or(12);
+        if lags < 3 {
+            return Err(Error::key(key("lags"), format!("{lags}: need at least 3 lag bins to fit a variogram")));
+        }
         Ok(Some(Params {
+            interpolation,
+            variogram: ev.variogram.unwrap_or_default(),
+            variogram_parameters,
+            lags,
+            kriging_variance: ev.kriging_variance.unwrap_or(false),
             power,
             search_radius,
             max_points,
@@ -176,6 +430,8 @@ pub struct Interpolate {
     params: Params,
     samples: RTree<GeomWithData<[f64; 2], f64>>,
     below_detection: usize,
+    /// The variogram used by kriging (given or fitted).
+    variogram: Option<Variogram>,
 }
 
 impl Interpolate {
@@ -223,7 +479,34 @@ impl Interpolate {
         if samples.len() < params.min_points {
             return Err(err(format!("{} usable samples, fewer than min_points", samples.len())));
         }
+        let variogram = match params.interpolation {
+            Interpolation::Idw => None,
+            Interpolation::OrdinaryKriging => Some({
+                let mut at: Vec<[f64; 2]> = samples.iter().map(|s| *s.geom()).collect();
+                at.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
+                if let Some(w) = at.windows(2).find(|w| w[0] == w[1]) {
+                    return Err(err(format!(
+                        "two samples at ({}, {}): kriging needs one sample per place (average duplicates first)",
+                        w[0][0], w[0][1]
+                    )));
+                }
+                match params.variogram_parameters {
+                Some((nugget, sill, range)) => Variogram { model: params.variogram, nugget, sill, range },
+                None => {
+                    let pairs: Vec<([f64; 2], f64)> = samples.iter().map(|s| (*s.geom(), s.data)).collect();
+                    let empirical = empirical_variogram(&pairs, params.lags);
+                    let v = Variogram::fit(params.variogram, &empirical)
+                        .ok_or_else(|| err("too few distinct sample pairs to fit a variogram".into()))?;
+                    tracing::info!(
+                        "evidence `{}`: fitted {:?} variogram nugget {:.6} sill {:.6} range {:.3}",
+                        settings.name, v.model, v.nugget, v.sill, v.range
+                    );
+                    v
+                }
+            }}),
+        };
         Ok(Interpolate {
+            variogram,
             name: settings.name.clone(),
             source: format!("{} layer {}", layer.path.display(), layer.layer),
             params,
@@ -232,24 +515,40 @@ impl Interpolate {
         })
     }
 
-    /// The estimate at map point `p`, or `None` with too few samples in reach.
-    pub fn at(&self, p: [f64; 2]) -> Option<f64> {
+    /// The estimate (and kriging variance, 0 for IDW) at map point `p`, or `None` with too
+    /// few samples in reach (or a singular kriging system).
+    pub fn at(&self, p: [f64; 2]) -> Option<(f64, f64)> {
         let r2 = self.params.search_radius * self.params.search_radius;
-        let near: Vec<(f64, f64)> = self
+        let near = self
             .samples
             .nearest_neighbor_iter_with_distance_2(&p)
             .take_while(|(_, d2)| *d2 <= r2)
-            .take(self.params.max_points)
-            .map(|(s, d2)| (d2, s.data))
-            .collect();
-        if near.len() < self.params.min_points {
-            return None;
-        }
-        let estimate = idw(&near, self.params.power);
+            .take(self.params.max_points);
+        let (estimate, variance) = match &self.variogram {
+            None => {
+                let near: Vec<(f64, f64)> = near.map(|(s, d2)| (d2, s.data)).collect();
+                if near.len() < self.params.min_points {
+                    return None;
+                }
+                (idw(&near, self.params.power), 0.0)
+            }
+            Some(v) => {
+                let near: Vec<([f64; 2], f64)> = near.map(|(s, _)| (*s.geom(), s.data)).collect();
+                if near.len() < self.params.min_points {
+                    return None;
+                }
+                ordinary_kriging(v, &near, p)?
+            }
+        };
         Some(match self.params.transform {
-            None => estimate,
-            Some(Transform::Log) => estimate.exp(),
+            None => (estimate, variance),
+            Some(Transform::Log) => (estimate.exp(), variance),
         })
+    }
+
+    /// The variogram kriging uses (given or fitted); `None` for IDW.
+    pub fn variogram(&self) -> Option<Variogram> {
+        self.variogram
     }
 }
 
@@ -274,16 +573,24 @@ impl Evidence for Interpolate {
     }
 
     fn columns(&self) -> Vec<String> {
-        vec![self.name.clone()]
+        if self.params.kriging_variance {
+            vec![self.name.clone(), format!("{}_variance", self.name)]
+        } else {
+            vec![self.name.clone()]
+        }
     }
 
     fn compute(&self, grid: &Grid, w: &Window) -> Result<LayerBlock> {
-        let mut values = Array2::<f64>::zeros((w.len(), 1));
+        let ncol = self.columns().len();
+        let mut values = Array2::<f64>::zeros((w.len(), ncol));
         let mut valid = vec![false; w.len()];
         for (i, ok) in valid.iter_mut().enumerate() {
             let (x, y) = grid.centre(w.cell(i));
-            if let Some(v) = self.at([x, y]) {
+            if let Some((v, var)) = self.at([x, y]) {
                 values[[i, 0]] = v;
+                if ncol == 2 {
+                    values[[i, 1]] = var;
+                }
                 *ok = true;
             }
         }
@@ -291,9 +598,19 @@ impl Evidence for Interpolate {
     }
 
     fn describe(&self) -> String {
+        let method = match &self.variogram {
+            None => format!("IDW (power {}", self.params.power),
+            Some(v) => format!(
+                "ordinary kriging ({:?} variogram nugget {:.6} sill {:.6} range {:.3}{}",
+                v.model,
+                v.nugget,
+                v.sill,
+                v.range,
+                if self.params.variogram_parameters.is_some() { " as given" } else { " fitted" }
+            ),
+        };
         format!(
-            "IDW (power {}, {} nearest within {}) of {} samples of {} ({} below detection, {:?}){}",
-            self.params.power,
+            "{method}, {} nearest within {}) of {} samples of {} ({} below detection, {:?}){}",
             self.params.max_points,
             self.params.search_radius,
             self.samples.size(),
@@ -320,6 +637,32 @@ mod tests {
         assert_eq!(reading(&Attr::Null), Ok(None));
         assert!(reading(&Attr::Text("n.d.".into())).unwrap_err().contains("n.d."));
         assert!(reading(&Attr::Text("<abc".into())).is_err());
+    }
+
+    #[test]
+    fn variogram_fit_recovers_the_model_it_was_sampled_from() {
+        for model in [VariogramModel::Spherical, VariogramModel::Exponential, VariogramModel::Gaussian] {
+            let truth = Variogram { model, nugget: 0.7, sill: 5.2, range: 1800.0 };
+            let empirical: Vec<(f64, f64, f64)> =
+                (1..=15).map(|k| (k as f64 * 200.0, truth.at(k as f64 * 200.0), 10.0 + k as f64)).collect();
+            let fit = Variogram::fit(model, &empirical).unwrap();
+            assert!((fit.nugget - 0.7).abs() < 1e-4, "{model:?} {fit:?}");
+            assert!((fit.sill - 5.2).abs() < 1e-4, "{model:?} {fit:?}");
+            assert!((fit.range - 1800.0).abs() < 0.1, "{model:?} {fit:?}");
+        }
+    }
+
+    #[test]
+    fn kriging_honours_samples_and_sums_weights_to_one() {
+        let v = Variogram { model: VariogramModel::Spherical, nugget: 0.0, sill: 1.0, range: 10.0 };
+        let near = [([0.0, 0.0], 1.0), ([4.0, 0.0], 3.0), ([0.0, 5.0], 2.0)];
+        assert_eq!(ordinary_kriging(&v, &near, [4.0, 0.0]), Some((3.0, 0.0)));
+        // A constant field is reproduced exactly (weights sum to one).
+        let flat = [([0.0, 0.0], 7.0), ([4.0, 0.0], 7.0), ([0.0, 5.0], 7.0)];
+        let (e, var) = ordinary_kriging(&v, &flat, [1.0, 1.0]).unwrap();
+        assert!((e - 7.0).abs() < 1e-12 && var > 0.0);
+        // Two samples at one place make the system singular.
+        assert_eq!(ordinary_kriging(&v, &[([0.0, 0.0], 1.0), ([0.0, 0.0], 2.0)], [1.0, 1.0]), None);
     }
 
     #[test]
