@@ -114,6 +114,8 @@ pub enum EvidenceKind {
     PointDensity,
     /// A surface interpolated from point samples (IDW).
     Interpolate,
+    /// A band-math expression or named index of a Landsat 8/9 scene (TOA reflectance).
+    Spectral,
 }
 
 impl EvidenceKind {
@@ -129,6 +131,7 @@ impl EvidenceKind {
             EvidenceKind::LineDensity => "line_density",
             EvidenceKind::PointDensity => "point_density",
             EvidenceKind::Interpolate => "interpolate",
+            EvidenceKind::Spectral => "spectral",
         }
     }
 }
@@ -239,6 +242,10 @@ pub struct RawEvidence {
     pub lags: Option<usize>,
     /// Kriging: add the kriging variance as a second column. Default false.
     pub kriging_variance: Option<bool>,
+    /// `spectral`: band-math expression on TOA reflectance, e.g. `(B6 - B7) / (B6 + B7)`.
+    pub expression: Option<String>,
+    /// `spectral`: a named index instead of an expression.
+    pub index: Option<String>,
 }
 
 /// `wofe = { ... }` of an evidence layer: how weights of evidence generalises it.
@@ -501,6 +508,8 @@ pub enum EvidenceInput {
     Raster(io::raster::BandRef),
     /// A vector layer.
     Vector(io::vector::LayerRef),
+    /// A satellite scene's metadata file (its bands are found next to it).
+    Scene(PathBuf),
 }
 
 impl Settings {
@@ -631,6 +640,12 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
         }
     };
     let input = match ev.kind {
+        EvidenceKind::Spectral => {
+            if !ev.path.exists() {
+                return Err(Error::MissingFile { key: key("path"), path: ev.path.clone() });
+            }
+            EvidenceInput::Scene(ev.path.clone())
+        }
         EvidenceKind::Raster | EvidenceKind::Categorical | EvidenceKind::Terrain | EvidenceKind::Focal => {
             vector_only("layer", ev.layer.is_some())?;
             vector_only("where", ev.filter.is_some())?;
@@ -671,6 +686,7 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
     crate::features::line_density::Params::from_raw(i, ev)?;
     crate::features::point_density::Params::from_raw(i, ev)?;
     crate::features::interpolate::Params::from_raw(i, ev)?;
+    crate::features::spectral::Params::from_raw(i, ev)?;
     Ok(EvidenceSettings {
         name: name.to_string(),
         kind: ev.kind,

@@ -235,6 +235,7 @@ pub fn validate(config_path: &Path) -> Result<ValidationReport> {
                 config::EvidenceInput::Vector(l) => {
                     format!("{} layer {} ({} features)", l.path.display(), l.layer, l.feature_count)
                 }
+                config::EvidenceInput::Scene(p) => format!("scene {}", p.display()),
             };
             format!("{} [{}] {source}", ev.name, ev.kind.as_str())
         })
@@ -316,6 +317,8 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
             range: None,
             lags: None,
             kriging_variance: None,
+            expression: None,
+            index: None,
         }],
         model: config::RawModel::default(),
         output: config::RawOutput { dir: PathBuf::from("."), compression: config::Compression::Deflate },

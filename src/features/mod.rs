@@ -12,6 +12,7 @@ pub mod neighbourhood;
 pub mod point_density;
 pub mod raster;
 pub mod rasterize;
+pub mod spectral;
 pub mod terrain;
 
 use ndarray::Array2;
@@ -62,6 +63,7 @@ pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Box<dyn Evide
         EvidenceKind::LineDensity => Box::new(line_density::LineDensity::prepare(settings, grid)?),
         EvidenceKind::PointDensity => Box::new(point_density::PointDensity::prepare(settings, grid)?),
         EvidenceKind::Interpolate => Box::new(interpolate::Interpolate::prepare(settings, grid)?),
+        EvidenceKind::Spectral => Box::new(spectral::Spectral::prepare(settings, grid)?),
     })
 }
 
