@@ -139,6 +139,10 @@ EOF
   ! grep -q '"error"' "$lode_json"
 }
 
+# Section evidence (not in the default SECTIONS: 10000 x 10000 grids take long):
+# `bash benches/run.sh evidence`, see benches/evidence.sh.
+source "$ROOT/benches/evidence.sh"
+
 main() {
   local sections=("$@") s
   [ ${#sections[@]} -gt 0 ] || sections=("${SECTIONS[@]}")
