@@ -247,6 +247,105 @@ pub(crate) fn intersections(segments: &[(Line<[f64; 2]>, usize)]) -> Vec<[f64; 2
     out
 }
 
+/// Exact distances from the cells of `w` to the nearest burnt centre, by a Euclidean
+/// distance transform (Felzenszwalb & Huttenlocher 2012) over the window grown by a
+/// margin that must hold every cell's nearest burnt centre: with `d0` the distance from
+/// the window's centre to its nearest burnt centre and `h` the window's half diagonal,
+/// no cell of the window is farther than `d0 + h` from a burnt centre. `None` (use the
+/// R-tree per cell) when that margin would make the grown window over 16 times larger.
+fn window_edt(burnt: &RTree<[f64; 2]>, grid: &Grid, w: &Window) -> Option<Vec<f64>> {
+    let (dx, dy) = (grid.cell_width(), grid.cell_height());
+    let [x0, _, _, y0, _, _] = grid.window_transform(w);
+    let (wx, wy) = (w.cols as f64 * dx, w.rows as f64 * dy);
+    let centre = [x0 + wx / 2.0, y0 - wy / 2.0];
+    let d0 = burnt.nearest_neighbor(&centre)?.distance_2(&centre).sqrt();
+    let reach = d0 + wx.hypot(wy) / 2.0;
+    let (mx, my) = ((reach / dx).ceil() as usize + 1, (reach / dy).ceil() as usize + 1);
+    let (cols, rows) = (w.cols + 2 * mx, w.rows + 2 * my);
+    if cols * rows > 16 * w.len().max(256) {
+        return None;
+    }
+    // The grown window's top-left cell centre in map coordinates (may lie beyond the grid).
+    let (gx0, gy0) = (x0 - (mx as f64 - 0.5) * dx, y0 + (my as f64 - 0.5) * dy);
+    let env = rstar::AABB::from_corners([gx0 - dx, gy0 - rows as f64 * dy], [gx0 + cols as f64 * dx, gy0 + dy]);
+    let inf = f64::INFINITY;
+    let mut f = vec![inf; cols * rows];
+    for p in burnt.locate_in_envelope(&env) {
+        let c = ((p[0] - gx0) / dx).round();
+        let r = ((gy0 - p[1]) / dy).round();
+        if c >= 0.0 && r >= 0.0 && (c as usize) < cols && (r as usize) < rows {
+            f[r as usize * cols + c as usize] = 0.0;
+        }
+    }
+    // Squared distances: columns first (in units of dy), then rows (in units of dx).
+    let mut line = Vec::new();
+    let mut out = Vec::new();
+    for c in 0..cols {
+        line.clear();
+        line.extend((0..rows).map(|r| f[r * cols + c]));
+        edt_1d(&line, dy, &mut out);
+        for r in 0..rows {
+            f[r * cols + c] = out[r];
+        }
+    }
+    let mut values = Vec::with_capacity(w.len());
+    for r in 0..w.rows {
+        let row = &f[(r + my) * cols..(r + my + 1) * cols];
+        edt_1d(row, dx, &mut out);
+        values.extend(out[mx..mx + w.cols].iter().map(|d2| d2.sqrt()));
+    }
+    Some(values)
+}
+
+/// One-dimensional squared Euclidean distance transform of `f` (squared distances,
+/// `inf` where nothing) with samples `step` apart (Felzenszwalb & Huttenlocher).
+fn edt_1d(f: &[f64], step: f64, out: &mut Vec<f64>) {
+    let n = f.len();
+    out.clear();
+    out.resize(n, f64::INFINITY);
+    let s2 = step * step;
+    let mut v = vec![0usize; n];
+    let mut z = vec![0.0f64; n + 1];
+    let mut k: isize = -1;
+    for q in 0..n {
+        if !f[q].is_finite() {
+            continue;
+        }
+        loop {
+            if k < 0 {
+                k = 0;
+                v[0] = q;
+                z[0] = f64::NEG_INFINITY;
+                z[1] = f64::INFINITY;
+                break;
+            }
+            let p = v[k as usize];
+            let s = ((f[q] + s2 * (q * q) as f64) - (f[p] + s2 * (p * p) as f64)) / (2.0 * s2 * (q as f64 - p as f64));
+            if s <= z[k as usize] {
+                k -= 1;
+                continue;
+            }
+            k += 1;
+            v[k as usize] = q;
+            z[k as usize] = s;
+            z[k as usize + 1] = f64::INFINITY;
+            break;
+        }
+    }
+    if k < 0 {
+        return;
+    }
+    let mut j = 0usize;
+    for (q, o) in out.iter_mut().enumerate() {
+        while z[j + 1] < q as f64 {
+            j += 1;
+        }
+        let p = v[j];
+        let d = (q as f64 - p as f64) * step;
+        *o = d * d + f[p];
+    }
+}
+
 /// Centres of the cells GDAL's rasterizer burns, over the whole grid, window by window.
 fn burnt_centres(burner: &Burner, grid: &Grid) -> Result<Vec<[f64; 2]>> {
     let per_window: Vec<Vec<[f64; 2]>> = grid
@@ -318,6 +417,10 @@ impl Evidence for Distance {
     }
 
     fn compute(&self, grid: &Grid, w: &Window) -> Result<LayerBlock> {
+        if let Some(values) = self.burnt.as_ref().and_then(|b| window_edt(b, grid, w)) {
+            let values = Array2::from_shape_vec((w.len(), 1), values).expect("one value per cell");
+            return Ok(LayerBlock { values, valid: vec![true; w.len()] });
+        }
         let values: Vec<f64> = (0..w.len())
             .map(|i| {
                 let (x, y) = grid.centre(w.cell(i));
@@ -344,6 +447,39 @@ impl Evidence for Distance {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn window_distance_transform_equals_brute_force() {
+        // Non-square cells, burnt cells scattered (some beyond the window), windows at the
+        // grid's edges and inside.
+        let grid = Grid {
+            crs_wkt: String::new(),
+            crs_name: "test".into(),
+            geo_transform: [1000.0, 30.0, 0.0, 9000.0, 0.0, -20.0],
+            cols: 90,
+            rows: 70,
+            block_size: 32,
+            mask: crate::grid::Mask::All,
+        };
+        let centres: Vec<[f64; 2]> = (0..40usize)
+            .map(|k| {
+                let (x, y) = grid.centre(crate::grid::Cell { row: (k * 37) % 70, col: (k * 53 + k * k) % 90 });
+                [x, y]
+            })
+            .collect();
+        let tree = RTree::bulk_load(centres.clone());
+        let mut used = 0;
+        for w in grid.windows() {
+            let Some(values) = window_edt(&tree, &grid, &w) else { continue };
+            used += 1;
+            for (i, v) in values.iter().enumerate() {
+                let (x, y) = grid.centre(w.cell(i));
+                let want = centres.iter().map(|c| (c[0] - x).hypot(c[1] - y)).fold(f64::INFINITY, f64::min);
+                assert!((v - want).abs() < 1e-9 * (1.0 + want), "{w:?} cell {i}: {v} vs {want}");
+            }
+        }
+        assert!(used >= 6, "{used} windows used the transform");
+    }
 
     #[test]
     fn distance_is_to_the_geometry_not_its_vertices() {
