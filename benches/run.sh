@@ -17,7 +17,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-SECTIONS=(wofe memory)
+SECTIONS=(wofe memory evidence)
 REPEATS="${BENCH_REPEATS:-3}"
 OUT="benches/out"
 LODE="${BENCH_LODE:-target/release/lode}"
@@ -145,6 +145,10 @@ EOF
 bench_memory() {
   BENCH_LODE="$LODE" bash benches/memory.sh
 }
+
+# Section evidence (not in the default SECTIONS: 10000 x 10000 grids take long):
+# `bash benches/run.sh evidence`, see benches/evidence.sh.
+source "$ROOT/benches/evidence.sh"
 
 main() {
   local sections=("$@") s

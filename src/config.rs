@@ -140,6 +140,18 @@ pub enum EvidenceKind {
     Distance,
     /// A polygon attribute burnt onto the grid as classes, one-hot encoded.
     Rasterize,
+    /// A terrain derivative (slope, aspect, curvature, TRI, roughness) of a DEM.
+    Terrain,
+    /// A statistic of a raster over a moving window (mean, std, min, max, range).
+    Focal,
+    /// Length of lines per unit area within a radius.
+    LineDensity,
+    /// Kernel density of points.
+    PointDensity,
+    /// A surface interpolated from point samples (IDW).
+    Interpolate,
+    /// A band-math expression or named index of a Landsat 8/9 scene (TOA reflectance).
+    Spectral,
 }
 
 impl EvidenceKind {
@@ -150,6 +162,12 @@ impl EvidenceKind {
             EvidenceKind::Categorical => "categorical",
             EvidenceKind::Distance => "distance",
             EvidenceKind::Rasterize => "rasterize",
+            EvidenceKind::Terrain => "terrain",
+            EvidenceKind::Focal => "focal",
+            EvidenceKind::LineDensity => "line_density",
+            EvidenceKind::PointDensity => "point_density",
+            EvidenceKind::Interpolate => "interpolate",
+            EvidenceKind::Spectral => "spectral",
         }
     }
 }
@@ -206,6 +224,64 @@ pub struct RawEvidence {
     pub wofe: Option<RawWofeLayer>,
     /// How `model.kind = "fuzzy"` turns this layer into a membership.
     pub fuzzy: Option<RawFuzzy>,
+    /// `terrain`: the derivative (`slope`, `aspect`, `curvature`, `tri`, `roughness`).
+    pub derivative: Option<crate::features::terrain::Derivative>,
+    /// `terrain`: elevation units per horizontal CRS unit multiplier. Default 1.
+    pub z_factor: Option<f64>,
+    /// `focal`: the statistic (`mean`, `std`, `min`, `max`, `range`).
+    pub statistic: Option<crate::features::focal::Statistic>,
+    /// `focal`: window radius in CRS units (or give `radius_cells`).
+    pub radius: Option<f64>,
+    /// `focal`: window radius in cells (or give `radius`).
+    pub radius_cells: Option<f64>,
+    /// `focal`: `circle` or `square`. Default `circle`.
+    pub shape: Option<crate::features::focal::Shape>,
+    /// `focal`: smallest fraction of the window's cells that must have data. Default 0.5.
+    pub min_valid: Option<f64>,    /// `distance`: `exact` (to the geometry) or `raster` (to burned cells, as
+    /// `gdal_proximity.py`). Default `exact`.
+    pub method: Option<crate::features::distance::Method>,
+    /// `distance` with `method = "raster"`: burn every cell a line touches. Default false.
+    pub all_touched: Option<bool>,
+    /// `distance`, `line_density`: keep only line segments of this strike (degrees from north).
+    pub strike: Option<f64>,
+    /// Largest difference from `strike` kept, degrees. Default 22.5.
+    pub strike_tolerance: Option<f64>,
+    /// `distance`: measure to the points where two features cross. Default false.
+    pub intersections: Option<bool>,
+    /// `point_density`: `quartic` or `uniform`. Default `quartic`.
+    pub kernel: Option<crate::features::point_density::Kernel>,
+    /// `interpolate`: IDW power. Default 2.
+    pub power: Option<f64>,
+    /// `interpolate`: search radius, CRS units. Default unlimited.
+    pub search_radius: Option<f64>,
+    /// `interpolate`: most samples used per cell. Default 12.
+    pub max_points: Option<usize>,
+    /// `interpolate`: fewest samples a cell needs. Default 1.
+    pub min_points: Option<usize>,
+    /// `interpolate`: `half`, `drop` or `value`. Default `half`.
+    pub below_detection: Option<crate::features::interpolate::BelowDetection>,
+    /// `interpolate` with `below_detection = "value"`: the replacement.
+    pub below_detection_value: Option<f64>,
+    /// `interpolate`: `log`. Default none.
+    pub transform: Option<crate::features::interpolate::Transform>,
+    /// `interpolate`: `idw` or `ordinary_kriging`. Default `idw`.
+    pub interpolation: Option<crate::features::interpolate::Interpolation>,
+    /// Kriging: `spherical`, `exponential` or `gaussian`. Default `spherical`.
+    pub variogram: Option<crate::features::interpolate::VariogramModel>,
+    /// Kriging: variogram nugget (with `sill` and `range`; else all three are fitted).
+    pub nugget: Option<f64>,
+    /// Kriging: variogram total sill.
+    pub sill: Option<f64>,
+    /// Kriging: variogram range, CRS units.
+    pub range: Option<f64>,
+    /// Kriging: lag bins of the empirical variogram. Default 12.
+    pub lags: Option<usize>,
+    /// Kriging: add the kriging variance as a second column. Default false.
+    pub kriging_variance: Option<bool>,
+    /// `spectral`: band-math expression on TOA reflectance, e.g. `(B6 - B7) / (B6 + B7)`.
+    pub expression: Option<String>,
+    /// `spectral`: a named index instead of an expression.
+    pub index: Option<String>,
 }
 
 /// `wofe = { ... }` of an evidence layer: how weights of evidence generalises it.
@@ -460,6 +536,8 @@ pub struct EvidenceSettings {
     pub wofe: RawWofeLayer,
     /// Fuzzy membership (required when the model is fuzzy).
     pub fuzzy: Option<RawFuzzy>,
+    /// The table as written (paths resolved), for the kind-specific keys.
+    pub raw: RawEvidence,
 }
 
 /// Where an evidence layer's values come from.
@@ -469,6 +547,8 @@ pub enum EvidenceInput {
     Raster(io::raster::BandRef),
     /// A vector layer.
     Vector(io::vector::LayerRef),
+    /// A satellite scene's metadata file (its bands are found next to it).
+    Scene(PathBuf),
 }
 
 impl Settings {
@@ -630,13 +710,20 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
         }
     };
     let input = match ev.kind {
-        EvidenceKind::Raster | EvidenceKind::Categorical => {
+        EvidenceKind::Spectral => {
+            if !ev.path.exists() {
+                return Err(Error::MissingFile { key: key("path"), path: ev.path.clone() });
+            }
+            EvidenceInput::Scene(ev.path.clone())
+        }
+        EvidenceKind::Raster | EvidenceKind::Categorical | EvidenceKind::Terrain | EvidenceKind::Focal => {
             vector_only("layer", ev.layer.is_some())?;
             vector_only("where", ev.filter.is_some())?;
             vector_only("attribute", ev.attribute.is_some())?;
             EvidenceInput::Raster(io::raster::BandRef::open(&key("path"), &ev.path, ev.band)?)
         }
-        EvidenceKind::Distance | EvidenceKind::Rasterize => {
+        EvidenceKind::Distance | EvidenceKind::Rasterize | EvidenceKind::LineDensity | EvidenceKind::PointDensity
+        | EvidenceKind::Interpolate => {
             let layer = io::vector::LayerRef::open(
                 &key("path"),
                 &ev.path,
@@ -647,6 +734,9 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
                 let Some(attr) = ev.attribute.as_deref() else {
                     return Err(Error::key(key("attribute"), "`rasterize` needs the attribute to burn"));
                 };
+                layer.check_field(attr)?;
+            }
+            if let (EvidenceKind::PointDensity | EvidenceKind::Interpolate, Some(attr)) = (ev.kind, ev.attribute.as_deref()) {
                 layer.check_field(attr)?;
             }
             EvidenceInput::Vector(layer)
@@ -660,6 +750,13 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
             return Err(Error::key(key("classes"), "lists no class"));
         }
     }
+    crate::features::terrain::Params::from_raw(i, ev)?;
+    crate::features::focal::Params::from_raw(i, ev)?;
+    crate::features::distance::Params::from_raw(i, ev)?;
+    crate::features::line_density::Params::from_raw(i, ev)?;
+    crate::features::point_density::Params::from_raw(i, ev)?;
+    crate::features::interpolate::Params::from_raw(i, ev)?;
+    crate::features::spectral::Params::from_raw(i, ev)?;
     Ok(EvidenceSettings {
         name: name.to_string(),
         kind: ev.kind,
@@ -670,6 +767,7 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
         max_classes: ev.max_classes,
         wofe: ev.wofe.clone().unwrap_or_default(),
         fuzzy: ev.fuzzy.clone(),
+        raw: ev.clone(),
     })
 }
 

@@ -283,6 +283,7 @@ pub fn validate(config_path: &Path) -> Result<ValidationReport> {
                 config::EvidenceInput::Vector(l) => {
                     format!("{} layer {} ({} features)", l.path.display(), l.layer, l.feature_count)
                 }
+                config::EvidenceInput::Scene(p) => format!("scene {}", p.display()),
             };
             format!("{} [{}] {source}", ev.name, ev.kind.as_str())
         })
@@ -337,6 +338,35 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
             max_classes: 256,
             wofe: None,
             fuzzy: None,
+            derivative: None,
+            z_factor: None,
+            statistic: None,
+            radius: None,
+            radius_cells: None,
+            shape: None,
+            min_valid: None,
+            method: None,
+            all_touched: None,
+            strike: None,
+            strike_tolerance: None,
+            intersections: None,
+            kernel: None,
+            power: None,
+            search_radius: None,
+            max_points: None,
+            min_points: None,
+            below_detection: None,
+            below_detection_value: None,
+            transform: None,
+            interpolation: None,
+            variogram: None,
+            nugget: None,
+            sill: None,
+            range: None,
+            lags: None,
+            kriging_variance: None,
+            expression: None,
+            index: None,
         }],
         model: config::RawModel::default(),
         output: config::RawOutput { dir: PathBuf::from("."), compression: config::Compression::Deflate, report: false },

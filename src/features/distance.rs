@@ -1,16 +1,129 @@
 //! `kind = "distance"`: distance in CRS units (metres for a projected grid) from each
-//! cell centre to the nearest feature of a vector layer: points, lines, or polygon
-//! boundaries. Exact Euclidean distance to the geometry (not to rasterized cells),
-//! from an R-tree of segments, so any window is computed on its own.
+//! cell centre to the nearest feature of a vector layer.
+//!
+//! - `method = "exact"` (default): to the geometry itself (points, lines, polygon
+//!   boundaries), from an R-tree of segments.
+//! - `method = "raster"`: as `gdal_rasterize` + `gdal_proximity.py -distunits GEO`: the
+//!   layer is burnt onto the grid by GDAL's rasterizer (cells whose centre is inside a
+//!   polygon or on a line's path; every touched cell with `all_touched`), and the
+//!   distance is from the cell centre to the nearest burnt cell's centre (0 on burnt
+//!   cells). The burnt cells of the whole grid are found once at prepare, in one
+//!   streaming pass over the windows, and indexed in an R-tree.
+//!
+//! Either way any window is computed on its own.
 
 use ndarray::Array2;
+use rayon::prelude::*;
 use rstar::primitives::Line;
 use rstar::{PointDistance, RTree};
+use serde::{Deserialize, Serialize};
 
-use crate::config::{EvidenceInput, EvidenceSettings};
+use crate::config::{EvidenceInput, EvidenceKind, EvidenceSettings, RawEvidence};
 use crate::error::{Error, Result};
 use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
+use crate::io::vector::Burner;
+
+/// How distance is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// To the geometry.
+    #[default]
+    Exact,
+    /// To the centres of the cells GDAL's rasterizer burns (as `gdal_proximity.py`).
+    Raster,
+}
+
+/// The validated keys of a `distance` layer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Params {
+    /// How distance is measured.
+    pub method: Method,
+    /// Burn every touched cell (`raster` method).
+    pub all_touched: bool,
+    /// Keep only segments of this strike.
+    pub strike: Option<Strike>,
+    /// Measure to the points where two features cross, not to the features.
+    pub intersections: bool,
+}
+
+/// A strike filter on line segments: azimuth (degrees clockwise from grid north, taken
+/// modulo 180 since a segment has no direction) within a tolerance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Strike {
+    /// Strike in [0, 180).
+    pub strike: f64,
+    /// Largest angular difference kept, in [0, 90].
+    pub tolerance: f64,
+}
+
+/// Default `strike_tolerance`, degrees.
+pub const DEFAULT_STRIKE_TOLERANCE: f64 = 22.5;
+
+impl Strike {
+    /// Checks `strike` / `strike_tolerance` of `evidence[i]`.
+    pub fn from_raw(i: usize, ev: &RawEvidence) -> Result<Option<Strike>> {
+        let key = |k: &str| format!("evidence[{i}].{k}");
+        match (ev.strike, ev.strike_tolerance) {
+            (None, None) => Ok(None),
+            (None, Some(_)) => Err(Error::key(key("strike_tolerance"), "needs `strike`")),
+            (Some(s), t) => {
+                if !s.is_finite() {
+                    return Err(Error::key(key("strike"), format!("{s} is not an angle")));
+                }
+                let tolerance = t.unwrap_or(DEFAULT_STRIKE_TOLERANCE);
+                if !(0.0..=90.0).contains(&tolerance) {
+                    return Err(Error::key(key("strike_tolerance"), format!("{tolerance} is outside [0, 90] degrees")));
+                }
+                Ok(Some(Strike { strike: s.rem_euclid(180.0), tolerance }))
+            }
+        }
+    }
+
+    /// Strike of a segment, degrees in [0, 180).
+    pub fn of(l: &Line<[f64; 2]>) -> f64 {
+        (l.to[0] - l.from[0]).atan2(l.to[1] - l.from[1]).to_degrees().rem_euclid(180.0)
+    }
+
+    /// True when the segment's strike is within the tolerance.
+    pub fn keeps(&self, l: &Line<[f64; 2]>) -> bool {
+        let d = (Strike::of(l) - self.strike).abs();
+        d.min(180.0 - d) <= self.tolerance + 1e-9
+    }
+}
+
+impl Params {
+    /// Checks the distance keys of `evidence[i]`; `None` for other kinds (which must not set them).
+    pub fn from_raw(i: usize, ev: &RawEvidence) -> Result<Option<Params>> {
+        let key = |k: &str| format!("evidence[{i}].{k}");
+        if ev.kind != EvidenceKind::Distance {
+            let strike_kinds = matches!(ev.kind, EvidenceKind::LineDensity);
+            for (k, set) in [
+                ("method", ev.method.is_some()),
+                ("all_touched", ev.all_touched.is_some()),
+                ("intersections", ev.intersections.is_some()),
+                ("strike", ev.strike.is_some() && !strike_kinds),
+                ("strike_tolerance", ev.strike_tolerance.is_some() && !strike_kinds),
+            ] {
+                if set {
+                    return Err(Error::key(key(k), format!("only applies to `distance`, not `{}`", ev.kind.as_str())));
+                }
+            }
+            return Ok(None);
+        }
+        let method = ev.method.unwrap_or_default();
+        if ev.all_touched.is_some() && method != Method::Raster {
+            return Err(Error::key(key("all_touched"), "only applies with `method = \"raster\"`"));
+        }
+        Ok(Some(Params {
+            method,
+            all_touched: ev.all_touched.unwrap_or(false),
+            strike: Strike::from_raw(i, ev)?,
+            intersections: ev.intersections.unwrap_or(false),
+        }))
+    }
+}
 
 /// Distance to the features of one layer.
 #[derive(Debug)]
@@ -19,6 +132,8 @@ pub struct Distance {
     source: String,
     segments: RTree<Line<[f64; 2]>>,
     points: RTree<[f64; 2]>,
+    /// Centres of the burnt cells (`raster` method).
+    burnt: Option<RTree<[f64; 2]>>,
 }
 
 impl Distance {
@@ -28,28 +143,70 @@ impl Distance {
             return Err(Error::key(&settings.name, "a `distance` layer needs a vector file"));
         };
         let features = layer.read(grid, None)?;
+        let params = Params::from_raw(0, &settings.raw)?.unwrap_or_default();
         let mut segments = Vec::new();
         let mut points = Vec::new();
-        for f in &features {
-            collect(&f.geometry, &mut segments, &mut points);
+        // Segments with the index of their feature (for intersections).
+        let mut owned = Vec::new();
+        for (k, f) in features.iter().enumerate() {
+            let mut segs = Vec::new();
+            collect(&f.geometry, &mut segs, &mut points);
+            owned.extend(segs.into_iter().filter(|s| params.strike.is_none_or(|st| st.keeps(s))).map(|s| (s, k)));
+        }
+        if params.strike.is_some() {
+            // A point has no strike.
+            points.clear();
+        }
+        if params.intersections {
+            points = intersections(&owned);
+        } else {
+            segments.extend(owned.into_iter().map(|(s, _)| s));
         }
         if segments.is_empty() && points.is_empty() {
+            let what = if params.intersections { "no two features cross" } else { "no feature to measure distance to" };
             return Err(Error::Layer {
                 path: layer.path.clone(),
                 layer: layer.layer.clone(),
-                message: format!("evidence `{}`: no feature to measure distance to", settings.name),
+                message: format!("evidence `{}`: {what}{}", settings.name, if params.strike.is_some() { " within the strike filter" } else { "" }),
             });
         }
+        let source = format!("{} layer {}", layer.path.display(), layer.layer);
+        let burnt = match params.method {
+            Method::Exact => None,
+            Method::Raster => {
+                let shapes = if params.strike.is_some() || params.intersections {
+                    // Burn what is measured to: the kept segments, or the intersections.
+                    let segs = segments.iter().map(|l| geo::Line::new(l.from, l.to).into());
+                    let pts = points.iter().map(|p| geo::Point::new(p[0], p[1]).into());
+                    segs.chain(pts).map(|g| (g, 0)).collect()
+                } else {
+                    features.into_iter().map(|f| (f.geometry, 0)).collect()
+                };
+                let centres = burnt_centres(&Burner::new(shapes, params.all_touched), grid)?;
+                if centres.is_empty() {
+                    return Err(Error::Layer {
+                        path: layer.path.clone(),
+                        layer: layer.layer.clone(),
+                        message: format!("evidence `{}`: no feature burns a cell of the grid", settings.name),
+                    });
+                }
+                Some(RTree::bulk_load(centres))
+            }
+        };
         Ok(Distance {
             name: settings.name.clone(),
-            source: format!("{} layer {}", layer.path.display(), layer.layer),
+            source,
             segments: RTree::bulk_load(segments),
             points: RTree::bulk_load(points),
+            burnt,
         })
     }
 
-    /// Distance from map point `p` to the nearest feature.
+    /// Distance from map point `p` to the nearest feature (or burnt cell centre).
     pub fn at(&self, p: [f64; 2]) -> f64 {
+        if let Some(burnt) = &self.burnt {
+            return burnt.nearest_neighbor(&p).map_or(f64::INFINITY, |q| q.distance_2(&p).sqrt());
+        }
         let seg = self.segments.nearest_neighbor(&p).map(|s| s.distance_2(&p));
         let pt = self.points.nearest_neighbor(&p).map(|q| q.distance_2(&p));
         let d2 = match (seg, pt) {
@@ -61,8 +218,157 @@ impl Distance {
     }
 }
 
+/// Points where segments of two different features cross (collinear overlaps give
+/// their end points).
+pub(crate) fn intersections(segments: &[(Line<[f64; 2]>, usize)]) -> Vec<[f64; 2]> {
+    use rstar::primitives::GeomWithData;
+    use rstar::RTreeObject;
+    let tree: RTree<GeomWithData<Line<[f64; 2]>, usize>> =
+        RTree::bulk_load(segments.iter().enumerate().map(|(i, (l, _))| GeomWithData::new(*l, i)).collect());
+    let mut out = Vec::new();
+    for (i, (a, fa)) in segments.iter().enumerate() {
+        for b in tree.locate_in_envelope_intersecting(&a.envelope()) {
+            let (j, (bl, fb)) = (b.data, &segments[b.data]);
+            if j <= i || fa == fb {
+                continue;
+            }
+            let la = geo::Line::new(geo::coord! { x: a.from[0], y: a.from[1] }, geo::coord! { x: a.to[0], y: a.to[1] });
+            let lb = geo::Line::new(geo::coord! { x: bl.from[0], y: bl.from[1] }, geo::coord! { x: bl.to[0], y: bl.to[1] });
+            match geo::line_intersection::line_intersection(la, lb) {
+                Some(geo::LineIntersection::SinglePoint { intersection: p, .. }) => out.push([p.x, p.y]),
+                Some(geo::LineIntersection::Collinear { intersection: l }) => {
+                    out.push([l.start.x, l.start.y]);
+                    out.push([l.end.x, l.end.y]);
+                }
+                None => {}
+            }
+        }
+    }
+    out
+}
+
+/// Exact distances from the cells of `w` to the nearest burnt centre, by a Euclidean
+/// distance transform (Felzenszwalb & Huttenlocher 2012) over the window grown by a
+/// margin that must hold every cell's nearest burnt centre: with `d0` the distance from
+/// the window's centre to its nearest burnt centre and `h` the window's half diagonal,
+/// no cell of the window is farther than `d0 + h` from a burnt centre. `None` (use the
+/// R-tree per cell) when that margin would make the grown window over 16 times larger.
+fn window_edt(burnt: &RTree<[f64; 2]>, grid: &Grid, w: &Window) -> Option<Vec<f64>> {
+    let (dx, dy) = (grid.cell_width(), grid.cell_height());
+    let [x0, _, _, y0, _, _] = grid.window_transform(w);
+    let (wx, wy) = (w.cols as f64 * dx, w.rows as f64 * dy);
+    let centre = [x0 + wx / 2.0, y0 - wy / 2.0];
+    let d0 = burnt.nearest_neighbor(&centre)?.distance_2(&centre).sqrt();
+    let reach = d0 + wx.hypot(wy) / 2.0;
+    let (mx, my) = ((reach / dx).ceil() as usize + 1, (reach / dy).ceil() as usize + 1);
+    let (cols, rows) = (w.cols + 2 * mx, w.rows + 2 * my);
+    if cols * rows > 16 * w.len().max(256) {
+        return None;
+    }
+    // The grown window's top-left cell centre in map coordinates (may lie beyond the grid).
+    let (gx0, gy0) = (x0 - (mx as f64 - 0.5) * dx, y0 + (my as f64 - 0.5) * dy);
+    let env = rstar::AABB::from_corners([gx0 - dx, gy0 - rows as f64 * dy], [gx0 + cols as f64 * dx, gy0 + dy]);
+    let inf = f64::INFINITY;
+    let mut f = vec![inf; cols * rows];
+    for p in burnt.locate_in_envelope(&env) {
+        let c = ((p[0] - gx0) / dx).round();
+        let r = ((gy0 - p[1]) / dy).round();
+        if c >= 0.0 && r >= 0.0 && (c as usize) < cols && (r as usize) < rows {
+            f[r as usize * cols + c as usize] = 0.0;
+        }
+    }
+    // Squared distances: columns first (in units of dy), then rows (in units of dx).
+    let mut line = Vec::new();
+    let mut out = Vec::new();
+    for c in 0..cols {
+        line.clear();
+        line.extend((0..rows).map(|r| f[r * cols + c]));
+        edt_1d(&line, dy, &mut out);
+        for r in 0..rows {
+            f[r * cols + c] = out[r];
+        }
+    }
+    let mut values = Vec::with_capacity(w.len());
+    for r in 0..w.rows {
+        let row = &f[(r + my) * cols..(r + my + 1) * cols];
+        edt_1d(row, dx, &mut out);
+        values.extend(out[mx..mx + w.cols].iter().map(|d2| d2.sqrt()));
+    }
+    Some(values)
+}
+
+/// One-dimensional squared Euclidean distance transform of `f` (squared distances,
+/// `inf` where nothing) with samples `step` apart (Felzenszwalb & Huttenlocher).
+fn edt_1d(f: &[f64], step: f64, out: &mut Vec<f64>) {
+    let n = f.len();
+    out.clear();
+    out.resize(n, f64::INFINITY);
+    let s2 = step * step;
+    let mut v = vec![0usize; n];
+    let mut z = vec![0.0f64; n + 1];
+    let mut k: isize = -1;
+    for q in 0..n {
+        if !f[q].is_finite() {
+            continue;
+        }
+        loop {
+            if k < 0 {
+                k = 0;
+                v[0] = q;
+                z[0] = f64::NEG_INFINITY;
+                z[1] = f64::INFINITY;
+                break;
+            }
+            let p = v[k as usize];
+            let s = ((f[q] + s2 * (q * q) as f64) - (f[p] + s2 * (p * p) as f64)) / (2.0 * s2 * (q as f64 - p as f64));
+            if s <= z[k as usize] {
+                k -= 1;
+                continue;
+            }
+            k += 1;
+            v[k as usize] = q;
+            z[k as usize] = s;
+            z[k as usize + 1] = f64::INFINITY;
+            break;
+        }
+    }
+    if k < 0 {
+        return;
+    }
+    let mut j = 0usize;
+    for (q, o) in out.iter_mut().enumerate() {
+        while z[j + 1] < q as f64 {
+            j += 1;
+        }
+        let p = v[j];
+        let d = (q as f64 - p as f64) * step;
+        *o = d * d + f[p];
+    }
+}
+
+/// Centres of the cells GDAL's rasterizer burns, over the whole grid, window by window.
+fn burnt_centres(burner: &Burner, grid: &Grid) -> Result<Vec<[f64; 2]>> {
+    let per_window: Vec<Vec<[f64; 2]>> = grid
+        .windows()
+        .par_iter()
+        .map(|w| {
+            let burnt = burner.burn(grid, w)?;
+            Ok(burnt
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| b.is_some())
+                .map(|(i, _)| {
+                    let (x, y) = grid.centre(w.cell(i));
+                    [x, y]
+                })
+                .collect())
+        })
+        .collect::<Result<_>>()?;
+    Ok(per_window.into_iter().flatten().collect())
+}
+
 /// Splits a geometry into segments (lines, rings) and lone points.
-fn collect(g: &geo::Geometry<f64>, segments: &mut Vec<Line<[f64; 2]>>, points: &mut Vec<[f64; 2]>) {
+pub(crate) fn collect(g: &geo::Geometry<f64>, segments: &mut Vec<Line<[f64; 2]>>, points: &mut Vec<[f64; 2]>) {
     use geo::Geometry as G;
     let mut line_string = |ls: &geo::LineString<f64>, segments: &mut Vec<Line<[f64; 2]>>| {
         if ls.0.len() == 1 {
@@ -111,6 +417,10 @@ impl Evidence for Distance {
     }
 
     fn compute(&self, grid: &Grid, w: &Window) -> Result<LayerBlock> {
+        if let Some(values) = self.burnt.as_ref().and_then(|b| window_edt(b, grid, w)) {
+            let values = Array2::from_shape_vec((w.len(), 1), values).expect("one value per cell");
+            return Ok(LayerBlock { values, valid: vec![true; w.len()] });
+        }
         let values: Vec<f64> = (0..w.len())
             .map(|i| {
                 let (x, y) = grid.centre(w.cell(i));
@@ -122,6 +432,9 @@ impl Evidence for Distance {
     }
 
     fn describe(&self) -> String {
+        if let Some(burnt) = &self.burnt {
+            return format!("distance to the {} burnt cells of {} (as gdal_proximity)", burnt.size(), self.source);
+        }
         format!(
             "distance to {} ({} segments, {} points)",
             self.source,
@@ -136,6 +449,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn window_distance_transform_equals_brute_force() {
+        // Non-square cells, burnt cells scattered (some beyond the window), windows at the
+        // grid's edges and inside.
+        let grid = Grid {
+            crs_wkt: String::new(),
+            crs_name: "test".into(),
+            geo_transform: [1000.0, 30.0, 0.0, 9000.0, 0.0, -20.0],
+            cols: 90,
+            rows: 70,
+            block_size: 32,
+            mask: crate::grid::Mask::All,
+        };
+        let centres: Vec<[f64; 2]> = (0..40usize)
+            .map(|k| {
+                let (x, y) = grid.centre(crate::grid::Cell { row: (k * 37) % 70, col: (k * 53 + k * k) % 90 });
+                [x, y]
+            })
+            .collect();
+        let tree = RTree::bulk_load(centres.clone());
+        let mut used = 0;
+        for w in grid.windows() {
+            let Some(values) = window_edt(&tree, &grid, &w) else { continue };
+            used += 1;
+            for (i, v) in values.iter().enumerate() {
+                let (x, y) = grid.centre(w.cell(i));
+                let want = centres.iter().map(|c| (c[0] - x).hypot(c[1] - y)).fold(f64::INFINITY, f64::min);
+                assert!((v - want).abs() < 1e-9 * (1.0 + want), "{w:?} cell {i}: {v} vs {want}");
+            }
+        }
+        assert!(used >= 6, "{used} windows used the transform");
+    }
+
+    #[test]
     fn distance_is_to_the_geometry_not_its_vertices() {
         let mut segs = Vec::new();
         let mut pts = Vec::new();
@@ -147,6 +493,7 @@ mod tests {
             source: "test".into(),
             segments: RTree::bulk_load(segs),
             points: RTree::bulk_load(pts),
+            burnt: None,
         };
         assert_eq!(d.at([50.0, 30.0]), 30.0);
         assert_eq!(d.at([130.0, 40.0]), 50.0);

@@ -5,8 +5,15 @@
 
 pub mod categorical;
 pub mod distance;
+pub mod focal;
+pub mod interpolate;
+pub mod line_density;
+pub mod neighbourhood;
+pub mod point_density;
 pub mod raster;
 pub mod rasterize;
+pub mod spectral;
+pub mod terrain;
 
 use ndarray::Array2;
 use rayon::prelude::*;
@@ -51,6 +58,12 @@ pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Box<dyn Evide
         EvidenceKind::Categorical => Box::new(categorical::Categorical::prepare(settings, grid)?),
         EvidenceKind::Distance => Box::new(distance::Distance::prepare(settings, grid)?),
         EvidenceKind::Rasterize => Box::new(rasterize::Rasterize::prepare(settings, grid)?),
+        EvidenceKind::Terrain => Box::new(terrain::Terrain::prepare(settings, grid)?),
+        EvidenceKind::Focal => Box::new(focal::Focal::prepare(settings, grid)?),
+        EvidenceKind::LineDensity => Box::new(line_density::LineDensity::prepare(settings, grid)?),
+        EvidenceKind::PointDensity => Box::new(point_density::PointDensity::prepare(settings, grid)?),
+        EvidenceKind::Interpolate => Box::new(interpolate::Interpolate::prepare(settings, grid)?),
+        EvidenceKind::Spectral => Box::new(spectral::Spectral::prepare(settings, grid)?),
     })
 }
 

@@ -124,6 +124,9 @@ pub struct GridBand {
     band: usize,
     /// Resampling actually used (`None` when no warp was needed).
     pub resampling: Option<&'static str>,
+    /// A source value that means "no data" although the file does not declare it
+    /// (e.g. Landsat's fill DN 0), set by [`GridBand::with_fill`].
+    fill: Option<f64>,
 }
 
 static VRT_COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -132,12 +135,31 @@ impl GridBand {
     /// Puts `band` on `grid`, warping when it is not already on it. `categorical` picks
     /// nearest neighbour for `Resampling::Auto`.
     pub fn new(band: &BandRef, grid: &Grid, resampling: Resampling, categorical: bool) -> Result<GridBand> {
+        GridBand::build(band, grid, resampling, categorical, None)
+    }
+
+    /// As [`GridBand::new`] for a band whose files use `fill` for "no data" without
+    /// declaring it: fill cells are masked before any warping, so they never enter a
+    /// resampled value, and resampling is done in Float64 (never rounded to the source's
+    /// integer type).
+    pub fn with_fill(band: &BandRef, grid: &Grid, resampling: Resampling, fill: f64) -> Result<GridBand> {
+        GridBand::build(band, grid, resampling, false, Some(fill))
+    }
+
+    fn build(
+        band: &BandRef,
+        grid: &Grid,
+        resampling: Resampling,
+        categorical: bool,
+        fill: Option<f64>,
+    ) -> Result<GridBand> {
         if band.on_grid(grid) {
             return Ok(GridBand {
                 source: band.path.clone(),
                 read_path: band.path.to_string_lossy().into_owned(),
                 band: band.band,
                 resampling: None,
+                fill,
             });
         }
         let alg = match resampling {
@@ -156,12 +178,14 @@ impl GridBand {
         let stem = format!("/vsimem/lode-{}-{id}", std::process::id());
         // Select the one band first so the warper never touches the others.
         let picked = format!("{stem}-band.vrt");
-        gdal_utility(
-            &band.path,
-            &picked,
-            &["-of", "VRT", "-b", &band.band.to_string()],
-            Utility::Translate,
-        )?;
+        let band_arg = band.band.to_string();
+        let fill_arg = fill.map(|f| f.to_string());
+        let mut translate = vec!["-of", "VRT", "-b", band_arg.as_str()];
+        if let Some(f) = &fill_arg {
+            // Float64 so that resampled values of integer DNs are not rounded back to integers.
+            translate.extend(["-a_nodata", f.as_str(), "-ot", "Float64"]);
+        }
+        gdal_utility(&band.path, &picked, &translate, Utility::Translate)?;
         let [xmin, ymin, xmax, ymax] = grid.bounds();
         let warped = format!("{stem}-warped.vrt");
         let args = [
@@ -202,7 +226,9 @@ impl GridBand {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         gdal_utility(Path::new(&picked), &warped, &args, Utility::Warp)
             .map_err(|e| Error::input(&band.path, format!("cannot be warped onto the grid: {e}")))?;
-        Ok(GridBand { source: band.path.clone(), read_path: warped, band: 1, resampling: Some(alg) })
+        // GDAL 3.6's warper can still return the fill value, with a valid alpha, for a
+        // cell whose source pixels are all fill: mask it after warping too.
+        Ok(GridBand { source: band.path.clone(), read_path: warped, band: 1, resampling: Some(alg), fill })
     }
 
     /// Values and validity of the cells of `w`, row-major.
@@ -213,7 +239,11 @@ impl GridBand {
             let size = (w.cols, w.rows);
             let values = band.read_as::<f64>(win, size, size, None)?.into_shape_and_vec().1;
             let mask = band.open_mask_band()?.read_as::<u8>(win, size, size, None)?.into_shape_and_vec().1;
-            let valid = values.iter().zip(&mask).map(|(v, &m)| m != 0 && v.is_finite()).collect();
+            let valid = values
+                .iter()
+                .zip(&mask)
+                .map(|(v, &m)| m != 0 && v.is_finite() && Some(*v) != self.fill)
+                .collect();
             Ok(BandBlock { values, valid })
         })
         .map_err(|e| Error::input(&self.source, format!("reading window {w:?}: {e}")))

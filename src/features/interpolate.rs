@@ -1,0 +1,675 @@
+//! `kind = "interpolate"`: a surface interpolated from point samples (geochemistry:
+//! soil, stream sediment, rock chips) at each cell centre, by inverse distance weighting.
+//!
+//! - The value is the numeric `attribute` of each point. Values below detection are
+//!   explicit: text such as `<0.5` and negative numbers (the common `-0.5` convention)
+//!   mean "below a detection limit of 0.5", replaced as `below_detection` says: `half`
+//!   (default: half the limit), `drop` (the sample is not used) or `value` (the
+//!   `below_detection_value`). A null value drops the sample; any other text is an error
+//!   naming the feature.
+//! - `transform = "log"` interpolates natural logarithms and returns `exp` of the
+//!   estimate (for IDW, a weighted geometric mean); a value ≤ 0 is then an error.
+//! - IDW: the `max_points` nearest samples (default 12) within `search_radius` (default
+//!   unlimited), weights `1 / d^power` (default power 2); a sample at the cell centre
+//!   gives its value (the mean of those there). A cell with fewer than `min_points`
+//!   (default 1) samples in reach has no data.
+//!
+//! Samples sit in an R-tree, so any window is computed on its own.
+
+use ndarray::Array2;
+use rstar::primitives::GeomWithData;
+use rstar::RTree;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{EvidenceInput, EvidenceKind, EvidenceSettings, RawEvidence};
+use crate::error::{Error, Result};
+use crate::features::{Evidence, LayerBlock};
+use crate::grid::{Grid, Window};
+use crate::io::vector::Attr;
+
+/// What replaces a value below detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BelowDetection {
+    /// Half the detection limit.
+    #[default]
+    Half,
+    /// The sample is not used.
+    Drop,
+    /// `below_detection_value`.
+    Value,
+}
+
+/// Interpolation methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Interpolation {
+    /// Inverse distance weighting.
+    #[default]
+    Idw,
+    /// Ordinary kriging with a variogram (given or fitted).
+    OrdinaryKriging,
+}
+
+/// Variogram models, with pykrige's conventions (`range` is the effective range for
+/// the exponential and gaussian models).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum VariogramModel {
+    /// `p (1.5 h/r - 0.5 (h/r)³) + n` for `h < r`, `p + n` beyond.
+    #[default]
+    Spherical,
+    /// `p (1 - exp(-3 h / r)) + n`.
+    Exponential,
+    /// `p (1 - exp(-(7 h / 4 r)²)) + n`.
+    Gaussian,
+}
+
+/// A variogram: model, nugget, total sill, range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Variogram {
+    /// The model.
+    pub model: VariogramModel,
+    /// Nugget.
+    pub nugget: f64,
+    /// Total sill (nugget + partial sill).
+    pub sill: f64,
+    /// Range (effective range for exponential and gaussian).
+    pub range: f64,
+}
+
+impl Variogram {
+    /// The model's shape (0 at 0, 1 at the sill) at lag `h > 0`.
+    fn shape(model: VariogramModel, h: f64, r: f64) -> f64 {
+        match model {
+            VariogramModel::Spherical if h < r => 1.5 * h / r - 0.5 * (h / r).powi(3),
+            VariogramModel::Spherical => 1.0,
+            VariogramModel::Exponential => 1.0 - (-3.0 * h / r).exp(),
+            VariogramModel::Gaussian => 1.0 - (-(7.0 * h / (4.0 * r)).powi(2)).exp(),
+        }
+    }
+
+    /// Semivariance at lag `h` (0 at lag 0: the nugget is a jump just after it).
+    pub fn at(&self, h: f64) -> f64 {
+        if h == 0.0 {
+            return 0.0;
+        }
+        self.nugget + (self.sill - self.nugget) * Variogram::shape(self.model, h, self.range)
+    }
+
+    /// Fits nugget, sill and range to an empirical variogram `(lag, semivariance, pairs)`
+    /// by least squares weighted by the pairs per lag: for each range on a fine scan
+    /// (then refined by golden section) nugget and partial sill are a linear least-squares
+    /// problem, solved in closed form with both kept >= 0.
+    pub fn fit(model: VariogramModel, empirical: &[(f64, f64, f64)]) -> Option<Variogram> {
+        let max_lag = empirical.iter().map(|e| e.0).fold(0.0, f64::max);
+        if empirical.len() < 3 || max_lag <= 0.0 {
+            return None;
+        }
+        // Weighted LS of g = n + p s(h) for fixed r; returns (cost, n, p).
+        let solve = |r: f64| {
+            let (mut sw, mut ss, mut sss, mut sg, mut ssg) = (0.0, 0.0, 0.0, 0.0, 0.0);
+            for &(h, g, w) in empirical {
+                let s = Variogram::shape(model, h, r);
+                sw += w;
+                ss += w * s;
+                sss += w * s * s;
+                sg += w * g;
+                ssg += w * s * g;
+            }
+            let det = sw * sss - ss * ss;
+            let (mut n, mut p) = if det.abs() > 1e-12 * sw * sss {
+                ((sss * sg - ss * ssg) / det, (sw * ssg - ss * sg) / det)
+            } else {
+                (0.0, ssg / sss)
+            };
+            if n < 0.0 {
+                n = 0.0;
+                p = ssg / sss;
+            }
+            if p < 0.0 {
+                p = 0.0;
+                n = sg / sw;
+            }
+            let cost: f64 = empirical.iter().map(|&(h, g, w)| w * (n + p * Variogram::shape(model, h, r) - g).powi(2)).sum();
+            (cost, n, p)
+        };
+        let (lo, hi) = (max_lag * 0.01, max_lag * 2.0);
+        let steps = 400;
+        let r_at = |k: usize| lo + (hi - lo) * k as f64 / steps as f64;
+        let best = (0..=steps).min_by(|&a, &b| solve(r_at(a)).0.total_cmp(&solve(r_at(b)).0))?;
+        let (mut a, mut b) = (r_at(best.saturating_sub(1)), r_at((best + 1).min(steps)));
+        let phi = (5f64.sqrt() - 1.0) / 2.0;
+        for _ in 0..100 {
+            let (c, d) = (b - phi * (b - a), a + phi * (b - a));
+            if solve(c).0 < solve(d).0 {
+                b = d;
+            } else {
+                a = c;
+            }
+        }
+        let r = (a + b) / 2.0;
+        let (_, n, p) = solve(r);
+        Some(Variogram { model, nugget: n, sill: n + p, range: r })
+    }
+}
+
+/// The empirical semivariogram of `samples` in `lags` equal bins up to half the largest
+/// distance between samples: `(mean lag, semivariance, pairs)` of each non-empty bin.
+pub fn empirical_variogram(samples: &[([f64; 2], f64)], lags: usize) -> Vec<(f64, f64, f64)> {
+    let mut max_d: f64 = 0.0;
+    for (i, a) in samples.iter().enumerate() {
+        for b in &samples[i + 1..] {
+            max_d = max_d.max((a.0[0] - b.0[0]).hypot(a.0[1] - b.0[1]));
+        }
+    }
+    let width = max_d / 2.0 / lags as f64;
+    let mut bins = vec![(0.0, 0.0, 0.0); lags];
+    for (i, a) in samples.iter().enumerate() {
+        for b in &samples[i + 1..] {
+            let h = (a.0[0] - b.0[0]).hypot(a.0[1] - b.0[1]);
+            let k = (h / width) as usize;
+            if width > 0.0 && k < lags {
+                bins[k].0 += h;
+                bins[k].1 += 0.5 * (a.1 - b.1).powi(2);
+                bins[k].2 += 1.0;
+            }
+        }
+    }
+    bins.into_iter().filter(|b| b.2 > 0.0).map(|(h, g, n)| (h / n, g / n, n)).collect()
+}
+
+/// Ordinary kriging estimate and variance at `p` from samples `(position, value)`.
+/// `None` when the system is singular (e.g. two samples at one place).
+pub fn ordinary_kriging(v: &Variogram, near: &[([f64; 2], f64)], p: [f64; 2]) -> Option<(f64, f64)> {
+    if let Some(s) = near.iter().find(|s| s.0 == p) {
+        return Some((s.1, 0.0));
+    }
+    let n = near.len();
+    let m = n + 1;
+    let mut a = vec![0.0; m * m];
+    let mut b = vec![0.0; m];
+    for i in 0..n {
+        for j in 0..n {
+            let d = (near[i].0[0] - near[j].0[0]).hypot(near[i].0[1] - near[j].0[1]);
+            a[i * m + j] = v.at(d);
+        }
+        a[i * m + n] = 1.0;
+        a[n * m + i] = 1.0;
+        b[i] = v.at((near[i].0[0] - p[0]).hypot(near[i].0[1] - p[1]));
+    }
+    b[n] = 1.0;
+    let rhs = b.clone();
+    let x = solve_dense(a, b, m)?;
+    let estimate = (0..n).map(|i| x[i] * near[i].1).sum();
+    let variance = (0..m).map(|i| x[i] * rhs[i]).sum();
+    Some((estimate, variance))
+}
+
+/// Solves `a x = b` (`a` row-major `m x m`) by Gaussian elimination with partial pivoting.
+fn solve_dense(mut a: Vec<f64>, mut b: Vec<f64>, m: usize) -> Option<Vec<f64>> {
+    let scale = a.iter().fold(0.0f64, |s, v| s.max(v.abs()));
+    for col in 0..m {
+        let piv = (col..m).max_by(|&i, &j| a[i * m + col].abs().total_cmp(&a[j * m + col].abs()))?;
+        if a[piv * m + col].abs() <= 1e-13 * scale {
+            return None;
+        }
+        if piv != col {
+            for k in 0..m {
+                a.swap(piv * m + k, col * m + k);
+            }
+            b.swap(piv, col);
+        }
+        for row in col + 1..m {
+            let f = a[row * m + col] / a[col * m + col];
+            if f != 0.0 {
+                for k in col..m {
+                    a[row * m + k] -= f * a[col * m + k];
+                }
+                b[row] -= f * b[col];
+            }
+        }
+    }
+    let mut x = vec![0.0; m];
+    for row in (0..m).rev() {
+        let s: f64 = (row + 1..m).map(|k| a[row * m + k] * x[k]).sum();
+        x[row] = (b[row] - s) / a[row * m + row];
+    }
+    Some(x)
+}
+
+/// Transforms applied before interpolating (and undone after).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transform {
+    /// Natural logarithm.
+    Log,
+}
+
+/// The validated keys of an `interpolate` layer.
+#[derive(Debug, Clone, Copy)]
+pub struct Params {
+    /// IDW power.
+    pub power: f64,
+    /// Search radius (CRS units); infinite when not given.
+    pub search_radius: f64,
+    /// Largest number of samples used per cell.
+    pub max_points: usize,
+    /// Smallest number of samples a cell needs.
+    pub min_points: usize,
+    /// Below-detection rule.
+    pub below_detection: BelowDetection,
+    /// Replacement for `below_detection = "value"`.
+    pub below_detection_value: Option<f64>,
+    /// Transform.
+    pub transform: Option<Transform>,
+    /// IDW or ordinary kriging.
+    pub interpolation: Interpolation,
+    /// Kriging: the variogram model.
+    pub variogram: VariogramModel,
+    /// Kriging: `(nugget, sill, range)` when given, else fitted.
+    pub variogram_parameters: Option<(f64, f64, f64)>,
+    /// Kriging: lag bins of the empirical variogram.
+    pub lags: usize,
+    /// Kriging: add the kriging variance as a second column.
+    pub kriging_variance: bool,
+}
+
+impl Params {
+    /// Checks the keys of `evidence[i]`; the interpolation keys are rejected on other kinds.
+    pub fn from_raw(i: usize, ev: &RawEvidence) -> Result<Option<Params>> {
+        let key = |k: &str| format!("evidence[{i}].{k}");
+        if ev.kind != EvidenceKind::Interpolate {
+            for (k, set) in [
+                ("power", ev.power.is_some()),
+                ("search_radius", ev.search_radius.is_some()),
+                ("max_points", ev.max_points.is_some()),
+                ("min_points", ev.min_points.is_some()),
+                ("below_detection", ev.below_detection.is_some()),
+                ("below_detection_value", ev.below_detection_value.is_some()),
+                ("transform", ev.transform.is_some()),
+                ("interpolation", ev.interpolation.is_some()),
+                ("variogram", ev.variogram.is_some()),
+                ("nugget", ev.nugget.is_some()),
+                ("sill", ev.sill.is_some()),
+                ("range", ev.range.is_some()),
+                ("lags", ev.lags.is_some()),
+                ("kriging_variance", ev.kriging_variance.is_some()),
+            ] {
+                if set {
+                    return Err(Error::key(key(k), format!("only applies to `interpolate`, not `{}`", ev.kind.as_str())));
+                }
+            }
+            return Ok(None);
+        }
+        if ev.attribute.is_none() {
+            return Err(Error::key(key("attribute"), "`interpolate` needs the attribute holding the values"));
+        }
+        let power = ev.power.unwrap_or(2.0);
+        if !(power.is_finite() && power > 0.0) {
+            return Err(Error::key(key("power"), format!("{power} must be > 0")));
+        }
+        let search_radius = ev.search_radius.unwrap_or(f64::INFINITY);
+        if !(search_radius > 0.0) {
+            return Err(Error::key(key("search_radius"), format!("{search_radius} must be a distance > 0")));
+        }
+        let max_points = ev.max_points.unwrap_or(12);
+        let min_points = ev.min_points.unwrap_or(1);
+        if max_points == 0 || min_points == 0 || min_points > max_points {
+            return Err(Error::key(
+                key("min_points"),
+                format!("need 1 <= min_points ({min_points}) <= max_points ({max_points})"),
+            ));
+        }
+        let below_detection = ev.below_detection.unwrap_or_default();
+        match (below_detection, ev.below_detection_value) {
+            (BelowDetection::Value, None) => {
+                return Err(Error::key(key("below_detection_value"), "`below_detection = \"value\"` needs it"))
+            }
+            (BelowDetection::Value, Some(v)) if !v.is_finite() => {
+                return Err(Error::key(key("below_detection_value"), format!("{v} is not a number")))
+            }
+            (BelowDetection::Half | BelowDetection::Drop, Some(_)) => {
+                return Err(Error::key(key("below_detection_value"), "only applies with `below_detection = \"value\"`"))
+            }
+            _ => {}
+        }
+        let interpolation = ev.interpolation.unwrap_or_default();
+        if interpolation == Interpolation::Idw {
+            for (k, set) in [
+                ("variogram", ev.variogram.is_some()),
+                ("nugget", ev.nugget.is_some()),
+                ("sill", ev.sill.is_some()),
+                ("range", ev.range.is_some()),
+                ("lags", ev.lags.is_some()),
+                ("kriging_variance", ev.kriging_variance.is_some()),
+            ] {
+                if set {
+                    return Err(Error::key(key(k), "only applies with `interpolation = \"ordinary_kriging\"`"));
+                }
+            }
+        } else if ev.power.is_some() {
+            return Err(Error::key(key("power"), "only applies with `interpolation = \"idw\"`"));
+        }
+        let variogram_parameters = match (ev.nugget, ev.sill, ev.range) {
+            (None, None, None) => None,
+            (Some(n), Some(s), Some(r)) if n >= 0.0 && s > n && r > 0.0 && s.is_finite() && r.is_finite() => {
+                Some((n, s, r))
+            }
+            (Some(n), Some(s), Some(r)) => {
+                return Err(Error::key(
+                    key("sill"),
+                    format!("need 0 <= nugget ({n}) < sill ({s}) and range ({r}) > 0"),
+                ))
+            }
+            _ => return Err(Error::key(key("nugget"), "give all of `nugget`, `sill` and `range`, or none (fitted)")),
+        };
+        let lags = ev.lags.unwrap_or(12);
+        if lags < 3 {
+            return Err(Error::key(key("lags"), format!("{lags}: need at least 3 lag bins to fit a variogram")));
+        }
+        Ok(Some(Params {
+            interpolation,
+            variogram: ev.variogram.unwrap_or_default(),
+            variogram_parameters,
+            lags,
+            kriging_variance: ev.kriging_variance.unwrap_or(false),
+            power,
+            search_radius,
+            max_points,
+            min_points,
+            below_detection,
+            below_detection_value: ev.below_detection_value,
+            transform: ev.transform,
+        }))
+    }
+}
+
+/// A sample value as read: a number, or below a detection limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reading {
+    /// A measured value.
+    Value(f64),
+    /// Below the detection limit given.
+    BelowDetection(f64),
+}
+
+/// Reads an attribute value: numbers, negative numbers and `<x` texts are below
+/// detection `|x|`; null is `None`; other text is an error message.
+pub fn reading(a: &Attr) -> std::result::Result<Option<Reading>, String> {
+    let num = |v: f64| if v < 0.0 { Reading::BelowDetection(-v) } else { Reading::Value(v) };
+    match a {
+        Attr::Null => Ok(None),
+        Attr::Int(v) => Ok(Some(num(*v as f64))),
+        Attr::Real(v) if v.is_finite() => Ok(Some(num(*v))),
+        Attr::Real(v) => Err(format!("{v} is not a number")),
+        Attr::Text(t) => {
+            let t = t.trim();
+            if t.is_empty() {
+                return Ok(None);
+            }
+            if let Some(rest) = t.strip_prefix('<') {
+                return match rest.trim().parse::<f64>() {
+                    Ok(v) if v.is_finite() && v > 0.0 => Ok(Some(Reading::BelowDetection(v))),
+                    _ => Err(format!("`{t}` is not a detection limit such as `<0.5`")),
+                };
+            }
+            match t.parse::<f64>() {
+                Ok(v) if v.is_finite() => Ok(Some(num(v))),
+                _ => Err(format!("`{t}` is not a number")),
+            }
+        }
+    }
+}
+
+/// An interpolated surface.
+#[derive(Debug)]
+pub struct Interpolate {
+    name: String,
+    source: String,
+    params: Params,
+    samples: RTree<GeomWithData<[f64; 2], f64>>,
+    below_detection: usize,
+    /// The variogram used by kriging (given or fitted).
+    variogram: Option<Variogram>,
+}
+
+impl Interpolate {
+    /// Reads the samples (reprojected to the grid), applies the below-detection rule and
+    /// the transform, and indexes them.
+    pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Interpolate> {
+        let EvidenceInput::Vector(layer) = &settings.input else {
+            return Err(Error::key(&settings.name, "an `interpolate` layer needs a vector file"));
+        };
+        let params = Params::from_raw(0, &settings.raw)?
+            .ok_or_else(|| Error::key(&settings.name, "not an `interpolate` layer"))?;
+        let attribute = settings.attribute.as_deref().unwrap_or_default();
+        let err = |message: String| Error::Layer {
+            path: layer.path.clone(),
+            layer: layer.layer.clone(),
+            message: format!("evidence `{}`, attribute `{attribute}`: {message}", settings.name),
+        };
+        let mut samples = Vec::new();
+        let mut below = 0;
+        for (k, f) in layer.read(grid, Some(attribute))?.into_iter().enumerate() {
+            let geo::Geometry::Point(p) = f.geometry else {
+                return Err(err(format!("feature {k} is not a point")));
+            };
+            let value = match reading(&f.value).map_err(|m| err(format!("feature {k}: {m}")))? {
+                None => continue,
+                Some(Reading::Value(v)) => v,
+                Some(Reading::BelowDetection(limit)) => {
+                    below += 1;
+                    match params.below_detection {
+                        BelowDetection::Half => limit / 2.0,
+                        BelowDetection::Drop => continue,
+                        BelowDetection::Value => params.below_detection_value.unwrap_or_default(),
+                    }
+                }
+            };
+            let value = match params.transform {
+                None => value,
+                Some(Transform::Log) if value > 0.0 => value.ln(),
+                Some(Transform::Log) => {
+                    return Err(err(format!("feature {k} has {value}, which has no logarithm")));
+                }
+            };
+            samples.push(GeomWithData::new([p.x(), p.y()], value));
+        }
+        if samples.len() < params.min_points {
+            return Err(err(format!("{} usable samples, fewer than min_points", samples.len())));
+        }
+        let variogram = match params.interpolation {
+            Interpolation::Idw => None,
+            Interpolation::OrdinaryKriging => Some({
+                let mut at: Vec<[f64; 2]> = samples.iter().map(|s| *s.geom()).collect();
+                at.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
+                if let Some(w) = at.windows(2).find(|w| w[0] == w[1]) {
+                    return Err(err(format!(
+                        "two samples at ({}, {}): kriging needs one sample per place (average duplicates first)",
+                        w[0][0], w[0][1]
+                    )));
+                }
+                match params.variogram_parameters {
+                Some((nugget, sill, range)) => Variogram { model: params.variogram, nugget, sill, range },
+                None => {
+                    let pairs: Vec<([f64; 2], f64)> = samples.iter().map(|s| (*s.geom(), s.data)).collect();
+                    let empirical = empirical_variogram(&pairs, params.lags);
+                    let v = Variogram::fit(params.variogram, &empirical)
+                        .ok_or_else(|| err("too few distinct sample pairs to fit a variogram".into()))?;
+                    tracing::info!(
+                        "evidence `{}`: fitted {:?} variogram nugget {:.6} sill {:.6} range {:.3}",
+                        settings.name, v.model, v.nugget, v.sill, v.range
+                    );
+                    v
+                }
+            }}),
+        };
+        Ok(Interpolate {
+            variogram,
+            name: settings.name.clone(),
+            source: format!("{} layer {}", layer.path.display(), layer.layer),
+            params,
+            samples: RTree::bulk_load(samples),
+            below_detection: below,
+        })
+    }
+
+    /// The estimate (and kriging variance, 0 for IDW) at map point `p`, or `None` with too
+    /// few samples in reach (or a singular kriging system).
+    pub fn at(&self, p: [f64; 2]) -> Option<(f64, f64)> {
+        let r2 = self.params.search_radius * self.params.search_radius;
+        let near = self
+            .samples
+            .nearest_neighbor_iter_with_distance_2(&p)
+            .take_while(|(_, d2)| *d2 <= r2)
+            .take(self.params.max_points);
+        let (estimate, variance) = match &self.variogram {
+            None => {
+                let near: Vec<(f64, f64)> = near.map(|(s, d2)| (d2, s.data)).collect();
+                if near.len() < self.params.min_points {
+                    return None;
+                }
+                (idw(&near, self.params.power), 0.0)
+            }
+            Some(v) => {
+                let near: Vec<([f64; 2], f64)> = near.map(|(s, _)| (*s.geom(), s.data)).collect();
+                if near.len() < self.params.min_points {
+                    return None;
+                }
+                ordinary_kriging(v, &near, p)?
+            }
+        };
+        Some(match self.params.transform {
+            None => (estimate, variance),
+            Some(Transform::Log) => (estimate.exp(), variance),
+        })
+    }
+
+    /// The variogram kriging uses (given or fitted); `None` for IDW.
+    pub fn variogram(&self) -> Option<Variogram> {
+        self.variogram
+    }
+}
+
+/// Inverse distance weighting of `(squared distance, value)` pairs.
+pub fn idw(near: &[(f64, f64)], power: f64) -> f64 {
+    let at_centre: Vec<f64> = near.iter().filter(|(d2, _)| *d2 == 0.0).map(|&(_, v)| v).collect();
+    if !at_centre.is_empty() {
+        return at_centre.iter().sum::<f64>() / at_centre.len() as f64;
+    }
+    let (mut num, mut den) = (0.0, 0.0);
+    for &(d2, v) in near {
+        let w = d2.powf(-power / 2.0);
+        num += w * v;
+        den += w;
+    }
+    num / den
+}
+
+impl Evidence for Interpolate {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn columns(&self) -> Vec<String> {
+        if self.params.kriging_variance {
+            vec![self.name.clone(), format!("{}_variance", self.name)]
+        } else {
+            vec![self.name.clone()]
+        }
+    }
+
+    fn compute(&self, grid: &Grid, w: &Window) -> Result<LayerBlock> {
+        let ncol = self.columns().len();
+        let mut values = Array2::<f64>::zeros((w.len(), ncol));
+        let mut valid = vec![false; w.len()];
+        for (i, ok) in valid.iter_mut().enumerate() {
+            let (x, y) = grid.centre(w.cell(i));
+            if let Some((v, var)) = self.at([x, y]) {
+                values[[i, 0]] = v;
+                if ncol == 2 {
+                    values[[i, 1]] = var;
+                }
+                *ok = true;
+            }
+        }
+        Ok(LayerBlock { values, valid })
+    }
+
+    fn describe(&self) -> String {
+        let method = match &self.variogram {
+            None => format!("IDW (power {}", self.params.power),
+            Some(v) => format!(
+                "ordinary kriging ({:?} variogram nugget {:.6} sill {:.6} range {:.3}{}",
+                v.model,
+                v.nugget,
+                v.sill,
+                v.range,
+                if self.params.variogram_parameters.is_some() { " as given" } else { " fitted" }
+            ),
+        };
+        format!(
+            "{method}, {} nearest within {}) of {} samples of {} ({} below detection, {:?}){}",
+            self.params.max_points,
+            self.params.search_radius,
+            self.samples.size(),
+            self.source,
+            self.below_detection,
+            self.params.below_detection,
+            if self.params.transform.is_some() { ", log transform" } else { "" }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn below_detection_readings() {
+        assert_eq!(reading(&Attr::Text("<0.5".into())), Ok(Some(Reading::BelowDetection(0.5))));
+        assert_eq!(reading(&Attr::Text(" < 2 ".into())), Ok(Some(Reading::BelowDetection(2.0))));
+        assert_eq!(reading(&Attr::Real(-0.05)), Ok(Some(Reading::BelowDetection(0.05))));
+        assert_eq!(reading(&Attr::Int(-5)), Ok(Some(Reading::BelowDetection(5.0))));
+        assert_eq!(reading(&Attr::Text("12.5".into())), Ok(Some(Reading::Value(12.5))));
+        assert_eq!(reading(&Attr::Real(0.0)), Ok(Some(Reading::Value(0.0))));
+        assert_eq!(reading(&Attr::Null), Ok(None));
+        assert!(reading(&Attr::Text("n.d.".into())).unwrap_err().contains("n.d."));
+        assert!(reading(&Attr::Text("<abc".into())).is_err());
+    }
+
+    #[test]
+    fn variogram_fit_recovers_the_model_it_was_sampled_from() {
+        for model in [VariogramModel::Spherical, VariogramModel::Exponential, VariogramModel::Gaussian] {
+            let truth = Variogram { model, nugget: 0.7, sill: 5.2, range: 1800.0 };
+            let empirical: Vec<(f64, f64, f64)> =
+                (1..=15).map(|k| (k as f64 * 200.0, truth.at(k as f64 * 200.0), 10.0 + k as f64)).collect();
+            let fit = Variogram::fit(model, &empirical).unwrap();
+            assert!((fit.nugget - 0.7).abs() < 1e-4, "{model:?} {fit:?}");
+            assert!((fit.sill - 5.2).abs() < 1e-4, "{model:?} {fit:?}");
+            assert!((fit.range - 1800.0).abs() < 0.1, "{model:?} {fit:?}");
+        }
+    }
+
+    #[test]
+    fn kriging_honours_samples_and_sums_weights_to_one() {
+        let v = Variogram { model: VariogramModel::Spherical, nugget: 0.0, sill: 1.0, range: 10.0 };
+        let near = [([0.0, 0.0], 1.0), ([4.0, 0.0], 3.0), ([0.0, 5.0], 2.0)];
+        assert_eq!(ordinary_kriging(&v, &near, [4.0, 0.0]), Some((3.0, 0.0)));
+        // A constant field is reproduced exactly (weights sum to one).
+        let flat = [([0.0, 0.0], 7.0), ([4.0, 0.0], 7.0), ([0.0, 5.0], 7.0)];
+        let (e, var) = ordinary_kriging(&v, &flat, [1.0, 1.0]).unwrap();
+        assert!((e - 7.0).abs() < 1e-12 && var > 0.0);
+        // Two samples at one place make the system singular.
+        assert_eq!(ordinary_kriging(&v, &[([0.0, 0.0], 1.0), ([0.0, 0.0], 2.0)], [1.0, 1.0]), None);
+    }
+
+    #[test]
+    fn idw_by_hand() {
+        // Distances 1 and 2, power 2: weights 1 and 1/4.
+        let v = idw(&[(1.0, 10.0), (4.0, 20.0)], 2.0);
+        assert!((v - (10.0 + 20.0 / 4.0) / 1.25).abs() < 1e-12);
+        assert_eq!(idw(&[(0.0, 3.0), (0.0, 5.0), (4.0, 100.0)], 2.0), 4.0);
+    }
+}

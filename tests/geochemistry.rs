@@ -1,0 +1,296 @@
+//! Geochemistry interpolation against independent references: IDW against a
+//! brute-force evaluation at every cell (below-detection values, log transform, search
+//! radius, neighbour limits). Small windows (block_size 16).
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use lode::features::FeatureStack;
+use lode::Settings;
+
+const X0: f64 = 650_000.0;
+const Y1: f64 = -2_300_000.0;
+const COLS: usize = 80;
+const ROWS: usize = 60;
+const CELL: f64 = 100.0;
+
+/// A config on an 80 x 60 grid of 100 m cells in EPSG:7845 with the given evidence.
+fn config(dir: &Path, evidence: &str) -> Settings {
+    write(dir, "deposits.geojson", &collection(&[point(505.0, 505.0)]));
+    let text = format!(
+        r#"
+[project]
+name = "geochemistry"
+
+[grid]
+crs = "EPSG:7845"
+bounds = [{X0}, {y0}, {x1}, {Y1}]
+cell_size = {CELL}
+block_size = 16
+
+[labels]
+path = "deposits.geojson"
+
+{evidence}
+
+[output]
+dir = "out"
+"#,
+        y0 = Y1 - ROWS as f64 * CELL,
+        x1 = X0 + COLS as f64 * CELL,
+    );
+    let path = write(dir, "c.toml", &text);
+    Settings::load(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A GeoJSON FeatureCollection in EPSG:7845 of the given features.
+fn collection(features: &[String]) -> String {
+    let crs = r#""crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::7845"}}"#;
+    format!(r#"{{"type":"FeatureCollection",{crs},"features":[{}]}}"#, features.join(","))
+}
+
+/// A point relative to the grid's top-left corner (y down, metres).
+fn point(x: f64, y: f64) -> String {
+    format!(
+        r#"{{"type":"Feature","properties":{{}},"geometry":{{"type":"Point","coordinates":[{},{}]}}}}"#,
+        X0 + x,
+        Y1 - y
+    )
+}
+
+/// The first column of every cell of the grid, window by window, with validity.
+fn compute_all(stack: &FeatureStack) -> Vec<Vec<(f64, bool)>> {
+    let grid = &stack.grid;
+    let mut out = vec![vec![(f64::NAN, false); grid.len()]; stack.layers.len()];
+    for w in grid.windows() {
+        let b = stack.compute(&w).unwrap();
+        for i in 0..w.len() {
+            let g = grid.index(w.cell(i));
+            for (l, span) in stack.spans.iter().enumerate() {
+                out[l][g] = (b.values[[i, span.start]], b.layer_valid[[i, l]]);
+            }
+        }
+    }
+    out
+}
+
+
+/// A point with a `li_ppm` text attribute (assays as a lab reports them).
+fn sample(x: f64, y: f64, value: Option<&str>) -> String {
+    let v = value.map_or("null".to_string(), |v| format!("\"{v}\""));
+    point(x, y).replace(r#""properties":{}"#, &format!(r#""properties":{{"li_ppm":{v}}}"#))
+}
+
+/// The assays: numbers, `<x` and negative below-detection values, a null, and one
+/// sample exactly on a cell centre.
+fn assays() -> Vec<(f64, f64, Option<String>)> {
+    let mut out: Vec<(f64, f64, Option<String>)> = (0..60)
+        .map(|k| {
+            let kf = k as f64;
+            let (x, y) = (37.0 + (kf * 613.7) % 7900.0, 21.0 + (kf * 397.3) % 5900.0);
+            let v = match k % 10 {
+                3 => "<5".to_string(),
+                7 => "-2".to_string(),
+                _ => format!("{}", 10.0 + (kf * 37.0) % 250.0),
+            };
+            (x, y, Some(v))
+        })
+        .collect();
+    out.push((4050.0, 2950.0, Some("123.5".into())));
+    out.push((4321.0, 1234.0, None));
+    out
+}
+
+#[test]
+fn idw_equals_a_brute_force_evaluation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let pts = assays();
+    let features: Vec<String> = pts.iter().map(|(x, y, v)| sample(*x, *y, v.as_deref())).collect();
+    let path = write(d, "soil.geojson", &collection(&features));
+    let p = path.display();
+    let ev = format!(
+        r#"
+[[evidence]]
+name = "li_idw"
+kind = "interpolate"
+path = "{p}"
+attribute = "li_ppm"
+
+[[evidence]]
+name = "li_log"
+kind = "interpolate"
+path = "{p}"
+attribute = "li_ppm"
+power = 1.5
+search_radius = 900.0
+max_points = 5
+min_points = 2
+below_detection = "drop"
+transform = "log"
+
+[[evidence]]
+name = "li_value"
+kind = "interpolate"
+path = "{p}"
+attribute = "li_ppm"
+below_detection = "value"
+below_detection_value = 0.1
+max_points = 3
+"#
+    );
+    let s = config(d, &ev);
+    let stack = FeatureStack::prepare(&s).unwrap();
+    let ours = compute_all(&stack);
+    // Samples as each layer sees them: (x, y, value) relative to the top-left corner.
+    let parsed = |bdl: &dyn Fn(f64) -> Option<f64>| -> Vec<(f64, f64, f64)> {
+        pts.iter()
+            .filter_map(|(x, y, v)| {
+                let v = v.as_deref()?;
+                let value = if let Some(l) = v.strip_prefix('<') {
+                    bdl(l.parse().unwrap())?
+                } else {
+                    let n: f64 = v.parse().unwrap();
+                    if n < 0.0 { bdl(-n)? } else { n }
+                };
+                Some((*x, *y, value))
+            })
+            .collect()
+    };
+    let half = parsed(&|l| Some(l / 2.0));
+    let dropped = parsed(&|_| None);
+    let fixed = parsed(&|_| Some(0.1));
+    assert_eq!((half.len(), dropped.len()), (61, 49));
+    // IDW by brute force: sort every sample by distance, keep the first `k` within `r`.
+    let brute = |samples: &[(f64, f64, f64)], x: f64, y: f64, power: f64, r: f64, k: usize, min: usize, log: bool| {
+        let mut near: Vec<(f64, f64)> = samples
+            .iter()
+            .map(|&(sx, sy, v)| ((sx - x).hypot(sy - y), if log { v.ln() } else { v }))
+            .filter(|(dist, _)| *dist <= r)
+            .collect();
+        near.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
+        near.truncate(k);
+        if near.len() < min {
+            return None;
+        }
+        let est = if near[0].0 == 0.0 {
+            near[0].1
+        } else {
+            let w: Vec<f64> = near.iter().map(|(dist, _)| dist.powf(-power)).collect();
+            near.iter().zip(&w).map(|((_, v), w)| v * w).sum::<f64>() / w.iter().sum::<f64>()
+        };
+        Some(if log { est.exp() } else { est })
+    };
+    let mut missing = 0;
+    for i in 0..COLS * ROWS {
+        let (x, y) = ((i % COLS) as f64 * CELL + 50.0, (i / COLS) as f64 * CELL + 50.0);
+        let wants = [
+            brute(&half, x, y, 2.0, f64::INFINITY, 12, 1, false),
+            brute(&dropped, x, y, 1.5, 900.0, 5, 2, true),
+            brute(&fixed, x, y, 2.0, f64::INFINITY, 3, 1, false),
+        ];
+        for (layer, want) in wants.iter().enumerate() {
+            let (v, ok) = ours[layer][i];
+            match want {
+                None => {
+                    assert!(!ok, "layer {layer} at ({x}, {y}) should have no data");
+                    missing += 1;
+                }
+                Some(w) => {
+                    assert!(ok, "layer {layer} at ({x}, {y}) should have data");
+                    assert!((v - w).abs() <= 1e-9 * (1.0 + w.abs()), "layer {layer} at ({x}, {y}): {v} vs {w}");
+                }
+            }
+        }
+    }
+    assert!(missing > 100 && missing < COLS * ROWS, "{missing} cells beyond the search radius");
+    // The sample on a cell centre is honoured exactly.
+    let at = (29 * COLS) + 40;
+    assert_eq!(ours[0][at].0, 123.5);
+    // An assay that is neither a number nor a detection limit is an error naming it.
+    let bad: Vec<String> = features.iter().take(3).cloned().chain([sample(10.0, 10.0, Some("n.d."))]).collect();
+    write(d, "soil.geojson", &collection(&bad));
+    let err = FeatureStack::prepare(&config(d, &ev)).unwrap_err().to_string();
+    assert!(err.contains("li_idw") && err.contains("n.d.") && err.contains("li_ppm"), "{err}");
+}
+
+#[test]
+fn ordinary_kriging_equals_pykrige() {
+    // tests/fixtures/kriging/make_fixture.py made these with PyKrige 1.7.2.
+    let dir = root().join("tests/fixtures/kriging");
+    let samples = std::fs::read_to_string(dir.join("samples.csv")).unwrap();
+    let features: Vec<String> = samples
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let v: Vec<f64> = l.split(',').map(|s| s.parse().unwrap()).collect();
+            point(v[0] - X0, Y1 - v[1]).replace(r#""properties":{}"#, &format!(r#""properties":{{"au":{}}}"#, v[2]))
+        })
+        .collect();
+    assert_eq!(features.len(), 70);
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let path = write(d, "samples.geojson", &collection(&features));
+    let layer = |name: &str, model: &str, nugget: f64, sill: f64, range: f64, max_points: usize| {
+        format!(
+            "[[evidence]]\nname = \"{name}\"\nkind = \"interpolate\"\npath = \"{}\"\nattribute = \"au\"\n\
+             interpolation = \"ordinary_kriging\"\nvariogram = \"{model}\"\nnugget = {nugget}\nsill = {sill}\n\
+             range = {range}\nmax_points = {max_points}\nkriging_variance = true\n",
+            path.display()
+        )
+    };
+    let ev = [
+        layer("spherical_all", "spherical", 1.0, 12.0, 2500.0, 100),
+        layer("exponential_10", "exponential", 0.0, 10.0, 3000.0, 10),
+        layer("gaussian_all", "gaussian", 0.8, 11.0, 2000.0, 100),
+        // Fitted variogram: checked for being reported and sensible below.
+        format!(
+            "[[evidence]]\nname = \"fitted\"\nkind = \"interpolate\"\npath = \"{}\"\nattribute = \"au\"\n\
+             interpolation = \"ordinary_kriging\"\nvariogram = \"spherical\"\nmax_points = 16\n",
+            path.display()
+        ),
+    ]
+    .join("\n");
+    let s = config(d, &ev);
+    let stack = FeatureStack::prepare(&s).unwrap();
+    let cases = ["spherical_all", "exponential_10", "gaussian_all"];
+    // Full columns of the grid.
+    let grid = &stack.grid;
+    let mut cols = vec![vec![f64::NAN; grid.len()]; stack.columns.len()];
+    for w in grid.windows() {
+        let b = stack.compute(&w).unwrap();
+        for i in 0..w.len() {
+            assert!(b.valid[i]);
+            for (c, col) in cols.iter_mut().enumerate() {
+                col[grid.index(w.cell(i))] = b.values[[i, c]];
+            }
+        }
+    }
+    let expected = std::fs::read_to_string(dir.join("expected.csv")).unwrap();
+    let (mut n, mut worst) = (0, 0.0f64);
+    for l in expected.lines().skip(1) {
+        let f: Vec<&str> = l.split(',').collect();
+        let k = cases.iter().position(|c| *c == f[0]).unwrap();
+        let (row, col): (usize, usize) = (f[1].parse().unwrap(), f[2].parse().unwrap());
+        let (est, var): (f64, f64) = (f[3].parse().unwrap(), f[4].parse().unwrap());
+        let i = row * COLS + col;
+        let (ours_est, ours_var) = (cols[2 * k][i], cols[2 * k + 1][i]);
+        let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1e-12);
+        assert!(rel(ours_est, est) < 1e-8, "{} at ({row}, {col}): {ours_est} vs pykrige {est}", cases[k]);
+        assert!(rel(ours_var, var) < 1e-8, "{} variance at ({row}, {col}): {ours_var} vs pykrige {var}", cases[k]);
+        worst = worst.max(rel(ours_est, est)).max(rel(ours_var, var));
+        n += 1;
+    }
+    assert_eq!(n, 3 * (COLS * ROWS).div_ceil(7));
+    eprintln!("largest relative difference from pykrige: {worst:.2e}");
+    // The fitted variogram is reported, and a sill near the samples' variance.
+    let described = stack.layers[3].describe();
+    assert!(described.contains("fitted") && described.contains("Spherical"), "{described}");
+    let values: Vec<f64> = samples.lines().skip(1).map(|l| l.rsplit(',').next().unwrap().parse().unwrap()).collect();
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64;
+    let sill: f64 = described.split("sill ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!(sill > 0.3 * variance && sill < 3.0 * variance, "sill {sill}, sample variance {variance}");
+}
