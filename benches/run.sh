@@ -146,7 +146,7 @@ bench_memory() {
   BENCH_LODE="$LODE" bash benches/memory.sh
 }
 
-# Section evidence (not in the default SECTIONS: 10000 x 10000 grids take long):
+# Section evidence (10000 x 10000 grids: several minutes; BENCH_EVIDENCE_SIZES picks sizes):
 # `bash benches/run.sh evidence`, see benches/evidence.sh.
 source "$ROOT/benches/evidence.sh"
 
