@@ -300,3 +300,47 @@ fn warped_features_do_not_depend_on_the_window_they_are_computed_in() {
         }
     }
 }
+
+#[test]
+fn averaging_an_integer_raster_onto_a_coarser_grid_keeps_fractions() {
+    // A 200 m grid on the same origin as GA's 100 m Byte FaultDensity: each cell must be
+    // the exact mean of its 2 x 2 source cells, fractions included.
+    let tmp = tempfile::tempdir().unwrap();
+    let src = gdal::Dataset::open(cloncurry("FaultDensity.tif")).unwrap();
+    let gt = src.geo_transform().unwrap();
+    let (cols, rows) = (629usize, 1243usize);
+    let text = cloncurry_config(
+        &tmp.path().join("out"),
+        "",
+        &format!("[[evidence]]\nname = \"d\"\nkind = \"raster\"\npath = \"{}\"\n", cloncurry("FaultDensity.tif").display()),
+    )
+    .replace(
+        &format!("template = \"{}\"", cloncurry("StratNo.tif").display()),
+        &format!(
+            "crs = \"EPSG:7845\"\nbounds = [{}, {}, {}, {}]\ncell_size = 200.0",
+            gt[0],
+            gt[3] - 200.0 * rows as f64,
+            gt[0] + 200.0 * cols as f64,
+            gt[3]
+        ),
+    );
+    let s = settings(tmp.path(), &text);
+    let stack = FeatureStack::prepare(&s).unwrap();
+    let w = Window { col: 100, row: 300, cols: 60, rows: 40 };
+    let b = stack.compute(&w).unwrap();
+    let raw = src.rasterband(1).unwrap().read_as::<f64>((200, 600), (120, 80), (120, 80), None).unwrap();
+    let raw = raw.data();
+    let mut fractional = 0;
+    for i in 0..w.len() {
+        let (r, c) = (i / w.cols, i % w.cols);
+        let mean = (raw[(2 * r) * 120 + 2 * c]
+            + raw[(2 * r) * 120 + 2 * c + 1]
+            + raw[(2 * r + 1) * 120 + 2 * c]
+            + raw[(2 * r + 1) * 120 + 2 * c + 1])
+            / 4.0;
+        assert!(b.valid[i]);
+        assert!((b.values[[i, 0]] - mean).abs() < 1e-9, "cell {i}: {} vs mean {mean}", b.values[[i, 0]]);
+        fractional += usize::from(mean.fract() != 0.0);
+    }
+    assert!(fractional > 20, "the window should hold fractional means ({fractional})");
+}

@@ -223,6 +223,11 @@ impl GridBand {
         if matches!(alg, "bilinear" | "cubic") {
             args.extend(["-wo".into(), "XSCALE=1".into(), "-wo".into(), "YSCALE=1".into()]);
         }
+        // Interpolated and averaged values are real numbers: never round them back to an
+        // integer source type (a mean of 100 and 200 m distances is 150, not 100 or 200).
+        if matches!(alg, "bilinear" | "cubic" | "average") {
+            args.extend(["-ot".into(), "Float64".into()]);
+        }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         gdal_utility(Path::new(&picked), &warped, &args, Utility::Warp)
             .map_err(|e| Error::input(&band.path, format!("cannot be warped onto the grid: {e}")))?;
