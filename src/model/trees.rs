@@ -290,3 +290,32 @@ pub fn cross_validate(settings: &Settings, stack: &FeatureStack, t: &TrainingSet
     };
     Ok((Some(report), models, vec![("importance.csv".into(), csv), ("cv_folds.csv".into(), folds_csv)]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tree_models_are_send_sync_and_survive_a_json_round_trip() {
+        fn check<T: Send + Sync>() {}
+        check::<TreeModel>();
+        check::<Member>();
+        // A small forest and booster: predictions after serde_json equal the originals.
+        let rows = 200;
+        let x: Vec<f64> = (0..rows * 2).map(|i| ((i * 7919) % 1000) as f64 / 1000.0).collect();
+        let y: Vec<bool> = (0..rows).map(|i| x[i * 2] + 0.3 * x[i * 2 + 1] > 0.7).collect();
+        let w = vec![1.0; rows];
+        let binner = Binner::fit(&x, rows, 2, 255);
+        let bins = binner.transform(&x, rows, 2);
+        let fp = ForestParams { n_trees: 5, max_depth: Some(6), min_samples_leaf: 2, max_features: None, max_bins: 255 };
+        let bp = BoostingParams { iterations: 10, learning_rate: 0.3, max_depth: 3, min_leaf_weight: 1.0, max_bins: 255 };
+        for m in [
+            TreeModel { members: vec![Member::Forest(Forest::fit(&binner, &bins, &y, &w, fp, 1))], folds: Vec::new() },
+            TreeModel { members: vec![Member::Boosting(Boosting::fit(binner.clone(), &x, 2, &y, &w, bp, 1).unwrap())], folds: Vec::new() },
+        ] {
+            let back: TreeModel = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+            assert_eq!(m.predict(&x, 2).0, back.predict(&x, 2).0);
+            assert!(validation::auc(&m.predict(&x, 2).0, &y) > 0.9);
+        }
+    }
+}
