@@ -93,6 +93,9 @@ pub struct RawLabels {
     /// Negative cells drawn per positive cell. Default 10.
     #[serde(default = "default_negative_ratio")]
     pub negatives_per_positive: f64,
+    /// Cells whose centre lies within this distance of a deposit are positives too. Default 0.
+    #[serde(default)]
+    pub positive_buffer: f64,
 }
 
 /// The kinds of evidence layer.
@@ -552,6 +555,8 @@ pub struct LabelSettings {
     pub negative_buffer: f64,
     /// Negatives per positive.
     pub negatives_per_positive: f64,
+    /// Cells within this distance of a deposit are positives too.
+    pub positive_buffer: f64,
 }
 
 /// A validated `[[evidence]]` table.
@@ -640,7 +645,11 @@ impl Settings {
             source,
             negative_buffer: raw.labels.negative_buffer,
             negatives_per_positive: raw.labels.negatives_per_positive,
+            positive_buffer: raw.labels.positive_buffer,
         };
+        if !(raw.labels.positive_buffer >= 0.0 && raw.labels.positive_buffer.is_finite()) {
+            return Err(Error::key("labels.positive_buffer", "must be a distance >= 0"));
+        }
 
         // Evidence.
         if raw.evidence.is_empty() {

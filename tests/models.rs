@@ -207,3 +207,29 @@ fn tree_models_give_identical_outputs_across_thread_counts() {
         }
     }
 }
+
+#[test]
+fn a_positive_buffer_adds_the_cells_around_each_deposit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = scene(tmp.path(), 60, 8, "[model]\nkind = \"random_forest\"\nn_trees = 5", "");
+    let text = std::fs::read_to_string(&config).unwrap().replace("negative_buffer = 0", "negative_buffer = 0\npositive_buffer = 150").replace("negatives_per_positive = 10", "negatives_per_positive = 1");
+    std::fs::write(&config, text).unwrap();
+    run(&config, "2");
+    // Deposits sit at cell centres on a 100 m grid: 150 m reaches the 8 neighbours.
+    let gj: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tmp.path().join("deposits.geojson")).unwrap()).unwrap();
+    let mut cells = std::collections::HashSet::new();
+    for f in gj["features"].as_array().unwrap() {
+        let c = &f["geometry"]["coordinates"];
+        let (col, row) = (((c[0].as_f64().unwrap() - 500_000.0) / 100.0).floor() as i64, ((7_700_000.0 - c[1].as_f64().unwrap()) / 100.0).floor() as i64);
+        for dr in -1..=1 {
+            for dc in -1..=1 {
+                let (r, k) = (row + dr, col + dc);
+                if (0..60).contains(&r) && (0..60).contains(&k) {
+                    cells.insert((r, k));
+                }
+            }
+        }
+    }
+    let m = metrics(tmp.path());
+    assert_eq!(m["fit"]["training"]["positives"].as_u64().unwrap() as usize, cells.len());
+}
