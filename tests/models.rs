@@ -233,3 +233,50 @@ fn a_positive_buffer_adds_the_cells_around_each_deposit() {
     let m = metrics(tmp.path());
     assert_eq!(m["fit"]["training"]["positives"].as_u64().unwrap() as usize, cells.len());
 }
+
+#[test]
+fn cluster_folds_hold_out_exactly_one_single_linkage_cluster_of_deposits_each() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = lode(&["-q", "synth", "--cols", "80", "--rows", "80", "--seed", "2", "--intercept", "-8", tmp.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(tmp.path().join("scene.toml")).unwrap();
+    let start = text.find("[model]").unwrap();
+    let end = text.find("[output]").unwrap();
+    let text = format!(
+        "{}[model]\nkind = \"random_forest\"\nn_trees = 5\n\n[validation]\nkind = \"cluster\"\ncluster_distance = 700\n\n{}",
+        &text[..start],
+        &text[end..]
+    );
+    let config = write(tmp.path(), "scene.toml", &text);
+    run(&config, "2");
+    let rows = folds(tmp.path());
+    // Every deposit row is tested once; link deposits closer than 700 m (brute force).
+    let pos: Vec<_> = rows.iter().filter(|r| r.5 && r.6 == "test").collect();
+    let n = pos.len();
+    assert!(n > 10, "{n} deposits");
+    let mut comp: Vec<usize> = (0..n).collect();
+    fn find(c: &mut Vec<usize>, i: usize) -> usize {
+        if c[i] != i {
+            let r = find(c, c[i]);
+            c[i] = r;
+        }
+        c[i]
+    }
+    for i in 0..n {
+        for j in 0..i {
+            if ((pos[i].3 - pos[j].3).powi(2) + (pos[i].4 - pos[j].4).powi(2)).sqrt() <= 700.0 {
+                let (a, b) = (find(&mut comp, i), find(&mut comp, j));
+                comp[a] = b;
+            }
+        }
+    }
+    let mut cluster_of_fold: HashMap<usize, usize> = HashMap::new();
+    let mut fold_of_cluster: HashMap<usize, usize> = HashMap::new();
+    for i in 0..n {
+        let c = find(&mut comp, i);
+        assert_eq!(*cluster_of_fold.entry(pos[i].0).or_insert(c), c, "fold {} mixes clusters", pos[i].0);
+        assert_eq!(*fold_of_cluster.entry(c).or_insert(pos[i].0), pos[i].0, "cluster split over folds");
+    }
+    let m = metrics(tmp.path());
+    assert_eq!(m["validation"]["folds"].as_u64().unwrap() as usize, fold_of_cluster.len());
+}

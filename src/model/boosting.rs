@@ -113,9 +113,12 @@ impl Boosting {
     pub fn predict(&self, x: &[f64], cols: usize) -> Vec<f64> {
         let rows = if cols == 0 { 0 } else { x.len() / cols };
         let mut z = vec![self.base_score; rows];
-        for t in &self.trees {
-            for (i, zi) in z.iter_mut().enumerate() {
-                *zi += t.predict_row(&x[i * cols..(i + 1) * cols]) as f64;
+        for start in (0..rows).step_by(crate::model::forest::PREDICT_CHUNK) {
+            let end = (start + crate::model::forest::PREDICT_CHUNK).min(rows);
+            for t in &self.trees {
+                for i in start..end {
+                    z[i] += t.predict_row(&x[i * cols..(i + 1) * cols]) as f64;
+                }
             }
         }
         z.into_iter().map(|z| 1.0 / (1.0 + (-z).exp())).collect()
