@@ -12,7 +12,7 @@ use forust_ml::{GradientBooster, Matrix};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::forest::{Binner, Node, Tree};
+use crate::model::forest::{Binner, GrowNode, Tree};
 
 /// Gradient boosting hyperparameters.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -57,12 +57,12 @@ impl Clone for Boosting {
 /// forust's tree on bin indices to a raw-threshold tree: `bin < split` is `bin <= k`,
 /// `k = ceil(split) - 1`, which is `x <= edges[k]`.
 fn convert(t: &forust_ml::tree::Tree, edges: &[Vec<f64>]) -> Tree {
-    let nodes = t
+    let nodes: Vec<GrowNode> = t
         .nodes
         .iter()
         .map(|n| {
             if n.is_leaf {
-                return Node { feature: u32::MAX, threshold: 0.0, left: 0, right: 0, value: n.weight_value };
+                return GrowNode { feature: u32::MAX, threshold: 0.0, left: 0, right: 0, value: n.weight_value };
             }
             let k = n.split_value.ceil() - 1.0;
             let e = &edges[n.split_feature];
@@ -73,10 +73,10 @@ fn convert(t: &forust_ml::tree::Tree, edges: &[Vec<f64>]) -> Tree {
             } else {
                 e[k as usize]
             };
-            Node { feature: n.split_feature as u32, threshold, left: n.left_child as u32, right: n.right_child as u32, value: 0.0 }
+            GrowNode { feature: n.split_feature as u32, threshold, left: n.left_child as u32, right: n.right_child as u32, value: 0.0 }
         })
         .collect();
-    Tree { nodes }
+    Tree::from_grown(&nodes)
 }
 
 fn column_major_bins(binner: &Binner, x: &[f64], rows: usize, cols: usize) -> Vec<f64> {

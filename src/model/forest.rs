@@ -74,9 +74,9 @@ pub struct ForestParams {
     pub max_bins: usize,
 }
 
-/// One node of a tree: a split (`feature < u32::MAX`) or a leaf.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Node {
+/// A node while a tree is grown (or converted): a split (`feature < u32::MAX`) or a leaf.
+#[derive(Debug, Clone)]
+pub(crate) struct GrowNode {
     /// Split column, `u32::MAX` for a leaf.
     pub feature: u32,
     /// Rows with `x[feature] <= threshold` go left.
@@ -85,11 +85,24 @@ pub struct Node {
     pub left: u32,
     /// Right child.
     pub right: u32,
-    /// Leaf: weighted fraction of deposit rows.
+    /// Leaf value.
     pub value: f32,
 }
 
-/// One tree, nodes in a flat vector (root first).
+/// One node of a fitted tree, 16 bytes: a split, whose left child is the next node and
+/// right child `right`, or a leaf (`feature == u32::MAX`) whose value is `threshold`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Node {
+    /// Rows with `x[feature] <= threshold` go to the next node, the others to `right`;
+    /// a leaf's value.
+    pub threshold: f64,
+    /// Split column, `u32::MAX` for a leaf.
+    pub feature: u32,
+    /// Right child.
+    pub right: u32,
+}
+
+/// One tree, nodes depth first from the root (a left child follows its parent).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Tree {
     /// The nodes.
@@ -100,11 +113,32 @@ impl Tree {
     /// The leaf value of one row.
     #[inline]
     pub fn predict_row(&self, row: &[f64]) -> f32 {
-        let mut n = &self.nodes[0];
-        while n.feature != u32::MAX {
-            n = if row[n.feature as usize] <= n.threshold { &self.nodes[n.left as usize] } else { &self.nodes[n.right as usize] };
+        let mut i = 0;
+        loop {
+            let n = &self.nodes[i];
+            if n.feature == u32::MAX {
+                return n.threshold as f32;
+            }
+            i = if row[n.feature as usize] > n.threshold { n.right as usize } else { i + 1 };
         }
-        n.value
+    }
+
+    /// Lays grown nodes (root first, children anywhere) out depth first.
+    pub(crate) fn from_grown(grown: &[GrowNode]) -> Tree {
+        fn emit(grown: &[GrowNode], g: usize, out: &mut Vec<Node>) -> u32 {
+            let o = out.len();
+            let n = &grown[g];
+            out.push(Node { threshold: n.value as f64, feature: u32::MAX, right: 0 });
+            if n.feature != u32::MAX {
+                emit(grown, n.left as usize, out);
+                let right = emit(grown, n.right as usize, out);
+                out[o] = Node { threshold: n.threshold, feature: n.feature, right };
+            }
+            o as u32
+        }
+        let mut nodes = Vec::with_capacity(grown.len());
+        emit(grown, 0, &mut nodes);
+        Tree { nodes }
     }
 }
 
@@ -138,7 +172,7 @@ struct Grower<'a> {
     n: Vec<u32>,
     params: ForestParams,
     mtry: usize,
-    nodes: Vec<Node>,
+    nodes: Vec<GrowNode>,
 }
 
 impl Grower<'_> {
@@ -150,7 +184,7 @@ impl Grower<'_> {
                 wp += self.w[i];
             }
         }
-        self.nodes.push(Node { feature: u32::MAX, threshold: 0.0, left: 0, right: 0, value: if wt > 0.0 { (wp / wt) as f32 } else { 0.0 } });
+        self.nodes.push(GrowNode { feature: u32::MAX, threshold: 0.0, left: 0, right: 0, value: if wt > 0.0 { (wp / wt) as f32 } else { 0.0 } });
         (self.nodes.len() - 1) as u32
     }
 
@@ -236,7 +270,7 @@ impl Grower<'_> {
             }
         }
         let me = self.nodes.len();
-        self.nodes.push(Node { feature: j as u32, threshold: self.edges[j][b], left: 0, right: 0, value: 0.0 });
+        self.nodes.push(GrowNode { feature: j as u32, threshold: self.edges[j][b], left: 0, right: 0, value: 0.0 });
         let (left_rows, right_rows) = rows.split_at_mut(l);
         let left = self.grow(left_rows, depth + 1, rng);
         let right = self.grow(right_rows, depth + 1, rng);
@@ -265,11 +299,11 @@ impl Forest {
                 let mut sample: Vec<usize> = (0..rows).filter(|&i| n[i] > 0).collect();
                 let mut g = Grower { bins, edges: &binner.edges, y, w, n, params, mtry, nodes: Vec::new() };
                 if sample.is_empty() {
-                    g.nodes.push(Node { feature: u32::MAX, threshold: 0.0, left: 0, right: 0, value: 0.0 });
+                    g.nodes.push(GrowNode { feature: u32::MAX, threshold: 0.0, left: 0, right: 0, value: 0.0 });
                 } else {
                     g.grow(&mut sample, 0, &mut rng);
                 }
-                Tree { nodes: g.nodes }
+                Tree::from_grown(&g.nodes)
             })
             .collect();
         Forest { trees, params }
