@@ -5,7 +5,8 @@
 //!
 //! Uncertainty: for the forest, the standard deviation of the tree probabilities (all
 //! trees of all bags); for boosting, over the bags when `pu_bagging`, else over the
-//! cross-validation fold models; no uncertainty map for boosting without either.
+//! cross-validation fold models (at most [`MAX_FOLD_MODELS`]); no uncertainty map for
+//! boosting without either.
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -189,13 +190,18 @@ pub struct CvReport {
     pub fold_rows: Vec<[usize; 3]>,
 }
 
+/// Most cross-validation fold models kept for the uncertainty of boosting (a `cluster`
+/// validation can have a fold per deposit cluster: then there is no uncertainty map).
+pub const MAX_FOLD_MODELS: usize = 20;
+
 /// Fits a tree model (with cross-validation when `[validation]` asks for it). Returns the
 /// model, its report and extra files (`importance.csv`, `cv_folds.csv`).
 pub fn fit(settings: &Settings, stack: &FeatureStack, t: &TrainingSet) -> Result<(TreeModel, Option<CvReport>, Vec<(String, String)>)> {
     let all: Vec<usize> = (0..t.y.len()).collect();
     let members = fit_members(settings, t, &all, settings.seed)?;
     let (cv, fold_models, files) = cross_validate(settings, stack, t)?;
-    let keep_folds = matches!(members.first(), Some(Member::Boosting(_))) && members.len() == 1;
+    // Every kept fold model is evaluated at every cell: keep them only for a few folds.
+    let keep_folds = matches!(members.first(), Some(Member::Boosting(_))) && members.len() == 1 && fold_models.len() <= MAX_FOLD_MODELS;
     let model = TreeModel { members, folds: if keep_folds { fold_models } else { Vec::new() } };
     Ok((model, cv, files))
 }
