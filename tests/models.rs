@@ -115,6 +115,7 @@ fn check_model_recovers_truth(model: &str) {
     assert_eq!(csv.lines().count(), 7, "{csv}");
     let cv = v["cv_auc"].as_f64().unwrap();
     let oracle = oracle_cv_auc(tmp.path());
+    eprintln!("{model}: spatial-CV AUC {cv:.4}, oracle {oracle:.4}, importance {importance:?}");
     assert!((cv - oracle).abs() <= 0.05, "{model}: spatial-CV AUC {cv} vs oracle {oracle}");
     assert!(v["cv_auc_sd"].as_f64().unwrap() > 0.0);
     assert_eq!(v["fold_auc"].as_array().unwrap().len(), 5);
