@@ -33,6 +33,9 @@ pub struct RawConfig {
     /// `[model]`
     #[serde(default)]
     pub model: RawModel,
+    /// `[validation]`: cross-validation of the trainable models.
+    #[serde(default)]
+    pub validation: RawValidation,
     /// `[output]`
     pub output: RawOutput,
     /// `[targets]`: ranked target areas drawn from the map.
@@ -126,6 +129,9 @@ pub struct RawLabels {
     /// Negative cells drawn per positive cell. Default 10.
     #[serde(default = "default_negative_ratio")]
     pub negatives_per_positive: f64,
+    /// Cells whose centre lies within this distance of a deposit are positives too. Default 0.
+    #[serde(default)]
+    pub positive_buffer: f64,
 }
 
 /// The kinds of evidence layer.
@@ -346,6 +352,117 @@ pub enum ModelKind {
     Wofe,
     /// Fuzzy overlay of per-layer memberships (knowledge-driven, no training).
     Fuzzy,
+    /// Histogram-based random forest (lode's own).
+    RandomForest,
+    /// Gradient-boosted trees (forust-ml).
+    GradientBoosting,
+}
+
+/// Class weights of the tree models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassWeight {
+    /// Every row weighs 1.
+    #[default]
+    None,
+    /// Deposit rows weigh `negatives / positives`, so both classes weigh the same.
+    Balanced,
+}
+
+/// How the tree models use the unlabelled (non-deposit) cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum NegativeSampling {
+    /// The sampled cells away from deposits are negatives (`labels.negative_buffer`).
+    #[default]
+    BufferedRandom,
+    /// Positive-unlabelled bagging: `bags` models, each on the deposits and as many cells
+    /// drawn with replacement from the sampled unlabelled cells; probabilities averaged.
+    PuBagging,
+}
+
+/// Cross-validation schemes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ValidationKind {
+    /// No cross-validation.
+    #[default]
+    None,
+    /// Square blocks of `block_size` metres assigned to `folds` folds at random.
+    SpatialBlock,
+    /// Leave one deposit cluster out (single linkage at `cluster_distance`).
+    Cluster,
+    /// Rows assigned to `folds` folds at random: optimistic when evidence is smooth.
+    Random,
+}
+
+/// `[validation]`: cross-validation of random_forest / gradient_boosting / logistic.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawValidation {
+    /// `none`, `spatial_block`, `cluster` or `random`. Default `none`.
+    #[serde(default)]
+    pub kind: ValidationKind,
+    /// Folds of `spatial_block` and `random`. Default 5.
+    #[serde(default = "default_folds")]
+    pub folds: usize,
+    /// Edge of the spatial blocks, CRS units (metres). Default 5000.
+    #[serde(default = "default_cv_block")]
+    pub block_size: f64,
+    /// Training rows within this distance of any test row of a fold are dropped from
+    /// that fold's training set. Default 0.
+    #[serde(default)]
+    pub buffer: f64,
+    /// `cluster`: deposits closer than this (single linkage) form one cluster. Default 2000.
+    #[serde(default = "default_cluster_distance")]
+    pub cluster_distance: f64,
+    /// Permutations per layer and fold for the permutation importance. Default 3.
+    #[serde(default = "default_importance_repeats")]
+    pub importance_repeats: usize,
+}
+
+impl Default for RawValidation {
+    fn default() -> Self {
+        RawValidation {
+            kind: ValidationKind::None,
+            folds: default_folds(),
+            block_size: default_cv_block(),
+            buffer: 0.0,
+            cluster_distance: default_cluster_distance(),
+            importance_repeats: default_importance_repeats(),
+        }
+    }
+}
+
+fn default_folds() -> usize {
+    5
+}
+fn default_cv_block() -> f64 {
+    5000.0
+}
+fn default_cluster_distance() -> f64 {
+    2000.0
+}
+fn default_importance_repeats() -> usize {
+    3
+}
+fn default_n_trees() -> usize {
+    100
+}
+fn default_iterations() -> usize {
+    100
+}
+fn default_learning_rate() -> f64 {
+    0.1
+}
+fn default_min_samples_leaf() -> usize {
+    1
+}
+fn default_max_bins() -> usize {
+    255
+}
+fn default_bags() -> usize {
+    10
 }
 
 /// Fuzzy overlay operators.
@@ -390,6 +507,34 @@ pub struct RawModel {
     /// Fuzzy overlay: gamma in [0, 1]. Default 0.9.
     #[serde(default = "default_gamma")]
     pub gamma: f64,
+    /// Random forest: number of trees. Default 100.
+    #[serde(default = "default_n_trees")]
+    pub n_trees: usize,
+    /// Gradient boosting: boosting rounds. Default 100.
+    #[serde(default = "default_iterations")]
+    pub iterations: usize,
+    /// Gradient boosting: shrinkage. Default 0.1.
+    #[serde(default = "default_learning_rate")]
+    pub learning_rate: f64,
+    /// Tree depth limit. Default: none for random_forest, 6 for gradient_boosting.
+    pub max_depth: Option<usize>,
+    /// Random forest: fewest rows in a leaf. Default 1.
+    #[serde(default = "default_min_samples_leaf")]
+    pub min_samples_leaf: usize,
+    /// Random forest: columns tried per split. Default sqrt(columns).
+    pub max_features: Option<usize>,
+    /// Tree models: quantile bins per column (2..=256). Default 255.
+    #[serde(default = "default_max_bins")]
+    pub max_bins: usize,
+    /// Tree models: `none` or `balanced`. Default `none`.
+    #[serde(default)]
+    pub class_weight: ClassWeight,
+    /// Tree models: `buffered_random` or `pu_bagging`. Default `buffered_random`.
+    #[serde(default)]
+    pub negative_sampling: NegativeSampling,
+    /// `pu_bagging`: number of bags. Default 10.
+    #[serde(default = "default_bags")]
+    pub bags: usize,
 }
 
 impl Default for RawModel {
@@ -402,6 +547,16 @@ impl Default for RawModel {
             confidence: default_confidence(),
             operator: FuzzyOperator::Gamma,
             gamma: default_gamma(),
+            n_trees: default_n_trees(),
+            iterations: default_iterations(),
+            learning_rate: default_learning_rate(),
+            max_depth: None,
+            min_samples_leaf: default_min_samples_leaf(),
+            max_features: None,
+            max_bins: default_max_bins(),
+            class_weight: ClassWeight::None,
+            negative_sampling: NegativeSampling::BufferedRandom,
+            bags: default_bags(),
         }
     }
 }
@@ -500,6 +655,8 @@ pub struct Settings {
     pub evidence: Vec<EvidenceSettings>,
     /// Model settings.
     pub model: RawModel,
+    /// Cross-validation settings.
+    pub validation: RawValidation,
     /// Output settings (folder resolved).
     pub output: RawOutput,
 }
@@ -513,6 +670,8 @@ pub struct LabelSettings {
     pub negative_buffer: f64,
     /// Negatives per positive.
     pub negatives_per_positive: f64,
+    /// Cells within this distance of a deposit are positives too.
+    pub positive_buffer: f64,
 }
 
 /// A validated `[[evidence]]` table.
@@ -605,7 +764,11 @@ impl Settings {
             source,
             negative_buffer: raw.labels.negative_buffer,
             negatives_per_positive: raw.labels.negatives_per_positive,
+            positive_buffer: raw.labels.positive_buffer,
         };
+        if !(raw.labels.positive_buffer >= 0.0 && raw.labels.positive_buffer.is_finite()) {
+            return Err(Error::key("labels.positive_buffer", "must be a distance >= 0"));
+        }
 
         // Evidence.
         if raw.evidence.is_empty() {
@@ -641,6 +804,8 @@ impl Settings {
             }
         }
 
+        validate_trees(&raw.model, &raw.validation)?;
+
         raw.output.dir = resolve(&raw.output.dir);
         let t = &raw.targets;
         match (t.top_percent, t.probability) {
@@ -667,6 +832,7 @@ impl Settings {
             labels,
             evidence,
             model: raw.model.clone(),
+            validation: raw.validation.clone(),
             output: raw.output.clone(),
             raw,
         })
@@ -688,6 +854,49 @@ fn normalize(p: &Path) -> PathBuf {
         }
     }
     if out.as_os_str().is_empty() { PathBuf::from(".") } else { out }
+}
+
+fn validate_trees(m: &RawModel, v: &RawValidation) -> Result<()> {
+    if m.n_trees == 0 {
+        return Err(Error::key("model.n_trees", "must be at least 1"));
+    }
+    if m.iterations == 0 {
+        return Err(Error::key("model.iterations", "must be at least 1"));
+    }
+    if !(m.learning_rate > 0.0 && m.learning_rate <= 1.0) {
+        return Err(Error::key("model.learning_rate", format!("{} is outside (0, 1]", m.learning_rate)));
+    }
+    if m.max_depth == Some(0) {
+        return Err(Error::key("model.max_depth", "must be at least 1"));
+    }
+    if m.min_samples_leaf == 0 {
+        return Err(Error::key("model.min_samples_leaf", "must be at least 1"));
+    }
+    if m.max_features == Some(0) {
+        return Err(Error::key("model.max_features", "must be at least 1"));
+    }
+    if !(2..=256).contains(&m.max_bins) {
+        return Err(Error::key("model.max_bins", format!("{} is outside 2..=256", m.max_bins)));
+    }
+    if m.bags == 0 {
+        return Err(Error::key("model.bags", "must be at least 1"));
+    }
+    if v.folds < 2 {
+        return Err(Error::key("validation.folds", "must be at least 2"));
+    }
+    if !(v.block_size > 0.0 && v.block_size.is_finite()) {
+        return Err(Error::key("validation.block_size", "must be a distance > 0"));
+    }
+    if !(v.buffer >= 0.0 && v.buffer.is_finite()) {
+        return Err(Error::key("validation.buffer", "must be a distance >= 0"));
+    }
+    if !(v.cluster_distance > 0.0 && v.cluster_distance.is_finite()) {
+        return Err(Error::key("validation.cluster_distance", "must be a distance > 0"));
+    }
+    if v.importance_repeats == 0 {
+        return Err(Error::key("validation.importance_repeats", "must be at least 1"));
+    }
+    Ok(())
 }
 
 fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) -> Result<EvidenceSettings> {

@@ -39,6 +39,8 @@ pub mod report;
 pub mod styles;
 pub mod targets;
 pub mod training;
+pub mod synth;
+pub mod validation;
 pub mod wofe;
 
 use std::path::{Path, PathBuf};
@@ -89,6 +91,10 @@ pub struct Metrics {
     pub timings_s: Vec<(String, f64)>,
     /// How the target areas were drawn (absent when `[targets] enabled = false`).
     pub targets: Option<targets::TargetsSummary>,
+    /// Cross-validation of the tree models (`[validation]`): fold AUCs, `cv_auc`,
+    /// `cv_auc_sd`, `prediction_rate`, `importance` (see docs/outputs.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation: Option<serde_json::Value>,
 }
 
 /// Deposit counts for metrics.
@@ -141,6 +147,25 @@ pub fn run(config_path: &Path, threads: Option<usize>) -> Result<RunReport> {
 
 /// Runs the pipeline on validated settings, on the current rayon pool.
 pub fn run_settings(settings: &Settings) -> Result<RunReport> {
+    run_settings_with(settings, None)
+}
+
+/// Predicts and evaluates with a saved `model.json` instead of fitting (`lode predict`).
+/// Its feature columns must be the config's, in order.
+pub fn predict(config_path: &Path, model_path: &Path, threads: Option<usize>) -> Result<RunReport> {
+    let settings = Settings::load(config_path)?;
+    let text = std::fs::read_to_string(model_path).map_err(|e| Error::input(model_path, e))?;
+    let saved: model::FittedModel =
+        serde_json::from_str(&text).map_err(|e| Error::input(model_path, format!("not a lode model.json: {e}")))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(settings.threads))
+        .build()
+        .map_err(|e| Error::key("project.threads", e.to_string()))?;
+    pool.install(|| run_settings_with(&settings, Some((saved, model_path.to_path_buf()))))
+}
+
+/// The pipeline, fitting the model or using a saved one.
+fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, PathBuf)>) -> Result<RunReport> {
     let mut timings = Vec::new();
     let mut clock = Instant::now();
     let mut lap = |name: &str, timings: &mut Vec<(String, f64)>| {
@@ -152,7 +177,22 @@ pub fn run_settings(settings: &Settings) -> Result<RunReport> {
     let stack = FeatureStack::prepare(settings)?;
     lap("prepare evidence", &mut timings);
     let deposits = Deposits::load(settings)?;
-    let fit = model::fit(settings, &stack, &deposits)?;
+    let fit = match saved {
+        None => model::fit(settings, &stack, &deposits)?,
+        Some((m, path)) => {
+            let mismatch = (0..m.columns.len().max(stack.columns.len())).find(|&i| m.columns.get(i) != stack.columns.get(i));
+            if let Some(i) = mismatch {
+                return Err(Error::Model(format!(
+                    "{}: feature column {} is `{}` in the saved model but `{}` in the config; the evidence must be the same, in the same order",
+                    path.display(),
+                    i + 1,
+                    m.columns.get(i).map_or("(none)", |s| s.as_str()),
+                    stack.columns.get(i).map_or("(none)", |s| s.as_str()),
+                )));
+            }
+            model::Fit { model: m, report: serde_json::json!({ "saved_model": path }), files: Vec::new() }
+        }
+    };
     let model = &fit.model;
     lap("fit", &mut timings);
 
@@ -214,6 +254,7 @@ pub fn run_settings(settings: &Settings) -> Result<RunReport> {
         model: model.describe(),
         timings_s: timings,
         targets: found.as_ref().map(|t| t.summary.clone()),
+        validation: fit.report.get("validation").filter(|v| !v.is_null()).cloned(),
     };
     for (name, text) in &fit.files {
         let path = out.path(name);
@@ -324,6 +365,7 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
             filter: None,
             negative_buffer: 0.0,
             negatives_per_positive: 1.0,
+            positive_buffer: 0.0,
         },
         evidence: vec![config::RawEvidence {
             name,
@@ -369,6 +411,7 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
             index: None,
         }],
         model: config::RawModel::default(),
+        validation: config::RawValidation::default(),
         output: config::RawOutput { dir: PathBuf::from("."), compression: config::Compression::Deflate, report: false },
         targets: config::RawTargets::default(),
     };

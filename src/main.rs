@@ -41,6 +41,34 @@ enum Command {
         /// Folder to write `lode.toml`, `deposits/` and `evidence/` into.
         dir: PathBuf,
     },
+    /// Predict and evaluate with a saved model (a run's `model.json`) instead of fitting.
+    Predict {
+        /// The config file (TOML); its evidence must give the model's feature columns.
+        config: PathBuf,
+        /// The saved model (`model.json` of an earlier run).
+        #[arg(long)]
+        model: PathBuf,
+        /// Worker threads (default: project.threads, or one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Write a synthetic district with a known truth (rasters, deposits, scene.toml).
+    Synth {
+        /// Columns (100 m cells).
+        #[arg(long)]
+        cols: usize,
+        /// Rows (100 m cells).
+        #[arg(long)]
+        rows: usize,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Intercept of the true logit (lower: fewer deposits).
+        #[arg(long, default_value_t = -6.0, allow_hyphen_values = true)]
+        intercept: f64,
+        /// Output folder.
+        out_dir: PathBuf,
+    },
     /// Check a config: parse it, open every input, print the grid, layers and deposits.
     Validate {
         /// The config file (TOML).
@@ -192,6 +220,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let p = lode::presets::find(&preset)?;
             println!("wrote {} ({})", config.display(), p.summary);
             println!("  put the evidence layers it names under {}, then: lode validate {}", dir.join("evidence").display(), config.display());
+        }
+        Command::Predict { config, model, threads } => {
+            let report = lode::predict(&config, &model, threads)
+                .with_context(|| format!("lode predict {} --model {}", config.display(), model.display()))?;
+            println!("  AUC: {:.4}", report.metrics.auc);
+            for p in &report.outputs {
+                println!("  wrote {}", p.display());
+            }
+        }
+        Command::Synth { cols, rows, seed, intercept, out_dir } => {
+            let spec = lode::synth::SceneSpec { cols, rows, seed, intercept };
+            let n = lode::synth::generate(&spec, &out_dir).with_context(|| format!("lode synth {}", out_dir.display()))?;
+            println!("wrote a {cols} x {rows} scene with {n} deposits to {}", out_dir.display());
         }
         Command::Validate { config } => {
             let r = lode::validate(&config).with_context(|| format!("lode validate {}", config.display()))?;

@@ -52,7 +52,8 @@ impl TrainingSet {
         let mut rows: Vec<Vec<f64>> = Vec::new();
         let mut summary = TrainingSummary::default();
 
-        for (cell, row) in deposits.cells.iter().zip(stack.rows_at(&deposits.cells)?) {
+        let positive_cells = buffered_cells(grid, deposits, settings.labels.positive_buffer);
+        for (cell, row) in positive_cells.iter().zip(stack.rows_at(&positive_cells)?) {
             match row {
                 Some(r) => {
                     cells.push(*cell);
@@ -65,7 +66,7 @@ impl TrainingSet {
         if summary.positives == 0 {
             return Err(Error::Training(format!(
                 "none of the {} deposit cells has data in every evidence layer",
-                deposits.cells.len()
+                positive_cells.len()
             )));
         }
         if summary.positives_without_evidence > 0 {
@@ -78,7 +79,7 @@ impl TrainingSet {
         let target = (summary.positives as f64 * settings.labels.negatives_per_positive).ceil() as usize;
         let buffer2 = settings.labels.negative_buffer.powi(2);
         let near: RTree<[f64; 2]> = RTree::bulk_load(deposits.points.clone());
-        let deposit_cells: HashSet<Cell> = deposits.cells.iter().copied().collect();
+        let deposit_cells: HashSet<Cell> = positive_cells.iter().copied().collect();
         let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
         let mut tried: HashSet<Cell> = HashSet::new();
         let mut negatives = 0;
@@ -135,4 +136,30 @@ impl TrainingSet {
         y[..summary.positives].iter_mut().for_each(|v| *v = true);
         Ok(TrainingSet { columns: stack.columns.clone(), x, y, cells, summary })
     }
+}
+
+/// The deposit cells, plus (when `buffer > 0`) every cell whose centre lies within
+/// `buffer` of a deposit, sorted.
+fn buffered_cells(grid: &crate::grid::Grid, deposits: &Deposits, buffer: f64) -> Vec<Cell> {
+    if buffer <= 0.0 {
+        return deposits.cells.clone();
+    }
+    let mut set: std::collections::BTreeSet<Cell> = deposits.cells.iter().copied().collect();
+    let (dx, dy) = (grid.cell_width(), grid.cell_height());
+    let (rc, rr) = ((buffer / dx).ceil() as i64 + 1, (buffer / dy).ceil() as i64 + 1);
+    for (p, c) in deposits.points.iter().zip(&deposits.point_cells) {
+        for r in c.row as i64 - rr..=c.row as i64 + rr {
+            for k in c.col as i64 - rc..=c.col as i64 + rc {
+                if r < 0 || k < 0 || r >= grid.rows as i64 || k >= grid.cols as i64 {
+                    continue;
+                }
+                let cell = Cell { row: r as usize, col: k as usize };
+                let (x, y) = grid.centre(cell);
+                if (x - p[0]).powi(2) + (y - p[1]).powi(2) <= buffer * buffer {
+                    set.insert(cell);
+                }
+            }
+        }
+    }
+    set.into_iter().collect()
 }

@@ -4,11 +4,16 @@
 //!
 //! - [`logistic`]: logistic regression on a sampled [`TrainingSet`];
 //! - [`wofe`](mod@wofe): weights of evidence from class counts over the whole study area;
-//! - [`fuzzy`]: fuzzy overlay of memberships given in the config (no training).
+//! - [`fuzzy`]: fuzzy overlay of memberships given in the config (no training);
+//! - [`trees`]: random forest ([`forest`]) and gradient boosting ([`boosting`]) with
+//!   cross-validation, permutation importance and an uncertainty map.
 
 pub mod fuzzy;
 pub mod logistic;
 pub mod wofe;
+pub mod boosting;
+pub mod forest;
+pub mod trees;
 
 use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
@@ -37,6 +42,8 @@ pub enum Fitted {
     Wofe(wofe::Wofe),
     /// Fuzzy overlay.
     Fuzzy(fuzzy::Fuzzy),
+    /// Random forest or gradient boosting.
+    Trees(trees::TreeModel),
 }
 
 /// One map a model writes.
@@ -86,6 +93,12 @@ pub fn fit(settings: &Settings, stack: &FeatureStack, deposits: &Deposits) -> Re
             let m = fuzzy::Fuzzy::new(settings, stack)?;
             Ok(Fit { model: FittedModel { columns, kind: Fitted::Fuzzy(m) }, report: serde_json::json!({}), files: Vec::new() })
         }
+        ModelKind::RandomForest | ModelKind::GradientBoosting => {
+            let training = TrainingSet::sample(settings, stack, deposits)?;
+            let (m, cv, files) = trees::fit(settings, stack, &training)?;
+            let report = serde_json::json!({ "training": training.summary, "validation": cv });
+            Ok(Fit { model: FittedModel { columns, kind: Fitted::Trees(m) }, report, files })
+        }
     }
 }
 
@@ -101,6 +114,13 @@ impl FittedModel {
                 MapOutput { file: "confidence.tif", description: "posterior probability / its standard deviation" },
             ],
             Fitted::Fuzzy(_) => vec![prospectivity("fuzzy favourability")],
+            Fitted::Trees(m) => {
+                let mut v = vec![prospectivity("probability of a deposit")];
+                if m.has_uncertainty() {
+                    v.push(MapOutput { file: "uncertainty.tif", description: "standard deviation of the probability over the ensemble" });
+                }
+                v
+            }
         }
     }
 
@@ -117,6 +137,27 @@ impl FittedModel {
             }
             Fitted::Wofe(m) => m.predict_block(block),
             Fitted::Fuzzy(m) => m.predict_block(block),
+            Fitted::Trees(m) => {
+                let cols = block.values.ncols();
+                let mut x = Vec::new();
+                let rows: Vec<usize> = (0..block.valid.len()).filter(|&i| block.valid[i]).collect();
+                for &i in &rows {
+                    x.extend(block.values.row(i).iter());
+                }
+                let (p, sd) = m.predict(&x, cols);
+                let mut maps = vec![vec![0f32; block.valid.len()]];
+                for (&i, v) in rows.iter().zip(&p) {
+                    maps[0][i] = *v as f32;
+                }
+                if m.has_uncertainty() {
+                    let mut u = vec![0f32; block.valid.len()];
+                    for (&i, v) in rows.iter().zip(sd.iter().flatten()) {
+                        u[i] = *v as f32;
+                    }
+                    maps.push(u);
+                }
+                BlockPrediction { maps, valid: block.valid.clone() }
+            }
         }
     }
 
@@ -126,6 +167,13 @@ impl FittedModel {
             Fitted::Logistic(m) => m.describe(&self.columns),
             Fitted::Wofe(m) => m.describe(),
             Fitted::Fuzzy(m) => m.describe(),
+            Fitted::Trees(m) => {
+                let (kind, n) = match m.members.first() {
+                    Some(trees::Member::Forest(f)) => ("random_forest", f.trees.len()),
+                    _ => ("gradient_boosting", m.members.len()),
+                };
+                serde_json::json!({ "kind": kind, "members": n, "fold_models": m.folds.len() })
+            }
         }
     }
 }

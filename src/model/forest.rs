@@ -1,0 +1,369 @@
+//! A histogram-based random forest written in lode.
+//!
+//! - Features are binned once on the training rows ([`Binner`]: up to `max_bins` quantile
+//!   bins per column, the same binning the boosting model uses); trees are grown on the bin
+//!   indices, so a split is "bin <= b", stored as the raw threshold "x <= edge[b]".
+//! - Each tree: a bootstrap sample of the rows (with replacement, as many as rows), at
+//!   each node `max_features` columns drawn at random (default `sqrt(columns)`), the split
+//!   of largest weighted Gini decrease, nodes split while they are shallower than
+//!   `max_depth` and both children keep `min_samples_leaf` rows.
+//! - Probability of a deposit = mean over the trees of the (weighted) fraction of deposit
+//!   rows in the leaf reached. The standard deviation over the trees is the uncertainty.
+//! - Trees are grown in parallel (rayon); tree `t` draws from its own generator seeded
+//!   with `(seed, t)`, so results do not depend on the number of threads.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Quantile bin edges per column, learnt on training rows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Binner {
+    /// `edges[j]`: ascending thresholds of column `j`; bin `b` holds `edges[b-1] < x <= edges[b]`.
+    pub edges: Vec<Vec<f64>>,
+}
+
+impl Binner {
+    /// Learns at most `max_bins` bins per column of the row-major `(rows, cols)` data.
+    pub fn fit(x: &[f64], rows: usize, cols: usize, max_bins: usize) -> Binner {
+        let max_bins = max_bins.clamp(2, 256);
+        let edges = (0..cols)
+            .map(|j| {
+                let mut v: Vec<f64> = (0..rows).map(|i| x[i * cols + j]).collect();
+                v.sort_by(f64::total_cmp);
+                v.dedup();
+                if v.len() <= max_bins {
+                    // Every distinct value but the largest is a threshold.
+                    v.pop();
+                    v
+                } else {
+                    let mut e: Vec<f64> =
+                        (1..max_bins).map(|k| v[(k * v.len()) / max_bins - 1]).collect();
+                    e.dedup();
+                    e
+                }
+            })
+            .collect();
+        Binner { edges }
+    }
+
+    /// The bin of value `x` in column `j`.
+    pub fn bin(&self, j: usize, x: f64) -> u8 {
+        self.edges[j].partition_point(|&e| e < x) as u8
+    }
+
+    /// Column-major bin indices of row-major data.
+    pub fn transform(&self, x: &[f64], rows: usize, cols: usize) -> Vec<Vec<u8>> {
+        (0..cols).map(|j| (0..rows).map(|i| self.bin(j, x[i * cols + j])).collect()).collect()
+    }
+}
+
+/// Random forest hyperparameters.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct ForestParams {
+    /// Number of trees.
+    pub n_trees: usize,
+    /// Depth limit (`None`: grow until `min_samples_leaf` or purity stops it).
+    pub max_depth: Option<usize>,
+    /// Fewest bootstrap rows a leaf may hold.
+    pub min_samples_leaf: usize,
+    /// Columns tried per split (`None`: `sqrt(columns)`, at least 1).
+    pub max_features: Option<usize>,
+    /// Bins per column.
+    pub max_bins: usize,
+}
+
+/// A node while a tree is grown (or converted): a split (`feature < u32::MAX`) or a leaf.
+#[derive(Debug, Clone)]
+pub(crate) struct GrowNode {
+    /// Split column, `u32::MAX` for a leaf.
+    pub feature: u32,
+    /// Rows with `x[feature] <= threshold` go left.
+    pub threshold: f64,
+    /// Left child.
+    pub left: u32,
+    /// Right child.
+    pub right: u32,
+    /// Leaf value.
+    pub value: f32,
+}
+
+/// One node of a fitted tree, 16 bytes: a split, whose left child is the next node and
+/// right child `right`, or a leaf (`feature == u32::MAX`) whose value is `threshold`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Node {
+    /// Rows with `x[feature] <= threshold` go to the next node, the others to `right`;
+    /// a leaf's value.
+    pub threshold: f64,
+    /// Split column, `u32::MAX` for a leaf.
+    pub feature: u32,
+    /// Right child.
+    pub right: u32,
+}
+
+/// One tree, nodes depth first from the root (a left child follows its parent).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tree {
+    /// The nodes.
+    pub nodes: Vec<Node>,
+}
+
+impl Tree {
+    /// The leaf value of one row.
+    #[inline]
+    pub fn predict_row(&self, row: &[f64]) -> f32 {
+        let mut i = 0;
+        loop {
+            let n = &self.nodes[i];
+            if n.feature == u32::MAX {
+                return n.threshold as f32;
+            }
+            i = if row[n.feature as usize] > n.threshold { n.right as usize } else { i + 1 };
+        }
+    }
+
+    /// Lays grown nodes (root first, children anywhere) out depth first.
+    pub(crate) fn from_grown(grown: &[GrowNode]) -> Tree {
+        fn emit(grown: &[GrowNode], g: usize, out: &mut Vec<Node>) -> u32 {
+            let o = out.len();
+            let n = &grown[g];
+            out.push(Node { threshold: n.value as f64, feature: u32::MAX, right: 0 });
+            if n.feature != u32::MAX {
+                emit(grown, n.left as usize, out);
+                let right = emit(grown, n.right as usize, out);
+                out[o] = Node { threshold: n.threshold, feature: n.feature, right };
+            }
+            o as u32
+        }
+        let mut nodes = Vec::with_capacity(grown.len());
+        emit(grown, 0, &mut nodes);
+        Tree { nodes }
+    }
+}
+
+/// Rows predicted together, tree after tree.
+pub(crate) const PREDICT_CHUNK: usize = 512;
+
+/// A fitted random forest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Forest {
+    /// The trees.
+    pub trees: Vec<Tree>,
+    /// The parameters it was grown with.
+    pub params: ForestParams,
+}
+
+/// Derives a per-member seed from a base seed and an index (splitmix64).
+pub fn derive_seed(seed: u64, index: u64) -> u64 {
+    let mut z = seed ^ index.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+struct Grower<'a> {
+    bins: &'a [Vec<u8>],
+    edges: &'a [Vec<f64>],
+    y: &'a [bool],
+    /// Per row: bootstrap count times class weight.
+    w: Vec<f64>,
+    /// Per row: bootstrap count.
+    n: Vec<u32>,
+    params: ForestParams,
+    mtry: usize,
+    nodes: Vec<GrowNode>,
+}
+
+impl Grower<'_> {
+    fn leaf(&mut self, rows: &[usize]) -> u32 {
+        let (mut wt, mut wp) = (0.0, 0.0);
+        for &i in rows {
+            wt += self.w[i];
+            if self.y[i] {
+                wp += self.w[i];
+            }
+        }
+        self.nodes.push(GrowNode { feature: u32::MAX, threshold: 0.0, left: 0, right: 0, value: if wt > 0.0 { (wp / wt) as f32 } else { 0.0 } });
+        (self.nodes.len() - 1) as u32
+    }
+
+    fn grow(&mut self, rows: &mut [usize], depth: usize, rng: &mut ChaCha8Rng) -> u32 {
+        let count: u64 = rows.iter().map(|&i| self.n[i] as u64).sum();
+        let (mut wt, mut wp) = (0.0, 0.0);
+        for &i in rows.iter() {
+            wt += self.w[i];
+            if self.y[i] {
+                wp += self.w[i];
+            }
+        }
+        let min_leaf = self.params.min_samples_leaf.max(1) as u64;
+        if self.params.max_depth.is_some_and(|d| depth >= d) || count < 2 * min_leaf || wp <= 0.0 || wp >= wt {
+            return self.leaf(rows);
+        }
+        let parent = wt - wp * wp / wt - (wt - wp) * (wt - wp) / wt; // wt * gini
+        let cols = self.bins.len();
+        let mut order: Vec<usize> = (0..cols).collect();
+        let mut best: Option<(f64, usize, usize)> = None; // (impurity decrease, feature, bin)
+        let mut tried = 0;
+        let mut hist_w = [0f64; 256];
+        let mut hist_p = [0f64; 256];
+        let mut hist_n = [0u64; 256];
+        // Draw features without replacement; like scikit-learn, keep drawing past `mtry`
+        // while no valid split has been found among the columns tried.
+        for k in 0..cols {
+            if tried >= self.mtry && best.is_some() {
+                break;
+            }
+            let pick = rng.gen_range(k..cols);
+            order.swap(k, pick);
+            let j = order[k];
+            tried += 1;
+            let nb = self.edges[j].len() + 1;
+            if nb < 2 {
+                continue;
+            }
+            hist_w[..nb].fill(0.0);
+            hist_p[..nb].fill(0.0);
+            hist_n[..nb].fill(0);
+            let col = &self.bins[j];
+            for &i in rows.iter() {
+                let b = col[i] as usize;
+                hist_w[b] += self.w[i];
+                hist_n[b] += self.n[i] as u64;
+                if self.y[i] {
+                    hist_p[b] += self.w[i];
+                }
+            }
+            let (mut lw, mut lp, mut ln) = (0.0, 0.0, 0u64);
+            for b in 0..nb - 1 {
+                lw += hist_w[b];
+                lp += hist_p[b];
+                ln += hist_n[b];
+                if ln < min_leaf {
+                    continue;
+                }
+                if count - ln < min_leaf {
+                    break;
+                }
+                let (rw, rp) = (wt - lw, wp - lp);
+                if lw <= 0.0 || rw <= 0.0 {
+                    continue;
+                }
+                let child = (lw - lp * lp / lw - (lw - lp) * (lw - lp) / lw) + (rw - rp * rp / rw - (rw - rp) * (rw - rp) / rw);
+                let gain = parent - child;
+                if gain > 1e-12 * wt && best.map_or(true, |(g, _, _)| gain > g) {
+                    best = Some((gain, j, b));
+                }
+            }
+        }
+        let Some((_, j, b)) = best else {
+            return self.leaf(rows);
+        };
+        // Partition rows: bin <= b to the left.
+        let col = &self.bins[j];
+        let mut l = 0;
+        for r in 0..rows.len() {
+            if col[rows[r]] as usize <= b {
+                rows.swap(l, r);
+                l += 1;
+            }
+        }
+        let me = self.nodes.len();
+        self.nodes.push(GrowNode { feature: j as u32, threshold: self.edges[j][b], left: 0, right: 0, value: 0.0 });
+        let (left_rows, right_rows) = rows.split_at_mut(l);
+        let left = self.grow(left_rows, depth + 1, rng);
+        let right = self.grow(right_rows, depth + 1, rng);
+        self.nodes[me].left = left;
+        self.nodes[me].right = right;
+        me as u32
+    }
+}
+
+impl Forest {
+    /// Grows the forest on binned columns `bins` (column-major, from `binner`), labels
+    /// `y` and per-row weights `weight` (class weights), with `seed`.
+    pub fn fit(binner: &Binner, bins: &[Vec<u8>], y: &[bool], weight: &[f64], params: ForestParams, seed: u64) -> Forest {
+        let rows = y.len();
+        let cols = bins.len();
+        let mtry = params.max_features.unwrap_or_else(|| (cols as f64).sqrt().floor() as usize).clamp(1, cols.max(1));
+        let trees = (0..params.n_trees)
+            .into_par_iter()
+            .map(|t| {
+                let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, t as u64));
+                let mut n = vec![0u32; rows];
+                for _ in 0..rows {
+                    n[rng.gen_range(0..rows)] += 1;
+                }
+                let w = n.iter().zip(weight).map(|(&c, &wi)| c as f64 * wi).collect();
+                let mut sample: Vec<usize> = (0..rows).filter(|&i| n[i] > 0).collect();
+                let mut g = Grower { bins, edges: &binner.edges, y, w, n, params, mtry, nodes: Vec::new() };
+                if sample.is_empty() {
+                    g.nodes.push(GrowNode { feature: u32::MAX, threshold: 0.0, left: 0, right: 0, value: 0.0 });
+                } else {
+                    g.grow(&mut sample, 0, &mut rng);
+                }
+                Tree::from_grown(&g.nodes)
+            })
+            .collect();
+        Forest { trees, params }
+    }
+
+    /// Mean and standard deviation over the trees for each row of the row-major
+    /// `(rows, cols)` data.
+    pub fn predict_with_spread(&self, x: &[f64], cols: usize) -> (Vec<f64>, Vec<f64>) {
+        let rows = if cols == 0 { 0 } else { x.len() / cols };
+        let mut sum = vec![0f64; rows];
+        let mut sum2 = vec![0f64; rows];
+        // Chunks of rows that stay in cache while every tree visits them; the sums per
+        // row still run over the trees in order, so results do not depend on the chunking.
+        for start in (0..rows).step_by(PREDICT_CHUNK) {
+            let end = (start + PREDICT_CHUNK).min(rows);
+            for t in &self.trees {
+                for i in start..end {
+                    let v = t.predict_row(&x[i * cols..(i + 1) * cols]) as f64;
+                    sum[i] += v;
+                    sum2[i] += v * v;
+                }
+            }
+        }
+        let n = self.trees.len().max(1) as f64;
+        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+        let sd = sum2.iter().zip(&mean).map(|(s2, m)| (s2 / n - m * m).max(0.0).sqrt()).collect();
+        (mean, sd)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bins_split_at_quantiles_and_thresholds_reproduce_bins() {
+        let x: Vec<f64> = (0..1000).map(|i| i as f64).collect();
+        let b = Binner::fit(&x, 1000, 1, 4);
+        assert_eq!(b.edges[0], vec![249.0, 499.0, 749.0]);
+        assert_eq!(b.bin(0, 249.0), 0);
+        assert_eq!(b.bin(0, 249.5), 1);
+        assert_eq!(b.bin(0, 2000.0), 3);
+        let few = Binner::fit(&[1.0, 2.0, 2.0, 3.0], 4, 1, 255);
+        assert_eq!(few.edges[0], vec![1.0, 2.0]);
+    }
+
+    #[test]
+    fn a_forest_separates_a_threshold_rule_and_is_reproducible() {
+        // y = x0 > 0.5, x1 noise: every tree must split on x0 at the root or below.
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let rows = 400;
+        let x: Vec<f64> = (0..rows * 2).map(|_| rng.gen::<f64>()).collect();
+        let y: Vec<bool> = (0..rows).map(|i| x[i * 2] > 0.5).collect();
+        let binner = Binner::fit(&x, rows, 2, 255);
+        let bins = binner.transform(&x, rows, 2);
+        let params = ForestParams { n_trees: 20, max_depth: None, min_samples_leaf: 1, max_features: Some(2), max_bins: 255 };
+        let f = Forest::fit(&binner, &bins, &y, &vec![1.0; rows], params, 9);
+        let (p, _) = f.predict_with_spread(&[0.9, 0.1, 0.1, 0.9], 2);
+        assert!(p[0] > 0.95 && p[1] < 0.05, "{p:?}");
+        let g = Forest::fit(&binner, &bins, &y, &vec![1.0; rows], params, 9);
+        assert_eq!(serde_json::to_string(&f).unwrap(), serde_json::to_string(&g).unwrap());
+    }
+}

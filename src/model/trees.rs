@@ -1,0 +1,327 @@
+//! The tree models (`random_forest`, `gradient_boosting`) around a sampled
+//! [`TrainingSet`]: class weights, positive-unlabelled bagging, cross-validation
+//! ([`crate::validation`]) with held-out AUC and permutation importance, and the
+//! per-cell uncertainty (standard deviation over the ensemble).
+//!
+//! Uncertainty: for the forest, the standard deviation of the tree probabilities (all
+//! trees of all bags); for boosting, over the bags when `pu_bagging`, else over the
+//! cross-validation fold models (at most [`MAX_FOLD_MODELS`]); no uncertainty map for
+//! boosting without either.
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ClassWeight, ModelKind, NegativeSampling, Settings, ValidationKind};
+use crate::error::{Error, Result};
+use crate::features::FeatureStack;
+use crate::model::boosting::{Boosting, BoostingParams};
+use crate::model::forest::{derive_seed, Binner, Forest, ForestParams};
+use crate::training::TrainingSet;
+use crate::validation;
+
+/// One fitted member of an ensemble.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Member {
+    /// A random forest.
+    Forest(Forest),
+    /// A gradient booster.
+    Boosting(Boosting),
+}
+
+impl Member {
+    fn predict(&self, x: &[f64], cols: usize) -> Vec<f64> {
+        match self {
+            Member::Forest(f) => f.predict_with_spread(x, cols).0,
+            Member::Boosting(b) => b.predict(x, cols),
+        }
+    }
+}
+
+/// A fitted tree model: the members whose mean is the probability, and the fold models
+/// of cross-validation (kept for the uncertainty of boosting).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TreeModel {
+    /// Final members (one forest holding the trees of every bag, or one booster per bag).
+    pub members: Vec<Member>,
+    /// Cross-validation fold models (boosting only; empty otherwise).
+    pub folds: Vec<Member>,
+}
+
+impl TreeModel {
+    /// Whether the model has an uncertainty map.
+    pub fn has_uncertainty(&self) -> bool {
+        match self.members.first() {
+            Some(Member::Forest(_)) => true,
+            _ => self.members.len() > 1 || self.folds.len() > 1,
+        }
+    }
+
+    /// Probability and (if any) standard deviation for row-major `(rows, cols)` data.
+    pub fn predict(&self, x: &[f64], cols: usize) -> (Vec<f64>, Option<Vec<f64>>) {
+        if let [Member::Forest(f)] = self.members.as_slice() {
+            let (m, s) = f.predict_with_spread(x, cols);
+            return (m, Some(s));
+        }
+        let preds: Vec<Vec<f64>> = self.members.iter().map(|m| m.predict(x, cols)).collect();
+        let rows = preds.first().map_or(0, |p| p.len());
+        let k = preds.len().max(1) as f64;
+        let mean: Vec<f64> = (0..rows).map(|i| preds.iter().map(|p| p[i]).sum::<f64>() / k).collect();
+        let spread_of = |ps: &[Vec<f64>], mean: &[f64]| -> Vec<f64> {
+            let k = ps.len() as f64;
+            (0..rows).map(|i| (ps.iter().map(|p| (p[i] - mean[i]).powi(2)).sum::<f64>() / k).sqrt()).collect()
+        };
+        let spread = if preds.len() > 1 {
+            Some(spread_of(&preds, &mean))
+        } else if self.folds.len() > 1 {
+            let fp: Vec<Vec<f64>> = self.folds.iter().map(|m| m.predict(x, cols)).collect();
+            let fmean: Vec<f64> = (0..rows).map(|i| fp.iter().map(|p| p[i]).sum::<f64>() / fp.len() as f64).collect();
+            Some(spread_of(&fp, &fmean))
+        } else {
+            None
+        };
+        (mean, spread)
+    }
+}
+
+/// Row-major copy of the rows `idx` of `x`.
+fn take_rows(x: &ndarray::Array2<f64>, idx: &[usize]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(idx.len() * x.ncols());
+    for &i in idx {
+        out.extend(x.row(i).iter());
+    }
+    out
+}
+
+/// Fits the members on the rows `idx` of the training set.
+fn fit_members(settings: &Settings, t: &TrainingSet, idx: &[usize], seed: u64) -> Result<Vec<Member>> {
+    let m = &settings.model;
+    let cols = t.x.ncols();
+    let pos: Vec<usize> = idx.iter().copied().filter(|&i| t.y[i]).collect();
+    let neg: Vec<usize> = idx.iter().copied().filter(|&i| !t.y[i]).collect();
+    if pos.is_empty() || neg.is_empty() {
+        return Err(Error::Training("a tree model needs both deposit and non-deposit rows".into()));
+    }
+    // The row sets of each bag.
+    let bags: Vec<Vec<usize>> = match m.negative_sampling {
+        NegativeSampling::BufferedRandom => vec![idx.to_vec()],
+        NegativeSampling::PuBagging => (0..m.bags)
+            .map(|b| {
+                let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, 1_000_000 + b as u64));
+                let mut rows = pos.clone();
+                rows.extend((0..pos.len()).map(|_| neg[rng.gen_range(0..neg.len())]));
+                rows
+            })
+            .collect(),
+    };
+    let mut members = Vec::new();
+    let mut forest: Option<Forest> = None;
+    for (b, rows) in bags.iter().enumerate() {
+        let x = take_rows(&t.x, rows);
+        let y: Vec<bool> = rows.iter().map(|&i| t.y[i]).collect();
+        let np = y.iter().filter(|&&v| v).count() as f64;
+        let nn = y.len() as f64 - np;
+        let wpos = match m.class_weight {
+            ClassWeight::None => 1.0,
+            ClassWeight::Balanced => nn / np.max(1.0),
+        };
+        let w: Vec<f64> = y.iter().map(|&v| if v { wpos } else { 1.0 }).collect();
+        let binner = Binner::fit(&x, y.len(), cols, m.max_bins);
+        let bseed = derive_seed(seed, b as u64);
+        match m.kind {
+            ModelKind::RandomForest => {
+                let bins = binner.transform(&x, y.len(), cols);
+                let params = ForestParams {
+                    n_trees: m.n_trees,
+                    max_depth: m.max_depth,
+                    min_samples_leaf: m.min_samples_leaf,
+                    max_features: m.max_features,
+                    max_bins: m.max_bins,
+                };
+                let f = Forest::fit(&binner, &bins, &y, &w, params, bseed);
+                match &mut forest {
+                    Some(all) => all.trees.extend(f.trees),
+                    None => forest = Some(f),
+                }
+            }
+            _ => {
+                let params = BoostingParams {
+                    iterations: m.iterations,
+                    learning_rate: m.learning_rate as f32,
+                    max_depth: m.max_depth.unwrap_or(6),
+                    min_leaf_weight: 1.0,
+                    max_bins: m.max_bins,
+                };
+                members.push(Member::Boosting(Boosting::fit(binner, &x, cols, &y, &w, params, bseed)?));
+            }
+        }
+    }
+    if let Some(f) = forest {
+        members.push(Member::Forest(f));
+    }
+    Ok(members)
+}
+
+fn ensemble_predict(members: &[Member], x: &[f64], cols: usize) -> Vec<f64> {
+    TreeModel { members: members.to_vec(), folds: Vec::new() }.predict(x, cols).0
+}
+
+/// What cross-validation found, for `metrics.json` (`validation`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CvReport {
+    /// The scheme.
+    pub kind: ValidationKind,
+    /// Folds evaluated.
+    pub folds: usize,
+    /// Held-out AUC of each fold (null where a fold lacks deposits or negatives).
+    pub fold_auc: Vec<Option<f64>>,
+    /// Mean of the defined fold AUCs.
+    pub cv_auc: f64,
+    /// Standard deviation of the defined fold AUCs.
+    pub cv_auc_sd: f64,
+    /// AUC of all held-out predictions pooled.
+    pub pooled_auc: f64,
+    /// Prediction-rate curve of the pooled held-out predictions.
+    pub prediction_rate: Vec<[f64; 2]>,
+    /// Mean decrease of the fold AUC when a layer's columns are permuted, per layer.
+    pub importance: Vec<(String, f64)>,
+    /// Test rows, training rows and buffer-dropped rows per fold.
+    pub fold_rows: Vec<[usize; 3]>,
+}
+
+/// Most cross-validation fold models kept for the uncertainty of boosting (a `cluster`
+/// validation can have a fold per deposit cluster: then there is no uncertainty map).
+pub const MAX_FOLD_MODELS: usize = 20;
+
+/// Fits a tree model (with cross-validation when `[validation]` asks for it). Returns the
+/// model, its report and extra files (`importance.csv`, `cv_folds.csv`).
+pub fn fit(settings: &Settings, stack: &FeatureStack, t: &TrainingSet) -> Result<(TreeModel, Option<CvReport>, Vec<(String, String)>)> {
+    let all: Vec<usize> = (0..t.y.len()).collect();
+    let members = fit_members(settings, t, &all, settings.seed)?;
+    let (cv, fold_models, files) = cross_validate(settings, stack, t)?;
+    // Every kept fold model is evaluated at every cell: keep them only for a few folds.
+    let keep_folds = matches!(members.first(), Some(Member::Boosting(_))) && members.len() == 1 && fold_models.len() <= MAX_FOLD_MODELS;
+    let model = TreeModel { members, folds: if keep_folds { fold_models } else { Vec::new() } };
+    Ok((model, cv, files))
+}
+
+/// Held-out predictions, AUCs and permutation importance of each fold.
+pub fn cross_validate(settings: &Settings, stack: &FeatureStack, t: &TrainingSet) -> Result<(Option<CvReport>, Vec<Member>, Vec<(String, String)>)> {
+    let v = &settings.validation;
+    if v.kind == ValidationKind::None {
+        return Ok((None, Vec::new(), Vec::new()));
+    }
+    let grid = &stack.grid;
+    let xy: Vec<[f64; 2]> = t.cells.iter().map(|&c| { let (x, y) = grid.centre(c); [x, y] }).collect();
+    let origin = [grid.geo_transform[0], grid.geo_transform[3]];
+    let folds = validation::folds(v, settings.seed, &xy, &t.y, origin);
+    let cols = t.x.ncols();
+    let mut fold_auc = Vec::new();
+    let mut pooled_s = Vec::new();
+    let mut pooled_y = Vec::new();
+    let mut drops = vec![(0.0, 0usize); stack.layers.len()];
+    let mut models = Vec::new();
+    let mut fold_rows = Vec::new();
+    let mut folds_csv = String::from("fold,row,col,x,y,deposit,role\n");
+    for (k, f) in folds.iter().enumerate() {
+        fold_rows.push([f.test.len(), f.train.len(), f.dropped]);
+        for (rows, role) in [(&f.test, "test"), (&f.train, "train")] {
+            for &i in rows.iter() {
+                let c = t.cells[i];
+                folds_csv += &format!("{k},{},{},{},{},{},{role}\n", c.row, c.col, xy[i][0], xy[i][1], t.y[i] as u8);
+            }
+        }
+        let has_both = |rows: &[usize]| rows.iter().any(|&i| t.y[i]) && rows.iter().any(|&i| !t.y[i]);
+        if !has_both(&f.train) {
+            fold_auc.push(None);
+            continue;
+        }
+        let members = fit_members(settings, t, &f.train, derive_seed(settings.seed, 7_000 + k as u64))?;
+        let xt = take_rows(&t.x, &f.test);
+        let yt: Vec<bool> = f.test.iter().map(|&i| t.y[i]).collect();
+        let s = ensemble_predict(&members, &xt, cols);
+        pooled_s.extend(&s);
+        pooled_y.extend(&yt);
+        let a = validation::auc(&s, &yt);
+        if a.is_nan() {
+            fold_auc.push(None);
+        } else {
+            fold_auc.push(Some(a));
+            // Permutation importance: one permutation of the test rows moves every column
+            // of a layer together.
+            let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(settings.seed, 9_000 + k as u64));
+            for (l, span) in stack.spans.iter().enumerate() {
+                for _ in 0..v.importance_repeats {
+                    let mut perm: Vec<usize> = (0..yt.len()).collect();
+                    perm.shuffle(&mut rng);
+                    let mut xp = xt.clone();
+                    for (r, &src) in perm.iter().enumerate() {
+                        for c in span.clone() {
+                            xp[r * cols + c] = xt[src * cols + c];
+                        }
+                    }
+                    let ap = validation::auc(&ensemble_predict(&members, &xp, cols), &yt);
+                    drops[l].0 += a - ap;
+                    drops[l].1 += 1;
+                }
+            }
+        }
+        models.extend(members);
+    }
+    let defined: Vec<f64> = fold_auc.iter().flatten().copied().collect();
+    let n = defined.len() as f64;
+    let mean = defined.iter().sum::<f64>() / n;
+    let sd = if defined.len() > 1 { (defined.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { f64::NAN };
+    let importance: Vec<(String, f64)> = stack
+        .layers
+        .iter()
+        .zip(&drops)
+        .map(|(l, (s, c))| (l.name().to_string(), if *c > 0 { s / *c as f64 } else { f64::NAN }))
+        .collect();
+    let mut csv = String::from("layer,auc_decrease\n");
+    for (name, d) in &importance {
+        csv += &format!("{name},{d}\n");
+    }
+    let report = CvReport {
+        kind: v.kind,
+        folds: folds.len(),
+        fold_auc,
+        cv_auc: mean,
+        cv_auc_sd: sd,
+        pooled_auc: validation::auc(&pooled_s, &pooled_y),
+        prediction_rate: validation::prediction_rate(&pooled_s, &pooled_y),
+        importance,
+        fold_rows,
+    };
+    Ok((Some(report), models, vec![("importance.csv".into(), csv), ("cv_folds.csv".into(), folds_csv)]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tree_models_are_send_sync_and_survive_a_json_round_trip() {
+        fn check<T: Send + Sync>() {}
+        check::<TreeModel>();
+        check::<Member>();
+        // A small forest and booster: predictions after serde_json equal the originals.
+        let rows = 200;
+        let x: Vec<f64> = (0..rows * 2).map(|i| ((i * 7919) % 1000) as f64 / 1000.0).collect();
+        let y: Vec<bool> = (0..rows).map(|i| x[i * 2] + 0.3 * x[i * 2 + 1] > 0.7).collect();
+        let w = vec![1.0; rows];
+        let binner = Binner::fit(&x, rows, 2, 255);
+        let bins = binner.transform(&x, rows, 2);
+        let fp = ForestParams { n_trees: 5, max_depth: Some(6), min_samples_leaf: 2, max_features: None, max_bins: 255 };
+        let bp = BoostingParams { iterations: 10, learning_rate: 0.3, max_depth: 3, min_leaf_weight: 1.0, max_bins: 255 };
+        for m in [
+            TreeModel { members: vec![Member::Forest(Forest::fit(&binner, &bins, &y, &w, fp, 1))], folds: Vec::new() },
+            TreeModel { members: vec![Member::Boosting(Boosting::fit(binner.clone(), &x, 2, &y, &w, bp, 1).unwrap())], folds: Vec::new() },
+        ] {
+            let back: TreeModel = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+            assert_eq!(m.predict(&x, 2).0, back.predict(&x, 2).0);
+            assert!(validation::auc(&m.predict(&x, 2).0, &y) > 0.9);
+        }
+    }
+}

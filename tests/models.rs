@@ -1,0 +1,283 @@
+//! Tree models on synthetic districts with a known truth (`lode synth`): permutation
+//! importance ranks the true evidence above the noise, the spatially cross-validated AUC
+//! is close to the oracle's, folds respect the exclusion buffer, saved models reproduce
+//! their maps, and outputs do not depend on the thread count.
+//!
+//! The oracle AUC: on the held-out rows of each fold (read from `cv_folds.csv`), the AUC
+//! of the TRUE probability (`truth.tif`, read with GDAL's `gdal_translate -of XYZ`, an
+//! independent reader) against the labels; averaged over the folds like `cv_auc`. No model
+//! can beat it in expectation, and a good one comes close.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+/// Writes a scene into `dir` and returns its config path, with `[model]` and
+/// `[validation]` replaced by `model` and `validation`.
+fn scene(dir: &Path, cols: usize, seed: u64, model: &str, validation: &str) -> PathBuf {
+    let o = lode(&["-q", "synth", "--cols", &cols.to_string(), "--rows", &cols.to_string(), "--seed", &seed.to_string(), dir.to_str().unwrap()]);
+    assert!(o.status.success(), "synth failed: {}", stderr(&o));
+    let text = std::fs::read_to_string(dir.join("scene.toml")).unwrap();
+    let start = text.find("[model]").expect("scene.toml has [model]");
+    let end = text.find("[output]").expect("scene.toml has [output]");
+    let text = format!("{}{model}\n\n{validation}\n\n{}", &text[..start], &text[end..]);
+    write(dir, "scene.toml", &text)
+}
+
+fn run(config: &Path, threads: &str) {
+    let o = lode(&["-q", "run", config.to_str().unwrap(), "--threads", threads]);
+    assert!(o.status.success(), "lode run failed: {}", stderr(&o));
+}
+
+fn metrics(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("out/metrics.json")).unwrap()).unwrap()
+}
+
+/// `(fold, row, col, x, y, deposit, role)` rows of `cv_folds.csv`.
+fn folds(dir: &Path) -> Vec<(usize, usize, usize, f64, f64, bool, String)> {
+    let text = std::fs::read_to_string(dir.join("out/cv_folds.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].parse().unwrap(), f[1].parse().unwrap(), f[2].parse().unwrap(), f[3].parse().unwrap(), f[4].parse().unwrap(), f[5] == "1", f[6].to_string())
+        })
+        .collect()
+}
+
+/// The true probability per cell centre, read by GDAL.
+fn truth(dir: &Path) -> HashMap<(i64, i64), f64> {
+    let xyz = dir.join("truth.xyz");
+    tool("gdal_translate", &["-q", "-of", "XYZ", dir.join("truth.tif").to_str().unwrap(), xyz.to_str().unwrap()]);
+    std::fs::read_to_string(&xyz)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Vec<f64> = l.split_whitespace().map(|s| s.parse().unwrap()).collect();
+            ((v[0].round() as i64, v[1].round() as i64), v[2])
+        })
+        .collect()
+}
+
+/// AUC by comparing every positive with every negative (ties one half).
+fn pairwise_auc(s: &[f64], y: &[bool]) -> f64 {
+    let pos: Vec<f64> = s.iter().zip(y).filter(|p| *p.1).map(|p| *p.0).collect();
+    let neg: Vec<f64> = s.iter().zip(y).filter(|p| !*p.1).map(|p| *p.0).collect();
+    let mut w = 0.0;
+    for p in &pos {
+        for n in &neg {
+            w += if p > n { 1.0 } else if p == n { 0.5 } else { 0.0 };
+        }
+    }
+    w / (pos.len() * neg.len()) as f64
+}
+
+/// Mean over folds of the true probability's AUC on the held-out rows.
+fn oracle_cv_auc(dir: &Path) -> f64 {
+    let t = truth(dir);
+    let rows = folds(dir);
+    let k = rows.iter().map(|r| r.0).max().unwrap() + 1;
+    let mut aucs = Vec::new();
+    for f in 0..k {
+        let test: Vec<_> = rows.iter().filter(|r| r.0 == f && r.6 == "test").collect();
+        let s: Vec<f64> = test.iter().map(|r| t[&(r.3.round() as i64, r.4.round() as i64)]).collect();
+        let y: Vec<bool> = test.iter().map(|r| r.5).collect();
+        if y.iter().any(|&v| v) && y.iter().any(|&v| !v) {
+            aucs.push(pairwise_auc(&s, &y));
+        }
+    }
+    aucs.iter().sum::<f64>() / aucs.len() as f64
+}
+
+const SPATIAL: &str = "[validation]\nkind = \"spatial_block\"\nfolds = 5\nblock_size = 2000\nbuffer = 300";
+
+fn check_model_recovers_truth(model: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = scene(tmp.path(), 150, 11, model, SPATIAL);
+    run(&config, "2");
+    let m = metrics(tmp.path());
+    let v = &m["validation"];
+    let importance: HashMap<String, f64> = v["importance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_f64().unwrap()))
+        .collect();
+    for t in ["granite_dist", "magnetic", "alteration"] {
+        for n in ["noise_white", "noise_smooth", "noise_smooth2"] {
+            assert!(importance[t] > importance[n], "{model}: {t} ({}) not above {n} ({}): {importance:?}", importance[t], importance[n]);
+        }
+    }
+    let csv = std::fs::read_to_string(tmp.path().join("out/importance.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 7, "{csv}");
+    let cv = v["cv_auc"].as_f64().unwrap();
+    let oracle = oracle_cv_auc(tmp.path());
+    eprintln!("{model}: spatial-CV AUC {cv:.4}, oracle {oracle:.4}, importance {importance:?}");
+    assert!((cv - oracle).abs() <= 0.05, "{model}: spatial-CV AUC {cv} vs oracle {oracle}");
+    assert!(v["cv_auc_sd"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["fold_auc"].as_array().unwrap().len(), 5);
+    let curve = v["prediction_rate"].as_array().unwrap();
+    assert_eq!(curve.last().unwrap(), &serde_json::json!([1.0, 1.0]));
+    // The uncertainty map: same grid, non-negative.
+    let info = gdalinfo(&tmp.path().join("out/uncertainty.tif"), &["-stats"]);
+    assert_eq!(info["size"], serde_json::json!([150, 150]));
+    assert!(info["bands"][0]["minimum"].as_f64().unwrap() >= 0.0);
+    assert!(info["bands"][0]["maximum"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn random_forest_ranks_true_layers_first_and_its_spatial_cv_auc_is_near_the_oracle() {
+    check_model_recovers_truth("[model]\nkind = \"random_forest\"\nmin_samples_leaf = 10");
+}
+
+#[test]
+fn gradient_boosting_ranks_true_layers_first_and_its_spatial_cv_auc_is_near_the_oracle() {
+    check_model_recovers_truth("[model]\nkind = \"gradient_boosting\"\nmax_depth = 3");
+}
+
+#[test]
+fn spatial_folds_keep_every_training_row_outside_the_buffer_of_every_test_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = scene(tmp.path(), 100, 5, "[model]\nkind = \"random_forest\"\nn_trees = 10", "[validation]\nkind = \"spatial_block\"\nblock_size = 1500\nbuffer = 450");
+    run(&config, "2");
+    let rows = folds(tmp.path());
+    let k = rows.iter().map(|r| r.0).max().unwrap() + 1;
+    assert_eq!(k, 5);
+    let mut tested = std::collections::HashSet::new();
+    for f in 0..k {
+        let test: Vec<_> = rows.iter().filter(|r| r.0 == f && r.6 == "test").collect();
+        let train: Vec<_> = rows.iter().filter(|r| r.0 == f && r.6 == "train").collect();
+        assert!(!test.is_empty() && !train.is_empty());
+        for a in &test {
+            assert!(tested.insert((a.1, a.2)), "cell {:?} tested twice", (a.1, a.2));
+            for b in &train {
+                let d = ((a.3 - b.3).powi(2) + (a.4 - b.4).powi(2)).sqrt();
+                assert!(d > 450.0, "fold {f}: training cell {:?} is {d} m from test cell {:?}", (b.1, b.2), (a.1, a.2));
+            }
+        }
+    }
+    // Every training row is tested once.
+    let m = metrics(tmp.path());
+    let t = &m["fit"]["training"];
+    assert_eq!(tested.len() as u64, t["positives"].as_u64().unwrap() + t["negatives"].as_u64().unwrap());
+}
+
+#[test]
+fn a_saved_model_predicts_the_same_map_and_rejects_other_features() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = scene(tmp.path(), 80, 3, "[model]\nkind = \"gradient_boosting\"\n", SPATIAL);
+    run(&config, "2");
+    let out = tmp.path().join("out");
+    let saved = tmp.path().join("model.json");
+    std::fs::copy(out.join("model.json"), &saved).unwrap();
+    let before = std::fs::read(out.join("prospectivity.tif")).unwrap();
+    let before_u = std::fs::read(out.join("uncertainty.tif")).unwrap();
+    std::fs::remove_dir_all(&out).unwrap();
+    let o = lode(&["-q", "predict", config.to_str().unwrap(), "--model", saved.to_str().unwrap()]);
+    assert!(o.status.success(), "lode predict failed: {}", stderr(&o));
+    assert!(std::fs::read(out.join("prospectivity.tif")).unwrap() == before, "reloaded model gives another map");
+    assert!(std::fs::read(out.join("uncertainty.tif")).unwrap() == before_u, "reloaded model gives another uncertainty");
+
+    let text = std::fs::read_to_string(&config).unwrap().replace("name = \"noise_white\"", "name = \"noise_w\"");
+    let other = write(tmp.path(), "other.toml", &text);
+    let o = lode(&["-q", "predict", other.to_str().unwrap(), "--model", saved.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("column 4") && err.contains("`noise_white`") && err.contains("`noise_w`"), "{err}");
+}
+
+#[test]
+fn tree_models_give_identical_outputs_across_thread_counts() {
+    for (name, model) in [
+        ("rf", "[model]\nkind = \"random_forest\"\nn_trees = 30\nnegative_sampling = \"pu_bagging\"\nbags = 3"),
+        ("gb", "[model]\nkind = \"gradient_boosting\"\niterations = 30"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = scene(tmp.path(), 80, 4, model, SPATIAL);
+        run(&config, "1");
+        let a: Vec<Vec<u8>> = ["prospectivity.tif", "uncertainty.tif", "model.json", "importance.csv", "cv_folds.csv"]
+            .iter()
+            .map(|f| std::fs::read(tmp.path().join("out").join(f)).unwrap())
+            .collect();
+        run(&config, "2");
+        for (f, bytes) in ["prospectivity.tif", "uncertainty.tif", "model.json", "importance.csv", "cv_folds.csv"].iter().zip(&a) {
+            assert!(&std::fs::read(tmp.path().join("out").join(f)).unwrap() == bytes, "{name}: {f} differs between 1 and 2 threads");
+        }
+    }
+}
+
+#[test]
+fn a_positive_buffer_adds_the_cells_around_each_deposit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = scene(tmp.path(), 60, 8, "[model]\nkind = \"random_forest\"\nn_trees = 5", "");
+    let text = std::fs::read_to_string(&config).unwrap().replace("negative_buffer = 0", "negative_buffer = 0\npositive_buffer = 150").replace("negatives_per_positive = 10", "negatives_per_positive = 1");
+    std::fs::write(&config, text).unwrap();
+    run(&config, "2");
+    // Deposits sit at cell centres on a 100 m grid: 150 m reaches the 8 neighbours.
+    let gj: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tmp.path().join("deposits.geojson")).unwrap()).unwrap();
+    let mut cells = std::collections::HashSet::new();
+    for f in gj["features"].as_array().unwrap() {
+        let c = &f["geometry"]["coordinates"];
+        let (col, row) = (((c[0].as_f64().unwrap() - 500_000.0) / 100.0).floor() as i64, ((7_700_000.0 - c[1].as_f64().unwrap()) / 100.0).floor() as i64);
+        for dr in -1..=1 {
+            for dc in -1..=1 {
+                let (r, k) = (row + dr, col + dc);
+                if (0..60).contains(&r) && (0..60).contains(&k) {
+                    cells.insert((r, k));
+                }
+            }
+        }
+    }
+    let m = metrics(tmp.path());
+    assert_eq!(m["fit"]["training"]["positives"].as_u64().unwrap() as usize, cells.len());
+}
+
+#[test]
+fn cluster_folds_hold_out_exactly_one_single_linkage_cluster_of_deposits_each() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = lode(&["-q", "synth", "--cols", "80", "--rows", "80", "--seed", "2", "--intercept", "-8", tmp.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(tmp.path().join("scene.toml")).unwrap();
+    let start = text.find("[model]").unwrap();
+    let end = text.find("[output]").unwrap();
+    let text = format!(
+        "{}[model]\nkind = \"random_forest\"\nn_trees = 5\n\n[validation]\nkind = \"cluster\"\ncluster_distance = 700\n\n{}",
+        &text[..start],
+        &text[end..]
+    );
+    let config = write(tmp.path(), "scene.toml", &text);
+    run(&config, "2");
+    let rows = folds(tmp.path());
+    // Every deposit row is tested once; link deposits closer than 700 m (brute force).
+    let pos: Vec<_> = rows.iter().filter(|r| r.5 && r.6 == "test").collect();
+    let n = pos.len();
+    assert!(n > 10, "{n} deposits");
+    let mut comp: Vec<usize> = (0..n).collect();
+    fn find(c: &mut Vec<usize>, i: usize) -> usize {
+        if c[i] != i {
+            let r = find(c, c[i]);
+            c[i] = r;
+        }
+        c[i]
+    }
+    for i in 0..n {
+        for j in 0..i {
+            if ((pos[i].3 - pos[j].3).powi(2) + (pos[i].4 - pos[j].4).powi(2)).sqrt() <= 700.0 {
+                let (a, b) = (find(&mut comp, i), find(&mut comp, j));
+                comp[a] = b;
+            }
+        }
+    }
+    let mut cluster_of_fold: HashMap<usize, usize> = HashMap::new();
+    let mut fold_of_cluster: HashMap<usize, usize> = HashMap::new();
+    for i in 0..n {
+        let c = find(&mut comp, i);
+        assert_eq!(*cluster_of_fold.entry(pos[i].0).or_insert(c), c, "fold {} mixes clusters", pos[i].0);
+        assert_eq!(*fold_of_cluster.entry(c).or_insert(pos[i].0), pos[i].0, "cluster split over folds");
+    }
+    let m = metrics(tmp.path());
+    assert_eq!(m["validation"]["folds"].as_u64().unwrap() as usize, fold_of_cluster.len());
+}
