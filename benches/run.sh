@@ -17,7 +17,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-SECTIONS=(wofe memory evidence)
+SECTIONS=(wofe memory evidence models)
 REPEATS="${BENCH_REPEATS:-3}"
 OUT="benches/out"
 LODE="${BENCH_LODE:-target/release/lode}"
@@ -149,6 +149,13 @@ bench_memory() {
 # Section evidence (10000 x 10000 grids: several minutes; BENCH_EVIDENCE_SIZES picks sizes):
 # `bash benches/run.sh evidence`, see benches/evidence.sh.
 source "$ROOT/benches/evidence.sh"
+
+# ---------------------------------------------------------------------------------------------
+# Section models: tree models vs scikit-learn, map prediction vs Pyspatialml (benches/models.sh).
+# ---------------------------------------------------------------------------------------------
+bench_models() {
+  BENCH_SKIP_BUILD=1 bash benches/models.sh
+}
 
 main() {
   local sections=("$@") s
