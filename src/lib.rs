@@ -6,16 +6,23 @@
 //! ```text
 //! config::Settings        parse the TOML, resolve paths, open every input, build the grid
 //!   -> grid::Grid         CRS, geotransform, shape, study-area mask; split into Windows
-//!   -> features::FeatureStack   each [[evidence]] layer, computed per window (pure)
+//!   -> features::FeatureStack   each [[evidence]] layer (one file per kind in features/),
+//!                         computed per window, a pure function of the window
 //!   -> labels::Deposits   deposit points placed in grid cells
 //!   -> model::fit         -> model::FittedModel, one of:
-//!        logistic  (training::TrainingSet: rows at deposits and seeded random negatives)
-//!        wofe      (weights of evidence, wofe::*: class counts over the study area)
-//!        fuzzy     (memberships from the config)
+//!        logistic               training::TrainingSet: deposits + seeded random negatives
+//!        random_forest, gradient_boosting   the same rows, binned trees; validation::
+//!                               spatial cross-validation, importance, uncertainty
+//!        wofe                   weights of evidence (wofe::*): class counts over the study area
+//!        fuzzy                  memberships from the config
 //!   -> predict            every window in parallel, streamed to COGs (io::cog)
 //!   -> evaluate::Evaluation     ROC AUC and success-rate curve, streamed
-//!   -> output::Staging    outputs published atomically: prospectivity.tif, metrics.json, ...
+//!   -> targets            ranked target areas (polygonized), styles (QGIS .qml)
+//!   -> report, manifest   pictures and report.html; inputs' checksums, versions, timings
+//!   -> output::Staging    every output published atomically at the end
 //! ```
+//!
+//! Side doors: `synth` (synthetic districts with known truth), `presets` (`lode init`).
 //!
 //! Every per-cell stage is a pure function of `(settings, window)`, so a run can be split
 //! into tiles computed by separate processes. `io` is the only module that calls GDAL.
