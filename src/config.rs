@@ -639,6 +639,10 @@ pub struct Settings {
     pub config_path: PathBuf,
     /// SHA-256 of the config file's bytes.
     pub config_sha256: String,
+    /// SHA-256 of the resolved settings (every key with its value or default, paths
+    /// absolute) without the output folder: what computed the maps. Two configs that
+    /// resolve to the same settings (e.g. a rerun from a manifest) give the same hash.
+    pub settings_sha256: String,
     /// The config as parsed (paths resolved), for manifests.
     pub raw: RawConfig,
     /// Project name.
@@ -822,9 +826,16 @@ impl Settings {
             return Err(Error::key("targets.min_area_km2", "must be >= 0"));
         }
 
+        let settings_sha256 = {
+            let mut r = raw.clone();
+            r.output.dir = PathBuf::new();
+            let json = serde_json::to_vec(&r).map_err(|e| Error::key("config", e.to_string()))?;
+            format!("{:x}", Sha256::digest(&json))
+        };
         Ok(Settings {
             config_path: config_path.to_path_buf(),
             config_sha256: sha,
+            settings_sha256,
             name: raw.project.name.clone(),
             seed: raw.project.seed,
             threads: raw.project.threads,

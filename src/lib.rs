@@ -207,7 +207,7 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
     let tags = vec![
         ("LODE_VERSION".to_string(), VERSION.to_string()),
         ("LODE_PROJECT".to_string(), settings.name.clone()),
-        ("LODE_CONFIG_SHA256".to_string(), settings.config_sha256.clone()),
+        ("LODE_SETTINGS_SHA256".to_string(), settings.settings_sha256.clone()),
         ("LODE_MODEL".to_string(), model.describe().to_string()),
     ];
     let outputs = model.outputs();

@@ -235,8 +235,7 @@ fn manifest_checksums_match_sha256sum_and_a_rerun_from_it_gives_the_same_map() {
     assert_eq!(line.split_whitespace().next().unwrap(), listed[1].as_str().unwrap());
 
     // Rerun from the manifest's config, written byte for byte into two folders with the
-    // output folder made relative: both runs are byte-identical, and their map has the
-    // original's cells (only the config hash tag differs from the original run).
+    // output folder made relative: both runs and the original map are byte-identical.
     let tmp = tempfile::tempdir().unwrap();
     let toml_text = m["config_toml"].as_str().unwrap();
     let out_line = format!("dir = \"{}\"", out.display());
@@ -252,6 +251,7 @@ fn manifest_checksums_match_sha256sum_and_a_rerun_from_it_gives_the_same_map() {
         maps.push(dir.join("out/prospectivity.tif"));
     }
     assert!(std::fs::read(&maps[0]).unwrap() == std::fs::read(&maps[1]).unwrap(), "reruns differ");
+    assert!(std::fs::read(&maps[0]).unwrap() == std::fs::read(&tif).unwrap(), "the rerun's map differs from the original");
     let checksum = |p: &Path| gdalinfo(p, &["-checksum"])["bands"][0]["checksum"].clone();
     assert_eq!(checksum(&maps[0]), checksum(&tif));
     let stats = |p: &Path| {
