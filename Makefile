@@ -4,30 +4,40 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
-# libgdal-dev: the GDAL library and headers the `gdal` crate links against (Debian's GDAL 3.6);
-# gdal-bin: gdalinfo/gdalwarp/gdal_rasterize, the independent readers the tests compare with;
-# python3-gdal: GDAL's Python utilities (gdal_proximity.py, gdal_calc.py) used as references.
-# chromium: headless browser the tests open report.html in (render check, screenshot);
-# python3-venv: the notebook test's venv when python3 is Debian's.
-APT_PACKAGES := libgdal-dev gdal-bin python3-gdal pkg-config build-essential chromium python3-venv
+# What `make demo` needs: libgdal-dev (the GDAL library and headers the `gdal` crate links
+# against: Debian's GDAL 3.6), pkg-config and a C toolchain for the -sys crates.
+BUILD_PACKAGES := libgdal-dev pkg-config build-essential
+# What `make test` adds: gdal-bin (gdalinfo, gdalwarp, gdal_rasterize, gdaldem: the
+# independent readers and references), python3-gdal (gdal_proximity.py, gdal_edit.py and
+# GDAL's Python bindings used by reference checks), chromium (headless: report.html is
+# rendered and screenshotted), python3-venv (the notebook test's venv).
+TEST_PACKAGES := gdal-bin python3-gdal chromium python3-venv
 
-.PHONY: help deps build demo test bench clean notebook-env
+.PHONY: help deps test-deps build demo test bench clean notebook-env
 
 help:
 	@echo "make demo   run lode on Geoscience Australia's Cloncurry data (outputs in out/cloncurry)"
 	@echo "make test   run the test suite"
 	@echo "make bench  run the benchmarks against peer tools (needs PyPI)"
 
-deps:
+# install_missing PACKAGES...: apt-get install the ones not installed yet (sudo when not root).
+define install_missing
 	@missing=""; \
-	for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(BUILD_PACKAGES))
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust with rustup (https://rustup.rs)"; exit 1; }
+
+test-deps: deps
+	$(call install_missing,$(TEST_PACKAGES))
 
 build: deps
 	$(CARGO) build --release --locked
@@ -38,7 +48,7 @@ demo: build
 # The notebook test's Python environment: a venv from PyPI with pinned versions
 # (notebooks/requirements.txt), rebuilt only when that file changes.
 NOTEBOOK_VENV := .venv-notebook
-$(NOTEBOOK_VENV)/.installed: notebooks/requirements.txt
+$(NOTEBOOK_VENV)/.installed: notebooks/requirements.txt | test-deps
 	rm -rf $(NOTEBOOK_VENV)
 	python3 -m venv $(NOTEBOOK_VENV)
 	$(NOTEBOOK_VENV)/bin/pip install -q -r notebooks/requirements.txt
@@ -46,7 +56,7 @@ $(NOTEBOOK_VENV)/.installed: notebooks/requirements.txt
 
 notebook-env: $(NOTEBOOK_VENV)/.installed
 
-test: deps notebook-env
+test: test-deps notebook-env
 	$(CARGO) test --release --locked
 
 bench: build
