@@ -188,7 +188,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "  map: {} cells scored, {} study-area cells without evidence",
                 m.prediction.scored_cells, m.prediction.cells_without_evidence
             );
-            println!("  AUC: {:.4}", m.auc);
+            println!("  AUC: {:.4} (on the map, deposits used in training: optimistic)", m.auc);
+            if let Some(v) = &m.validation {
+                println!(
+                    "  cross-validated AUC ({}, {} folds): {:.4} ± {:.4}",
+                    v["kind"].as_str().unwrap_or("?"),
+                    v["folds"],
+                    v["cv_auc"].as_f64().unwrap_or(f64::NAN),
+                    v["cv_auc_sd"].as_f64().unwrap_or(f64::NAN)
+                );
+            }
             // Linear between curve points: within a run of tied scores deposits and area grow together.
             let at = |area: f64| {
                 let c = &m.success_rate;
