@@ -279,11 +279,36 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
             let p = out.path(name);
             std::fs::write(&p, bytes).map_err(|e| Error::output(&p, e))?;
         }
+        // Cross-validated models: the prediction-rate curve and the importance bars.
+        let mut validation_pngs: Vec<(&str, &str, Vec<u8>)> = Vec::new();
+        if let Some(v) = &metrics.validation {
+            let curve: Vec<(f64, f64)> = v["prediction_rate"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|p| Some((p[0].as_f64()?, p[1].as_f64()?))).collect())
+                .unwrap_or_default();
+            if !curve.is_empty() {
+                let png = report::prediction_rate_png(&curve, &out.path("prediction_rate.png"))?;
+                validation_pngs.push(("prediction-rate", "prediction-rate curve on held-out folds", png));
+            }
+            let importance: Vec<(String, f64)> = v["importance"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|p| Some((p[0].as_str()?.to_string(), p[1].as_f64()?))).collect())
+                .unwrap_or_default();
+            if !importance.is_empty() {
+                let png = report::importance_png(&importance, &out.path("importance.png"))?;
+                validation_pngs.push(("importance", "permutation importance per evidence layer", png));
+            }
+        }
+        for (id, _, bytes) in &validation_pngs {
+            let p = out.path(&format!("{}.png", id.replace('-', "_")));
+            std::fs::write(&p, bytes).map_err(|e| Error::output(&p, e))?;
+        }
         let page = report::html(&report::ReportInput {
             manifest: &manifest,
             metrics: &metrics,
             targets: found.as_ref(),
             images: [&ql, &roc, &success],
+            validation_images: validation_pngs.iter().map(|(i, a, b)| (*i, *a, b.as_slice())).collect(),
         });
         let p = out.path("report.html");
         std::fs::write(&p, page).map_err(|e| Error::output(&p, e))?;

@@ -187,6 +187,62 @@ pub fn success_png(e: &Evaluation, path: &Path) -> Result<Vec<u8>> {
     curve_png("Success rate", "fraction of the area (best first)", "fraction of deposits", &pts, path)
 }
 
+/// The prediction-rate curve PNG: deposits held out by cross-validation against the
+/// fraction of held-out rows, best first (`metrics.json` `validation.prediction_rate`).
+pub fn prediction_rate_png(points: &[(f64, f64)], path: &Path) -> Result<Vec<u8>> {
+    curve_png("Prediction rate (held-out folds)", "fraction of held-out rows (best first)", "fraction of held-out deposits", points, path)
+}
+
+/// Horizontal bars of the permutation importance per evidence layer (AUC lost when
+/// the layer is permuted on held-out folds), largest first.
+pub fn importance_png(importance: &[(String, f64)], path: &Path) -> Result<Vec<u8>> {
+    register_font();
+    let mut rows = importance.to_vec();
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let (width, height) = (560u32, 80 + 34 * rows.len().max(1) as u32);
+    let mut buf = vec![255u8; (width * height * 3) as usize];
+    let err = draw_err(path);
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
+        let top = rows.iter().map(|r| r.1).fold(0.0f64, f64::max).max(1e-6) * 1.1;
+        let low = rows.iter().map(|r| r.1).fold(0.0f64, f64::min).min(0.0);
+        let n = rows.len();
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Permutation importance (AUC lost)", ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(140)
+            .build_cartesian_2d(low..top, (0..n).into_segmented())
+            .map_err(|e| err(e.to_string()))?;
+        let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(n)
+            .y_label_formatter(&|y: &SegmentValue<usize>| match y {
+                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => names.get(n - 1 - *i).cloned().unwrap_or_default(),
+                SegmentValue::Last => String::new(),
+            })
+            .label_style(("sans-serif", 12))
+            .draw()
+            .map_err(|e| err(e.to_string()))?;
+        chart
+            .draw_series(rows.iter().enumerate().map(|(i, (_, v))| {
+                let y = n - 1 - i;
+                let mut bar = Rectangle::new(
+                    [(0.0, SegmentValue::Exact(y)), (*v, SegmentValue::Exact(y + 1))],
+                    RGBColor(33, 145, 140).filled(),
+                );
+                bar.set_margin(5, 5, 0, 0);
+                bar
+            }))
+            .map_err(|e| err(e.to_string()))?;
+        root.present().map_err(|e| err(e.to_string()))?;
+    }
+    encode_png(&buf, width, height, path)
+}
+
 /// Standard base64 (RFC 4648, with padding).
 pub fn base64(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -220,6 +276,8 @@ pub struct ReportInput<'a> {
     pub targets: Option<&'a Targets>,
     /// PNG bytes: quicklook, ROC, success rate.
     pub images: [&'a [u8]; 3],
+    /// Cross-validation pictures when the model was cross-validated: (id, caption, PNG).
+    pub validation_images: Vec<(&'a str, &'a str, &'a [u8])>,
 }
 
 /// The self-contained HTML report.
@@ -264,6 +322,20 @@ th{background:#eee}code{font-size:12px}.figs img{margin:0 1em 1em 0;vertical-ali
     h += &img(r.images[1], "ROC curve", "roc");
     h += &img(r.images[2], "success-rate curve", "success-rate");
     h += "</div>\n";
+    if let Some(v) = &m.validation {
+        h += &format!(
+            "<p>Cross-validation ({}, {} folds): held-out AUC <b>{:.4} ± {:.4}</b>. The prediction-rate curve and \
+             the permutation importance are measured on the held-out folds.</p>\n<div class=\"figs\">",
+            esc(v["kind"].as_str().unwrap_or("?")),
+            v["folds"],
+            v["cv_auc"].as_f64().unwrap_or(f64::NAN),
+            v["cv_auc_sd"].as_f64().unwrap_or(f64::NAN)
+        );
+        for (id, alt, bytes) in &r.validation_images {
+            h += &img(bytes, alt, id);
+        }
+        h += "</div>\n";
+    }
 
     if let Some(t) = r.targets {
         let s = &t.summary;

@@ -121,6 +121,14 @@ fn check_model_recovers_truth(model: &str) {
     assert_eq!(v["fold_auc"].as_array().unwrap().len(), 5);
     let curve = v["prediction_rate"].as_array().unwrap();
     assert_eq!(curve.last().unwrap(), &serde_json::json!([1.0, 1.0]));
+    // The cross-validation pictures: PNGs with drawing in them, embedded in the report.
+    let report = std::fs::read_to_string(tmp.path().join("out/report.html")).unwrap();
+    for (file, id) in [("prediction_rate.png", "prediction-rate"), ("importance.png", "importance")] {
+        let bytes = std::fs::read(tmp.path().join("out").join(file)).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{file}");
+        assert!(bytes.len() > 2000, "{file} is nearly empty");
+        assert!(report.contains(&format!("id=\"{id}\"")), "report lacks {id}");
+    }
     // The uncertainty map: same grid, non-negative.
     let info = gdalinfo(&tmp.path().join("out/uncertainty.tif"), &["-stats"]);
     assert_eq!(info["size"], serde_json::json!([150, 150]));
