@@ -99,8 +99,9 @@ impl FeatureStack {
     /// Prepares every evidence layer of `settings` (in parallel: warps and class scans).
     pub fn prepare(settings: &Settings) -> Result<FeatureStack> {
         let grid = settings.grid.clone();
-        let layers: Vec<Box<dyn Evidence>> =
-            settings.evidence.par_iter().map(|ev| prepare(ev, &grid)).collect::<Result<_>>()?;
+        // In parallel, but the error reported is the first in config order, whatever finished first.
+        let prepared: Vec<Result<Box<dyn Evidence>>> = settings.evidence.par_iter().map(|ev| prepare(ev, &grid)).collect();
+        let layers: Vec<Box<dyn Evidence>> = prepared.into_iter().collect::<Result<_>>()?;
         let columns = layers.iter().flat_map(|l| l.columns()).collect();
         let mut spans = Vec::new();
         let mut start = 0;
