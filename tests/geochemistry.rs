@@ -10,72 +10,22 @@ use common::*;
 use lode::features::FeatureStack;
 use lode::Settings;
 
-const X0: f64 = 650_000.0;
-const Y1: f64 = -2_300_000.0;
 const COLS: usize = 80;
 const ROWS: usize = 60;
 const CELL: f64 = 100.0;
 
-/// A config on an 80 x 60 grid of 100 m cells in EPSG:7845 with the given evidence.
+/// Settings on an 80 x 60 grid of 100 m cells with the given evidence.
 fn config(dir: &Path, evidence: &str) -> Settings {
-    write(dir, "deposits.geojson", &collection(&[point(505.0, 505.0)]));
-    let text = format!(
-        r#"
-[project]
-name = "geochemistry"
-
-[grid]
-crs = "EPSG:7845"
-bounds = [{X0}, {y0}, {x1}, {Y1}]
-cell_size = {CELL}
-block_size = 16
-
-[labels]
-path = "deposits.geojson"
-
-{evidence}
-
-[output]
-dir = "out"
-"#,
-        y0 = Y1 - ROWS as f64 * CELL,
-        x1 = X0 + COLS as f64 * CELL,
-    );
-    let path = write(dir, "c.toml", &text);
-    Settings::load(&path).unwrap_or_else(|e| panic!("{e}"))
+    small_grid_settings(dir, "geochemistry", (COLS, ROWS, CELL), evidence)
 }
 
-/// A GeoJSON FeatureCollection in EPSG:7845 of the given features.
-fn collection(features: &[String]) -> String {
-    let crs = r#""crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::7845"}}"#;
-    format!(r#"{{"type":"FeatureCollection",{crs},"features":[{}]}}"#, features.join(","))
-}
-
-/// A point relative to the grid's top-left corner (y down, metres).
 fn point(x: f64, y: f64) -> String {
-    format!(
-        r#"{{"type":"Feature","properties":{{}},"geometry":{{"type":"Point","coordinates":[{},{}]}}}}"#,
-        X0 + x,
-        Y1 - y
-    )
+    geojson_point(x, y)
 }
 
-/// The first column of every cell of the grid, window by window, with validity.
-fn compute_all(stack: &FeatureStack) -> Vec<Vec<(f64, bool)>> {
-    let grid = &stack.grid;
-    let mut out = vec![vec![(f64::NAN, false); grid.len()]; stack.layers.len()];
-    for w in grid.windows() {
-        let b = stack.compute(&w).unwrap();
-        for i in 0..w.len() {
-            let g = grid.index(w.cell(i));
-            for (l, span) in stack.spans.iter().enumerate() {
-                out[l][g] = (b.values[[i, span.start]], b.layer_valid[[i, l]]);
-            }
-        }
-    }
-    out
+fn collection(features: &[String]) -> String {
+    geojson_collection(features)
 }
-
 
 /// A point with a `li_ppm` text attribute (assays as a lab reports them).
 fn sample(x: f64, y: f64, value: Option<&str>) -> String {

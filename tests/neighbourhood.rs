@@ -13,50 +13,14 @@ use gdal::DriverManager;
 use lode::features::FeatureStack;
 use lode::Settings;
 
-const X0: f64 = 650_000.0;
-const Y1: f64 = -2_300_000.0;
 const COLS: usize = 70;
 const ROWS: usize = 50;
 const CELL: f64 = 30.0;
 const NODATA: f64 = -9999.0;
 
-/// A config on a 70 x 50 grid of 30 m cells in EPSG:7845 with the given evidence.
+/// Settings on a 70 x 50 grid of 30 m cells with the given evidence.
 fn config(dir: &Path, evidence: &str) -> Settings {
-    let crs = r#""crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::7845"}}"#;
-    write(
-        dir,
-        "deposits.geojson",
-        &format!(
-            r#"{{"type":"FeatureCollection",{crs},"features":[
-            {{"type":"Feature","properties":{{}},"geometry":{{"type":"Point","coordinates":[{},{}]}}}}]}}"#,
-            X0 + 505.0,
-            Y1 - 505.0
-        ),
-    );
-    let text = format!(
-        r#"
-[project]
-name = "neighbourhood"
-
-[grid]
-crs = "EPSG:7845"
-bounds = [{X0}, {y0}, {x1}, {Y1}]
-cell_size = {CELL}
-block_size = 16
-
-[labels]
-path = "deposits.geojson"
-
-{evidence}
-
-[output]
-dir = "out"
-"#,
-        y0 = Y1 - ROWS as f64 * CELL,
-        x1 = X0 + COLS as f64 * CELL,
-    );
-    let path = write(dir, "c.toml", &text);
-    Settings::load(&path).unwrap_or_else(|e| panic!("{e}"))
+    small_grid_settings(dir, "neighbourhood", (COLS, ROWS, CELL), evidence)
 }
 
 /// Writes a Float32 raster on the grid with `values` (row-major), nodata -9999.

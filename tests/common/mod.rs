@@ -80,3 +80,70 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// Top-left corner (EPSG:7845) of the small explicit grids that tests build inputs for.
+pub const X0: f64 = 650_000.0;
+/// See [`X0`].
+pub const Y1: f64 = -2_300_000.0;
+
+/// Settings for a `cols` x `rows` grid of `cell` m cells in EPSG:7845 with its top-left
+/// corner at ([`X0`], [`Y1`]), block_size 16 (so neighbourhoods cross windows), one
+/// deposit, and the given evidence tables; written to `dir/c.toml`.
+pub fn small_grid_settings(dir: &Path, name: &str, (cols, rows, cell): (usize, usize, f64), evidence: &str) -> lode::Settings {
+    write(dir, "deposits.geojson", &geojson_collection(&[geojson_point(505.0, 505.0)]));
+    let text = format!(
+        r#"
+[project]
+name = "{name}"
+
+[grid]
+crs = "EPSG:7845"
+bounds = [{X0}, {y0}, {x1}, {Y1}]
+cell_size = {cell}
+block_size = 16
+
+[labels]
+path = "deposits.geojson"
+
+{evidence}
+
+[output]
+dir = "out"
+"#,
+        y0 = Y1 - rows as f64 * cell,
+        x1 = X0 + cols as f64 * cell,
+    );
+    let path = write(dir, "c.toml", &text);
+    lode::Settings::load(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A GeoJSON FeatureCollection in EPSG:7845 of the given features.
+pub fn geojson_collection(features: &[String]) -> String {
+    let crs = r#""crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::7845"}}"#;
+    format!(r#"{{"type":"FeatureCollection",{crs},"features":[{}]}}"#, features.join(","))
+}
+
+/// A GeoJSON point feature relative to the small grid's top-left corner (y down, metres).
+pub fn geojson_point(x: f64, y: f64) -> String {
+    format!(
+        r#"{{"type":"Feature","properties":{{}},"geometry":{{"type":"Point","coordinates":[{},{}]}}}}"#,
+        X0 + x,
+        Y1 - y
+    )
+}
+
+/// The first column of every layer at every cell of the grid, window by window, with validity.
+pub fn compute_all(stack: &lode::features::FeatureStack) -> Vec<Vec<(f64, bool)>> {
+    let grid = &stack.grid;
+    let mut out = vec![vec![(f64::NAN, false); grid.len()]; stack.layers.len()];
+    for w in grid.windows() {
+        let b = stack.compute(&w).unwrap();
+        for i in 0..w.len() {
+            let g = grid.index(w.cell(i));
+            for (l, span) in stack.spans.iter().enumerate() {
+                out[l][g] = (b.values[[i, span.start]], b.layer_valid[[i, l]]);
+            }
+        }
+    }
+    out
+}
