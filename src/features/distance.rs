@@ -421,14 +421,7 @@ impl Evidence for Distance {
             let values = Array2::from_shape_vec((w.len(), 1), values).expect("one value per cell");
             return Ok(LayerBlock { values, valid: vec![true; w.len()] });
         }
-        let values: Vec<f64> = (0..w.len())
-            .map(|i| {
-                let (x, y) = grid.centre(w.cell(i));
-                self.at([x, y])
-            })
-            .collect();
-        let values = Array2::from_shape_vec((w.len(), 1), values).expect("one value per cell");
-        Ok(LayerBlock { values, valid: vec![true; w.len()] })
+        Ok(LayerBlock::from_centres(grid, w, |p| self.at(p)))
     }
 
     fn describe(&self) -> String {

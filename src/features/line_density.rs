@@ -5,7 +5,6 @@
 //! (no rasterization), from an R-tree of segments, so any window is computed on its own.
 //! `strike` / `strike_tolerance` keep only segments of one strike, as for `distance`.
 
-use ndarray::Array2;
 use rstar::primitives::Line;
 use rstar::{RTree, AABB};
 
@@ -119,14 +118,7 @@ impl Evidence for LineDensity {
     }
 
     fn compute(&self, grid: &Grid, w: &Window) -> Result<LayerBlock> {
-        let values: Vec<f64> = (0..w.len())
-            .map(|i| {
-                let (x, y) = grid.centre(w.cell(i));
-                self.at([x, y])
-            })
-            .collect();
-        let values = Array2::from_shape_vec((w.len(), 1), values).expect("one value per cell");
-        Ok(LayerBlock { values, valid: vec![true; w.len()] })
+        Ok(LayerBlock::from_centres(grid, w, |p| self.at(p)))
     }
 
     fn describe(&self) -> String {

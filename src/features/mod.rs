@@ -31,6 +31,21 @@ pub struct LayerBlock {
     pub valid: Vec<bool>,
 }
 
+impl LayerBlock {
+    /// One column valued by `f` at the centre of every cell of `w`, all cells with data:
+    /// for layers defined everywhere by geometry (distances, densities).
+    pub fn from_centres(grid: &Grid, w: &Window, f: impl Fn([f64; 2]) -> f64) -> LayerBlock {
+        let values: Vec<f64> = (0..w.len())
+            .map(|i| {
+                let (x, y) = grid.centre(w.cell(i));
+                f([x, y])
+            })
+            .collect();
+        let values = Array2::from_shape_vec((w.len(), 1), values).expect("one value per cell");
+        LayerBlock { values, valid: vec![true; w.len()] }
+    }
+}
+
 /// One prepared evidence layer. `compute` is a pure function of the window, so windows
 /// can be computed in any order, on any thread, or in separate processes.
 pub trait Evidence: Send + Sync + std::fmt::Debug {

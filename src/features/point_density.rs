@@ -11,7 +11,6 @@
 //! one is named (a population field), else 1. Each kernel integrates to 1, so the density
 //! integrates to the number (or total weight) of points. Exact, from an R-tree of points.
 
-use ndarray::Array2;
 use rstar::primitives::GeomWithData;
 use rstar::RTree;
 use serde::{Deserialize, Serialize};
@@ -154,14 +153,7 @@ impl Evidence for PointDensity {
     }
 
     fn compute(&self, grid: &Grid, w: &Window) -> Result<LayerBlock> {
-        let values: Vec<f64> = (0..w.len())
-            .map(|i| {
-                let (x, y) = grid.centre(w.cell(i));
-                self.at([x, y])
-            })
-            .collect();
-        let values = Array2::from_shape_vec((w.len(), 1), values).expect("one value per cell");
-        Ok(LayerBlock { values, valid: vec![true; w.len()] })
+        Ok(LayerBlock::from_centres(grid, w, |p| self.at(p)))
     }
 
     fn describe(&self) -> String {
