@@ -173,73 +173,27 @@ pub fn predict(config_path: &Path, model_path: &Path, threads: Option<usize>) ->
 
 /// The pipeline, fitting the model or using a saved one.
 fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, PathBuf)>) -> Result<RunReport> {
-    let mut timings = Vec::new();
-    let mut clock = Instant::now();
-    let mut lap = |name: &str, timings: &mut Vec<(String, f64)>| {
-        timings.push((name.to_string(), clock.elapsed().as_secs_f64()));
-        tracing::info!("{name}: {:.2} s", clock.elapsed().as_secs_f64());
-        clock = Instant::now();
-    };
-
+    let mut clock = Stopwatch::new();
     let stack = FeatureStack::prepare(settings)?;
-    lap("prepare evidence", &mut timings);
+    clock.lap("prepare evidence");
     let deposits = Deposits::load(settings)?;
-    let fit = match saved {
-        None => model::fit(settings, &stack, &deposits)?,
-        Some((m, path)) => {
-            let mismatch = (0..m.columns.len().max(stack.columns.len())).find(|&i| m.columns.get(i) != stack.columns.get(i));
-            if let Some(i) = mismatch {
-                return Err(Error::Model(format!(
-                    "{}: feature column {} is `{}` in the saved model but `{}` in the config; the evidence must be the same, in the same order",
-                    path.display(),
-                    i + 1,
-                    m.columns.get(i).map_or("(none)", |s| s.as_str()),
-                    stack.columns.get(i).map_or("(none)", |s| s.as_str()),
-                )));
-            }
-            model::Fit { model: m, report: serde_json::json!({ "saved_model": path }), files: Vec::new() }
-        }
-    };
+    let fit = fit_or_load(settings, &stack, &deposits, saved)?;
     let model = &fit.model;
-    lap("fit", &mut timings);
+    clock.lap("fit");
 
     let mut out = output::Staging::new(&settings.output.dir)?;
-    let tags = vec![
-        ("LODE_VERSION".to_string(), VERSION.to_string()),
-        ("LODE_PROJECT".to_string(), settings.name.clone()),
-        ("LODE_SETTINGS_SHA256".to_string(), settings.settings_sha256.clone()),
-        ("LODE_MODEL".to_string(), model.describe().to_string()),
-    ];
     let outputs = model.outputs();
-    let mut writers = outputs
-        .iter()
-        .map(|o| io::cog::MapWriter::create(&out.scratch(o.file), &settings.grid, o.description, &tags))
-        .collect::<Result<Vec<_>>>()?;
-    let prediction = predict::predict_map(&stack, model, &mut writers)?;
-    for (o, w) in outputs.iter().zip(writers) {
-        let dest = out.path(o.file);
-        w.finish(&dest, settings.output.compression)?;
-    }
+    let prediction = write_maps(settings, &stack, model, &outputs, &mut out)?;
     let map_path = out.path("prospectivity.tif");
-    let qml = out.path("prospectivity.qml");
-    std::fs::write(&qml, styles::prospectivity_qml()).map_err(|e| Error::output(&qml, e))?;
-    lap("predict", &mut timings);
+    clock.lap("predict");
 
     let evaluation = evaluate::evaluate_map(&map_path, &settings.grid, &deposits.point_cells)?;
-    lap("evaluate", &mut timings);
+    clock.lap("evaluate");
 
     let found = if settings.raw.targets.enabled {
         let maps: Vec<PathBuf> = outputs.iter().map(|o| out.path(o.file)).collect();
-        let uncertainty = targets::uncertainty_map(&maps);
-        let scratch = out.scratch("targets-mask.tif");
-        let t = targets::find_targets(settings, &stack, model, &deposits, &map_path, uncertainty.as_deref(), &scratch)?;
-        let geojson = settings.raw.targets.geojson.then(|| out.path("targets.geojson"));
-        targets::write_vector(&t, &settings.grid, &out.path("targets.gpkg"), geojson.as_deref())?;
-        let csv = out.path("targets.csv");
-        std::fs::write(&csv, targets::to_csv(&t)).map_err(|e| Error::output(&csv, e))?;
-        let qml = out.path("targets.qml");
-        std::fs::write(&qml, styles::targets_qml()).map_err(|e| Error::output(&qml, e))?;
-        lap("targets", &mut timings);
+        let t = write_targets(settings, &stack, model, &deposits, &maps, &mut out)?;
+        clock.lap("targets");
         Some(t)
     } else {
         None
@@ -259,64 +213,169 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
         grid: settings.grid.info(),
         features: stack.columns.clone(),
         model: model.describe(),
-        timings_s: timings,
+        timings_s: clock.timings,
         targets: found.as_ref().map(|t| t.summary.clone()),
         validation: fit.report.get("validation").filter(|v| !v.is_null()).cloned(),
     };
     for (name, text) in &fit.files {
-        let path = out.path(name);
-        std::fs::write(&path, text).map_err(|e| Error::output(&path, e))?;
+        write_file(&out.path(name), text.as_bytes())?;
     }
     out.write_json("metrics.json", &metrics)?;
     out.write_json("model.json", model)?;
     let mut manifest = manifest::build(settings, &out.staged(), &metrics.timings_s)?;
     if settings.raw.output.report {
-        let quicklook = out.path("quicklook.png");
-        let ql = report::quicklook(&map_path, &settings.grid, &deposits.points, found.as_ref(), 900, &quicklook)?;
-        let roc = report::roc_png(&metrics.evaluation, &out.path("roc.png"))?;
-        let success = report::success_png(&metrics.evaluation, &out.path("success_rate.png"))?;
-        for (name, bytes) in [("quicklook.png", &ql), ("roc.png", &roc), ("success_rate.png", &success)] {
-            let p = out.path(name);
-            std::fs::write(&p, bytes).map_err(|e| Error::output(&p, e))?;
-        }
-        // Cross-validated models: the prediction-rate curve and the importance bars.
-        let mut validation_pngs: Vec<(&str, &str, Vec<u8>)> = Vec::new();
-        if let Some(v) = &metrics.validation {
-            let curve: Vec<(f64, f64)> = v["prediction_rate"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|p| Some((p[0].as_f64()?, p[1].as_f64()?))).collect())
-                .unwrap_or_default();
-            if !curve.is_empty() {
-                let png = report::prediction_rate_png(&curve, &out.path("prediction_rate.png"))?;
-                validation_pngs.push(("prediction-rate", "prediction-rate curve on held-out folds", png));
-            }
-            let importance: Vec<(String, f64)> = v["importance"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|p| Some((p[0].as_str()?.to_string(), p[1].as_f64()?))).collect())
-                .unwrap_or_default();
-            if !importance.is_empty() {
-                let png = report::importance_png(&importance, &out.path("importance.png"))?;
-                validation_pngs.push(("importance", "permutation importance per evidence layer", png));
-            }
-        }
-        for (id, _, bytes) in &validation_pngs {
-            let p = out.path(&format!("{}.png", id.replace('-', "_")));
-            std::fs::write(&p, bytes).map_err(|e| Error::output(&p, e))?;
-        }
-        let page = report::html(&report::ReportInput {
-            manifest: &manifest,
-            metrics: &metrics,
-            targets: found.as_ref(),
-            images: [&ql, &roc, &success],
-            validation_images: validation_pngs.iter().map(|(i, a, b)| (*i, *a, b.as_slice())).collect(),
-        });
-        let p = out.path("report.html");
-        std::fs::write(&p, page).map_err(|e| Error::output(&p, e))?;
+        write_report(settings, &metrics, &deposits, found.as_ref(), &manifest, &mut out)?;
         manifest.add_outputs(&out.staged())?;
     }
     out.write_json("manifest.json", &manifest)?;
     let outputs = out.commit()?;
     Ok(RunReport { outputs, metrics })
+}
+
+/// Seconds per stage, logged as they end.
+struct Stopwatch {
+    clock: Instant,
+    timings: Vec<(String, f64)>,
+}
+
+impl Stopwatch {
+    fn new() -> Stopwatch {
+        Stopwatch { clock: Instant::now(), timings: Vec::new() }
+    }
+
+    fn lap(&mut self, name: &str) {
+        let s = self.clock.elapsed().as_secs_f64();
+        tracing::info!("{name}: {s:.2} s");
+        self.timings.push((name.to_string(), s));
+        self.clock = Instant::now();
+    }
+}
+
+/// Writes `bytes` to a staged output.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(|e| Error::output(path, e))
+}
+
+/// Fits the model, or takes a saved one whose feature columns must be the stack's.
+fn fit_or_load(
+    settings: &Settings,
+    stack: &FeatureStack,
+    deposits: &Deposits,
+    saved: Option<(model::FittedModel, PathBuf)>,
+) -> Result<model::Fit> {
+    let Some((m, path)) = saved else {
+        return model::fit(settings, stack, deposits);
+    };
+    let mismatch = (0..m.columns.len().max(stack.columns.len())).find(|&i| m.columns.get(i) != stack.columns.get(i));
+    if let Some(i) = mismatch {
+        return Err(Error::Model(format!(
+            "{}: feature column {} is `{}` in the saved model but `{}` in the config; the evidence must be the same, in the same order",
+            path.display(),
+            i + 1,
+            m.columns.get(i).map_or("(none)", |s| s.as_str()),
+            stack.columns.get(i).map_or("(none)", |s| s.as_str()),
+        )));
+    }
+    Ok(model::Fit { model: m, report: serde_json::json!({ "saved_model": path }), files: Vec::new() })
+}
+
+/// Predicts every window into the model's maps (COGs with provenance tags) and the
+/// map's QGIS style.
+fn write_maps(
+    settings: &Settings,
+    stack: &FeatureStack,
+    model: &model::FittedModel,
+    outputs: &[model::MapOutput],
+    out: &mut output::Staging,
+) -> Result<predict::PredictSummary> {
+    let tags = vec![
+        ("LODE_VERSION".to_string(), VERSION.to_string()),
+        ("LODE_PROJECT".to_string(), settings.name.clone()),
+        ("LODE_SETTINGS_SHA256".to_string(), settings.settings_sha256.clone()),
+        ("LODE_MODEL".to_string(), model.describe().to_string()),
+    ];
+    let mut writers = outputs
+        .iter()
+        .map(|o| io::cog::MapWriter::create(&out.scratch(o.file), &settings.grid, o.description, &tags))
+        .collect::<Result<Vec<_>>>()?;
+    let prediction = predict::predict_map(stack, model, &mut writers)?;
+    for (o, w) in outputs.iter().zip(writers) {
+        w.finish(&out.path(o.file), settings.output.compression)?;
+    }
+    write_file(&out.path("prospectivity.qml"), styles::prospectivity_qml().as_bytes())?;
+    Ok(prediction)
+}
+
+/// Finds the ranked target areas and writes them (GeoPackage, CSV, optional GeoJSON,
+/// QGIS style).
+fn write_targets(
+    settings: &Settings,
+    stack: &FeatureStack,
+    model: &model::FittedModel,
+    deposits: &Deposits,
+    maps: &[PathBuf],
+    out: &mut output::Staging,
+) -> Result<targets::Targets> {
+    let map_path = out.path("prospectivity.tif");
+    let uncertainty = targets::uncertainty_map(maps);
+    let scratch = out.scratch("targets-mask.tif");
+    let t = targets::find_targets(settings, stack, model, deposits, &map_path, uncertainty.as_deref(), &scratch)?;
+    let geojson = settings.raw.targets.geojson.then(|| out.path("targets.geojson"));
+    targets::write_vector(&t, &settings.grid, &out.path("targets.gpkg"), geojson.as_deref())?;
+    write_file(&out.path("targets.csv"), targets::to_csv(&t).as_bytes())?;
+    write_file(&out.path("targets.qml"), styles::targets_qml().as_bytes())?;
+    Ok(t)
+}
+
+/// Pictures (quicklook, ROC, success rate; prediction rate and importance for
+/// cross-validated models) and the self-contained `report.html`.
+fn write_report(
+    settings: &Settings,
+    metrics: &Metrics,
+    deposits: &Deposits,
+    found: Option<&targets::Targets>,
+    manifest: &manifest::Manifest,
+    out: &mut output::Staging,
+) -> Result<()> {
+    let map_path = out.path("prospectivity.tif");
+    let quicklook = out.path("quicklook.png");
+    let ql = report::quicklook(&map_path, &settings.grid, &deposits.points, found, 900, &quicklook)?;
+    let roc = report::roc_png(&metrics.evaluation, &out.path("roc.png"))?;
+    let success = report::success_png(&metrics.evaluation, &out.path("success_rate.png"))?;
+    for (name, bytes) in [("quicklook.png", &ql), ("roc.png", &roc), ("success_rate.png", &success)] {
+        write_file(&out.path(name), bytes)?;
+    }
+    // Cross-validated models: the prediction-rate curve and the importance bars.
+    let mut validation_pngs: Vec<(&str, &str, Vec<u8>)> = Vec::new();
+    if let Some(v) = &metrics.validation {
+        let curve: Vec<(f64, f64)> = v["prediction_rate"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|p| Some((p[0].as_f64()?, p[1].as_f64()?))).collect())
+            .unwrap_or_default();
+        if !curve.is_empty() {
+            let png = report::prediction_rate_png(&curve, &out.path("prediction_rate.png"))?;
+            validation_pngs.push(("prediction-rate", "prediction-rate curve on held-out folds", png));
+        }
+        let importance: Vec<(String, f64)> = v["importance"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|p| Some((p[0].as_str()?.to_string(), p[1].as_f64()?))).collect())
+            .unwrap_or_default();
+        if !importance.is_empty() {
+            let png = report::importance_png(&importance, &out.path("importance.png"))?;
+            validation_pngs.push(("importance", "permutation importance per evidence layer", png));
+        }
+    }
+    for (id, _, bytes) in &validation_pngs {
+        write_file(&out.path(&format!("{}.png", id.replace('-', "_"))), bytes)?;
+    }
+    let page = report::html(&report::ReportInput {
+        manifest,
+        metrics,
+        targets: found,
+        images: [&ql, &roc, &success],
+        validation_images: validation_pngs.iter().map(|(i, a, b)| (*i, *a, b.as_slice())).collect(),
+    });
+    write_file(&out.path("report.html"), page.as_bytes())
 }
 
 /// What `lode validate` reports: the resolved grid, layers and label counts.
