@@ -45,6 +45,17 @@ pub struct TrainingSummary {
 }
 
 impl TrainingSet {
+    /// The rows `rows` of the set, in that order (for cross-validation folds).
+    pub fn subset(&self, rows: &[usize]) -> TrainingSet {
+        TrainingSet {
+            columns: self.columns.clone(),
+            x: self.x.select(ndarray::Axis(0), rows),
+            y: rows.iter().map(|&i| self.y[i]).collect(),
+            cells: rows.iter().map(|&i| self.cells[i]).collect(),
+            summary: self.summary.clone(),
+        }
+    }
+
     /// Samples the training set for `deposits`.
     pub fn sample(settings: &Settings, stack: &FeatureStack, deposits: &Deposits) -> Result<TrainingSet> {
         let grid = &stack.grid;

@@ -94,7 +94,7 @@ fn oracle_cv_auc(dir: &Path) -> f64 {
 
 const SPATIAL: &str = "[validation]\nkind = \"spatial_block\"\nfolds = 5\nblock_size = 2000\nbuffer = 300";
 
-fn check_model_recovers_truth(model: &str) {
+fn check_model_recovers_truth(model: &str, has_uncertainty: bool) {
     let tmp = tempfile::tempdir().unwrap();
     let config = scene(tmp.path(), 150, 11, model, SPATIAL);
     run(&config, "2");
@@ -129,7 +129,11 @@ fn check_model_recovers_truth(model: &str) {
         assert!(bytes.len() > 2000, "{file} is nearly empty");
         assert!(report.contains(&format!("id=\"{id}\"")), "report lacks {id}");
     }
-    // The uncertainty map: same grid, non-negative.
+    // The uncertainty map (ensembles): same grid, non-negative.
+    if !has_uncertainty {
+        assert!(!tmp.path().join("out/uncertainty.tif").exists());
+        return;
+    }
     let info = gdalinfo(&tmp.path().join("out/uncertainty.tif"), &["-stats"]);
     assert_eq!(info["size"], serde_json::json!([150, 150]));
     assert!(info["bands"][0]["minimum"].as_f64().unwrap() >= 0.0);
@@ -138,12 +142,17 @@ fn check_model_recovers_truth(model: &str) {
 
 #[test]
 fn random_forest_ranks_true_layers_first_and_its_spatial_cv_auc_is_near_the_oracle() {
-    check_model_recovers_truth("[model]\nkind = \"random_forest\"\nmin_samples_leaf = 10");
+    check_model_recovers_truth("[model]\nkind = \"random_forest\"\nmin_samples_leaf = 10", true);
 }
 
 #[test]
 fn gradient_boosting_ranks_true_layers_first_and_its_spatial_cv_auc_is_near_the_oracle() {
-    check_model_recovers_truth("[model]\nkind = \"gradient_boosting\"\nmax_depth = 3");
+    check_model_recovers_truth("[model]\nkind = \"gradient_boosting\"\nmax_depth = 3", true);
+}
+
+#[test]
+fn logistic_regression_is_cross_validated_like_the_tree_models() {
+    check_model_recovers_truth("[model]\nkind = \"logistic\"", false);
 }
 
 #[test]

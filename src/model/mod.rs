@@ -82,8 +82,22 @@ pub fn fit(settings: &Settings, stack: &FeatureStack, deposits: &Deposits) -> Re
         ModelKind::Logistic => {
             let training = TrainingSet::sample(settings, stack, deposits)?;
             let m = logistic::Logistic::fit(&settings.model, &training)?;
-            let report = serde_json::json!({ "training": training.summary });
-            Ok(Fit { model: FittedModel { columns, kind: Fitted::Logistic(m) }, report, files: Vec::new() })
+            // Cross-validation (`[validation]`), as for the tree models: fold models are
+            // fitted on the training rows of each fold and scored on its held-out rows.
+            let cols = training.x.ncols();
+            let (cv, _, files) = trees::cross_validate(
+                settings,
+                stack,
+                &training,
+                |rows, _seed| logistic::Logistic::fit(&settings.model, &training.subset(rows)),
+                |fold: &logistic::Logistic, x| {
+                    let n = x.len() / cols.max(1);
+                    let view = ndarray::ArrayView2::from_shape((n, cols), x).expect("row-major rows");
+                    fold.predict_rows(view, &(0..n).collect::<Vec<_>>())
+                },
+            )?;
+            let report = serde_json::json!({ "training": training.summary, "validation": cv });
+            Ok(Fit { model: FittedModel { columns, kind: Fitted::Logistic(m) }, report, files })
         }
         ModelKind::Wofe => {
             let (m, report, files) = wofe::Wofe::fit(settings, stack, deposits)?;

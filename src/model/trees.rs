@@ -199,15 +199,31 @@ pub const MAX_FOLD_MODELS: usize = 20;
 pub fn fit(settings: &Settings, stack: &FeatureStack, t: &TrainingSet) -> Result<(TreeModel, Option<CvReport>, Vec<(String, String)>)> {
     let all: Vec<usize> = (0..t.y.len()).collect();
     let members = fit_members(settings, t, &all, settings.seed)?;
-    let (cv, fold_models, files) = cross_validate(settings, stack, t)?;
+    let cols = t.x.ncols();
+    let (cv, fold_models, files) = cross_validate(
+        settings,
+        stack,
+        t,
+        |rows, seed| fit_members(settings, t, rows, seed),
+        |members: &Vec<Member>, x| ensemble_predict(members, x, cols),
+    )?;
+    let fold_models: Vec<Member> = fold_models.into_iter().flatten().collect();
     // Every kept fold model is evaluated at every cell: keep them only for a few folds.
     let keep_folds = matches!(members.first(), Some(Member::Boosting(_))) && members.len() == 1 && fold_models.len() <= MAX_FOLD_MODELS;
     let model = TreeModel { members, folds: if keep_folds { fold_models } else { Vec::new() } };
     Ok((model, cv, files))
 }
 
-/// Held-out predictions, AUCs and permutation importance of each fold.
-pub fn cross_validate(settings: &Settings, stack: &FeatureStack, t: &TrainingSet) -> Result<(Option<CvReport>, Vec<Member>, Vec<(String, String)>)> {
+/// Held-out predictions, AUCs and permutation importance of each fold, for any model
+/// that `fit`s on training rows (with a seed) and `predict`s row-major feature rows.
+/// Returns the report, the fold models and the files (`importance.csv`, `cv_folds.csv`).
+pub fn cross_validate<M>(
+    settings: &Settings,
+    stack: &FeatureStack,
+    t: &TrainingSet,
+    fit: impl Fn(&[usize], u64) -> Result<M>,
+    predict: impl Fn(&M, &[f64]) -> Vec<f64>,
+) -> Result<(Option<CvReport>, Vec<M>, Vec<(String, String)>)> {
     let v = &settings.validation;
     if v.kind == ValidationKind::None {
         return Ok((None, Vec::new(), Vec::new()));
@@ -237,10 +253,10 @@ pub fn cross_validate(settings: &Settings, stack: &FeatureStack, t: &TrainingSet
             fold_auc.push(None);
             continue;
         }
-        let members = fit_members(settings, t, &f.train, derive_seed(settings.seed, 7_000 + k as u64))?;
+        let members = fit(&f.train, derive_seed(settings.seed, 7_000 + k as u64))?;
         let xt = take_rows(&t.x, &f.test);
         let yt: Vec<bool> = f.test.iter().map(|&i| t.y[i]).collect();
-        let s = ensemble_predict(&members, &xt, cols);
+        let s = predict(&members, &xt);
         pooled_s.extend(&s);
         pooled_y.extend(&yt);
         let a = validation::auc(&s, &yt);
@@ -261,13 +277,13 @@ pub fn cross_validate(settings: &Settings, stack: &FeatureStack, t: &TrainingSet
                             xp[r * cols + c] = xt[src * cols + c];
                         }
                     }
-                    let ap = validation::auc(&ensemble_predict(&members, &xp, cols), &yt);
+                    let ap = validation::auc(&predict(&members, &xp), &yt);
                     drops[l].0 += a - ap;
                     drops[l].1 += 1;
                 }
             }
         }
-        models.extend(members);
+        models.push(members);
     }
     let defined: Vec<f64> = fold_auc.iter().flatten().copied().collect();
     let n = defined.len() as f64;
