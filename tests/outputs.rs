@@ -12,14 +12,22 @@ use common::*;
 
 /// The demo config with absolute input paths, output into `out`, and `extra` appended.
 fn demo_config(dir: &Path, out: &Path, extra: &str) -> PathBuf {
-    let data = cloncurry("");
-    let text = std::fs::read_to_string(cloncurry("cloncurry.toml")).unwrap();
-    let text = text
-        .replace("path = \"", &format!("path = \"{}/", data.display()))
-        .replace("template = \"", &format!("template = \"{}/", data.display()))
-        .replace("dir = \"../../out/cloncurry\"", &format!("dir = \"{}\"", out.display()));
-    assert!(text.contains(&out.display().to_string()), "the demo config's output key moved");
-    write(dir, "demo.toml", &(text + extra))
+    shipped_config(dir, "cloncurry.toml", out, extra)
+}
+
+/// Runs `tests/peers/targets_check.py` (GDAL's Python bindings) on the targets of `out`,
+/// with the uncertainty map `uncertainty` when given; returns its JSON report.
+fn targets_check(out: &Path, uncertainty: Option<&str>) -> String {
+    let script = root().join("tests/peers/targets_check.py");
+    let mut args = vec![
+        script.to_string_lossy().into_owned(),
+        out.join("targets.gpkg").to_string_lossy().into_owned(),
+        out.join("prospectivity.tif").to_string_lossy().into_owned(),
+        cloncurry("IOCG_Deposits.shp").to_string_lossy().into_owned(),
+    ];
+    args.extend(uncertainty.map(|u| out.join(u).to_string_lossy().into_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    tool("/usr/bin/python3", &args)
 }
 
 /// The output folder of one demo run (with GeoJSON targets), shared by the tests.
@@ -124,15 +132,7 @@ fn every_target_lies_above_the_threshold_and_its_statistics_match_gdal() {
     let out = demo();
     let metrics = json(&out.join("metrics.json"));
     let threshold = metrics["targets"]["threshold"].as_f64().unwrap();
-    let report = tool(
-        "/usr/bin/python3",
-        &[
-            root().join("tests/peers/targets_check.py").to_str().unwrap(),
-            out.join("targets.gpkg").to_str().unwrap(),
-            out.join("prospectivity.tif").to_str().unwrap(),
-            cloncurry("IOCG_Deposits.shp").to_str().unwrap(),
-        ],
-    );
+    let report = targets_check(out, None);
     let targets: Vec<serde_json::Value> = serde_json::from_str(&report).unwrap();
     assert!(!targets.is_empty());
     let mut deposits = 0;
@@ -375,31 +375,14 @@ fn cloncurry_notebook_runs_headless_on_the_outputs() {
 fn weights_of_evidence_targets_carry_the_posterior_uncertainty() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let data = cloncurry("");
-    let text = std::fs::read_to_string(cloncurry("cloncurry-wofe.toml")).unwrap();
-    let text = text
-        .replace("path = \"", &format!("path = \"{}/", data.display()))
-        .replace("template = \"", &format!("template = \"{}/", data.display()));
-    let dir_line = text.lines().find(|l| l.starts_with("dir = ")).unwrap().to_string();
-    let text = text.replace(&dir_line, &format!("dir = \"{}\"", out.display()))
-        + "\n[targets]\nprobability = 0.1\nmin_area_km2 = 0.5\n";
-    let config = write(tmp.path(), "wofe.toml", &text);
+    let config = shipped_config(tmp.path(), "cloncurry-wofe.toml", &out, "\n[targets]\nprobability = 0.1\nmin_area_km2 = 0.5\n");
     let o = lode(&["-q", "run", config.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let metrics = json(&out.join("metrics.json"));
     assert_eq!(metrics["targets"]["uncertainty_map"], "posterior_std.tif");
     assert_eq!(metrics["targets"]["rule"], "probability");
     assert_eq!(metrics["targets"]["threshold"].as_f64().unwrap() as f32, 0.1f32);
-    let report = tool(
-        "/usr/bin/python3",
-        &[
-            root().join("tests/peers/targets_check.py").to_str().unwrap(),
-            out.join("targets.gpkg").to_str().unwrap(),
-            out.join("prospectivity.tif").to_str().unwrap(),
-            cloncurry("IOCG_Deposits.shp").to_str().unwrap(),
-            out.join("posterior_std.tif").to_str().unwrap(),
-        ],
-    );
+    let report = targets_check(&out, Some("posterior_std.tif"));
     let targets: Vec<serde_json::Value> = serde_json::from_str(&report).unwrap();
     assert!(!targets.is_empty());
     for t in &targets {

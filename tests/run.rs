@@ -7,14 +7,7 @@ use common::*;
 
 /// The demo config with its paths made absolute and its output sent to `out`.
 fn demo_config(dir: &std::path::Path, out: &std::path::Path) -> std::path::PathBuf {
-    let data = cloncurry("");
-    let text = std::fs::read_to_string(cloncurry("cloncurry.toml")).unwrap();
-    let text = text
-        .replace("path = \"", &format!("path = \"{}/", data.display()))
-        .replace("template = \"", &format!("template = \"{}/", data.display()))
-        .replace("dir = \"../../out/cloncurry\"", &format!("dir = \"{}\"", out.display()));
-    assert!(text.contains(&out.display().to_string()), "the demo config's output key moved");
-    write(dir, "demo.toml", &text)
+    shipped_config(dir, "cloncurry.toml", out, "")
 }
 
 #[test]

@@ -104,13 +104,7 @@ fn weights_arithmetic_reproduces_the_dist2fault_table_whose_raster_is_not_shippe
 
 /// Runs the shipped weights-of-evidence demo config into `out`.
 fn run_wofe_demo(dir: &Path, out: &Path) {
-    let data = cloncurry("");
-    let text = std::fs::read_to_string(cloncurry("cloncurry-wofe.toml"))
-        .unwrap()
-        .replace("path = \"", &format!("path = \"{}/", data.display()))
-        .replace("template = \"", &format!("template = \"{}/", data.display()))
-        .replace("dir = \"../../out/cloncurry-wofe\"", &format!("dir = \"{}\"", out.display()));
-    let config = write(dir, "wofe.toml", &text);
+    let config = shipped_config(dir, "cloncurry-wofe.toml", out, "");
     let o = lode(&["run", config.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
 }

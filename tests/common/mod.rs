@@ -69,6 +69,23 @@ dir = "{out}"
     )
 }
 
+/// A shipped Cloncurry config (`data/cloncurry/NAME`) with its input paths made absolute,
+/// its `[output] dir` set to `out` and `extra` appended, written to `dir/NAME`.
+pub fn shipped_config(dir: &Path, name: &str, out: &Path, extra: &str) -> PathBuf {
+    let data = cloncurry("");
+    let text = std::fs::read_to_string(cloncurry(name)).unwrap();
+    let dir_lines = text.lines().filter(|l| l.starts_with("dir = \"")).count();
+    assert_eq!(dir_lines, 1, "{name}: one `dir = ` line expected");
+    let text: String = text
+        .lines()
+        .map(|l| if l.starts_with("dir = \"") { format!("dir = \"{}\"", out.display()) } else { l.to_string() })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("path = \"", &format!("path = \"{}/", data.display()))
+        .replace("template = \"", &format!("template = \"{}/", data.display()));
+    write(dir, name, &(text + "\n" + extra))
+}
+
 /// Writes `text` to `dir/name` and returns the path.
 pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
