@@ -105,7 +105,12 @@ pub fn fit(settings: &Settings, stack: &FeatureStack, deposits: &Deposits) -> Re
         }
         ModelKind::Fuzzy => {
             let m = fuzzy::Fuzzy::new(settings, stack)?;
-            Ok(Fit { model: FittedModel { columns, kind: Fitted::Fuzzy(m) }, report: serde_json::json!({}), files: Vec::new() })
+            // Cross-validation scores the fixed memberships on the held-out rows.
+            let (report, files) = match m.cross_validate(settings, stack, deposits)? {
+                Some((cv, files)) => (serde_json::json!({ "validation": cv }), files),
+                None => (serde_json::json!({}), Vec::new()),
+            };
+            Ok(Fit { model: FittedModel { columns, kind: Fitted::Fuzzy(m) }, report, files })
         }
         ModelKind::RandomForest | ModelKind::GradientBoosting => {
             let training = TrainingSet::sample(settings, stack, deposits)?;

@@ -85,6 +85,20 @@ impl TreeModel {
     }
 }
 
+/// A [`FeatureBlock`](crate::features::FeatureBlock) of row-major feature rows (all
+/// inside the study area, every layer with data: training rows), so that the class-based
+/// models (`wofe`, `fuzzy`) predict rows with their block code.
+pub fn rows_block(x: &[f64], cols: usize, layers: usize) -> crate::features::FeatureBlock {
+    let n = x.len() / cols.max(1);
+    crate::features::FeatureBlock {
+        window: crate::grid::Window { col: 0, row: 0, cols: n, rows: 1 },
+        values: ndarray::Array2::from_shape_vec((n, cols), x[..n * cols].to_vec()).expect("n * cols values"),
+        in_study: vec![true; n],
+        valid: vec![true; n],
+        layer_valid: ndarray::Array2::from_elem((n, layers), true),
+    }
+}
+
 /// Row-major copy of the rows `idx` of `x`.
 fn take_rows(x: &ndarray::Array2<f64>, idx: &[usize]) -> Vec<f64> {
     let mut out = Vec::with_capacity(idx.len() * x.ncols());
@@ -92,6 +106,33 @@ fn take_rows(x: &ndarray::Array2<f64>, idx: &[usize]) -> Vec<f64> {
         out.extend(x.row(i).iter());
     }
     out
+}
+
+/// The row weights of `class_weight`: 1 for every row with `none`; with `balanced`,
+/// deposit rows weigh `negatives / positives` (so both classes weigh the same in total)
+/// and negative rows 1.
+pub fn class_weights(y: &[bool], class_weight: ClassWeight) -> Vec<f64> {
+    let np = y.iter().filter(|&&v| v).count() as f64;
+    let nn = y.len() as f64 - np;
+    let wpos = match class_weight {
+        ClassWeight::None => 1.0,
+        ClassWeight::Balanced => nn / np.max(1.0),
+    };
+    y.iter().map(|&v| if v { wpos } else { 1.0 }).collect()
+}
+
+/// The rows of each positive-unlabelled bag: every deposit row of `pos`, plus as many
+/// rows drawn with replacement from the unlabelled rows `neg`; bag `b` draws from its own
+/// generator seeded with `(seed, 1_000_000 + b)`.
+pub fn pu_bags(pos: &[usize], neg: &[usize], bags: usize, seed: u64) -> Vec<Vec<usize>> {
+    (0..bags)
+        .map(|b| {
+            let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, 1_000_000 + b as u64));
+            let mut rows = pos.to_vec();
+            rows.extend((0..pos.len()).map(|_| neg[rng.gen_range(0..neg.len())]));
+            rows
+        })
+        .collect()
 }
 
 /// Fits the members on the rows `idx` of the training set.
@@ -106,27 +147,14 @@ fn fit_members(settings: &Settings, t: &TrainingSet, idx: &[usize], seed: u64) -
     // The row sets of each bag.
     let bags: Vec<Vec<usize>> = match m.negative_sampling {
         NegativeSampling::BufferedRandom => vec![idx.to_vec()],
-        NegativeSampling::PuBagging => (0..m.bags)
-            .map(|b| {
-                let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, 1_000_000 + b as u64));
-                let mut rows = pos.clone();
-                rows.extend((0..pos.len()).map(|_| neg[rng.gen_range(0..neg.len())]));
-                rows
-            })
-            .collect(),
+        NegativeSampling::PuBagging => pu_bags(&pos, &neg, m.bags, seed),
     };
     let mut members = Vec::new();
     let mut forest: Option<Forest> = None;
     for (b, rows) in bags.iter().enumerate() {
         let x = take_rows(&t.x, rows);
         let y: Vec<bool> = rows.iter().map(|&i| t.y[i]).collect();
-        let np = y.iter().filter(|&&v| v).count() as f64;
-        let nn = y.len() as f64 - np;
-        let wpos = match m.class_weight {
-            ClassWeight::None => 1.0,
-            ClassWeight::Balanced => nn / np.max(1.0),
-        };
-        let w: Vec<f64> = y.iter().map(|&v| if v { wpos } else { 1.0 }).collect();
+        let w = class_weights(&y, m.class_weight);
         let binner = Binner::fit(&x, y.len(), cols, m.max_bins);
         let bseed = derive_seed(seed, b as u64);
         match m.kind {
@@ -316,6 +344,82 @@ pub fn cross_validate<M>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Few positives (40 of 1000), overlapping classes: `x0 + noise > 1.6` on a grid of
+    /// values, a second column of pure noise.
+    fn rare_positives() -> (Vec<f64>, Vec<bool>) {
+        let rows = 1000;
+        let u = |i: usize, k: u64| (derive_seed(k, i as u64) >> 11) as f64 / (1u64 << 53) as f64;
+        let x: Vec<f64> = (0..rows).flat_map(|i| [u(i, 1) * 2.0, u(i, 2)]).collect();
+        let mut y: Vec<bool> = (0..rows).map(|i| x[i * 2] + 0.6 * u(i, 3) > 1.75).collect();
+        // Exactly 40 positives: keep the first 40.
+        let mut seen = 0;
+        for v in y.iter_mut() {
+            if *v {
+                seen += 1;
+                *v = seen <= 40;
+            }
+        }
+        (x, y)
+    }
+
+    #[test]
+    fn balanced_class_weights_are_the_explicit_ratio_and_raise_the_probability_of_positives() {
+        let (x, y) = rare_positives();
+        let (np, nn) = (y.iter().filter(|&&v| v).count(), y.iter().filter(|&&v| !v).count());
+        assert_eq!((np, nn), (40, 960));
+        // `balanced` = negatives / positives = 24 on deposit rows, 1 on the others.
+        let w = class_weights(&y, ClassWeight::Balanced);
+        let explicit: Vec<f64> = y.iter().map(|&v| if v { 960.0 / 40.0 } else { 1.0 }).collect();
+        assert_eq!(w, explicit);
+        assert!(class_weights(&y, ClassWeight::None).iter().all(|&v| v == 1.0));
+        // Weighting the deposits up raises the mean predicted probability of the deposit
+        // rows (the documented direction), for both tree models, and fitting with the
+        // explicit weights gives the same model as `balanced`.
+        let rows = y.len();
+        let binner = Binner::fit(&x, rows, 2, 255);
+        let bins = binner.transform(&x, rows, 2);
+        let mean_pos = |p: &[f64]| p.iter().zip(&y).filter(|q| *q.1).map(|q| *q.0).sum::<f64>() / np as f64;
+        let fp = ForestParams { n_trees: 20, max_depth: Some(4), min_samples_leaf: 5, max_features: None, max_bins: 255 };
+        let forest = |w: &[f64]| Forest::fit(&binner, &bins, &y, w, fp, 3).predict_with_spread(&x, 2).0;
+        let (unweighted, weighted) = (forest(&class_weights(&y, ClassWeight::None)), forest(&w));
+        assert_eq!(weighted, forest(&explicit));
+        assert!(mean_pos(&weighted) > mean_pos(&unweighted) + 0.1, "forest: {} vs {}", mean_pos(&weighted), mean_pos(&unweighted));
+        let bp = BoostingParams { iterations: 30, learning_rate: 0.2, max_depth: 3, min_leaf_weight: 1.0, max_bins: 255 };
+        let boost = |w: &[f64]| Boosting::fit(binner.clone(), &x, 2, &y, w, bp, 3).unwrap().predict(&x, 2);
+        let (unweighted, weighted) = (boost(&class_weights(&y, ClassWeight::None)), boost(&w));
+        assert!(mean_pos(&weighted) > mean_pos(&unweighted) + 0.1, "boosting: {} vs {}", mean_pos(&weighted), mean_pos(&unweighted));
+        // The unweighted mean is near the base rate's neighbourhood, the weighted one
+        // near the balanced rate: the weights act on the probability scale.
+        assert!(mean_pos(&unweighted) < 0.5 && mean_pos(&weighted) > 0.5);
+    }
+
+    #[test]
+    fn pu_bags_hold_every_deposit_and_as_many_unlabelled_draws() {
+        let pos: Vec<usize> = (0..10).collect();
+        let neg: Vec<usize> = (10..110).collect();
+        let bags = pu_bags(&pos, &neg, 4, 9);
+        assert_eq!(bags.len(), 4);
+        for b in &bags {
+            assert_eq!(b.len(), 20);
+            assert_eq!(&b[..10], pos.as_slice());
+            assert!(b[10..].iter().all(|i| (10..110).contains(i)));
+        }
+        // Different draws per bag, the same draws for the same seed.
+        assert_ne!(bags[0][10..], bags[1][10..]);
+        assert_eq!(bags, pu_bags(&pos, &neg, 4, 9));
+        assert_ne!(bags, pu_bags(&pos, &neg, 4, 10));
+        // Over many bags the draws cover the unlabelled pool about uniformly.
+        let many = pu_bags(&pos, &neg, 2000, 1);
+        let mut hits = vec![0usize; 100];
+        for b in &many {
+            for &i in &b[10..] {
+                hits[i - 10] += 1;
+            }
+        }
+        // 20000 draws over 100 rows: 200 each, binomial sd 14.
+        assert!(hits.iter().all(|&h| (130..=270).contains(&h)), "{hits:?}");
+    }
 
     #[test]
     fn tree_models_are_send_sync_and_survive_a_json_round_trip() {

@@ -4,20 +4,22 @@
 //! weights of its classes. A layer with no data at a cell adds weight 0 and ArcSDM's
 //! missing-data variance. The conditional-independence tests run on the fitted model.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Settings;
+use crate::config::{Settings, ValidationKind};
 use crate::error::{Error, Result};
 use crate::features::{ClassAt, ClassReader, FeatureBlock, FeatureStack};
 use crate::labels::Deposits;
+use crate::model::trees::{cross_validate, rows_block};
 use crate::model::BlockPrediction;
+use crate::training::TrainingSet;
 use crate::wofe::diagnostics::{independence_tests, pair_test, Condition};
 use crate::wofe::{
-    count_classes, missing_data_variance, posterior, table_csv, weights, weights_table, ClassCount, ClassShare,
+    count_classes, Counts, missing_data_variance, posterior, table_csv, weights, weights_table, ClassCount, ClassShare,
     LayerWeight, Method, Prior, WeightsParams, WeightsRow, NOT_CONFIDENT,
 };
 
@@ -59,17 +61,17 @@ impl WofeLayer {
 }
 
 impl Wofe {
-    /// Counts, weighs and generalises every layer; returns the model, the report for
-    /// `metrics.json` and the weights tables as CSV files.
-    pub fn fit(
+    /// Weighs and generalises every layer from class counts (the whole study area, or the
+    /// training rows of a cross-validation fold); returns the model and its weights tables
+    /// as CSV files. `warn`: log the layers that are not confident.
+    fn from_counts(
         settings: &Settings,
         stack: &FeatureStack,
-        deposits: &Deposits,
-    ) -> Result<(Wofe, serde_json::Value, Vec<(String, String)>)> {
-        let grid = &stack.grid;
-        let cell_km2 = cell_area_km2(grid)?;
+        counts: &Counts,
+        cell_km2: f64,
+        warn: bool,
+    ) -> Result<(Wofe, Vec<(String, String)>)> {
         let unit = settings.model.unit_cell_km2;
-        let counts = count_classes(stack, deposits)?;
         let readers = stack.class_readers();
         let mut layers = Vec::new();
         let mut files = Vec::new();
@@ -117,7 +119,7 @@ impl Wofe {
                     (table, None)
                 }
             };
-            if table.iter().any(|r| r.gen_class == NOT_CONFIDENT) {
+            if warn && table.iter().any(|r| r.gen_class == NOT_CONFIDENT) {
                 tracing::warn!(
                     "weights of evidence: layer `{}` has no class with a studentized contrast of at least {}; it contributes nothing",
                     ev.name,
@@ -130,7 +132,23 @@ impl Wofe {
         }
         let study_units = counts.study_cells as f64 * cell_km2 / unit;
         let prior = Prior::new(counts.deposits, study_units)?;
-        let model = Wofe { prior, layers };
+        Ok((Wofe { prior, layers }, files))
+    }
+
+    /// Counts, weighs and generalises every layer; returns the model, the report for
+    /// `metrics.json` (with `validation` when `[validation]` asks for it) and the weights
+    /// tables as CSV files (and the cross-validation files).
+    pub fn fit(
+        settings: &Settings,
+        stack: &FeatureStack,
+        deposits: &Deposits,
+    ) -> Result<(Wofe, serde_json::Value, Vec<(String, String)>)> {
+        let grid = &stack.grid;
+        let cell_km2 = cell_area_km2(grid)?;
+        let unit = settings.model.unit_cell_km2;
+        let counts = count_classes(stack, deposits)?;
+        let (model, mut files) = Wofe::from_counts(settings, stack, &counts, cell_km2, true)?;
+        let study_units = counts.study_cells as f64 * cell_km2 / unit;
 
         // Conditional-independence diagnostics.
         let conditions = model.unique_conditions(stack)?;
@@ -199,7 +217,78 @@ impl Wofe {
             })).collect::<Vec<_>>(),
             "conditional_independence": { "overall": overall, "pairwise": pairs },
         });
+        let mut report = report;
+        if let Some((cv, cv_files)) = Wofe::cross_validate(settings, stack, deposits, &model, counts.study_cells, cell_km2)? {
+            report["validation"] = cv;
+            files.extend(cv_files);
+        }
         Ok((model, report, files))
+    }
+
+    /// Cross-validation (`[validation]`) with the machinery of the other models
+    /// ([`cross_validate`]): the rows are a [`TrainingSet`] sampled as for `logistic`
+    /// (deposit cells and random cells at least `labels.negative_buffer` from deposits),
+    /// split into the same folds. Each fold's weights (and prior) are re-estimated from
+    /// class counts of that fold's training rows only: a class's deposits are its
+    /// training deposit rows, its area is its training negative rows times the number of
+    /// study-area cells each negative row stands for (`(study cells - deposit rows) /
+    /// negative rows`) plus its deposit rows. The fold model scores the held-out rows.
+    ///
+    /// The report is [`CvReport`](crate::model::trees::CvReport) plus `jackknife_std_ratio`: over all rows, the median
+    /// of `sqrt(k - 1) * (standard deviation of the k fold posteriors) / posterior_std`
+    /// of the full model. `sqrt(k - 1)` times the spread of delete-a-fold estimates is
+    /// the jackknife standard error, so a ratio near 1 means the analytic posterior
+    /// standard deviation (`posterior_std.tif`) agrees with the spread under spatial
+    /// resampling; well above 1, deposits are spatially dependent and it understates it.
+    fn cross_validate(
+        settings: &Settings,
+        stack: &FeatureStack,
+        deposits: &Deposits,
+        full: &Wofe,
+        study_cells: u64,
+        cell_km2: f64,
+    ) -> Result<Option<(serde_json::Value, Vec<(String, String)>)>> {
+        if settings.validation.kind == ValidationKind::None {
+            return Ok(None);
+        }
+        let t = TrainingSet::sample(settings, stack, deposits)?;
+        let readers = stack.class_readers();
+        let (n, cols, nl) = (t.y.len(), t.x.ncols(), readers.len());
+        let all = rows_block(&t.x.iter().copied().collect::<Vec<f64>>(), cols, nl);
+        let classes: Vec<Vec<ClassAt>> =
+            (0..n).map(|i| readers.iter().enumerate().map(|(k, r)| r.class_at(&all, i, k)).collect()).collect();
+        let positives = t.y.iter().filter(|&&v| v).count();
+        let scale = (study_cells as f64 - positives as f64).max(0.0) / (n - positives).max(1) as f64;
+        let fit = |rows: &[usize], _seed: u64| -> Result<Wofe> {
+            // Per layer: class -> (negative rows, deposit rows).
+            let mut layers: Vec<BTreeMap<i64, (u64, u64)>> = vec![BTreeMap::new(); nl];
+            let (mut neg, mut pos) = (0u64, 0u64);
+            for &i in rows {
+                if t.y[i] { pos += 1 } else { neg += 1 }
+                for (k, c) in classes[i].iter().enumerate() {
+                    if let ClassAt::Class(c) = c {
+                        let e = layers[k].entry(*c).or_insert((0, 0));
+                        if t.y[i] { e.1 += 1 } else { e.0 += 1 }
+                    }
+                }
+            }
+            let area = |neg: u64, pos: u64| (neg as f64 * scale).round() as u64 + pos;
+            let counts = Counts {
+                layers: layers.into_iter().map(|m| m.into_iter().map(|(c, (n, p))| (c, (area(n, p), p))).collect()).collect(),
+                study_cells: area(neg, pos),
+                deposits: pos,
+                deposit_classes: Vec::new(),
+            };
+            Ok(Wofe::from_counts(settings, stack, &counts, cell_km2, false)?.0)
+        };
+        let predict = |m: &Wofe, x: &[f64]| -> Vec<f64> {
+            m.predict_block(&rows_block(x, cols, nl)).maps[0].iter().map(|&p| p as f64).collect()
+        };
+        let (cv, fold_models, files) = cross_validate(settings, stack, &t, fit, predict)?;
+        let Some(cv) = cv else { return Ok(None) };
+        let mut value = serde_json::to_value(&cv).map_err(|e| Error::Model(e.to_string()))?;
+        value["jackknife_std_ratio"] = serde_json::json!(jackknife_std_ratio(full, &fold_models, &all));
+        Ok(Some((value, files)))
     }
 
     /// Counts study-area cells per unique condition (tuple of generalised weights).
@@ -274,6 +363,31 @@ impl Wofe {
             })).collect::<Vec<_>>(),
         })
     }
+}
+
+/// Median over the cells of `block` of `sqrt(k - 1)` times the standard deviation of the
+/// `k` fold models' posteriors over the full model's posterior standard deviation (null
+/// with fewer than two fold models).
+fn jackknife_std_ratio(full: &Wofe, folds: &[Wofe], block: &FeatureBlock) -> Option<f64> {
+    if folds.len() < 2 {
+        return None;
+    }
+    let k = folds.len() as f64;
+    let f = full.predict_block(block);
+    let preds: Vec<Vec<f32>> = folds.iter().map(|m| m.predict_block(block).maps.swap_remove(0)).collect();
+    let mut ratios: Vec<f64> = (0..block.valid.len())
+        .filter(|&i| f.maps[1][i] > 0.0)
+        .map(|i| {
+            let mean = preds.iter().map(|p| p[i] as f64).sum::<f64>() / k;
+            let sd = (preds.iter().map(|p| (p[i] as f64 - mean).powi(2)).sum::<f64>() / k).sqrt();
+            (k - 1.0).sqrt() * sd / f.maps[1][i] as f64
+        })
+        .collect();
+    if ratios.is_empty() {
+        return None;
+    }
+    ratios.sort_by(f64::total_cmp);
+    Some(ratios[ratios.len() / 2])
 }
 
 /// Area of a grid cell in km²; the grid must be in a projected CRS in metres.
