@@ -8,9 +8,14 @@
 //! - `noise_white.tif`: independent standard normal values per cell;
 //! - `noise_smooth.tif`, `noise_smooth2.tif`: smooth fields built like `magnetic.tif`,
 //!   unrelated to the deposits;
+//! - `faults.geojson`: straight faults (two-vertex LineStrings with a `strike` attribute,
+//!   degrees clockwise from north in [0, 180), and a `length_m`): one per 40 km², at
+//!   least 3, centred anywhere in the scene, 4-15 km long;
 //! - `truth.tif`: the true probability of a deposit in each cell,
-//!   `p = 1 / (1 + exp(-z))`, `z = intercept + 2 exp(-granite_dist / 1500) + magnetic + alteration`
-//!   (intercept default -6);
+//!   `p = 1 / (1 + exp(-z))`,
+//!   `z = intercept + 2 exp(-granite_dist / 1500) + 1.5 exp(-fault_dist / 500) + magnetic + alteration`
+//!   (intercept default -6), `fault_dist` the distance from the cell centre to the
+//!   nearest fault (what a `distance` evidence layer on `faults.geojson` computes);
 //! - `deposits.geojson`: one point at the centre of each cell where a uniform draw falls
 //!   below `p` (the draw is a hash of the seed and the cell);
 //! - `scene.toml`: a config using every evidence raster, ready for `lode run`;
@@ -76,12 +81,38 @@ fn hash_uniform(seed: u64, stream: u64, cell: Cell) -> f64 {
     (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// Weight of fault proximity in the true logit.
+pub const FAULT_WEIGHT: f64 = 1.5;
+/// Decay distance (m) of fault proximity in the true logit.
+pub const FAULT_DECAY: f64 = 500.0;
+
+/// A straight fault from `a` to `b`.
+struct Fault {
+    a: [f64; 2],
+    b: [f64; 2],
+    /// Degrees clockwise from north, in [0, 180).
+    strike: f64,
+}
+
+impl Fault {
+    /// Euclidean distance from `(x, y)` to the segment.
+    fn distance(&self, x: f64, y: f64) -> f64 {
+        let (dx, dy) = (self.b[0] - self.a[0], self.b[1] - self.a[1]);
+        let len2 = dx * dx + dy * dy;
+        let t = if len2 > 0.0 { (((x - self.a[0]) * dx + (y - self.a[1]) * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
+        ((x - self.a[0] - t * dx).powi(2) + (y - self.a[1] - t * dy).powi(2)).sqrt()
+    }
+}
+
 struct Scene {
     granites: Vec<([f64; 2], f64)>,
     magnetic: Waves,
     alteration: Waves,
     smooth: Waves,
     smooth2: Waves,
+    faults: Vec<Fault>,
+    /// The faults as segments, to find the nearest one (scenes can hold thousands).
+    fault_index: rstar::RTree<rstar::primitives::GeomWithData<rstar::primitives::Line<[f64; 2]>, usize>>,
     seed: u64,
     intercept: f64,
 }
@@ -94,7 +125,8 @@ impl Scene {
         let alt = self.alteration.at(x, y);
         let (u1, u2) = (hash_uniform(self.seed, 1, cell).max(1e-300), hash_uniform(self.seed, 2, cell));
         let white = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-        let z = self.intercept + 2.0 * (-d / 1500.0).exp() + mag + alt;
+        let fd = self.fault_index.nearest_neighbor(&[x, y]).map_or(f64::INFINITY, |g| self.faults[g.data].distance(x, y));
+        let z = self.intercept + 2.0 * (-d / 1500.0).exp() + FAULT_WEIGHT * (-fd / FAULT_DECAY).exp() + mag + alt;
         let p = 1.0 / (1.0 + (-z).exp());
         ([d, mag, alt, white, self.smooth.at(x, y), self.smooth2.at(x, y)], p)
     }
@@ -123,12 +155,32 @@ pub fn generate(spec: &SceneSpec, out: &Path) -> Result<usize> {
     let granites = (0..n_granites)
         .map(|_| ([x0 + rng.gen_range(0.0..w), y0 - rng.gen_range(0.0..h)], rng.gen_range(1000.0..3000.0)))
         .collect();
+    let magnetic = Waves::new(&mut rng, 8, 4000.0, 12000.0);
+    let alteration = Waves::new(&mut rng, 8, 2000.0, 8000.0);
+    let smooth = Waves::new(&mut rng, 8, 3000.0, 10000.0);
+    let smooth2 = Waves::new(&mut rng, 8, 4000.0, 12000.0);
+    // Faults are drawn after the other layers, which are therefore those of scenes
+    // generated before faults existed.
+    let n_faults = ((w * h / 1e6) / 40.0).ceil().max(3.0) as usize;
+    let faults: Vec<Fault> = (0..n_faults)
+        .map(|_| {
+            let c = [x0 + rng.gen_range(0.0..w), y0 - rng.gen_range(0.0..h)];
+            let strike: f64 = rng.gen_range(0.0..180.0);
+            let half = rng.gen_range(4000.0..15000.0) / 2.0;
+            let (sx, sy) = (strike.to_radians().sin() * half, strike.to_radians().cos() * half);
+            Fault { a: [c[0] - sx, c[1] - sy], b: [c[0] + sx, c[1] + sy], strike }
+        })
+        .collect();
     let scene = Scene {
         granites,
-        magnetic: Waves::new(&mut rng, 8, 4000.0, 12000.0),
-        alteration: Waves::new(&mut rng, 8, 2000.0, 8000.0),
-        smooth: Waves::new(&mut rng, 8, 3000.0, 10000.0),
-        smooth2: Waves::new(&mut rng, 8, 4000.0, 12000.0),
+        magnetic,
+        alteration,
+        smooth,
+        smooth2,
+        fault_index: rstar::RTree::bulk_load(
+            faults.iter().enumerate().map(|(i, f)| rstar::primitives::GeomWithData::new(rstar::primitives::Line::new(f.a, f.b), i)).collect(),
+        ),
+        faults,
         seed: spec.seed,
         intercept: spec.intercept,
     };
@@ -174,10 +226,28 @@ pub fn generate(spec: &SceneSpec, out: &Path) -> Result<usize> {
         features.join(",\n")
     );
     write(out, "deposits.geojson", &geojson)?;
-    let evidence: String = LAYERS
+    let lines: Vec<String> = scene
+        .faults
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let len = ((f.b[0] - f.a[0]).powi(2) + (f.b[1] - f.a[1]).powi(2)).sqrt();
+            format!(
+                r#"{{"type":"Feature","properties":{{"id":{i},"strike":{},"length_m":{len}}},"geometry":{{"type":"LineString","coordinates":[[{},{}],[{},{}]]}}}}"#,
+                f.strike, f.a[0], f.a[1], f.b[0], f.b[1]
+            )
+        })
+        .collect();
+    let faults = format!(
+        "{{\"type\":\"FeatureCollection\",\"crs\":{{\"type\":\"name\",\"properties\":{{\"name\":\"urn:ogc:def:crs:EPSG::32754\"}}}},\"features\":[\n{}\n]}}\n",
+        lines.join(",\n")
+    );
+    write(out, "faults.geojson", &faults)?;
+    let mut evidence: String = LAYERS
         .iter()
         .map(|n| format!("[[evidence]]\nname = \"{n}\"\nkind = \"raster\"\npath = \"{n}.tif\"\n\n"))
         .collect();
+    evidence += "[[evidence]]\nname = \"fault_dist\"\nkind = \"distance\"\npath = \"faults.geojson\"\n\n";
     let config = format!(
         "# A synthetic district written by `lode synth --cols {} --rows {} --seed {}`.\n\
          [project]\nname = \"synth-{}\"\nseed = {}\n\n\
@@ -191,9 +261,10 @@ pub fn generate(spec: &SceneSpec, out: &Path) -> Result<usize> {
     );
     write(out, "scene.toml", &config)?;
     let truth = serde_json::json!({
-        "formula": "p = 1 / (1 + exp(-z)), z = intercept + 2 * exp(-granite_dist / 1500) + magnetic + alteration",
+        "formula": "p = 1 / (1 + exp(-z)), z = intercept + 2 * exp(-granite_dist / 1500) + 1.5 * exp(-fault_dist / 500) + magnetic + alteration",
         "intercept": spec.intercept,
-        "true_layers": ["granite_dist", "magnetic", "alteration"],
+        "true_layers": ["granite_dist", "magnetic", "alteration", "fault_dist"],
+        "faults": scene.faults.len(),
         "noise_layers": ["noise_white", "noise_smooth", "noise_smooth2"],
         "cells": spec.cols * spec.rows,
         "deposits": deposits.len(),
@@ -212,6 +283,15 @@ fn write(dir: &Path, name: &str, text: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fault_distance_is_the_distance_to_the_segment() {
+        let f = Fault { a: [0.0, 0.0], b: [300.0, 400.0], strike: 36.87 };
+        assert_eq!(f.distance(0.0, 0.0), 0.0);
+        // Beyond an end: to the end point; beside the segment: perpendicular (3-4-5).
+        assert!((f.distance(-30.0, -40.0) - 50.0).abs() < 1e-9);
+        assert!((f.distance(150.0 + 40.0, 200.0 - 30.0) - 50.0).abs() < 1e-9);
+    }
 
     #[test]
     fn smooth_fields_have_unit_variance_and_hash_draws_are_uniform() {

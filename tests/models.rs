@@ -1,7 +1,8 @@
 //! Tree models on synthetic districts with a known truth (`lode synth`): permutation
 //! importance ranks the true evidence above the noise, the spatially cross-validated AUC
 //! is close to the oracle's, folds respect the exclusion buffer, saved models reproduce
-//! their maps, and outputs do not depend on the thread count.
+//! their maps, and outputs do not depend on the thread count. Weights of evidence and
+//! fuzzy overlay are cross-validated on the same folds (Cloncurry demo, synthetic scene).
 //!
 //! The oracle AUC: on the held-out rows of each fold (read from `cv_folds.csv`), the AUC
 //! of the TRUE probability (`truth.tif`, read with GDAL's `gdal_translate -of XYZ`, an
@@ -106,13 +107,13 @@ fn check_model_recovers_truth(model: &str, has_uncertainty: bool) {
         .iter()
         .map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_f64().unwrap()))
         .collect();
-    for t in ["granite_dist", "magnetic", "alteration"] {
+    for t in ["granite_dist", "magnetic", "alteration", "fault_dist"] {
         for n in ["noise_white", "noise_smooth", "noise_smooth2"] {
             assert!(importance[t] > importance[n], "{model}: {t} ({}) not above {n} ({}): {importance:?}", importance[t], importance[n]);
         }
     }
     let csv = std::fs::read_to_string(tmp.path().join("out/importance.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 7, "{csv}");
+    assert_eq!(csv.lines().count(), 8, "{csv}");
     let cv = v["cv_auc"].as_f64().unwrap();
     let oracle = oracle_cv_auc(tmp.path());
     eprintln!("{model}: spatial-CV AUC {cv:.4}, oracle {oracle:.4}, importance {importance:?}");
@@ -160,9 +161,19 @@ fn spatial_folds_keep_every_training_row_outside_the_buffer_of_every_test_row() 
     let tmp = tempfile::tempdir().unwrap();
     let config = scene(tmp.path(), 100, 5, "[model]\nkind = \"random_forest\"\nn_trees = 10", "[validation]\nkind = \"spatial_block\"\nblock_size = 1500\nbuffer = 450");
     run(&config, "2");
-    let rows = folds(tmp.path());
-    let k = rows.iter().map(|r| r.0).max().unwrap() + 1;
-    assert_eq!(k, 5);
+    let tested = assert_folds_respect_buffer(tmp.path(), 5, 450.0);
+    // Every training row is tested once.
+    let m = metrics(tmp.path());
+    let t = &m["fit"]["training"];
+    assert_eq!(tested as u64, t["positives"].as_u64().unwrap() + t["negatives"].as_u64().unwrap());
+}
+
+/// Checks `cv_folds.csv` of the run in `dir`: `k` folds, none empty, no cell tested
+/// twice, and no training row of a fold within `buffer` of one of its test rows (brute
+/// force). Returns the number of tested rows.
+fn assert_folds_respect_buffer(dir: &Path, k: usize, buffer: f64) -> usize {
+    let rows = folds(dir);
+    assert_eq!(rows.iter().map(|r| r.0).max().unwrap() + 1, k);
     let mut tested = std::collections::HashSet::new();
     for f in 0..k {
         let test: Vec<_> = rows.iter().filter(|r| r.0 == f && r.6 == "test").collect();
@@ -172,14 +183,91 @@ fn spatial_folds_keep_every_training_row_outside_the_buffer_of_every_test_row() 
             assert!(tested.insert((a.1, a.2)), "cell {:?} tested twice", (a.1, a.2));
             for b in &train {
                 let d = ((a.3 - b.3).powi(2) + (a.4 - b.4).powi(2)).sqrt();
-                assert!(d > 450.0, "fold {f}: training cell {:?} is {d} m from test cell {:?}", (b.1, b.2), (a.1, a.2));
+                assert!(d > buffer, "fold {f}: training cell {:?} is {d} m from test cell {:?}", (b.1, b.2), (a.1, a.2));
             }
         }
     }
-    // Every training row is tested once.
+    tested.len()
+}
+
+const CLONCURRY_SPATIAL: &str = "[validation]\nkind = \"spatial_block\"\nfolds = 5\nblock_size = 10000\nbuffer = 2000\n";
+
+#[test]
+fn weights_of_evidence_is_cross_validated_on_the_cloncurry_demo() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let config = shipped_config(tmp.path(), "cloncurry-wofe.toml", &out, CLONCURRY_SPATIAL);
+    run(&config, "2");
+    let tested = assert_folds_respect_buffer(tmp.path(), 5, 2000.0);
     let m = metrics(tmp.path());
-    let t = &m["fit"]["training"];
-    assert_eq!(tested.len() as u64, t["positives"].as_u64().unwrap() + t["negatives"].as_u64().unwrap());
+    let v = &m["validation"];
+    assert_eq!(v, &m["fit"]["validation"]);
+    // Held-out rows: all 252 deposit cells and 10 sampled cells per deposit cell.
+    assert_eq!(tested, 252 * 11);
+    let (cv, on_map) = (v["cv_auc"].as_f64().unwrap(), m["auc"].as_f64().unwrap());
+    eprintln!("wofe: on-map AUC {on_map:.4}, spatial-CV AUC {cv:.4} ± {:.4}, jackknife ratio {}", v["cv_auc_sd"], v["jackknife_std_ratio"]);
+    // Weights re-estimated without the held-out deposits do no better than the map that
+    // saw them all (up to the spread of a 5-fold estimate), and clearly better than chance.
+    assert!(cv < on_map + 0.02, "held-out AUC {cv} vs on-map {on_map}");
+    assert!(cv > 0.6, "{cv}");
+    let folds_auc: Vec<f64> = v["fold_auc"].as_array().unwrap().iter().map(|a| a.as_f64().unwrap()).collect();
+    assert_eq!(folds_auc.len(), 5);
+    assert!((folds_auc.iter().sum::<f64>() / 5.0 - cv).abs() < 1e-12);
+    assert!(folds_auc.iter().any(|&a| (a - folds_auc[0]).abs() > 1e-6), "fold models should differ: {folds_auc:?}");
+    assert!(v["cv_auc_sd"].as_f64().unwrap() > 0.0);
+    assert!(v["pooled_auc"].as_f64().unwrap() > 0.6);
+    assert_eq!(v["prediction_rate"].as_array().unwrap().last().unwrap(), &serde_json::json!([1.0, 1.0]));
+    let importance = v["importance"].as_array().unwrap();
+    assert_eq!(importance.len(), 4);
+    let ratio = v["jackknife_std_ratio"].as_f64().unwrap();
+    assert!(ratio > 0.2 && ratio < 10.0, "{ratio}");
+    // The analytic uncertainty of weights of evidence stays; no fold-spread map is added.
+    assert!(out.join("posterior_std.tif").exists() && !out.join("uncertainty.tif").exists());
+    assert!(out.join("importance.csv").exists());
+}
+
+/// The fuzzy model is not trained, so every fold's held-out scores are the map's values:
+/// each `fold_auc` equals the AUC of `prospectivity.tif` (read by GDAL) at the fold's
+/// test rows of `cv_folds.csv`.
+#[test]
+fn fuzzy_overlay_is_cross_validated_on_the_map_values_of_the_held_out_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = "[model]\nkind = \"fuzzy\"\noperator = \"gamma\"\ngamma = 0.8";
+    let config = scene(tmp.path(), 80, 11, model, SPATIAL);
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = text
+        .replace("path = \"granite_dist.tif\"\n", "path = \"granite_dist.tif\"\nfuzzy = { membership = \"small\", midpoint = 1500.0, spread = 2.0 }\n")
+        .replace("path = \"magnetic.tif\"\n", "path = \"magnetic.tif\"\nfuzzy = { membership = \"linear\", low = -2.0, high = 2.0 }\n")
+        .replace("path = \"alteration.tif\"\n", "path = \"alteration.tif\"\nfuzzy = { membership = \"linear\", low = -2.0, high = 2.0 }\n")
+        .replace("path = \"faults.geojson\"\n", "path = \"faults.geojson\"\nfuzzy = { membership = \"small\", midpoint = 500.0, spread = 2.0 }\n");
+    let text = ["noise_white", "noise_smooth2", "noise_smooth"].iter().fold(text, |t, n| {
+        t.replace(&format!("path = \"{n}.tif\"\n"), &format!("path = \"{n}.tif\"\nfuzzy = {{ membership = \"linear\", low = -10.0, high = 10.0 }}\n"))
+    });
+    let config = write(tmp.path(), "scene.toml", &text);
+    run(&config, "2");
+    assert_folds_respect_buffer(tmp.path(), 5, 300.0);
+    let v = metrics(tmp.path())["validation"].clone();
+    let xyz = tmp.path().join("p.xyz");
+    tool("gdal_translate", &["-q", "-of", "XYZ", tmp.path().join("out/prospectivity.tif").to_str().unwrap(), xyz.to_str().unwrap()]);
+    let map: HashMap<(i64, i64), f64> = std::fs::read_to_string(&xyz)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Vec<f64> = l.split_whitespace().map(|s| s.parse().unwrap()).collect();
+            ((v[0].round() as i64, v[1].round() as i64), v[2])
+        })
+        .collect();
+    let rows = folds(tmp.path());
+    for (f, a) in v["fold_auc"].as_array().unwrap().iter().enumerate() {
+        let test: Vec<_> = rows.iter().filter(|r| r.0 == f && r.6 == "test").collect();
+        let s: Vec<f64> = test.iter().map(|r| map[&(r.3.round() as i64, r.4.round() as i64)]).collect();
+        let y: Vec<bool> = test.iter().map(|r| r.5).collect();
+        let expected = pairwise_auc(&s, &y);
+        assert!((a.as_f64().unwrap() - expected).abs() < 1e-9, "fold {f}: {a} vs {expected}");
+    }
+    // The true layers carry the skill: permuting a noise layer costs less AUC.
+    let importance: HashMap<String, f64> = v["importance"].as_array().unwrap().iter().map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_f64().unwrap())).collect();
+    assert!(importance["granite_dist"] > importance["noise_white"], "{importance:?}");
 }
 
 #[test]
