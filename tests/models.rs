@@ -314,6 +314,31 @@ fn tree_models_give_identical_outputs_across_thread_counts() {
     }
 }
 
+/// Positive-unlabelled bagging: `bags` boosters (or `bags` x `n_trees` forest trees),
+/// each seeing every deposit row, averaged; their spread is the uncertainty map; and the
+/// bagged model still ranks deposits (its map AUC is well above chance).
+#[test]
+fn pu_bagging_averages_one_model_per_bag_and_spreads_over_them() {
+    for (model, members, trees) in [
+        ("[model]\nkind = \"gradient_boosting\"\niterations = 20\nnegative_sampling = \"pu_bagging\"\nbags = 3", 3, None),
+        ("[model]\nkind = \"random_forest\"\nn_trees = 7\nnegative_sampling = \"pu_bagging\"\nbags = 4", 1, Some(28)),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = scene(tmp.path(), 80, 4, model, "");
+        run(&config, "2");
+        let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out/model.json")).unwrap()).unwrap();
+        let m = saved["kind"]["Trees"]["members"].as_array().unwrap();
+        assert_eq!(m.len(), members, "{model}");
+        if let Some(t) = trees {
+            assert_eq!(m[0]["Forest"]["trees"].as_array().unwrap().len(), t, "{model}");
+        }
+        let info = gdalinfo(&tmp.path().join("out/uncertainty.tif"), &["-stats"]);
+        assert!(info["bands"][0]["maximum"].as_f64().unwrap() > 0.0, "{model}: no spread over the bags");
+        let auc = metrics(tmp.path())["auc"].as_f64().unwrap();
+        assert!(auc > 0.75, "{model}: map AUC {auc}");
+    }
+}
+
 #[test]
 fn a_positive_buffer_adds_the_cells_around_each_deposit() {
     let tmp = tempfile::tempdir().unwrap();
