@@ -221,6 +221,50 @@ fn weights_of_evidence_is_cross_validated_on_the_cloncurry_demo() {
     assert_eq!(importance.len(), 4);
     let ratio = v["jackknife_std_ratio"].as_f64().unwrap();
     assert!(ratio > 0.2 && ratio < 10.0, "{ratio}");
+    // Each fold's AUC recomputed independently: the classes of its rows read from GA's
+    // binary rasters with GDAL, counted over the fold's TRAINING rows (negative rows
+    // standing for (study cells - deposit rows) / negative rows cells each, as
+    // documented), weighed by the weights table (verified against GA's in tests/wofe.rs),
+    // and the held-out rows ranked by their summed weights (the prior is the same for
+    // every row of a fold, so it does not change the AUC).
+    let (cols, rows_n) = (1259usize, 2487usize);
+    let grids: Vec<Vec<i64>> = ["binary/Dist2Breccia.tif", "binary/Dist2Fault.tif", "binary/FaultDensity.tif", "binary/StratNo.tif"]
+        .iter()
+        .map(|f| {
+            let ds = gdal::Dataset::open(cloncurry(f)).unwrap();
+            let b = ds.rasterband(1).unwrap().read_as::<i32>((0, 0), (cols, rows_n), (cols, rows_n), None).unwrap();
+            b.data().iter().map(|&v| v as i64).collect()
+        })
+        .collect();
+    let rows = folds(tmp.path());
+    let npos = rows.iter().filter(|r| r.6 == "test" && r.5).count();
+    let nneg = tested - npos;
+    let study = (m["fit"]["prior"]["study_area_unit_cells"].as_f64().unwrap() / 0.01).round();
+    let scale = (study - npos as f64) / nneg as f64;
+    for (f, fold_auc) in folds_auc.iter().enumerate() {
+        let class = |g: &Vec<i64>, r: &(usize, usize, usize, f64, f64, bool, String)| g[r.1 * cols + r.2];
+        let weights: Vec<HashMap<i64, f64>> = grids
+            .iter()
+            .map(|g| {
+                let mut counts: std::collections::BTreeMap<i64, (u64, u64)> = Default::default();
+                for r in rows.iter().filter(|r| r.0 == f && r.6 == "train") {
+                    let e = counts.entry(class(g, r)).or_default();
+                    if r.5 { e.1 += 1 } else { e.0 += 1 }
+                }
+                let counts: Vec<lode::wofe::ClassCount> = counts
+                    .iter()
+                    .map(|(&class, &(n, p))| lode::wofe::ClassCount { class, cells: (n as f64 * scale).round() as u64 + p, deposits: p })
+                    .collect();
+                let params = lode::wofe::WeightsParams::new(lode::wofe::Method::Categorical, 0.01, 1.0, 2.0);
+                lode::wofe::weights_table(&counts, &params).unwrap().iter().map(|r| (r.class, r.weight)).collect()
+            })
+            .collect();
+        let test: Vec<_> = rows.iter().filter(|r| r.0 == f && r.6 == "test").collect();
+        let s: Vec<f64> = test.iter().map(|r| grids.iter().zip(&weights).map(|(g, w)| w.get(&class(g, r)).copied().unwrap_or(0.0)).sum()).collect();
+        let y: Vec<bool> = test.iter().map(|r| r.5).collect();
+        let expected = pairwise_auc(&s, &y);
+        assert!((fold_auc - expected).abs() < 1e-9, "fold {f}: lode {fold_auc}, recomputed {expected}");
+    }
     // The analytic uncertainty of weights of evidence stays; no fold-spread map is added.
     assert!(out.join("posterior_std.tif").exists() && !out.join("uncertainty.tif").exists());
     assert!(out.join("importance.csv").exists());
