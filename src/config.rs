@@ -396,7 +396,7 @@ pub enum ValidationKind {
     Random,
 }
 
-/// `[validation]`: cross-validation of random_forest / gradient_boosting / logistic.
+/// `[validation]`: cross-validation of every model kind.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawValidation {

@@ -3,6 +3,9 @@
 //! posterior probability of every cell is the prior odds times the exponent of the summed
 //! weights of its classes. A layer with no data at a cell adds weight 0 and ArcSDM's
 //! missing-data variance. The conditional-independence tests run on the fitted model.
+//! With `[validation]`, the weights and prior are re-estimated per fold from the class
+//! counts of the fold's training rows (deposit cells and sampled negative cells, each
+//! negative standing for its share of the study area) and scored on its held-out rows.
 
 use std::collections::{BTreeMap, HashMap};
 
