@@ -188,7 +188,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "  map: {} cells scored, {} study-area cells without evidence",
                 m.prediction.scored_cells, m.prediction.cells_without_evidence
             );
-            println!("  AUC: {:.4} (on the map, deposits used in training: optimistic)", m.auc);
+            let caveat = if model == "fuzzy" {
+                "memberships set by hand, not fitted to the deposits"
+            } else {
+                "deposits used in training: optimistic"
+            };
+            println!("  AUC: {:.4} (on the map, {caveat})", m.auc);
             if let Some(v) = &m.validation {
                 println!(
                     "  cross-validated AUC ({}, {} folds): {:.4} ± {:.4}",
