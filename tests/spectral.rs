@@ -188,3 +188,220 @@ fn landsat_fill_dn_0_has_no_data_and_never_enters_a_mean() {
     assert!(coarse[0][0].1 && (coarse[0][0].0 - want).abs() < 1e-12, "{:?} vs {want}", coarse[0][0]);
     assert!(!coarse[0][22 * 60 + 7].1, "cells wholly on fill have no data: {:?} {:?}", coarse[0][22 * 60 + 7], coarse[0][19 * 60 + 7]);
 }
+
+// ---------------------------------------------------------------------------------------
+// Sentinel-2 (tests/fixtures/sentinel2: a real L1C crop, bands at 10, 20 and 60 m whose
+// pixel edges meet at the crop's box 443580..445380 E, 4171080..4172880 N).
+
+fn s2(name: &str) -> std::path::PathBuf {
+    root().join("tests/fixtures/sentinel2").join(name)
+}
+
+/// DNs of one Sentinel-2 band (`01`..`12`, `8A`), row-major, with its width.
+fn s2_dn(band: &str) -> (Vec<f64>, usize) {
+    let ds = gdal::Dataset::open(s2(&format!("s2_B{band}.tif"))).unwrap();
+    let size = ds.raster_size();
+    (ds.rasterband(1).unwrap().read_as::<f64>((0, 0), size, size, None).unwrap().data().to_vec(), size.0)
+}
+
+/// The mean of the k x k source pixels under cell (r, c) of a grid k times coarser.
+fn block_mean(dn: &(Vec<f64>, usize), k: usize, r: usize, c: usize) -> f64 {
+    let mut s = 0.0;
+    for dr in 0..k {
+        for dc in 0..k {
+            s += dn.0[(k * r + dr) * dn.1 + k * c + dc];
+        }
+    }
+    s / (k * k) as f64
+}
+
+const S2_BOX: &str = "crs = \"EPSG:32618\"\nbounds = [443580, 4171080, 445380, 4172880]";
+
+fn s2_settings(dir: &Path, cell: f64, evidence: &str) -> Settings {
+    let crs = r#""crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::32618"}}"#;
+    write(
+        dir,
+        "deposits.geojson",
+        &format!(r#"{{"type":"FeatureCollection",{crs},"features":[{{"type":"Feature","properties":{{}},"geometry":{{"type":"Point","coordinates":[444000,4172000]}}}}]}}"#),
+    );
+    let text = format!(
+        "[project]\nname = \"s2\"\n\n[grid]\n{S2_BOX}\ncell_size = {cell}\nblock_size = 32\n\n[labels]\npath = \"deposits.geojson\"\n\n{evidence}\n[output]\ndir = \"out\"\n"
+    );
+    Settings::load(&write(dir, "c.toml", &text)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn s2_layer(folder: &Path, name: &str, what: &str) -> String {
+    format!("[[evidence]]\nname = \"{name}\"\nkind = \"spectral\"\npath = \"{}\"\n{what}\n", folder.display())
+}
+
+#[test]
+fn sentinel2_indices_on_a_20m_grid_equal_the_dns_by_hand() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let f = s2("");
+    let ev = [
+        s2_layer(&f, "b5", "expression = \"B5\""),
+        s2_layer(&f, "b2", "expression = \"B02\""),
+        s2_layer(&f, "b1", "expression = \"B1\""),
+        s2_layer(&f, "ndvi", "index = \"ndvi\""),
+        s2_layer(&f, "clay", "index = \"clay\"\nsensor = \"sentinel2\""),
+        s2_layer(&f, "nd8a", "expression = \"(B8A - B4) / (B8A + B4)\""),
+        s2_layer(&f, "ferrous", "index = \"ferrous_iron\""),
+    ]
+    .join("\n");
+    let s = s2_settings(d, 20.0, &ev);
+    let stack = FeatureStack::prepare(&s).unwrap();
+    assert_eq!((stack.grid.cols, stack.grid.rows), (90, 90));
+    let ours = compute_all(&stack);
+    let (b1, b2, b3, b4, b5, b8) = (s2_dn("01"), s2_dn("02"), s2_dn("03"), s2_dn("04"), s2_dn("05"), s2_dn("08"));
+    let (b8a, b11, b12) = (s2_dn("8A"), s2_dn("11"), s2_dn("12"));
+    assert_eq!((b2.1, b5.1, b1.1), (180, 90, 30));
+    // L1C before baseline 04.00, no metadata file: reflectance = DN / 10000.
+    let r = |dn: f64| dn / 10000.0;
+    let mut interior = 0;
+    for row in 0..90 {
+        for col in 0..90 {
+            let i = row * 90 + col;
+            let close = |k: usize, want: f64| {
+                let (v, ok) = ours[k][i];
+                assert!(ok && (v - want).abs() <= 1e-12 * (1.0 + want.abs()), "layer {k} at ({row}, {col}): {v} vs {want}");
+            };
+            // 20 m bands are on the grid: their DNs, scaled.
+            close(0, r(b5.0[i]));
+            // 10 m bands: the mean of the 2 x 2 pixels under the cell (auto = average).
+            let (m2, m3, m4, m8) = (block_mean(&b2, 2, row, col), block_mean(&b3, 2, row, col), block_mean(&b4, 2, row, col), block_mean(&b8, 2, row, col));
+            close(1, r(m2));
+            close(3, (r(m8) - r(m4)) / (r(m8) + r(m4)));
+            close(4, r(b11.0[i]) / r(b12.0[i]));
+            close(5, (r(b8a.0[i]) - r(m4)) / (r(b8a.0[i]) + r(m4)));
+            close(6, r(b12.0[i]) / r(m8) + r(m3) / r(m4));
+            // 60 m band: bilinear between the four 60 m pixel centres around the cell
+            // centre (auto = bilinear for coarser sources); interior cells only.
+            let (fx, fy) = ((20.0 * col as f64 + 10.0) / 60.0 - 0.5, (20.0 * row as f64 + 10.0) / 60.0 - 0.5);
+            if fx >= 0.0 && fy >= 0.0 && fx < 29.0 && fy < 29.0 {
+                interior += 1;
+                let (x0, y0) = (fx.floor() as usize, fy.floor() as usize);
+                let (tx, ty) = (fx - x0 as f64, fy - y0 as f64);
+                let p = |rr: usize, cc: usize| b1.0[rr * 30 + cc];
+                let want = (1.0 - ty) * ((1.0 - tx) * p(y0, x0) + tx * p(y0, x0 + 1)) + ty * ((1.0 - tx) * p(y0 + 1, x0) + tx * p(y0 + 1, x0 + 1));
+                let (v, ok) = ours[2][i];
+                assert!(ok && (v - r(want)).abs() < 1e-9, "B1 at ({row}, {col}): {v} vs {}", r(want));
+            }
+        }
+    }
+    assert_eq!(interior, 87 * 87);
+    // Real ground and water: NDVI spans both signs.
+    assert!(ours[3].iter().any(|v| v.0 > 0.3) && ours[3].iter().any(|v| v.0 < 0.0));
+}
+
+#[test]
+fn sentinel2_bands_at_60_20_and_10_m_land_on_one_60m_grid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let f = s2("");
+    let ev = [s2_layer(&f, "b1", "expression = \"B1\""), s2_layer(&f, "b2", "expression = \"B2\""), s2_layer(&f, "b5", "expression = \"B5\"")]
+        .join("\n");
+    let s = s2_settings(d, 60.0, &ev);
+    let stack = FeatureStack::prepare(&s).unwrap();
+    assert_eq!((stack.grid.cols, stack.grid.rows), (30, 30));
+    let ours = compute_all(&stack);
+    let (b1, b2, b5) = (s2_dn("01"), s2_dn("02"), s2_dn("05"));
+    for row in 0..30 {
+        for col in 0..30 {
+            let i = row * 30 + col;
+            // Cell (row, col) is 60 m pixel (row, col), the 6 x 6 block of 10 m pixels and
+            // the 3 x 3 block of 20 m pixels below it: one grid.
+            for (k, want) in [(0, b1.0[i]), (1, block_mean(&b2, 6, row, col)), (2, block_mean(&b5, 3, row, col))] {
+                let (v, ok) = ours[k][i];
+                assert!(ok && (v - want / 10000.0).abs() < 1e-12, "layer {k} at ({row}, {col}): {v} vs {}", want / 10000.0);
+            }
+        }
+    }
+}
+
+/// A copy of the fixture folder in `dir/name`.
+fn s2_copy(dir: &Path, name: &str) -> std::path::PathBuf {
+    let to = dir.join(name);
+    std::fs::create_dir_all(&to).unwrap();
+    for e in std::fs::read_dir(s2("")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "tif") {
+            std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    to
+}
+
+#[test]
+fn sentinel2_offset_and_quantification_from_metadata_or_keys_and_dn_0_is_nodata() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // A SAFE-like layout: the metadata two folders above the band files.
+    let safe = d.join("S2.SAFE");
+    let img = s2_copy(&safe.join("GRANULE/L1C_T18SVG"), "IMG_DATA");
+    let offsets: String = (0..13).map(|b| format!("<RADIO_ADD_OFFSET band_id=\"{b}\">-1000</RADIO_ADD_OFFSET>\n")).collect();
+    write(
+        &safe,
+        "MTD_MSIL1C.xml",
+        &format!("<n1:Level-1C_User_Product><QUANTIFICATION_VALUE unit=\"none\">10000</QUANTIFICATION_VALUE>\n<Radiometric_Offset_List>\n{offsets}</Radiometric_Offset_List></n1:Level-1C_User_Product>"),
+    );
+    // DN 0 (fill) at 20 m pixel (3, 4) of B5.
+    {
+        let ds = gdal::Dataset::open_ex(img.join("s2_B05.tif"), gdal::DatasetOptions { open_flags: gdal::GdalOpenFlags::GDAL_OF_UPDATE, ..Default::default() }).unwrap();
+        let mut one = gdal::raster::Buffer::new((1, 1), vec![0u16]);
+        ds.rasterband(1).unwrap().write((4, 3), (1, 1), &mut one).unwrap();
+    }
+    let ev = [
+        s2_layer(&img, "meta", "expression = \"B5\""),
+        s2_layer(&img, "keys", "expression = \"B5\"\noffset = 0\nquantification = 5000"),
+    ]
+    .join("\n");
+    let s = s2_settings(d, 20.0, &ev);
+    let stack = FeatureStack::prepare(&s).unwrap();
+    assert!(stack.layers[0].describe().contains("MTD_MSIL1C.xml"), "{}", stack.layers[0].describe());
+    let ours = compute_all(&stack);
+    let b5 = s2_dn("05");
+    for i in 0..8100 {
+        if i == 3 * 90 + 4 {
+            assert!(!ours[0][i].1 && !ours[1][i].1, "fill DN 0 has no data");
+            continue;
+        }
+        assert!(ours[0][i].1 && (ours[0][i].0 - (b5.0[i] - 1000.0) / 10000.0).abs() < 1e-12);
+        assert!(ours[1][i].1 && (ours[1][i].0 - b5.0[i] / 5000.0).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn sentinel2_errors_name_the_key_band_or_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    s2_settings(d, 20.0, &s2_layer(&s2(""), "ok", "index = \"ndvi\""));
+    let load = |ev: &str| {
+        let text = format!(
+            "[project]\nname = \"s\"\n\n[grid]\n{S2_BOX}\ncell_size = 20\n\n[labels]\npath = \"deposits.geojson\"\n\n{ev}\n[output]\ndir = \"out\"\n"
+        );
+        Settings::load(&write(d, "bad.toml", &text)).and_then(|s| FeatureStack::prepare(&s).map(|_| ())).unwrap_err().to_string()
+    };
+    let f = s2("");
+    for (what, needles) in [
+        ("index = \"lithium\"", vec!["evidence[0].index", "unknown index `lithium` for sensor `sentinel2`", "ndvi", "clay"]),
+        ("expression = \"B13 / B8A\"", vec!["evidence[0].expression", "unknown band `B13`", "B8A"]),
+        ("expression = \"B5\"\ngain = { B5 = \"high\" }", vec!["evidence[0].gain", "only applies to sensor `aster`"]),
+        ("expression = \"B5\"\nquantification = 0", vec!["evidence[0].quantification", "> 0"]),
+    ] {
+        let err = load(&s2_layer(&f, "bad", what));
+        assert!(needles.iter().all(|n| err.contains(n)), "{what}: {err}");
+    }
+    // Landsat keys on the MTL: quantification belongs to Sentinel-2.
+    let err = load(&layer("bad", "expression = \"B5\"\nquantification = 10000"));
+    assert!(err.contains("only applies to sensor `sentinel2`, not `landsat8`"), "{err}");
+    // A folder without B8A or B3N files: say so and ask for `sensor`.
+    let partial = d.join("partial");
+    std::fs::create_dir_all(&partial).unwrap();
+    std::fs::copy(s2("s2_B04.tif"), partial.join("s2_B04.tif")).unwrap();
+    let err = load(&s2_layer(&partial, "bad", "expression = \"B4\""));
+    assert!(err.contains("cannot tell the sensor") && err.contains("set `sensor`"), "{err}");
+    // A band whose file is missing: named, with the folder.
+    let err = load(&s2_layer(&partial, "bad", "expression = \"B8 - B4\"\nsensor = \"sentinel2\""));
+    assert!(err.contains("band B8") && err.contains("partial"), "{err}");
+}
