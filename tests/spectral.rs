@@ -405,3 +405,126 @@ fn sentinel2_errors_name_the_key_band_or_folder() {
     let err = load(&s2_layer(&partial, "bad", "expression = \"B8 - B4\"\nsensor = \"sentinel2\""));
     assert!(err.contains("band B8") && err.contains("partial"), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------
+// ASTER: no real L1T scene is available offline, so a synthetic ASTER-like folder with
+// known DNs (VNIR B1, B2, B3N at 15 m, SWIR B4..B9 at 30 m, LP DAAC `_ImageDataN` names)
+// checks the handbook's formulas by hand.
+
+const ASTER_X0: f64 = 500_000.0;
+const ASTER_Y1: f64 = 4_000_000.0;
+
+/// The synthetic DN of band `b` (1..9) at pixel (r, c): 1..=250, with fill (0) at (0, 0).
+fn aster_dn(b: usize, r: usize, c: usize) -> u8 {
+    if r == 0 && c == 0 {
+        0
+    } else {
+        (1 + (r * 7 + c * 3 + b * 11) % 250) as u8
+    }
+}
+
+/// Writes the synthetic scene (40 x 40 VNIR pixels, 20 x 20 SWIR pixels: 600 m square).
+fn aster_scene(dir: &Path) -> std::path::PathBuf {
+    let folder = dir.join("AST_L1T_00308312003");
+    std::fs::create_dir_all(&folder).unwrap();
+    let driver = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
+    for (b, label) in ["1", "2", "3N", "4", "5", "6", "7", "8", "9"].iter().enumerate() {
+        let (n, px) = if b < 3 { (40, 15.0) } else { (20, 30.0) };
+        let path = folder.join(format!("AST_L1T_00308312003_ImageData{label}.tif"));
+        let mut ds = driver.create_with_band_type::<u8, _>(&path, n, n, 1).unwrap();
+        ds.set_geo_transform(&[ASTER_X0, px, 0.0, ASTER_Y1, 0.0, -px]).unwrap();
+        ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(32611).unwrap()).unwrap();
+        let values: Vec<u8> = (0..n * n).map(|i| aster_dn(b + 1, i / n, i % n)).collect();
+        let mut buf = gdal::raster::Buffer::new((n, n), values);
+        ds.rasterband(1).unwrap().write((0, 0), (n, n), &mut buf).unwrap();
+    }
+    folder
+}
+
+fn aster_settings(dir: &Path, evidence: &str) -> std::result::Result<Settings, String> {
+    let crs = r#""crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::32611"}}"#;
+    write(
+        dir,
+        "deposits.geojson",
+        &format!(r#"{{"type":"FeatureCollection",{crs},"features":[{{"type":"Feature","properties":{{}},"geometry":{{"type":"Point","coordinates":[500300,3999700]}}}}]}}"#),
+    );
+    let text = format!(
+        "[project]\nname = \"aster\"\n\n[grid]\ncrs = \"EPSG:32611\"\nbounds = [{ASTER_X0}, {}, {}, {ASTER_Y1}]\ncell_size = 30\nblock_size = 16\n\n[labels]\npath = \"deposits.geojson\"\n\n{evidence}\n[output]\ndir = \"out\"\n",
+        ASTER_Y1 - 600.0,
+        ASTER_X0 + 600.0
+    );
+    Settings::load(&write(dir, "c.toml", &text)).map_err(|e| e.to_string())
+}
+
+#[test]
+fn aster_radiance_and_reflectance_equal_the_handbook_formulas_by_hand() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let folder = aster_scene(d);
+    let ev = [
+        s2_layer(&folder, "l4", "expression = \"B4\""),
+        s2_layer(&folder, "l4_high", "expression = \"B4\"\ngain = { B04 = \"high\" }"),
+        s2_layer(&folder, "l3n", "expression = \"B3N\""),
+        s2_layer(&folder, "r4", "expression = \"B4\"\nsun_elevation = 55.0\nacquisition_date = \"2003-08-31\""),
+        s2_layer(&folder, "r_ratio", "expression = \"B3N / B2\"\nsensor = \"aster\"\nsun_elevation = 55.0\nacquisition_date = \"2003-08-31\""),
+        s2_layer(&folder, "l9_low2", "expression = \"B9\"\ngain = { B9 = \"low2\" }"),
+    ]
+    .join("\n");
+    let s = aster_settings(d, &ev).unwrap();
+    let stack = FeatureStack::prepare(&s).unwrap();
+    assert_eq!((stack.grid.cols, stack.grid.rows), (20, 20));
+    assert!(stack.layers[0].describe().contains("TOA radiance"), "{}", stack.layers[0].describe());
+    assert!(stack.layers[3].describe().contains("TOA reflectance"), "{}", stack.layers[3].describe());
+    let ours = compute_all(&stack);
+    // ASTER User Handbook v2, table 5 (normal / high / low 2 gain) and Thome et al. ESUN.
+    let (ucc2_n, ucc3n_n, ucc4_n, ucc4_h, ucc9_l2) = (1.415, 0.862, 0.2174, 0.1087, 0.265);
+    let (esun2, esun3n, esun4) = (1549.0, 1114.0, 225.4);
+    // 31 August 2003 is day 243: d = 1 - 0.01672 cos(0.9856° (243 - 4)).
+    let dist = 1.0 - 0.01672 * (0.9856f64 * 239.0).to_radians().cos();
+    let refl = |l: f64, esun: f64| std::f64::consts::PI * l * dist * dist / (esun * 55f64.to_radians().sin());
+    for r in 0..20 {
+        for c in 0..20 {
+            let i = r * 20 + c;
+            if r == 0 && c == 0 {
+                // Fill: SWIR pixel (0, 0) has no data; the VNIR mean uses the 3 others.
+                assert!(!ours[0][i].1 && !ours[3][i].1 && !ours[5][i].1);
+                let want: f64 = [(0, 1), (1, 0), (1, 1)].iter().map(|&(a, b)| (aster_dn(3, a, b) as f64 - 1.0) * ucc3n_n).sum::<f64>() / 3.0;
+                assert!(ours[2][i].1 && (ours[2][i].0 - want).abs() < 1e-9, "{:?} vs {want}", ours[2][i]);
+                continue;
+            }
+            let dn4 = aster_dn(4, r, c) as f64;
+            let close = |k: usize, want: f64| {
+                let (v, ok) = ours[k][i];
+                assert!(ok && (v - want).abs() <= 1e-9 * (1.0 + want.abs()), "layer {k} at ({r}, {c}): {v} vs {want}");
+            };
+            close(0, (dn4 - 1.0) * ucc4_n);
+            close(1, (dn4 - 1.0) * ucc4_h);
+            close(5, (aster_dn(9, r, c) as f64 - 1.0) * ucc9_l2);
+            close(3, refl((dn4 - 1.0) * ucc4_n, esun4));
+            // 15 m VNIR on the 30 m grid: the mean of the 2 x 2 pixels' radiances.
+            let vnir = |b: usize, ucc: f64| {
+                [(0, 0), (0, 1), (1, 0), (1, 1)].iter().map(|&(a, e)| (aster_dn(b, 2 * r + a, 2 * c + e) as f64 - 1.0) * ucc).sum::<f64>() / 4.0
+            };
+            close(2, vnir(3, ucc3n_n));
+            close(4, refl(vnir(3, ucc3n_n), esun3n) / refl(vnir(2, ucc2_n), esun2));
+        }
+    }
+}
+
+#[test]
+fn aster_errors_name_the_key_and_band() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let folder = aster_scene(d);
+    for (what, needles) in [
+        ("expression = \"B1\"\ngain = { B1 = \"low2\" }", vec!["evidence[0].gain", "B1", "low2"]),
+        ("expression = \"B1\"\ngain = { B10 = \"high\" }", vec!["evidence[0].gain", "unknown band `B10`", "B3N"]),
+        ("expression = \"B1\"\nsun_elevation = 40.0", vec!["evidence[0].acquisition_date", "sun_elevation"]),
+        ("expression = \"B1\"\nsun_elevation = 40.0\nacquisition_date = \"2003-02-30\"", vec!["evidence[0].acquisition_date", "2003-02-30"]),
+        ("expression = \"B3 / B2\"", vec!["evidence[0].expression", "unknown band `B3`", "B3N"]),
+        ("expression = \"B1\"\noffset = -1000", vec!["evidence[0].offset", "only applies to sensor `sentinel2`, not `aster`"]),
+    ] {
+        let err = aster_settings(d, &s2_layer(&folder, "bad", what)).unwrap_err();
+        assert!(needles.iter().all(|n| err.contains(n)), "{what}: {err}");
+    }
+}
