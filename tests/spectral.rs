@@ -528,3 +528,90 @@ fn aster_errors_name_the_key_and_band() {
         assert!(needles.iter().all(|n| err.contains(n)), "{what}: {err}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The index library: per sensor, documented, and computing its documented formula.
+
+#[test]
+fn every_index_of_every_sensor_is_in_the_config_reference_with_its_expression() {
+    use lode::features::spectral::{indices, Sensor};
+    let docs = std::fs::read_to_string(root().join("docs/config.md")).unwrap();
+    for s in [Sensor::Landsat8, Sensor::Sentinel2, Sensor::Aster] {
+        assert!(!indices::for_sensor(s).is_empty());
+        for ix in indices::for_sensor(s) {
+            let row = format!("| `{}` | `{}` |", ix.name, ix.expression);
+            assert!(docs.contains(&row), "docs/config.md lacks the row {row} ({})", s.as_str());
+        }
+    }
+}
+
+#[test]
+fn sentinel2_library_indices_equal_their_formulas_and_unknown_ones_list_the_sensors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let f = s2("");
+    let ev = [
+        s2_layer(&f, "nd", "index = \"nd_740\""),
+        s2_layer(&f, "gossan", "index = \"gossan\""),
+        s2_layer(&f, "feox", "index = \"ferric_oxides\""),
+    ]
+    .join("\n");
+    let s = s2_settings(d, 20.0, &ev);
+    let ours = compute_all(&FeatureStack::prepare(&s).unwrap());
+    let (b4, b5, b6, b7, b8, b11) = (s2_dn("04"), s2_dn("05"), s2_dn("06"), s2_dn("07"), s2_dn("08"), s2_dn("11"));
+    for &(row, col) in &[(0usize, 0usize), (10, 70), (45, 45), (80, 5), (89, 89)] {
+        let i = row * 90 + col;
+        let (r5, r6, r7, r11) = (b5.0[i] / 1e4, b6.0[i] / 1e4, b7.0[i] / 1e4, b11.0[i] / 1e4);
+        let (r4, r8) = (block_mean(&b4, 2, row, col) / 1e4, block_mean(&b8, 2, row, col) / 1e4);
+        // Continuum at 740 nm between 705 nm (B5) and 783 nm (B7).
+        let continuum = r5 + (740.0 - 705.0) / (783.0 - 705.0) * (r7 - r5);
+        for (k, want) in [(0, 1.0 - r6 / continuum), (1, r11 / r4), (2, r11 / r8)] {
+            let (v, ok) = ours[k][i];
+            assert!(ok && (v - want).abs() < 1e-12, "layer {k} at ({row}, {col}): {v} vs {want}");
+        }
+    }
+    let text = format!(
+        "[project]\nname = \"s\"\n\n[grid]\n{S2_BOX}\ncell_size = 20\n\n[labels]\npath = \"deposits.geojson\"\n\n{}\n[output]\ndir = \"out\"\n",
+        s2_layer(&f, "bad", "index = \"mgoh\"")
+    );
+    let err = Settings::load(&write(d, "bad.toml", &text)).unwrap_err().to_string();
+    assert!(err.contains("unknown index `mgoh` for sensor `sentinel2`") && err.contains("nd_740") && !err.contains("carbonate"), "{err}");
+}
+
+#[test]
+fn aster_library_indices_equal_their_formulas() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let folder = aster_scene(d);
+    let refl = "sun_elevation = 60.0\nacquisition_date = \"2003-08-31\"";
+    let ev = [
+        s2_layer(&folder, "mgoh", &format!("index = \"mgoh\"\n{refl}")),
+        s2_layer(&folder, "carbonate", &format!("index = \"carbonate\"\n{refl}")),
+        s2_layer(&folder, "clay", &format!("index = \"clay\"\n{refl}")),
+        s2_layer(&folder, "gossan", &format!("index = \"gossan\"\n{refl}")),
+    ]
+    .join("\n");
+    let s = aster_settings(d, &ev).unwrap();
+    let ours = compute_all(&FeatureStack::prepare(&s).unwrap());
+    // Reflectance of SWIR band b (normal gain); the common factor π d² / sin(60°) cancels
+    // in these ratios but ESUN and UCC do not.
+    let ucc = [1.688, 1.415, 0.862, 0.2174, 0.0696, 0.0625, 0.0597, 0.0417, 0.0318];
+    let esun = [1848.0, 1549.0, 1114.0, 225.4, 86.63, 81.85, 74.85, 66.49, 59.85];
+    for &(r, c) in &[(1usize, 1usize), (5, 17), (19, 0), (12, 12)] {
+        let i = r * 20 + c;
+        let rho = |b: usize| (aster_dn(b, r, c) as f64 - 1.0) * ucc[b - 1] / esun[b - 1];
+        let rho2 = {
+            let m: f64 = [(0, 0), (0, 1), (1, 0), (1, 1)].iter().map(|&(a, e)| aster_dn(2, 2 * r + a, 2 * c + e) as f64 - 1.0).sum::<f64>() / 4.0;
+            m * ucc[1] / esun[1]
+        };
+        for (k, want) in [
+            (0, (rho(6) + rho(9)) / (rho(7) + rho(8))),
+            (1, (rho(7) + rho(9)) / rho(8)),
+            (2, (rho(5) + rho(7)) / rho(6)),
+            (3, rho(4) / rho2),
+        ] {
+            let (v, ok) = ours[k][i];
+            assert!(ok && (v - want).abs() < 1e-9 * want.abs(), "layer {k} at ({r}, {c}): {v} vs {want}");
+        }
+    }
+}
