@@ -302,6 +302,10 @@ pub struct RawEvidence {
     pub sun_elevation: Option<f64>,
     /// `spectral`, ASTER: acquisition date `YYYY-MM-DD` (Earth-Sun distance).
     pub acquisition_date: Option<String>,
+    /// `spectral`: principal components of chosen bands instead of an expression.
+    pub pca: Option<crate::features::spectral::pca::RawPca>,
+    /// `spectral`: Crosta's directed principal component instead of an expression.
+    pub crosta: Option<crate::features::spectral::pca::RawCrosta>,
 }
 
 /// `wofe = { ... }` of an evidence layer: how weights of evidence generalises it.

@@ -506,6 +506,8 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
             gain: None,
             sun_elevation: None,
             acquisition_date: None,
+            pca: None,
+            crosta: None,
         }],
         model: config::RawModel::default(),
         validation: config::RawValidation::default(),

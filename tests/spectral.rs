@@ -55,7 +55,9 @@ fn compute_all(stack: &FeatureStack) -> Vec<Vec<(f64, bool)>> {
         let b = stack.compute(&w).unwrap();
         for i in 0..w.len() {
             for (c, col) in out.iter_mut().enumerate() {
-                col[grid.index(w.cell(i))] = (b.values[[i, c]], b.layer_valid[[i, c]]);
+                // The layer of column c (a PCA layer has several columns).
+                let layer = stack.spans.iter().position(|s| s.contains(&c)).unwrap();
+                col[grid.index(w.cell(i))] = (b.values[[i, c]], b.layer_valid[[i, layer]]);
             }
         }
     }
@@ -613,5 +615,119 @@ fn aster_library_indices_equal_their_formulas() {
             let (v, ok) = ours[k][i];
             assert!(ok && (v - want).abs() < 1e-9 * want.abs(), "layer {k} at ({r}, {c}): {v} vs {want}");
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// PCA and Crosta against numpy (tests/peers/spectral_pca.py: numpy.cov + numpy.linalg.eigh
+// on the same TOA reflectances computed from the MTL with GDAL's Python bindings).
+
+#[test]
+fn pca_and_crosta_equal_numpy_on_the_landsat_crop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let peer = tool("/usr/bin/python3", &[root().join("tests/peers/spectral_pca.py").to_str().unwrap(), fixture("").to_str().unwrap()]);
+    let peer: serde_json::Value = serde_json::from_str(&peer).unwrap();
+    let grid = format!("template = \"{}\"", fixture("l8_B4.tif").display());
+    let ev = [
+        layer("pc", "pca = { bands = [\"B2\", \"B4\", \"B5\", \"B6\"], components = 2 }"),
+        layer("pcs", "pca = { bands = [\"B2\", \"B4\", \"B5\", \"B6\", \"B7\"], standardize = true }"),
+        layer("oh", "crosta = { bands = [\"B2\", \"B5\", \"B6\", \"B7\"], reflective = \"B6\", absorbing = \"B7\" }"),
+    ]
+    .join("\n");
+    let s = settings(d, &grid, &ev);
+    let stack = FeatureStack::prepare(&s).unwrap();
+    assert_eq!(stack.columns, ["pc_pc1", "pc_pc2", "pcs_pc1", "pcs_pc2", "pcs_pc3", "pcs_pc4", "pcs_pc5", "oh"]);
+    let ours = compute_all(&stack);
+    let mut col = 0;
+    for case in ["pca", "pca_std", "crosta"] {
+        let scores = peer[case]["scores"].as_array().unwrap();
+        for comp in scores {
+            let want: Vec<f64> = comp.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+            assert_eq!(want.len(), 12000);
+            let spread = want.iter().map(|v| v.abs()).fold(0.0, f64::max);
+            for (i, w) in want.iter().enumerate() {
+                let (v, ok) = ours[col][i];
+                assert!(ok && (v - w).abs() < 1e-9 * spread, "{case} column {col} cell {i}: {v} vs numpy {w}");
+            }
+            col += 1;
+        }
+    }
+    // describe() reports the loadings numpy found, and the component Crosta picked.
+    let fmt = |v: &serde_json::Value| v.as_array().unwrap().iter().map(|x| format!("{:.4}", x.as_f64().unwrap())).collect::<Vec<_>>().join(", ");
+    let pca = stack.layers[0].describe();
+    assert!(pca.contains(&fmt(&peer["pca"]["loadings"][0])) && pca.contains(&fmt(&peer["pca"]["loadings"][1])), "{pca}");
+    let crosta = stack.layers[2].describe();
+    let k = peer["crosta"]["component"].as_u64().unwrap();
+    assert!(crosta.contains(&format!("Crosta directed PC{k} ")) && crosta.contains(&fmt(&peer["crosta"]["loadings"][0])), "{crosta}");
+    assert!(!crosta.contains("WARNING"), "{crosta}");
+}
+
+#[test]
+fn pca_statistics_come_from_the_study_area_and_skip_nodata() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // B6 with fill in rows 40-49: those cells have no data and do not enter the statistics;
+    // nor do cells outside the study area. The components equal numpy's on the cells kept,
+    // and every cell with data (inside the study area or not) is projected.
+    std::fs::copy(fixture("l8_MTL.txt"), d.join("l8_MTL.txt")).unwrap();
+    for b in [2, 4] {
+        std::fs::copy(fixture(&format!("l8_B{b}.tif")), d.join(format!("l8_B{b}.tif"))).unwrap();
+    }
+    tool("gdal_translate", &["-q", fixture("l8_B6.tif").to_str().unwrap(), d.join("l8_B6.tif").to_str().unwrap()]);
+    {
+        let ds = gdal::Dataset::open_ex(d.join("l8_B6.tif"), gdal::DatasetOptions { open_flags: gdal::GdalOpenFlags::GDAL_OF_UPDATE, ..Default::default() }).unwrap();
+        let mut rows = gdal::raster::Buffer::new((120, 10), vec![0u16; 1200]);
+        ds.rasterband(1).unwrap().write((0, 40), (120, 10), &mut rows).unwrap();
+    }
+    let ev = format!("[[evidence]]\nname = \"pc\"\nkind = \"spectral\"\npath = \"{}\"\npca = {{ bands = [\"B2\", \"B4\", \"B6\"], components = 1 }}\n", d.join("l8_MTL.txt").display());
+    // Study area: the left half of the crop (columns 0-59), a polygon.
+    let info = gdalinfo(&fixture("l8_B4.tif"), &[]);
+    let gt: Vec<f64> = info["geoTransform"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let (x0, y1, xm, y0) = (gt[0], gt[3], gt[0] + 60.0 * 30.0, gt[3] - 100.0 * 30.0);
+    write(
+        d,
+        "half.geojson",
+        &format!(r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"urn:ogc:def:crs:EPSG::32616"}}}},"features":[{{"type":"Feature","properties":{{}},"geometry":{{"type":"Polygon","coordinates":[[[{x0},{y0}],[{xm},{y0}],[{xm},{y1}],[{x0},{y1}],[{x0},{y0}]]]}}}}]}}"#),
+    );
+    let grid = format!("template = \"{}\"\nmask = \"half.geojson\"", fixture("l8_B4.tif").display());
+    let s = settings(d, &grid, &ev);
+    let stack = FeatureStack::prepare(&s).unwrap();
+    assert!(stack.layers[0].describe().contains(&format!("{} cells", 90 * 60)), "{}", stack.layers[0].describe());
+    let ours = compute_all(&stack);
+    let script = format!(
+        "import numpy as np, math, json\nfrom osgeo import gdal\nm={{}}\nfor l in open('{mtl}'):\n  k,_,v=l.partition('=')\n  m[k.strip()]=v.strip().strip('\"')\ns=math.sin(math.radians(float(m['SUN_ELEVATION'])))\nx=np.stack([(float(m['REFLECTANCE_MULT_BAND_%d'%b])*gdal.Open('{dir}/l8_B%d.tif'%b).ReadAsArray().astype(float).ravel()+float(m['REFLECTANCE_ADD_BAND_%d'%b]))/s for b in (2,4,6)],axis=1)\nkeep=np.ones((100,120),bool); keep[40:50,:]=False; keep[:,60:]=False; keep=keep.ravel()\nw,v=np.linalg.eigh(np.cov(x[keep],rowvar=False)); l=v[:,np.argmax(w)]\nl=l if l[np.argmax(np.abs(l))]>0 else -l\nprint(json.dumps(((x-x[keep].mean(axis=0))@l).tolist()))\n",
+        mtl = d.join("l8_MTL.txt").display(),
+        dir = d.display()
+    );
+    let want: Vec<f64> = serde_json::from_str(&tool("/usr/bin/python3", &["-c", &script])).unwrap();
+    for i in 0..12000 {
+        let (v, ok) = ours[0][i];
+        if (40 * 120..50 * 120).contains(&i) {
+            assert!(!ok, "fill cell {i} has no data");
+        } else {
+            assert!(ok && (v - want[i]).abs() < 1e-9, "cell {i}: {v} vs numpy {}", want[i]);
+        }
+    }
+}
+
+#[test]
+fn pca_and_crosta_keys_are_checked_with_errors_naming_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let grid = format!("template = \"{}\"", fixture("l8_B4.tif").display());
+    settings(d, &grid, &layer("ok", "index = \"ndvi\""));
+    let text = |ev: &str| format!("[project]\nname = \"s\"\n\n[grid]\n{grid}\n\n[labels]\npath = \"deposits.geojson\"\n\n{ev}\n[output]\ndir = \"out\"\n");
+    for (what, needles) in [
+        ("pca = { bands = [\"B2\", \"B12\"] }", vec!["evidence[0].pca.bands", "unknown band `B12`"]),
+        ("pca = { bands = [\"B2\"] }", vec!["evidence[0].pca.bands", "at least 2"]),
+        ("pca = { bands = [\"B2\", \"B2\", \"B4\"] }", vec!["evidence[0].pca.bands", "twice"]),
+        ("pca = { bands = [\"B2\", \"B4\"], components = 3 }", vec!["evidence[0].pca.components", "1..=2"]),
+        ("crosta = { bands = [\"B2\", \"B5\", \"B6\"], reflective = \"B6\", absorbing = \"B7\" }", vec!["evidence[0].crosta.absorbing", "`B7` is not one of"]),
+        ("index = \"ndvi\"\npca = { bands = [\"B2\", \"B4\"] }", vec!["evidence[0].pca", "exactly one of"]),
+        ("pca = { bands = [\"B2\", \"B4\"], component = 1 }", vec!["unknown field `component`"]),
+    ] {
+        let err = Settings::load(&write(d, "bad.toml", &text(&layer("bad", what)))).unwrap_err().to_string();
+        assert!(needles.iter().all(|n| err.contains(n)), "{what}: {err}");
     }
 }

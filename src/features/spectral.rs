@@ -18,15 +18,21 @@
 //! onto the grid on its own (resampling as for rasters; the scaling is linear, so it
 //! commutes with bilinear and average resampling): bands at 10, 20 and 60 m stack on one
 //! grid. A cell where a division has a zero divisor, or a band has no data, has no data.
+//!
+//! Instead of an expression, `pca` gives principal components of chosen bands and
+//! `crosta` Crosta's directed component ([`pca`]): their statistics are gathered in
+//! `prepare` in one streaming pass over the grid's windows, `compute` projects.
 
 pub mod expr;
 pub mod indices;
+pub mod pca;
 pub mod sensor;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use ndarray::Array2;
+use rayon::prelude::*;
 
 use crate::config::{EvidenceKind, EvidenceSettings, RawEvidence};
 use crate::error::{Error, Result};
@@ -47,6 +53,26 @@ pub enum Product {
         expression: String,
         /// The named index, if one was used.
         index: Option<String>,
+    },
+    /// Principal components of `bands` (positions), the first `components`.
+    Pca {
+        /// Band positions, in the config's order.
+        bands: Vec<usize>,
+        /// Components output.
+        components: usize,
+        /// Correlation instead of covariance.
+        standardize: bool,
+    },
+    /// Crosta's directed principal component of `bands`.
+    Crosta {
+        /// Band positions, in the config's order.
+        bands: Vec<usize>,
+        /// Position (in `bands`) of the band where the target is bright.
+        reflective: usize,
+        /// Position (in `bands`) of the band where the target absorbs.
+        absorbing: usize,
+        /// Correlation instead of covariance.
+        standardize: bool,
     },
 }
 
@@ -74,6 +100,8 @@ impl Params {
             ("gain", ev.gain.is_some()),
             ("sun_elevation", ev.sun_elevation.is_some()),
             ("acquisition_date", ev.acquisition_date.is_some()),
+            ("pca", ev.pca.is_some()),
+            ("crosta", ev.crosta.is_some()),
         ];
         if ev.kind != EvidenceKind::Spectral {
             if let Some((k, _)) = keys.iter().find(|(_, set)| *set) {
@@ -138,12 +166,35 @@ impl Params {
         }
         radiometry.sun_elevation = ev.sun_elevation;
         let bands = sensor.bands();
-        let product = match (&ev.expression, &ev.index) {
-            (Some(e), None) => {
-                Expr::parse(e, bands).map_err(|m| Error::key(key("expression"), m))?;
-                Product::Expression { expression: e.clone(), index: None }
+        let given: Vec<&str> = [("expression", ev.expression.is_some()), ("index", ev.index.is_some()), ("pca", ev.pca.is_some()), ("crosta", ev.crosta.is_some())]
+            .iter()
+            .filter(|x| x.1)
+            .map(|x| x.0)
+            .collect();
+        if given.len() != 1 {
+            let k = given.get(1).copied().unwrap_or("expression");
+            return Err(Error::key(key(k), format!("`spectral` needs exactly one of `expression`, `index`, `pca` or `crosta` (given: {})", if given.is_empty() { "none".to_string() } else { given.join(", ") })));
+        }
+        let band_list = |k: &str, names: &[String], least: usize| -> Result<Vec<usize>> {
+            let mut out = Vec::new();
+            for n in names {
+                let b = sensor::band_of(sensor, n)
+                    .ok_or_else(|| Error::key(key(k), format!("unknown band `{n}`; sensor `{}` has {}", sensor.as_str(), bands.join(", "))))?;
+                if out.contains(&b) {
+                    return Err(Error::key(key(k), format!("band `{n}` is listed twice")));
+                }
+                out.push(b);
             }
-            (None, Some(name)) => match indices::find(sensor, name) {
+            if out.len() < least {
+                return Err(Error::key(key(k), format!("needs at least {least} bands, has {}", out.len())));
+            }
+            Ok(out)
+        };
+        let product = if let Some(e) = &ev.expression {
+            Expr::parse(e, bands).map_err(|m| Error::key(key("expression"), m))?;
+            Product::Expression { expression: e.clone(), index: None }
+        } else if let Some(name) = &ev.index {
+            match indices::find(sensor, name) {
                 Some(ix) => Product::Expression { expression: ix.expression.to_string(), index: Some(name.clone()) },
                 None => {
                     let names: Vec<&str> = indices::for_sensor(sensor).iter().map(|x| x.name).collect();
@@ -152,11 +203,40 @@ impl Params {
                         format!("unknown index `{name}` for sensor `{}`; known: {}", sensor.as_str(), names.join(", ")),
                     ));
                 }
-            },
-            _ => return Err(Error::key(key("expression"), "`spectral` needs one of `expression` or `index`")),
+            }
+        } else if let Some(p) = &ev.pca {
+            let list = band_list("pca.bands", &p.bands, 2)?;
+            let components = p.components.unwrap_or(list.len());
+            if components == 0 || components > list.len() {
+                return Err(Error::key(key("pca.components"), format!("{components} must be 1..={} (the number of bands)", list.len())));
+            }
+            Product::Pca { bands: list, components, standardize: p.standardize.unwrap_or(false) }
+        } else if let Some(c) = &ev.crosta {
+            let list = band_list("crosta.bands", &c.bands, 3)?;
+            let find = |k: &str, n: &str| -> Result<usize> {
+                sensor::band_of(sensor, n)
+                    .and_then(|b| list.iter().position(|&x| x == b))
+                    .ok_or_else(|| Error::key(key(k), format!("`{n}` is not one of `crosta.bands` ({})", c.bands.join(", "))))
+            };
+            let (reflective, absorbing) = (find("crosta.reflective", &c.reflective)?, find("crosta.absorbing", &c.absorbing)?);
+            if reflective == absorbing {
+                return Err(Error::key(key("crosta.absorbing"), "must differ from `crosta.reflective`"));
+            }
+            Product::Crosta { bands: list, reflective, absorbing, standardize: c.standardize.unwrap_or(false) }
+        } else {
+            unreachable!("exactly one product key was checked above")
         };
         Ok(Some(Params { sensor, product, radiometry }))
     }
+}
+
+/// What `compute` evaluates.
+#[derive(Debug)]
+enum Kind {
+    /// A band-math expression.
+    Expr(Expr),
+    /// Fitted components over `bands` (in their order), with a note for `describe()`.
+    Components(pca::Components, String),
 }
 
 /// A spectral index of a scene, on the grid.
@@ -164,7 +244,7 @@ impl Params {
 pub struct Spectral {
     name: String,
     scene: sensor::Scene,
-    expr: Expr,
+    kind: Kind,
     /// Per band read: (band position, band on the grid, scale, add).
     bands: Vec<(usize, GridBand, f64, f64)>,
     /// Band position -> index into `bands`.
@@ -179,11 +259,16 @@ impl Spectral {
             .ok_or_else(|| Error::key(&settings.name, "not a `spectral` layer"))?;
         let path: PathBuf = settings.raw.path.clone();
         let scene = sensor::Scene::open(params.sensor, &path, &params.radiometry).map_err(|m| Error::input(&path, m))?;
-        let Product::Expression { expression, .. } = &params.product;
         let available = scene.available();
-        let expr = Expr::parse(expression, params.sensor.bands()).map_err(|m| Error::input(&path, m))?;
-        let mut used = Vec::new();
-        expr.bands(&mut used);
+        let (expr, used) = match &params.product {
+            Product::Expression { expression, .. } => {
+                let expr = Expr::parse(expression, params.sensor.bands()).map_err(|m| Error::input(&path, m))?;
+                let mut used = Vec::new();
+                expr.bands(&mut used);
+                (Some(expr), used)
+            }
+            Product::Pca { bands, .. } | Product::Crosta { bands, .. } => (None, bands.clone()),
+        };
         let mut bands = Vec::new();
         let mut slot = BTreeMap::new();
         for b in used {
@@ -197,7 +282,102 @@ impl Spectral {
             slot.insert(b, bands.len());
             bands.push((b, GridBand::with_fill(&bref, grid, settings.resampling, 0.0)?, scale, add));
         }
-        Ok(Spectral { name: settings.name.clone(), scene, expr, bands, slot, params })
+        let mut layer = Spectral { name: settings.name.clone(), scene, kind: Kind::Expr(Expr::Num(0.0)), bands, slot, params };
+        layer.kind = match expr {
+            Some(e) => Kind::Expr(e),
+            None => layer.fit_components(grid).map_err(|e| match e {
+                Error::Input { .. } => e,
+                other => Error::input(&path, format!("layer `{}`: {other}", settings.name)),
+            })?,
+        };
+        if matches!(layer.kind, Kind::Components(..)) {
+            // The loadings are part of the result: log them where the run logs its stages.
+            tracing::info!("evidence `{}`: {}", layer.name, layer.describe());
+        }
+        Ok(layer)
+    }
+
+    /// Calibrated values of every band read, for the cells of `w`: per band its values
+    /// and validity.
+    fn read_bands(&self, grid: &Grid, w: &Window) -> Result<Vec<(Vec<f64>, Vec<bool>)>> {
+        self.bands
+            .iter()
+            .map(|(_, gb, scale, add)| {
+                let b = gb.read(grid, w)?;
+                Ok((b.values.iter().map(|v| scale * v + add).collect(), b.valid))
+            })
+            .collect()
+    }
+
+    /// One streaming pass over the grid's windows (in parallel, merged in window order so
+    /// the result does not depend on scheduling): the moments of the bands over the study
+    /// area's cells where every band has data; then the components.
+    fn fit_components(&self, grid: &Grid) -> Result<Kind> {
+        let p = self.bands.len();
+        let per_window: Vec<pca::Moments> = grid
+            .windows()
+            .par_iter()
+            .map(|w| {
+                let inside = grid.mask(w)?;
+                let bands = self.read_bands(grid, w)?;
+                let mut m = pca::Moments::new(p);
+                let mut x = vec![0.0; p];
+                for (i, &ok) in inside.iter().enumerate() {
+                    if ok && bands.iter().all(|b| b.1[i]) {
+                        for (xj, b) in x.iter_mut().zip(&bands) {
+                            *xj = b.0[i];
+                        }
+                        m.add(&x);
+                    }
+                }
+                Ok(m)
+            })
+            .collect::<Result<_>>()?;
+        let mut moments = pca::Moments::new(p);
+        for m in &per_window {
+            moments.merge(m);
+        }
+        let names: Vec<&str> = self.bands.iter().map(|b| self.params.sensor.bands()[b.0]).collect();
+        let source = &self.scene.source;
+        let fmt = |v: &[f64]| v.iter().map(|x| format!("{x:.4}")).collect::<Vec<_>>().join(", ");
+        match &self.params.product {
+            Product::Pca { components, standardize, .. } => {
+                let c = pca::Components::pca(&moments, *standardize, *components).map_err(|m| Error::input(source, m))?;
+                let total: f64 = c.eigenvalues.iter().sum();
+                let loadings: Vec<String> = c
+                    .loadings
+                    .iter()
+                    .enumerate()
+                    .map(|(k, l)| format!("PC{} {:.1}% [{}]", k + 1, 100.0 * c.eigenvalues[k] / total, fmt(l)))
+                    .collect();
+                let note = format!(
+                    "PCA of {} ({}, {} cells): loadings on [{}]: {}",
+                    names.join(", "),
+                    if *standardize { "correlation" } else { "covariance" },
+                    c.cells,
+                    names.join(", "),
+                    loadings.join("; ")
+                );
+                Ok(Kind::Components(c, note))
+            }
+            Product::Crosta { reflective, absorbing, standardize, .. } => {
+                let (c, opposite) = pca::Components::crosta(&moments, *standardize, *reflective, *absorbing).map_err(|m| Error::input(source, m))?;
+                let note = format!(
+                    "Crosta directed PC{} of {} ({}, {} cells), loadings [{}] on [{}], signed so that high {} / low {} is bright{}",
+                    c.numbers[0],
+                    names.join(", "),
+                    if *standardize { "correlation" } else { "covariance" },
+                    c.cells,
+                    fmt(&c.loadings[0]),
+                    names.join(", "),
+                    names[*reflective],
+                    names[*absorbing],
+                    if opposite { "" } else { "; WARNING: no component loads the two bands with opposite signs, the largest difference was taken" }
+                );
+                Ok(Kind::Components(c, note))
+            }
+            Product::Expression { .. } => Err(Error::key(&self.name, "not a component layer")),
+        }
     }
 }
 
@@ -207,36 +387,52 @@ impl Evidence for Spectral {
     }
 
     fn columns(&self) -> Vec<String> {
-        vec![self.name.clone()]
+        match (&self.kind, &self.params.product) {
+            (Kind::Components(c, _), Product::Pca { .. }) => c.numbers.iter().map(|k| format!("{}_pc{k}", self.name)).collect(),
+            _ => vec![self.name.clone()],
+        }
     }
 
     fn compute(&self, grid: &Grid, w: &Window) -> Result<LayerBlock> {
-        let blocks: Vec<_> = self.bands.iter().map(|(_, gb, _, _)| gb.read(grid, w)).collect::<Result<_>>()?;
-        let mut values = Array2::<f64>::zeros((w.len(), 1));
+        let bands = self.read_bands(grid, w)?;
+        let ncol = self.columns().len();
+        let mut values = Array2::<f64>::zeros((w.len(), ncol));
         let mut valid = vec![false; w.len()];
+        let mut x = vec![0.0; bands.len()];
         for (i, ok) in valid.iter_mut().enumerate() {
-            if !blocks.iter().all(|b| b.valid[i]) {
+            if !bands.iter().all(|b| b.1[i]) {
                 continue;
             }
-            let value = |band: usize| {
-                let k = self.slot.get(&band).copied().unwrap_or(0);
-                let (_, _, scale, add) = self.bands[k];
-                scale * blocks[k].values[i] + add
-            };
-            if let Some(v) = self.expr.eval(&value) {
-                values[[i, 0]] = v;
-                *ok = true;
+            match &self.kind {
+                Kind::Expr(expr) => {
+                    let value = |band: usize| self.slot.get(&band).map_or(f64::NAN, |&k| bands[k].0[i]);
+                    if let Some(v) = expr.eval(&value) {
+                        values[[i, 0]] = v;
+                        *ok = true;
+                    }
+                }
+                Kind::Components(c, _) => {
+                    for (xj, b) in x.iter_mut().zip(&bands) {
+                        *xj = b.0[i];
+                    }
+                    for k in 0..ncol {
+                        values[[i, k]] = c.project(k, &x);
+                    }
+                    *ok = true;
+                }
             }
         }
         Ok(LayerBlock { values, valid })
     }
 
     fn describe(&self) -> String {
-        let Product::Expression { expression, index } = &self.params.product;
+        let what = match (&self.kind, &self.params.product) {
+            (Kind::Components(_, note), _) => note.clone(),
+            (_, Product::Expression { expression, index }) => format!("{} = {}", index.as_deref().unwrap_or("expression"), expression),
+            _ => String::new(),
+        };
         format!(
-            "spectral {} = {} on {} of {} scene {} ({})",
-            index.as_deref().unwrap_or("expression"),
-            expression,
+            "spectral {what} on {} of {} scene {} ({})",
             self.scene.quantity,
             self.params.sensor.as_str(),
             self.scene.source.display(),
