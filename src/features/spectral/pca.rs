@@ -49,6 +49,7 @@ impl Moments {
     }
 
     /// Adds one vector (Welford's update).
+    #[allow(clippy::needless_range_loop)]
     pub fn add(&mut self, x: &[f64]) {
         let p = self.mean.len();
         self.n += 1;
@@ -66,6 +67,7 @@ impl Moments {
     }
 
     /// Merges `other` into `self` (Chan et al.'s pairwise update).
+    #[allow(clippy::needless_range_loop)]
     pub fn merge(&mut self, other: &Moments) {
         if other.n == 0 {
             return;
@@ -224,7 +226,7 @@ impl Components {
         let mut cov = m.covariance();
         let mut scale = vec![1.0; p];
         for i in 0..p {
-            if !(cov[i * p + i] > 0.0) {
+            if cov[i * p + i].is_nan() || cov[i * p + i] <= 0.0 {
                 return Err(format!("band {} is constant over the study area", i + 1));
             }
         }

@@ -87,15 +87,18 @@ fn stem_is_band(stem: &str, label: &str) -> bool {
     })
 }
 
+/// Band files per band position: (resolution in metres from the file name, file).
+pub type BandFiles = BTreeMap<usize, Vec<(Option<u32>, PathBuf)>>;
+
 /// Band files of a Sentinel-2 or ASTER folder (and, for Sentinel-2, of its `R10m`,
 /// `R20m`, `R60m` subfolders, as in an L2A granule), per band position: (resolution in
 /// metres from an `_10m`-style suffix, file).
-pub fn folder_band_files(dir: &Path, sensor: Sensor) -> std::result::Result<BTreeMap<usize, Vec<(Option<u32>, PathBuf)>>, String> {
+pub fn folder_band_files(dir: &Path, sensor: Sensor) -> std::result::Result<BandFiles, String> {
     let mut dirs = vec![dir.to_path_buf()];
     if sensor == Sensor::Sentinel2 {
         dirs.extend(["R10m", "R20m", "R60m"].iter().map(|d| dir.join(d)).filter(|d| d.is_dir()));
     }
-    let mut out: BTreeMap<usize, Vec<(Option<u32>, PathBuf)>> = BTreeMap::new();
+    let mut out = BandFiles::new();
     for d in dirs {
         let entries = std::fs::read_dir(&d).map_err(|e| format!("cannot list folder {}: {e}", d.display()))?;
         for p in entries.filter_map(|e| e.ok().map(|e| e.path())) {
@@ -320,7 +323,7 @@ pub struct Scene {
 #[derive(Debug, Clone)]
 enum Files {
     Mtl(Mtl),
-    Folder(BTreeMap<usize, Vec<(Option<u32>, PathBuf)>>),
+    Folder(BandFiles),
 }
 
 /// The same error type the callers turn into `Error::input(source, …)`.
