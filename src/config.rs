@@ -156,7 +156,7 @@ pub enum EvidenceKind {
     PointDensity,
     /// A surface interpolated from point samples (IDW).
     Interpolate,
-    /// A band-math expression or named index of a Landsat 8/9 scene (TOA reflectance).
+    /// A band-math expression or named index of a Landsat 8/9, Sentinel-2 or ASTER scene.
     Spectral,
 }
 
@@ -288,6 +288,24 @@ pub struct RawEvidence {
     pub expression: Option<String>,
     /// `spectral`: a named index instead of an expression.
     pub index: Option<String>,
+    /// `spectral`: `landsat8`, `sentinel2` or `aster`. Default: detected from `path`.
+    pub sensor: Option<crate::features::spectral::Sensor>,
+    /// `spectral`, Sentinel-2: reflectance = (DN + offset) / quantification. Default: the
+    /// product metadata's, else 10000.
+    pub quantification: Option<f64>,
+    /// `spectral`, Sentinel-2: added to every DN (-1000 from baseline 04.00). Default: the
+    /// product metadata's, else 0.
+    pub offset: Option<f64>,
+    /// `spectral`, ASTER: gain setting per band (`high`, `normal`, `low1`, `low2`). Default normal.
+    pub gain: Option<std::collections::BTreeMap<String, crate::features::spectral::AsterGain>>,
+    /// `spectral`, ASTER: sun elevation, degrees (TOA reflectance instead of radiance).
+    pub sun_elevation: Option<f64>,
+    /// `spectral`, ASTER: acquisition date `YYYY-MM-DD` (Earth-Sun distance).
+    pub acquisition_date: Option<String>,
+    /// `spectral`: principal components of chosen bands instead of an expression.
+    pub pca: Option<crate::features::spectral::pca::RawPca>,
+    /// `spectral`: Crosta's directed principal component instead of an expression.
+    pub crosta: Option<crate::features::spectral::pca::RawCrosta>,
 }
 
 /// `wofe = { ... }` of an evidence layer: how weights of evidence generalises it.

@@ -1,22 +1,38 @@
-//! `kind = "spectral"`: a band-math expression or a named index over a Landsat 8/9 OLI
-//! scene, computed on top-of-atmosphere reflectance.
+//! `kind = "spectral"`: a band-math expression or a named index over a satellite scene,
+//! computed on calibrated values (reflectance, or radiance for ASTER without sun angle).
 //!
-//! `path` is the scene's `*_MTL.txt`. Band `n`'s file is the MTL's `FILE_NAME_BAND_n` in
-//! the MTL's folder or, when renamed, the one file there whose name ends in `_B<n>.tif`
-//! (any case). DN 0 is Landsat's fill and has no data (masked before any warping).
-//! Reflectance (USGS Landsat 8 Data Users Handbook, section 5.2):
-//! `ρ = (REFLECTANCE_MULT_BAND_n · DN + REFLECTANCE_ADD_BAND_n) / sin(SUN_ELEVATION)`.
-//! Each band is warped onto the grid on its own (resampling as for rasters; the scaling
-//! is linear, so it commutes with bilinear and average resampling).
+//! Sensors (`sensor`, or detected from `path`; see [`sensor`]):
+//! - **Landsat 8/9 OLI**: `path` is the scene's `*_MTL.txt`. Band `n`'s file is the MTL's
+//!   `FILE_NAME_BAND_n` in the MTL's folder or, when renamed, the one file there whose
+//!   name ends in `_B<n>.tif` (any case). TOA reflectance (USGS Landsat 8 Data Users
+//!   Handbook, section 5.2): `ρ = (REFLECTANCE_MULT_BAND_n · DN + REFLECTANCE_ADD_BAND_n) / sin(SUN_ELEVATION)`.
+//! - **Sentinel-2 MSI**: `path` is a folder of `*_B01`..`*_B12`, `*_B8A` files (`.tif`,
+//!   `.jp2`; an L2A `IMG_DATA` folder's `R10m`/`R20m`/`R60m` too). Reflectance
+//!   `(DN + offset) / quantification`, from the keys, else `MTD_MSIL1C.xml` /
+//!   `MTD_MSIL2A.xml` found in the folder or up to four folders above, else `10000` and 0.
+//! - **ASTER L1T** VNIR/SWIR: `path` is a folder of `*_B01`.., `*_B3N` or `*ImageData3N`
+//!   files. Radiance `(DN − 1) · UCC`; with `sun_elevation` and `acquisition_date`, TOA
+//!   reflectance `π L d² / (ESUN · sin(elevation))`.
 //!
-//! Expressions use band names `B1`..`B11`, numbers, `+ - * /`, unary minus and
-//! parentheses. A cell where a division has a zero divisor, or a band has no data, has
-//! no data.
+//! DN 0 is fill (no data) for all three, masked before any warping. Each band is warped
+//! onto the grid on its own (resampling as for rasters; the scaling is linear, so it
+//! commutes with bilinear and average resampling): bands at 10, 20 and 60 m stack on one
+//! grid. A cell where a division has a zero divisor, or a band has no data, has no data.
+//!
+//! Instead of an expression, `pca` gives principal components of chosen bands and
+//! `crosta` Crosta's directed component ([`pca`]): their statistics are gathered in
+//! `prepare` in one streaming pass over the grid's windows, `compute` projects.
+
+pub mod expr;
+pub mod indices;
+pub mod pca;
+pub mod sensor;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ndarray::Array2;
+use rayon::prelude::*;
 
 use crate::config::{EvidenceKind, EvidenceSettings, RawEvidence};
 use crate::error::{Error, Result};
@@ -24,313 +40,344 @@ use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
 use crate::io::raster::{BandRef, GridBand};
 
-/// Named indices for Landsat 8/9 OLI: name, expression, reference.
-pub const INDICES: &[(&str, &str, &str)] = &[
-    ("ndvi", "(B5 - B4) / (B5 + B4)", "Rouse et al. (1974), NASA SP-351"),
-    ("ferric_iron", "B4 / B2", "red/blue iron-oxide ratio (TM 3/1), Sabins (1999), Ore Geol. Rev. 14"),
-    ("ferrous_iron", "B6 / B5", "SWIR1/NIR ferrous-iron ratio (TM 5/4), Sabins (1999)"),
-    ("clay", "B6 / B7", "SWIR1/SWIR2 hydroxyl (Al-OH clay) ratio (TM 5/7), Sabins (1999)"),
-];
+pub use expr::Expr;
+pub use indices::Index;
+pub use sensor::{AsterGain, Sensor};
 
-/// A parsed band-math expression.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Expr {
-    /// A number.
-    Num(f64),
-    /// A band, by number.
-    Band(usize),
-    /// Negation.
-    Neg(Box<Expr>),
-    /// A binary operation: `+ - * /`.
-    Bin(char, Box<Expr>, Box<Expr>),
-}
-
-impl Expr {
-    /// Parses `text`; bands must be among `available`. Errors name the bad token and its
-    /// position, or the unknown band.
-    pub fn parse(text: &str, available: &[usize]) -> std::result::Result<Expr, String> {
-        let tokens = tokenize(text)?;
-        let mut p = Parser { tokens, pos: 0, text, available };
-        let e = p.sum()?;
-        if let Some((at, t)) = p.tokens.get(p.pos) {
-            return Err(format!("unexpected `{t}` at character {} of `{text}`", at + 1));
-        }
-        Ok(e)
-    }
-
-    /// Bands the expression reads.
-    pub fn bands(&self, out: &mut Vec<usize>) {
-        match self {
-            Expr::Num(_) => {}
-            Expr::Band(b) => {
-                if !out.contains(b) {
-                    out.push(*b)
-                }
-            }
-            Expr::Neg(e) => e.bands(out),
-            Expr::Bin(_, a, b) => {
-                a.bands(out);
-                b.bands(out);
-            }
-        }
-    }
-
-    /// Evaluates with `band(n)`; `None` on a zero divisor or a non-finite result.
-    pub fn eval(&self, band: &dyn Fn(usize) -> f64) -> Option<f64> {
-        let v = match self {
-            Expr::Num(v) => *v,
-            Expr::Band(b) => band(*b),
-            Expr::Neg(e) => -e.eval(band)?,
-            Expr::Bin(op, a, b) => {
-                let (x, y) = (a.eval(band)?, b.eval(band)?);
-                match op {
-                    '+' => x + y,
-                    '-' => x - y,
-                    '*' => x * y,
-                    _ if y == 0.0 => return None,
-                    _ => x / y,
-                }
-            }
-        };
-        v.is_finite().then_some(v)
-    }
-}
-
-fn tokenize(text: &str) -> std::result::Result<Vec<(usize, String)>, String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_whitespace() {
-            i += 1;
-        } else if "+-*/()".contains(c) {
-            out.push((i, c.to_string()));
-            i += 1;
-        } else if c.is_ascii_alphanumeric() || c == '.' {
-            let start = i;
-            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
-                i += 1;
-            }
-            out.push((start, chars[start..i].iter().collect()));
-        } else {
-            return Err(format!("unexpected character `{c}` at character {} of `{text}`", i + 1));
-        }
-    }
-    Ok(out)
-}
-
-struct Parser<'a> {
-    tokens: Vec<(usize, String)>,
-    pos: usize,
-    text: &'a str,
-    available: &'a [usize],
-}
-
-impl Parser<'_> {
-    fn peek(&self) -> Option<&str> {
-        self.tokens.get(self.pos).map(|t| t.1.as_str())
-    }
-
-    fn sum(&mut self) -> std::result::Result<Expr, String> {
-        let mut e = self.product()?;
-        while let Some(op @ ("+" | "-")) = self.peek() {
-            let op = op.chars().next().unwrap_or('+');
-            self.pos += 1;
-            e = Expr::Bin(op, Box::new(e), Box::new(self.product()?));
-        }
-        Ok(e)
-    }
-
-    fn product(&mut self) -> std::result::Result<Expr, String> {
-        let mut e = self.unary()?;
-        while let Some(op @ ("*" | "/")) = self.peek() {
-            let op = op.chars().next().unwrap_or('*');
-            self.pos += 1;
-            e = Expr::Bin(op, Box::new(e), Box::new(self.unary()?));
-        }
-        Ok(e)
-    }
-
-    fn unary(&mut self) -> std::result::Result<Expr, String> {
-        if self.peek() == Some("-") {
-            self.pos += 1;
-            return Ok(Expr::Neg(Box::new(self.unary()?)));
-        }
-        self.atom()
-    }
-
-    fn atom(&mut self) -> std::result::Result<Expr, String> {
-        let Some((at, t)) = self.tokens.get(self.pos).cloned() else {
-            return Err(format!("`{}` ends where a band, number or `(` was expected", self.text));
-        };
-        self.pos += 1;
-        if t == "(" {
-            let e = self.sum()?;
-            if self.peek() != Some(")") {
-                return Err(format!("missing `)` for the `(` at character {} of `{}`", at + 1, self.text));
-            }
-            self.pos += 1;
-            return Ok(e);
-        }
-        if let Ok(v) = t.parse::<f64>() {
-            return Ok(Expr::Num(v));
-        }
-        if let Some(n) = t.strip_prefix(['B', 'b']).and_then(|n| n.parse::<usize>().ok()) {
-            if self.available.contains(&n) {
-                return Ok(Expr::Band(n));
-            }
-            let names: Vec<String> = self.available.iter().map(|b| format!("B{b}")).collect();
-            return Err(format!("unknown band `{t}` in `{}`; this sensor has {}", self.text, names.join(", ")));
-        }
-        Err(format!("unexpected `{t}` at character {} of `{}`", at + 1, self.text))
-    }
-}
-
-/// The radiometric metadata of a Landsat 8/9 scene, from its MTL file.
+/// What the layer computes.
 #[derive(Debug, Clone)]
-pub struct Mtl {
-    /// Sun elevation, degrees.
-    pub sun_elevation: f64,
-    /// Per reflective band: (REFLECTANCE_MULT, REFLECTANCE_ADD).
-    pub reflectance: BTreeMap<usize, (f64, f64)>,
-    /// Per band: the file named by the MTL.
-    pub files: BTreeMap<usize, String>,
-}
-
-impl Mtl {
-    /// Parses the `KEY = value` lines of an MTL text.
-    pub fn parse(text: &str) -> std::result::Result<Mtl, String> {
-        let mut kv = BTreeMap::new();
-        for line in text.lines() {
-            if let Some((k, v)) = line.split_once('=') {
-                kv.insert(k.trim().to_string(), v.trim().trim_matches('"').to_string());
-            }
-        }
-        let num = |k: &str| -> std::result::Result<f64, String> {
-            let v = kv.get(k).ok_or_else(|| format!("has no {k}"))?;
-            v.parse().map_err(|_| format!("{k} = {v} is not a number"))
-        };
-        let sun_elevation = num("SUN_ELEVATION")?;
-        let mut reflectance = BTreeMap::new();
-        let mut files = BTreeMap::new();
-        for b in 1..=11 {
-            if let (Ok(m), Ok(a)) = (num(&format!("REFLECTANCE_MULT_BAND_{b}")), num(&format!("REFLECTANCE_ADD_BAND_{b}"))) {
-                reflectance.insert(b, (m, a));
-            }
-            if let Some(f) = kv.get(&format!("FILE_NAME_BAND_{b}")) {
-                files.insert(b, f.clone());
-            }
-        }
-        if reflectance.is_empty() {
-            return Err("has no REFLECTANCE_MULT_BAND_n / REFLECTANCE_ADD_BAND_n".into());
-        }
-        Ok(Mtl { sun_elevation, reflectance, files })
-    }
+pub enum Product {
+    /// A band-math expression (the user's, or a named index's).
+    Expression {
+        /// The expression text.
+        expression: String,
+        /// The named index, if one was used.
+        index: Option<String>,
+    },
+    /// Principal components of `bands` (positions), the first `components`.
+    Pca {
+        /// Band positions, in the config's order.
+        bands: Vec<usize>,
+        /// Components output.
+        components: usize,
+        /// Correlation instead of covariance.
+        standardize: bool,
+    },
+    /// Crosta's directed principal component of `bands`.
+    Crosta {
+        /// Band positions, in the config's order.
+        bands: Vec<usize>,
+        /// Position (in `bands`) of the band where the target is bright.
+        reflective: usize,
+        /// Position (in `bands`) of the band where the target absorbs.
+        absorbing: usize,
+        /// Correlation instead of covariance.
+        standardize: bool,
+    },
 }
 
 /// The validated keys of a `spectral` layer.
 #[derive(Debug, Clone)]
 pub struct Params {
-    /// The expression (from `expression` or the named `index`).
-    pub expression: String,
-    /// The named index, if one was used.
-    pub index: Option<String>,
+    /// The sensor (from `sensor` or detected).
+    pub sensor: Sensor,
+    /// What is computed.
+    pub product: Product,
+    /// The radiometric keys.
+    pub radiometry: sensor::Radiometry,
 }
 
 impl Params {
-    /// Checks the keys of `evidence[i]`.
+    /// Checks the keys of `evidence[i]`; `None` for other kinds (which must not set them).
     pub fn from_raw(i: usize, ev: &RawEvidence) -> Result<Option<Params>> {
         let key = |k: &str| format!("evidence[{i}].{k}");
+        let keys = [
+            ("expression", ev.expression.is_some()),
+            ("index", ev.index.is_some()),
+            ("sensor", ev.sensor.is_some()),
+            ("quantification", ev.quantification.is_some()),
+            ("offset", ev.offset.is_some()),
+            ("gain", ev.gain.is_some()),
+            ("sun_elevation", ev.sun_elevation.is_some()),
+            ("acquisition_date", ev.acquisition_date.is_some()),
+            ("pca", ev.pca.is_some()),
+            ("crosta", ev.crosta.is_some()),
+        ];
         if ev.kind != EvidenceKind::Spectral {
-            for (k, set) in [("expression", ev.expression.is_some()), ("index", ev.index.is_some())] {
-                if set {
-                    return Err(Error::key(key(k), format!("only applies to `spectral`, not `{}`", ev.kind.as_str())));
-                }
+            if let Some((k, _)) = keys.iter().find(|(_, set)| *set) {
+                return Err(Error::key(key(k), format!("only applies to `spectral`, not `{}`", ev.kind.as_str())));
             }
             return Ok(None);
         }
-        let (expression, index) = match (&ev.expression, &ev.index) {
-            (Some(e), None) => (e.clone(), None),
-            (None, Some(name)) => match INDICES.iter().find(|(n, _, _)| n == name) {
-                Some((_, e, _)) => (e.to_string(), Some(name.clone())),
-                None => {
-                    let names: Vec<&str> = INDICES.iter().map(|x| x.0).collect();
-                    return Err(Error::key(key("index"), format!("unknown index `{name}`; known: {}", names.join(", "))));
-                }
-            },
-            _ => return Err(Error::key(key("expression"), "`spectral` needs one of `expression` or `index`")),
+        let sensor = match ev.sensor {
+            Some(s) => s,
+            None => Sensor::detect(&ev.path).map_err(|m| Error::key(key("path"), m))?,
         };
-        let bands: Vec<usize> = (1..=11).collect();
-        Expr::parse(&expression, &bands).map_err(|m| Error::key(key(if index.is_some() { "index" } else { "expression" }), m))?;
-        Ok(Some(Params { expression, index }))
+        if sensor == Sensor::Landsat8 && !ev.path.is_file() {
+            return Err(Error::key(key("path"), format!("sensor `landsat8` needs the scene's *_MTL.txt file, not the folder {}", ev.path.display())));
+        }
+        if sensor != Sensor::Landsat8 && !ev.path.is_dir() {
+            return Err(Error::key(key("path"), format!("sensor `{}` needs the folder of the band files, not the file {}", sensor.as_str(), ev.path.display())));
+        }
+        let only = |k: &str, set: bool, for_sensor: Sensor| -> Result<()> {
+            if set && sensor != for_sensor {
+                return Err(Error::key(key(k), format!("only applies to sensor `{}`, not `{}`", for_sensor.as_str(), sensor.as_str())));
+            }
+            Ok(())
+        };
+        only("quantification", ev.quantification.is_some(), Sensor::Sentinel2)?;
+        only("offset", ev.offset.is_some(), Sensor::Sentinel2)?;
+        only("gain", ev.gain.is_some(), Sensor::Aster)?;
+        only("sun_elevation", ev.sun_elevation.is_some(), Sensor::Aster)?;
+        only("acquisition_date", ev.acquisition_date.is_some(), Sensor::Aster)?;
+        let mut radiometry = sensor::Radiometry { quantification: ev.quantification, offset: ev.offset, ..Default::default() };
+        if let Some(q) = ev.quantification {
+            if !(q > 0.0 && q.is_finite()) {
+                return Err(Error::key(key("quantification"), format!("{q} must be a number > 0")));
+            }
+        }
+        if let Some(o) = ev.offset {
+            if !o.is_finite() {
+                return Err(Error::key(key("offset"), format!("{o} must be a finite number")));
+            }
+        }
+        for (band, &g) in ev.gain.iter().flatten() {
+            let Some(b) = sensor::band_of(sensor, band) else {
+                return Err(Error::key(key("gain"), format!("unknown band `{band}`; ASTER has {}", sensor.bands().join(", "))));
+            };
+            if sensor::ASTER_UCC[b][g as usize].is_none() {
+                return Err(Error::key(key("gain"), format!("band {} has no gain `{g:?}` (low2 is for SWIR bands B4..B9)", sensor.bands()[b])));
+            }
+            radiometry.gain.insert(b, g);
+        }
+        if let Some(e) = ev.sun_elevation {
+            if !(e > 0.0 && e <= 90.0) {
+                return Err(Error::key(key("sun_elevation"), format!("{e} must be in (0, 90] degrees")));
+            }
+            if ev.acquisition_date.is_none() {
+                return Err(Error::key(key("acquisition_date"), "`sun_elevation` needs `acquisition_date` (YYYY-MM-DD, for the Earth–Sun distance)"));
+            }
+        }
+        if let Some(d) = &ev.acquisition_date {
+            if ev.sun_elevation.is_none() {
+                return Err(Error::key(key("sun_elevation"), "`acquisition_date` needs `sun_elevation` (degrees)"));
+            }
+            radiometry.day_of_year = Some(sensor::day_of_year(d).map_err(|m| Error::key(key("acquisition_date"), m))?);
+        }
+        radiometry.sun_elevation = ev.sun_elevation;
+        let bands = sensor.bands();
+        let given: Vec<&str> = [("expression", ev.expression.is_some()), ("index", ev.index.is_some()), ("pca", ev.pca.is_some()), ("crosta", ev.crosta.is_some())]
+            .iter()
+            .filter(|x| x.1)
+            .map(|x| x.0)
+            .collect();
+        if given.len() != 1 {
+            let k = given.get(1).copied().unwrap_or("expression");
+            return Err(Error::key(key(k), format!("`spectral` needs exactly one of `expression`, `index`, `pca` or `crosta` (given: {})", if given.is_empty() { "none".to_string() } else { given.join(", ") })));
+        }
+        let band_list = |k: &str, names: &[String], least: usize| -> Result<Vec<usize>> {
+            let mut out = Vec::new();
+            for n in names {
+                let b = sensor::band_of(sensor, n)
+                    .ok_or_else(|| Error::key(key(k), format!("unknown band `{n}`; sensor `{}` has {}", sensor.as_str(), bands.join(", "))))?;
+                if out.contains(&b) {
+                    return Err(Error::key(key(k), format!("band `{n}` is listed twice")));
+                }
+                out.push(b);
+            }
+            if out.len() < least {
+                return Err(Error::key(key(k), format!("needs at least {least} bands, has {}", out.len())));
+            }
+            Ok(out)
+        };
+        let product = if let Some(e) = &ev.expression {
+            Expr::parse(e, bands).map_err(|m| Error::key(key("expression"), m))?;
+            Product::Expression { expression: e.clone(), index: None }
+        } else if let Some(name) = &ev.index {
+            match indices::find(sensor, name) {
+                Some(ix) => Product::Expression { expression: ix.expression.to_string(), index: Some(name.clone()) },
+                None => {
+                    let names: Vec<&str> = indices::for_sensor(sensor).iter().map(|x| x.name).collect();
+                    return Err(Error::key(
+                        key("index"),
+                        format!("unknown index `{name}` for sensor `{}`; known: {}", sensor.as_str(), names.join(", ")),
+                    ));
+                }
+            }
+        } else if let Some(p) = &ev.pca {
+            let list = band_list("pca.bands", &p.bands, 2)?;
+            let components = p.components.unwrap_or(list.len());
+            if components == 0 || components > list.len() {
+                return Err(Error::key(key("pca.components"), format!("{components} must be 1..={} (the number of bands)", list.len())));
+            }
+            Product::Pca { bands: list, components, standardize: p.standardize.unwrap_or(false) }
+        } else if let Some(c) = &ev.crosta {
+            let list = band_list("crosta.bands", &c.bands, 3)?;
+            let find = |k: &str, n: &str| -> Result<usize> {
+                sensor::band_of(sensor, n)
+                    .and_then(|b| list.iter().position(|&x| x == b))
+                    .ok_or_else(|| Error::key(key(k), format!("`{n}` is not one of `crosta.bands` ({})", c.bands.join(", "))))
+            };
+            let (reflective, absorbing) = (find("crosta.reflective", &c.reflective)?, find("crosta.absorbing", &c.absorbing)?);
+            if reflective == absorbing {
+                return Err(Error::key(key("crosta.absorbing"), "must differ from `crosta.reflective`"));
+            }
+            Product::Crosta { bands: list, reflective, absorbing, standardize: c.standardize.unwrap_or(false) }
+        } else {
+            unreachable!("exactly one product key was checked above")
+        };
+        Ok(Some(Params { sensor, product, radiometry }))
     }
+}
+
+/// What `compute` evaluates.
+#[derive(Debug)]
+enum Kind {
+    /// A band-math expression.
+    Expr(Expr),
+    /// Fitted components over `bands` (in their order), with a note for `describe()`.
+    Components(pca::Components, String),
 }
 
 /// A spectral index of a scene, on the grid.
 #[derive(Debug)]
 pub struct Spectral {
     name: String,
-    mtl_path: PathBuf,
-    expr: Expr,
-    /// Per band read: (band number, band on the grid, mult, add).
+    scene: sensor::Scene,
+    kind: Kind,
+    /// Per band read: (band position, band on the grid, scale, add).
     bands: Vec<(usize, GridBand, f64, f64)>,
-    sin_sun: f64,
+    /// Band position -> index into `bands`.
+    slot: BTreeMap<usize, usize>,
     params: Params,
 }
 
-/// The file of band `b` next to the MTL.
-fn band_file(mtl_path: &Path, mtl: &Mtl, b: usize) -> Result<PathBuf> {
-    let dir = mtl_path.parent().unwrap_or(Path::new("."));
-    if let Some(f) = mtl.files.get(&b) {
-        let p = dir.join(f);
-        if p.exists() {
-            return Ok(p);
-        }
-    }
-    let suffix = format!("_b{b}.tif");
-    let found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| Error::input(dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().to_lowercase().ends_with(&suffix)))
-        .collect();
-    match found.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => Err(Error::input(
-            mtl_path,
-            format!("band {b}: neither {:?} nor a file ending in _B{b}.tif is in {}", mtl.files.get(&b), dir.display()),
-        )),
-        _ => Err(Error::input(mtl_path, format!("band {b}: several files end in _B{b}.tif in {}", dir.display()))),
-    }
-}
-
 impl Spectral {
-    /// Reads the MTL, finds and warps the bands the expression uses.
+    /// Reads the scene's metadata, finds and warps the bands the layer uses.
     pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Spectral> {
         let params = Params::from_raw(0, &settings.raw)?
             .ok_or_else(|| Error::key(&settings.name, "not a `spectral` layer"))?;
-        let mtl_path = settings.raw.path.clone();
-        let text = std::fs::read_to_string(&mtl_path).map_err(|e| Error::input(&mtl_path, e))?;
-        let mtl = Mtl::parse(&text).map_err(|m| Error::input(&mtl_path, format!("not a Landsat MTL file: {m}")))?;
-        let available: Vec<usize> = mtl.reflectance.keys().copied().collect();
-        let expr = Expr::parse(&params.expression, &available).map_err(|m| Error::input(&mtl_path, m))?;
-        let mut used = Vec::new();
-        expr.bands(&mut used);
+        let path: PathBuf = settings.raw.path.clone();
+        let scene = sensor::Scene::open(params.sensor, &path, &params.radiometry).map_err(|m| Error::input(&path, m))?;
+        let available = scene.available();
+        let (expr, used) = match &params.product {
+            Product::Expression { expression, .. } => {
+                let expr = Expr::parse(expression, params.sensor.bands()).map_err(|m| Error::input(&path, m))?;
+                let mut used = Vec::new();
+                expr.bands(&mut used);
+                (Some(expr), used)
+            }
+            Product::Pca { bands, .. } | Product::Crosta { bands, .. } => (None, bands.clone()),
+        };
         let mut bands = Vec::new();
+        let mut slot = BTreeMap::new();
         for b in used {
-            let file = band_file(&mtl_path, &mtl, b)?;
-            let bref = BandRef::open(&format!("{}.path (band B{b})", settings.name), &file, 1)?;
-            let (m, a) = mtl.reflectance[&b];
-            bands.push((b, GridBand::with_fill(&bref, grid, settings.resampling, 0.0)?, m, a));
+            let name = params.sensor.bands()[b];
+            if !available.contains(&b) {
+                return Err(Error::input(&path, format!("band {name} has no reflectance scaling in this scene")));
+            }
+            let file = scene.band_file(b).map_err(|m| Error::input(&path, m))?;
+            let bref = BandRef::open(&format!("{}.path (band {name})", settings.name), &file, 1)?;
+            let (scale, add) = scene.scaling[&b];
+            slot.insert(b, bands.len());
+            bands.push((b, GridBand::with_fill(&bref, grid, settings.resampling, 0.0)?, scale, add));
         }
-        Ok(Spectral {
-            name: settings.name.clone(),
-            mtl_path,
-            expr,
-            bands,
-            sin_sun: mtl.sun_elevation.to_radians().sin(),
-            params,
-        })
+        let mut layer = Spectral { name: settings.name.clone(), scene, kind: Kind::Expr(Expr::Num(0.0)), bands, slot, params };
+        layer.kind = match expr {
+            Some(e) => Kind::Expr(e),
+            None => layer.fit_components(grid).map_err(|e| match e {
+                Error::Input { .. } => e,
+                other => Error::input(&path, format!("layer `{}`: {other}", settings.name)),
+            })?,
+        };
+        if matches!(layer.kind, Kind::Components(..)) {
+            // The loadings are part of the result: log them where the run logs its stages.
+            tracing::info!("evidence `{}`: {}", layer.name, layer.describe());
+        }
+        Ok(layer)
+    }
+
+    /// Calibrated values of every band read, for the cells of `w`: per band its values
+    /// and validity.
+    fn read_bands(&self, grid: &Grid, w: &Window) -> Result<Vec<(Vec<f64>, Vec<bool>)>> {
+        self.bands
+            .iter()
+            .map(|(_, gb, scale, add)| {
+                let b = gb.read(grid, w)?;
+                Ok((b.values.iter().map(|v| scale * v + add).collect(), b.valid))
+            })
+            .collect()
+    }
+
+    /// One streaming pass over the grid's windows (in parallel, merged in window order so
+    /// the result does not depend on scheduling): the moments of the bands over the study
+    /// area's cells where every band has data; then the components.
+    fn fit_components(&self, grid: &Grid) -> Result<Kind> {
+        let p = self.bands.len();
+        let per_window: Vec<pca::Moments> = grid
+            .windows()
+            .par_iter()
+            .map(|w| {
+                let inside = grid.mask(w)?;
+                let bands = self.read_bands(grid, w)?;
+                let mut m = pca::Moments::new(p);
+                let mut x = vec![0.0; p];
+                for (i, &ok) in inside.iter().enumerate() {
+                    if ok && bands.iter().all(|b| b.1[i]) {
+                        for (xj, b) in x.iter_mut().zip(&bands) {
+                            *xj = b.0[i];
+                        }
+                        m.add(&x);
+                    }
+                }
+                Ok(m)
+            })
+            .collect::<Result<_>>()?;
+        let mut moments = pca::Moments::new(p);
+        for m in &per_window {
+            moments.merge(m);
+        }
+        let names: Vec<&str> = self.bands.iter().map(|b| self.params.sensor.bands()[b.0]).collect();
+        let source = &self.scene.source;
+        let fmt = |v: &[f64]| v.iter().map(|x| format!("{x:.4}")).collect::<Vec<_>>().join(", ");
+        match &self.params.product {
+            Product::Pca { components, standardize, .. } => {
+                let c = pca::Components::pca(&moments, *standardize, *components).map_err(|m| Error::input(source, m))?;
+                let total: f64 = c.eigenvalues.iter().sum();
+                let loadings: Vec<String> = c
+                    .loadings
+                    .iter()
+                    .enumerate()
+                    .map(|(k, l)| format!("PC{} {:.1}% [{}]", k + 1, 100.0 * c.eigenvalues[k] / total, fmt(l)))
+                    .collect();
+                let note = format!(
+                    "PCA of {} ({}, {} cells): loadings on [{}]: {}",
+                    names.join(", "),
+                    if *standardize { "correlation" } else { "covariance" },
+                    c.cells,
+                    names.join(", "),
+                    loadings.join("; ")
+                );
+                Ok(Kind::Components(c, note))
+            }
+            Product::Crosta { reflective, absorbing, standardize, .. } => {
+                let (c, opposite) = pca::Components::crosta(&moments, *standardize, *reflective, *absorbing).map_err(|m| Error::input(source, m))?;
+                let note = format!(
+                    "Crosta directed PC{} of {} ({}, {} cells), loadings [{}] on [{}], signed so that high {} / low {} is bright{}",
+                    c.numbers[0],
+                    names.join(", "),
+                    if *standardize { "correlation" } else { "covariance" },
+                    c.cells,
+                    fmt(&c.loadings[0]),
+                    names.join(", "),
+                    names[*reflective],
+                    names[*absorbing],
+                    if opposite { "" } else { "; WARNING: no component loads the two bands with opposite signs, the largest difference was taken" }
+                );
+                Ok(Kind::Components(c, note))
+            }
+            Product::Expression { .. } => Err(Error::key(&self.name, "not a component layer")),
+        }
     }
 }
 
@@ -340,62 +387,56 @@ impl Evidence for Spectral {
     }
 
     fn columns(&self) -> Vec<String> {
-        vec![self.name.clone()]
+        match (&self.kind, &self.params.product) {
+            (Kind::Components(c, _), Product::Pca { .. }) => c.numbers.iter().map(|k| format!("{}_pc{k}", self.name)).collect(),
+            _ => vec![self.name.clone()],
+        }
     }
 
     fn compute(&self, grid: &Grid, w: &Window) -> Result<LayerBlock> {
-        let blocks: Vec<_> = self.bands.iter().map(|(_, gb, _, _)| gb.read(grid, w)).collect::<Result<_>>()?;
-        let mut values = Array2::<f64>::zeros((w.len(), 1));
+        let bands = self.read_bands(grid, w)?;
+        let ncol = self.columns().len();
+        let mut values = Array2::<f64>::zeros((w.len(), ncol));
         let mut valid = vec![false; w.len()];
+        let mut x = vec![0.0; bands.len()];
         for (i, ok) in valid.iter_mut().enumerate() {
-            if !blocks.iter().all(|b| b.valid[i]) {
+            if !bands.iter().all(|b| b.1[i]) {
                 continue;
             }
-            let reflectance = |band: usize| {
-                let k = self.bands.iter().position(|x| x.0 == band).unwrap_or(0);
-                let (_, _, m, a) = self.bands[k];
-                (m * blocks[k].values[i] + a) / self.sin_sun
-            };
-            if let Some(v) = self.expr.eval(&reflectance) {
-                values[[i, 0]] = v;
-                *ok = true;
+            match &self.kind {
+                Kind::Expr(expr) => {
+                    let value = |band: usize| self.slot.get(&band).map_or(f64::NAN, |&k| bands[k].0[i]);
+                    if let Some(v) = expr.eval(&value) {
+                        values[[i, 0]] = v;
+                        *ok = true;
+                    }
+                }
+                Kind::Components(c, _) => {
+                    for (xj, b) in x.iter_mut().zip(&bands) {
+                        *xj = b.0[i];
+                    }
+                    for k in 0..ncol {
+                        values[[i, k]] = c.project(k, &x);
+                    }
+                    *ok = true;
+                }
             }
         }
         Ok(LayerBlock { values, valid })
     }
 
     fn describe(&self) -> String {
+        let what = match (&self.kind, &self.params.product) {
+            (Kind::Components(_, note), _) => note.clone(),
+            (_, Product::Expression { expression, index }) => format!("{} = {}", index.as_deref().unwrap_or("expression"), expression),
+            _ => String::new(),
+        };
         format!(
-            "spectral {} = {} on TOA reflectance of {}",
-            self.params.index.as_deref().unwrap_or("expression"),
-            self.params.expression,
-            self.mtl_path.display()
+            "spectral {what} on {} of {} scene {} ({})",
+            self.scene.quantity,
+            self.params.sensor.as_str(),
+            self.scene.source.display(),
+            self.scene.provenance
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn expressions_parse_with_precedence_and_name_their_errors() {
-        let bands: Vec<usize> = (1..=11).collect();
-        let e = Expr::parse("(B6 - B7) / (B6 + B7)", &bands).unwrap();
-        let v = e.eval(&|b| if b == 6 { 3.0 } else { 1.0 }).unwrap();
-        assert_eq!(v, 0.5);
-        let e = Expr::parse("-B2 * 2 + 10 / B4", &bands).unwrap();
-        assert_eq!(e.eval(&|b| b as f64), Some(-4.0 + 2.5));
-        assert_eq!(Expr::parse("B1 / (B2 - B2)", &bands).unwrap().eval(&|_| 1.0), None);
-        let err = Expr::parse("B13 / B4", &bands).unwrap_err();
-        assert!(err.contains("unknown band `B13`") && err.contains("B11"), "{err}");
-        let err = Expr::parse("B4 % B3", &bands).unwrap_err();
-        assert!(err.contains("`%`") && err.contains("character 4"), "{err}");
-        let err = Expr::parse("(B4 + B3", &bands).unwrap_err();
-        assert!(err.contains("missing `)`"), "{err}");
-        let err = Expr::parse("B4 +", &bands).unwrap_err();
-        assert!(err.contains("ends"), "{err}");
-        let err = Expr::parse("B4 B3", &bands).unwrap_err();
-        assert!(err.contains("unexpected `B3`"), "{err}");
     }
 }
