@@ -96,3 +96,17 @@ fn a_categorical_layer_with_too_many_classes_is_refused() {
     let text = cloncurry_config(&out, "", &ev);
     fails_with(&text, &out, tmp.path(), &["Dist2Breccia.tif", "642 distinct values", "max_classes = 256"]);
 }
+
+#[test]
+fn a_layer_of_two_columns_is_refused_by_weights_of_evidence() {
+    // Aspect is two columns (sine, cosine): weights of evidence needs one class per cell,
+    // and reading only the first column would silently drop the other.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let ev = format!(
+        "[[evidence]]\nname = \"breccia_aspect\"\nkind = \"terrain\"\npath = \"{}\"\nderivative = \"aspect\"\n\n[model]\nkind = \"wofe\"\n",
+        cloncurry("Dist2Breccia.tif").display()
+    );
+    let text = cloncurry_config(&out, "", &ev);
+    fails_with(&text, &out, tmp.path(), &["breccia_aspect", "2 columns", "breccia_aspect_sin, breccia_aspect_cos"]);
+}

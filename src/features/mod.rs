@@ -19,7 +19,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use crate::config::{EvidenceKind, EvidenceSettings, Settings};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::grid::{Cell, Grid, Window};
 
 /// The values one evidence layer gives a window.
@@ -199,12 +199,29 @@ impl ClassReader {
 }
 
 impl FeatureStack {
-    /// Class readers of every layer, in order.
-    pub fn class_readers(&self) -> Vec<ClassReader> {
+    /// Class readers of every layer, in order, for the models that read one class per
+    /// layer and cell (weights of evidence, fuzzy overlay). A continuous layer with more
+    /// than one column (aspect as sine and cosine, kriging with its variance, PCA
+    /// components) has no single class per cell: an error naming the layer and its columns.
+    pub fn class_readers(&self) -> Result<Vec<ClassReader>> {
         self.layers
             .iter()
             .zip(&self.spans)
-            .map(|(l, span)| ClassReader { span: span.clone(), codes: l.class_codes() })
+            .map(|(l, span)| {
+                let codes = l.class_codes();
+                if codes.is_none() && span.len() > 1 {
+                    return Err(Error::key(
+                        format!("evidence `{}`", l.name()),
+                        format!(
+                            "has {} columns ({}); weights of evidence and fuzzy overlay read one value per cell: \
+                             give it one column (e.g. `kriging_variance = false`, `components = 1`), or use another model kind",
+                            span.len(),
+                            self.columns[span.clone()].join(", ")
+                        ),
+                    ));
+                }
+                Ok(ClassReader { span: span.clone(), codes })
+            })
             .collect()
     }
 

@@ -90,7 +90,7 @@ pub struct Fuzzy {
 impl Fuzzy {
     /// Builds the model from the config's memberships.
     pub fn new(settings: &Settings, stack: &FeatureStack) -> Result<Fuzzy> {
-        let readers = stack.class_readers();
+        let readers = stack.class_readers()?;
         let mut layers = Vec::new();
         for (ev, reader) in settings.evidence.iter().zip(readers) {
             let key = |k: &str| format!("evidence `{}`.fuzzy.{k}", ev.name);

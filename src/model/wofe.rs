@@ -75,7 +75,7 @@ impl Wofe {
         warn: bool,
     ) -> Result<(Wofe, Vec<(String, String)>)> {
         let unit = settings.model.unit_cell_km2;
-        let readers = stack.class_readers();
+        let readers = stack.class_readers()?;
         let mut layers = Vec::new();
         let mut files = Vec::new();
         for (k, ev) in settings.evidence.iter().enumerate() {
@@ -255,7 +255,7 @@ impl Wofe {
             return Ok(None);
         }
         let t = TrainingSet::sample(settings, stack, deposits)?;
-        let readers = stack.class_readers();
+        let readers = stack.class_readers()?;
         let (n, cols, nl) = (t.y.len(), t.x.ncols(), readers.len());
         let all = rows_block(&t.x.iter().copied().collect::<Vec<f64>>(), cols, nl);
         let classes: Vec<Vec<ClassAt>> =

@@ -100,7 +100,7 @@ impl Counts {
 /// Counts classes of every layer of `stack`, streaming the grid window by window, and the
 /// class under each deposit point. A non-integer value is an error naming the layer.
 pub fn count_classes(stack: &FeatureStack, deposits: &Deposits) -> Result<Counts> {
-    let readers = stack.class_readers();
+    let readers = stack.class_readers()?;
     let n = readers.len();
     let not_integer = |k: usize, v: f64| {
         Error::key(
