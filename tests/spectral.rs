@@ -31,17 +31,26 @@ fn toa(dn: f64) -> f64 {
     (MULT * dn + ADD) / SUN_ELEVATION.to_radians().sin()
 }
 
-fn settings(dir: &Path, grid: &str, evidence: &str) -> Settings {
-    let crs = r#""crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::32616"}}"#;
+/// Settings for `evidence` on `grid` (TOML lines), with one deposit at `point` (UTM zone
+/// `epsg`) as labels.
+fn utm_settings(dir: &Path, epsg: u32, point: [f64; 2], grid: &str, evidence: &str) -> Settings {
+    let crs = format!(r#""crs":{{"type":"name","properties":{{"name":"urn:ogc:def:crs:EPSG::{epsg}"}}}}"#);
     write(
         dir,
         "deposits.geojson",
-        &format!(r#"{{"type":"FeatureCollection",{crs},"features":[{{"type":"Feature","properties":{{}},"geometry":{{"type":"Point","coordinates":[460000,3401000]}}}}]}}"#),
+        &format!(
+            r#"{{"type":"FeatureCollection",{crs},"features":[{{"type":"Feature","properties":{{}},"geometry":{{"type":"Point","coordinates":[{},{}]}}}}]}}"#,
+            point[0], point[1]
+        ),
     );
     let text = format!(
         "[project]\nname = \"spectral\"\n\n[grid]\n{grid}\nblock_size = 32\n\n[labels]\npath = \"deposits.geojson\"\n\n{evidence}\n[output]\ndir = \"out\"\n"
     );
     Settings::load(&write(dir, "c.toml", &text)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn settings(dir: &Path, grid: &str, evidence: &str) -> Settings {
+    utm_settings(dir, 32616, [460000.0, 3401000.0], grid, evidence)
 }
 
 fn layer(name: &str, what: &str) -> String {
@@ -220,16 +229,7 @@ fn block_mean(dn: &(Vec<f64>, usize), k: usize, r: usize, c: usize) -> f64 {
 const S2_BOX: &str = "crs = \"EPSG:32618\"\nbounds = [443580, 4171080, 445380, 4172880]";
 
 fn s2_settings(dir: &Path, cell: f64, evidence: &str) -> Settings {
-    let crs = r#""crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::32618"}}"#;
-    write(
-        dir,
-        "deposits.geojson",
-        &format!(r#"{{"type":"FeatureCollection",{crs},"features":[{{"type":"Feature","properties":{{}},"geometry":{{"type":"Point","coordinates":[444000,4172000]}}}}]}}"#),
-    );
-    let text = format!(
-        "[project]\nname = \"s2\"\n\n[grid]\n{S2_BOX}\ncell_size = {cell}\nblock_size = 32\n\n[labels]\npath = \"deposits.geojson\"\n\n{evidence}\n[output]\ndir = \"out\"\n"
-    );
-    Settings::load(&write(dir, "c.toml", &text)).unwrap_or_else(|e| panic!("{e}"))
+    utm_settings(dir, 32618, [444000.0, 4172000.0], &format!("{S2_BOX}\ncell_size = {cell}"), evidence)
 }
 
 fn s2_layer(folder: &Path, name: &str, what: &str) -> String {
