@@ -354,7 +354,7 @@ pub enum ModelKind {
     Fuzzy,
     /// Histogram-based random forest (lode's own).
     RandomForest,
-    /// Gradient-boosted trees (forust-ml).
+    /// Gradient-boosted trees (histogram-based, leaf-wise).
     GradientBoosting,
 }
 
