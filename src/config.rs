@@ -369,6 +369,19 @@ pub enum ClassWeight {
     Balanced,
 }
 
+/// Early stopping of gradient boosting (scikit-learn's `early_stopping`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum EarlyStopping {
+    /// On when the training set has more than 10 000 rows.
+    #[default]
+    Auto,
+    /// Always on.
+    On,
+    /// Never: every round is fitted on every row.
+    Off,
+}
+
 /// How the tree models use the unlabelled (non-deposit) cells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -458,6 +471,12 @@ fn default_learning_rate() -> f64 {
 fn default_max_leaves() -> usize {
     31
 }
+fn default_validation_fraction() -> f64 {
+    0.1
+}
+fn default_n_iter_no_change() -> usize {
+    10
+}
 fn default_max_bins() -> usize {
     255
 }
@@ -540,6 +559,15 @@ pub struct RawModel {
     /// Gradient boosting: L2 penalty on the leaf values. Default 0.
     #[serde(default)]
     pub l2_regularization: f64,
+    /// Gradient boosting: `auto`, `on` or `off`. Default `auto` (on above 10 000 rows).
+    #[serde(default)]
+    pub early_stopping: EarlyStopping,
+    /// Gradient boosting, early stopping: fraction of the rows held out. Default 0.1.
+    #[serde(default = "default_validation_fraction")]
+    pub validation_fraction: f64,
+    /// Gradient boosting, early stopping: rounds without improvement before stopping. Default 10.
+    #[serde(default = "default_n_iter_no_change")]
+    pub n_iter_no_change: usize,
 }
 
 impl Default for RawModel {
@@ -564,6 +592,9 @@ impl Default for RawModel {
             bags: default_bags(),
             max_leaves: default_max_leaves(),
             l2_regularization: 0.0,
+            early_stopping: EarlyStopping::Auto,
+            validation_fraction: default_validation_fraction(),
+            n_iter_no_change: default_n_iter_no_change(),
         }
     }
 }
@@ -892,6 +923,12 @@ fn validate_trees(m: &RawModel, v: &RawValidation) -> Result<()> {
     }
     if !(m.l2_regularization >= 0.0 && m.l2_regularization.is_finite()) {
         return Err(Error::key("model.l2_regularization", format!("{} is not a number >= 0", m.l2_regularization)));
+    }
+    if !(m.validation_fraction > 0.0 && m.validation_fraction < 1.0) {
+        return Err(Error::key("model.validation_fraction", format!("{} is outside (0, 1)", m.validation_fraction)));
+    }
+    if m.n_iter_no_change == 0 {
+        return Err(Error::key("model.n_iter_no_change", "must be at least 1"));
     }
     if m.min_samples_leaf == Some(0) {
         return Err(Error::key("model.min_samples_leaf", "must be at least 1"));

@@ -15,6 +15,12 @@
 //!   smaller's. Columns are histogrammed in parallel (rayon), each column summed in row
 //!   order, so the trees do not depend on the number of threads.
 //!
+//! - early stopping (when `n_iter_no_change` is set), as scikit-learn's with
+//!   `scoring='loss'`: a stratified random `validation_fraction` of the rows (drawn with
+//!   the seed) is held out, and fitting stops once none of the last `n_iter_no_change`
+//!   rounds improved the held-out log loss by more than 1e-7 on the round before them;
+//!   the trees fitted so far are all kept.
+//!
 //! Prediction walks lode's flat [`Tree`]s on raw values (no binning): log-odds = base
 //! score + the leaf values in tree order, probability = logistic of it.
 //!
@@ -23,6 +29,9 @@
 //! of scikit-learn's for the same AUC, and its loss-guided growth expands the leaf of
 //! largest node score rather than largest split gain.
 
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +44,12 @@ fn default_max_leaves() -> usize {
 fn default_min_samples_leaf() -> usize {
     1
 }
+fn default_validation_fraction() -> f64 {
+    0.1
+}
+
+/// Smallest improvement of the held-out loss that counts (scikit-learn's `tol`).
+const EARLY_STOPPING_TOL: f64 = 1e-7;
 
 /// Gradient boosting hyperparameters.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -58,6 +73,12 @@ pub struct BoostingParams {
     /// L2 penalty λ on the leaf values.
     #[serde(default)]
     pub l2_regularization: f64,
+    /// Early stopping: rounds without improvement of the held-out loss (`None`: off).
+    #[serde(default)]
+    pub n_iter_no_change: Option<usize>,
+    /// Early stopping: fraction of the rows held out.
+    #[serde(default = "default_validation_fraction")]
+    pub validation_fraction: f64,
 }
 
 /// A fitted booster with its binning.
@@ -305,54 +326,123 @@ impl Grower<'_> {
 
 }
 
+/// The base score and trees fitted on the rows given, with early stopping on the held-out
+/// rows `(x, y, weight, patience)` if any.
+#[allow(clippy::type_complexity)]
+fn fit_rows(binner: &Binner, x: &[f64], cols: usize, y: &[bool], weight: &[f64], params: BoostingParams, held_out: Option<(&[f64], &[bool], &[f64], usize)>) -> Result<(f64, Vec<Tree>)> {
+    let rows = y.len();
+    let bins = binner.transform(x, rows, cols);
+    let (wp, wt) = y.iter().zip(weight).fold((0.0, 0.0), |(p, t), (&yi, &wi)| (if yi { p + wi } else { p }, t + wi));
+    if !(wp > 0.0 && wp < wt) {
+        return Err(Error::Model("gradient boosting needs deposit and non-deposit rows of positive weight".into()));
+    }
+    let base_score = (wp / (wt - wp)).ln();
+    let mut grower = Grower {
+        bins: &bins,
+        edges: &binner.edges,
+        nbins: binner.edges.iter().map(|e| e.len() + 1).collect(),
+        params,
+        grad: vec![0.0; rows],
+        hess: vec![0.0; rows],
+    };
+    let mut raw = vec![base_score; rows];
+    let mut index: Vec<u32> = (0..rows as u32).collect();
+    let mut scratch = Vec::with_capacity(rows);
+    let mut trees = Vec::with_capacity(params.iterations);
+    // Early stopping: raw log-odds of the held-out rows and their scores (minus the loss),
+    // the first for the base score alone.
+    let mut val_raw = held_out.map(|(_, yv, _, _)| vec![base_score; yv.len()]).unwrap_or_default();
+    let mut scores: Vec<f64> = held_out.iter().map(|&(_, yv, wv, _)| -log_loss(&val_raw, yv, wv)).collect();
+    for _ in 0..params.iterations {
+        grower
+            .grad
+            .par_chunks_mut(8192)
+            .zip(grower.hess.par_chunks_mut(8192))
+            .enumerate()
+            .for_each(|(c, (g, h))| {
+                let start = c * 8192;
+                for k in 0..g.len() {
+                    let i = start + k;
+                    let p = 1.0 / (1.0 + (-raw[i]).exp());
+                    let yi = if y[i] { 1.0 } else { 0.0 };
+                    g[k] = (weight[i] * (p - yi)) as f32;
+                    h[k] = (weight[i] * p * (1.0 - p)) as f32;
+                }
+            });
+        // Rows in ascending order at the root: the partitions keep them sorted.
+        for (k, i) in index.iter_mut().enumerate() {
+            *i = k as u32;
+        }
+        let tree = grower.tree(&mut index, &mut scratch, &mut raw);
+        if let Some((xv, yv, wv, patience)) = held_out {
+            for (i, z) in val_raw.iter_mut().enumerate() {
+                *z += tree.predict_row(&xv[i * cols..(i + 1) * cols]) as f64;
+            }
+            scores.push(-log_loss(&val_raw, yv, wv));
+            trees.push(tree);
+            // scikit-learn's rule: stop when none of the last `patience` scores beats the
+            // one before them by more than the tolerance.
+            if scores.len() > patience {
+                let reference = scores[scores.len() - patience - 1] + EARLY_STOPPING_TOL;
+                if !scores[scores.len() - patience..].iter().any(|&s| s > reference) {
+                    break;
+                }
+            }
+        } else {
+            trees.push(tree);
+        }
+    }
+    Ok((base_score, trees))
+}
+
+/// Mean weighted log loss of raw log-odds `raw` for labels `y`.
+fn log_loss(raw: &[f64], y: &[bool], w: &[f64]) -> f64 {
+    let (mut loss, mut wt) = (0.0, 0.0);
+    for ((&z, &yi), &wi) in raw.iter().zip(y).zip(w) {
+        // log(1 + e^z) - y z, computed without overflow.
+        let softplus = if z > 0.0 { z + (-z).exp().ln_1p() } else { z.exp().ln_1p() };
+        loss += wi * (softplus - if yi { z } else { 0.0 });
+        wt += wi;
+    }
+    loss / wt
+}
+
+/// Row-major copy of the rows `idx`.
+fn rows_of(x: &[f64], cols: usize, idx: &[usize]) -> Vec<f64> {
+    idx.iter().flat_map(|&i| x[i * cols..(i + 1) * cols].iter().copied()).collect()
+}
+
 impl Boosting {
-    /// Fits on row-major `(rows, cols)` data, labels and per-row weights. The fit is
-    /// deterministic; `seed` is unused (kept for a future row subsampling).
-    pub fn fit(binner: Binner, x: &[f64], cols: usize, y: &[bool], weight: &[f64], params: BoostingParams, _seed: u64) -> Result<Boosting> {
+    /// Fits on row-major `(rows, cols)` data, labels and per-row weights. `seed` draws the
+    /// held-out rows of early stopping; without it the fit uses no randomness.
+    pub fn fit(binner: Binner, x: &[f64], cols: usize, y: &[bool], weight: &[f64], params: BoostingParams, seed: u64) -> Result<Boosting> {
         let rows = y.len();
         if rows == 0 || weight.len() != rows || x.len() != rows * cols {
             return Err(Error::Model(format!("gradient boosting needs rows: {} labels, {} weights, {} values for {cols} columns", rows, weight.len(), x.len())));
         }
-        let bins = binner.transform(x, rows, cols);
-        let (wp, wt) = y.iter().zip(weight).fold((0.0, 0.0), |(p, t), (&yi, &wi)| (if yi { p + wi } else { p }, t + wi));
-        if !(wp > 0.0 && wp < wt) {
-            return Err(Error::Model("gradient boosting needs deposit and non-deposit rows of positive weight".into()));
-        }
-        let base_score = (wp / (wt - wp)).ln();
-        let mut grower = Grower {
-            bins: &bins,
-            edges: &binner.edges,
-            nbins: binner.edges.iter().map(|e| e.len() + 1).collect(),
-            params,
-            grad: vec![0.0; rows],
-            hess: vec![0.0; rows],
+        let Some(patience) = params.n_iter_no_change else {
+            let (base_score, trees) = fit_rows(&binner, x, cols, y, weight, params, None)?;
+            return Ok(Boosting { binner, params, base_score, trees });
         };
-        let mut raw = vec![base_score; rows];
-        let mut index: Vec<u32> = (0..rows as u32).collect();
-        let mut scratch = Vec::with_capacity(rows);
-        let mut trees = Vec::with_capacity(params.iterations);
-        for _ in 0..params.iterations {
-            grower
-                .grad
-                .par_chunks_mut(8192)
-                .zip(grower.hess.par_chunks_mut(8192))
-                .enumerate()
-                .for_each(|(c, (g, h))| {
-                    let start = c * 8192;
-                    for k in 0..g.len() {
-                        let i = start + k;
-                        let p = 1.0 / (1.0 + (-raw[i]).exp());
-                        let yi = if y[i] { 1.0 } else { 0.0 };
-                        g[k] = (weight[i] * (p - yi)) as f32;
-                        h[k] = (weight[i] * p * (1.0 - p)) as f32;
-                    }
-                });
-            // Rows in ascending order at the root: the partitions keep them sorted.
-            for (k, i) in index.iter_mut().enumerate() {
-                *i = k as u32;
+        // Stratified hold-out: the same fraction of each class, at least one row of each
+        // class left for training.
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut held = vec![false; rows];
+        for class in [true, false] {
+            let mut idx: Vec<usize> = (0..rows).filter(|&i| y[i] == class).collect();
+            idx.shuffle(&mut rng);
+            let k = ((idx.len() as f64 * params.validation_fraction).round() as usize).min(idx.len().saturating_sub(1));
+            for &i in &idx[..k] {
+                held[i] = true;
             }
-            trees.push(grower.tree(&mut index, &mut scratch, &mut raw));
         }
+        let train: Vec<usize> = (0..rows).filter(|&i| !held[i]).collect();
+        let val: Vec<usize> = (0..rows).filter(|&i| held[i]).collect();
+        let pick = |v: &[usize]| -> (Vec<f64>, Vec<bool>, Vec<f64>) { (rows_of(x, cols, v), v.iter().map(|&i| y[i]).collect(), v.iter().map(|&i| weight[i]).collect()) };
+        let (xt, yt, wt) = pick(&train);
+        let (xv, yv, wv) = pick(&val);
+        let held_out = if val.is_empty() { None } else { Some((xv.as_slice(), yv.as_slice(), wv.as_slice(), patience)) };
+        let (base_score, trees) = fit_rows(&binner, &xt, cols, &yt, &wt, params, held_out)?;
         Ok(Boosting { binner, params, base_score, trees })
     }
 
@@ -377,7 +467,27 @@ mod tests {
     use super::*;
 
     fn params(iterations: usize, learning_rate: f32, max_leaves: usize, min_samples_leaf: usize) -> BoostingParams {
-        BoostingParams { iterations, learning_rate, max_depth: None, min_leaf_weight: 1e-3, max_bins: 255, max_leaves, min_samples_leaf, l2_regularization: 0.0 }
+        BoostingParams { iterations, learning_rate, max_depth: None, min_leaf_weight: 1e-3, max_bins: 255, max_leaves, min_samples_leaf, l2_regularization: 0.0, n_iter_no_change: None, validation_fraction: 0.1 }
+    }
+
+    #[test]
+    fn early_stopping_stops_on_noise_and_not_on_signal() {
+        let n = 4000;
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let x: Vec<f64> = (0..n * 2).map(|_| rand::Rng::gen::<f64>(&mut rng)).collect();
+        let noise: Vec<bool> = (0..n).map(|_| rand::Rng::gen_bool(&mut rng, 0.3)).collect();
+        let signal: Vec<bool> = (0..n).map(|i| x[i * 2] > 0.5).collect();
+        let binner = Binner::fit(&x, n, 2, 255);
+        let mut p = params(100, 0.3, 31, 5);
+        p.n_iter_no_change = Some(5);
+        // Labels independent of x: the held-out loss gets worse from the first trees on.
+        let b = Boosting::fit(binner.clone(), &x, 2, &noise, &vec![1.0; n], p, 1).unwrap();
+        assert!((5..=20).contains(&b.trees.len()), "{} trees", b.trees.len());
+        // A clean threshold with a small learning rate: every round still helps.
+        p.iterations = 30;
+        p.learning_rate = 0.05;
+        let b = Boosting::fit(binner, &x, 2, &signal, &vec![1.0; n], p, 1).unwrap();
+        assert_eq!(b.trees.len(), 30);
     }
 
     #[test]
