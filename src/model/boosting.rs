@@ -13,8 +13,7 @@
 //! - the histograms (gradient, hessian and row count per bin of every column) of a node
 //!   are built for the smaller child only; the larger child's are the parent's minus the
 //!   smaller's. Columns are histogrammed in parallel (rayon), each column summed in row
-//!   order, so the trees do not depend on the number of threads.
-//!
+//!   order, so the trees do not depend on the number of threads;
 //! - early stopping (when `n_iter_no_change` is set), as scikit-learn's with
 //!   `scoring='loss'`: a stratified random `validation_fraction` of the rows (drawn with
 //!   the seed) is held out, and fitting stops once none of the last `n_iter_no_change`
