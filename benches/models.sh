@@ -7,6 +7,7 @@
 #     100-tree forest, lode vs Pyspatialml's predict_proba, wall time and peak memory
 #     (/usr/bin/time -v).
 # Results: benches/out/models/*.json. Needs PyPI the first time (venv .venv-models).
+# BENCH_MODELS_MAPS=0 runs the tabular part only; BENCH_TABULAR_ONLY=rf|gbt one model family.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -33,6 +34,7 @@ log "scikit-learn on the same rows"
 "$PY" benches/models_sklearn.py "$OUT/data" > "$OUT/tabular-sklearn.json"
 
 # 2. Map prediction over a 16-megapixel, 8-band stack.
+if [ "${BENCH_MODELS_MAPS:-1}" = 1 ]; then
 SCENE="$OUT/scene"
 if [ ! -f "$SCENE/truth.tif" ]; then
   log "lode synth $SIZE x $SIZE"
@@ -51,17 +53,20 @@ log "lode run (100-tree forest) over the 8-band stack"
 log "pyspatialml predict_proba over the same stack"
 FILES=(); for b in "${BANDS[@]}"; do FILES+=("$b.tif"); done
 /usr/bin/time -v "$PY" benches/models_pyspatialml.py "$SCENE" "$OUT/pyspatialml.tif" "${FILES[@]}" > "$OUT/map-pyspatialml.json" 2> "$OUT/map-pyspatialml.time"
+fi
 
-"$PY" - "$OUT" <<'PYEOF'
+"$PY" - "$OUT" "${BENCH_MODELS_MAPS:-1}" <<'PYEOF'
 import json, re, sys
 from pathlib import Path
 o = Path(sys.argv[1])
 meta = json.loads((o / "data.json").read_text())
 rows = json.loads((o / "tabular-lode.json").read_text()) + json.loads((o / "tabular-sklearn.json").read_text())
 print(f"tabular 200k x 20 (AUC ceiling {meta['auc_ceiling']:.3f})")
-print(f"{'model':60s} {'fit s':>8s} {'predict s':>10s} {'AUC':>7s}")
+print(f"{'model':80s} {'fit s':>8s} {'predict s':>10s} {'AUC':>7s} {'rounds':>7s}")
 for r in rows:
-    print(f"{r['model']:60s} {r['fit_s']:8.2f} {r['predict_s']:10.2f} {r['auc']:7.4f}")
+    print(f"{r['model']:80s} {r['fit_s']:8.2f} {r['predict_s']:10.2f} {r['auc']:7.4f} {r.get('n_iter', ''):>7}")
+if sys.argv[2] != "1":
+    sys.exit(0)
 def peak(f):
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", (o / f).read_text())
     return int(m.group(1)) / 1024

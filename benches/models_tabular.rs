@@ -1,6 +1,7 @@
 //! Fit + predict timing and AUC of lode's random forest and gradient boosting on the
 //! data written by `benches/models_data.py` (run by `benches/models.sh`, which compares
 //! them with scikit-learn on the same files). Not a test: `cargo bench --bench models_tabular -- DIR`.
+//! `BENCH_TABULAR_ONLY=rf` or `gbt` runs one of the two.
 
 use std::time::Instant;
 
@@ -26,29 +27,52 @@ fn main() {
     let rows = ytr.len();
     let w = vec![1.0; rows];
     let mut out = Vec::new();
+    let only = std::env::var("BENCH_TABULAR_ONLY").unwrap_or_default();
 
-    let t0 = Instant::now();
-    let binner = Binner::fit(&xtr, rows, cols, 255);
-    let bins = binner.transform(&xtr, rows, cols);
-    let params = ForestParams { n_trees: 100, max_depth: None, min_samples_leaf: 1, max_features: None, max_bins: 255 };
-    let forest = Forest::fit(&binner, &bins, &ytr, &w, params, 42);
-    let fit_s = t0.elapsed().as_secs_f64();
-    let t1 = Instant::now();
-    let (p, _) = forest.predict_with_spread(&xte, cols);
-    let predict_s = t1.elapsed().as_secs_f64();
-    out.push(serde_json::json!({ "model": "lode random_forest (100 trees, 255 bins)", "fit_s": fit_s, "predict_s": predict_s, "auc": auc(&p, &yte) }));
-    eprintln!("{}", out.last().unwrap());
-    drop(forest);
-
-    let t0 = Instant::now();
-    let binner = Binner::fit(&xtr, rows, cols, 255);
-    let params = BoostingParams { iterations: 100, learning_rate: 0.1, max_depth: 6, min_leaf_weight: 1.0, max_bins: 255 };
-    let gb = Boosting::fit(binner, &xtr, cols, &ytr, &w, params, 42).expect("boosting fits");
-    let fit_s = t0.elapsed().as_secs_f64();
-    let t1 = Instant::now();
-    let p = gb.predict(&xte, cols);
-    let predict_s = t1.elapsed().as_secs_f64();
-    out.push(serde_json::json!({ "model": "lode gradient_boosting (forust, 100 rounds, depth 6)", "fit_s": fit_s, "predict_s": predict_s, "auc": auc(&p, &yte) }));
-    eprintln!("{}", out.last().unwrap());
+    if only.is_empty() || only == "rf" {
+        let t0 = Instant::now();
+        let binner = Binner::fit(&xtr, rows, cols, 255);
+        let bins = binner.transform(&xtr, rows, cols);
+        let params = ForestParams { n_trees: 100, max_depth: None, min_samples_leaf: 1, max_features: None, max_bins: 255 };
+        let forest = Forest::fit(&binner, &bins, &ytr, &w, params, 42);
+        let fit_s = t0.elapsed().as_secs_f64();
+        let t1 = Instant::now();
+        let (p, _) = forest.predict_with_spread(&xte, cols);
+        let predict_s = t1.elapsed().as_secs_f64();
+        out.push(serde_json::json!({ "model": "lode random_forest (100 trees, 255 bins)", "fit_s": fit_s, "predict_s": predict_s, "auc": auc(&p, &yte) }));
+        eprintln!("{}", out.last().unwrap());
+        drop(forest);
+    }
+    if only.is_empty() || only == "gbt" {
+        // scikit-learn's HistGradientBoostingClassifier defaults, which are lode's: once with
+        // early stopping off (100 rounds) and once as `early_stopping = "auto"` does it on
+        // more than 10 000 rows (10% held out, 10 rounds of patience).
+        for (name, patience) in [
+            ("lode gradient_boosting (defaults, early_stopping off)", None),
+            ("lode gradient_boosting (defaults: early_stopping auto)", Some(10)),
+        ] {
+            let t0 = Instant::now();
+            let binner = Binner::fit(&xtr, rows, cols, 255);
+            let params = BoostingParams {
+                iterations: 100,
+                learning_rate: 0.1,
+                max_depth: None,
+                min_leaf_weight: 1e-3,
+                max_bins: 255,
+                max_leaves: 31,
+                min_samples_leaf: 20,
+                l2_regularization: 0.0,
+                n_iter_no_change: patience,
+                validation_fraction: 0.1,
+            };
+            let gb = Boosting::fit(binner, &xtr, cols, &ytr, &w, params, 42).expect("boosting fits");
+            let fit_s = t0.elapsed().as_secs_f64();
+            let t1 = Instant::now();
+            let p = gb.predict(&xte, cols);
+            let predict_s = t1.elapsed().as_secs_f64();
+            out.push(serde_json::json!({ "model": name, "fit_s": fit_s, "predict_s": predict_s, "auc": auc(&p, &yte), "n_iter": gb.trees.len() }));
+            eprintln!("{}", out.last().unwrap());
+        }
+    }
     println!("{}", serde_json::to_string_pretty(&out).unwrap());
 }

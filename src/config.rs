@@ -372,7 +372,7 @@ pub enum ModelKind {
     Fuzzy,
     /// Histogram-based random forest (lode's own).
     RandomForest,
-    /// Gradient-boosted trees (forust-ml).
+    /// Gradient-boosted trees (histogram-based, leaf-wise).
     GradientBoosting,
 }
 
@@ -385,6 +385,19 @@ pub enum ClassWeight {
     None,
     /// Deposit rows weigh `negatives / positives`, so both classes weigh the same.
     Balanced,
+}
+
+/// Early stopping of gradient boosting (scikit-learn's `early_stopping`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum EarlyStopping {
+    /// On when the training set has more than 10 000 rows.
+    #[default]
+    Auto,
+    /// Always on.
+    On,
+    /// Never: every round is fitted on every row.
+    Off,
 }
 
 /// How the tree models use the unlabelled (non-deposit) cells.
@@ -473,8 +486,14 @@ fn default_iterations() -> usize {
 fn default_learning_rate() -> f64 {
     0.1
 }
-fn default_min_samples_leaf() -> usize {
-    1
+fn default_max_leaves() -> usize {
+    31
+}
+fn default_validation_fraction() -> f64 {
+    0.1
+}
+fn default_n_iter_no_change() -> usize {
+    10
 }
 fn default_max_bins() -> usize {
     255
@@ -534,11 +553,10 @@ pub struct RawModel {
     /// Gradient boosting: shrinkage. Default 0.1.
     #[serde(default = "default_learning_rate")]
     pub learning_rate: f64,
-    /// Tree depth limit. Default: none for random_forest, 6 for gradient_boosting.
+    /// Tree depth limit. Default none.
     pub max_depth: Option<usize>,
-    /// Random forest: fewest rows in a leaf. Default 1.
-    #[serde(default = "default_min_samples_leaf")]
-    pub min_samples_leaf: usize,
+    /// Tree models: fewest rows in a leaf. Default 1 for random_forest, 20 for gradient_boosting.
+    pub min_samples_leaf: Option<usize>,
     /// Random forest: columns tried per split. Default sqrt(columns).
     pub max_features: Option<usize>,
     /// Tree models: quantile bins per column (2..=256). Default 255.
@@ -553,6 +571,21 @@ pub struct RawModel {
     /// `pu_bagging`: number of bags. Default 10.
     #[serde(default = "default_bags")]
     pub bags: usize,
+    /// Gradient boosting: most leaves per tree. Default 31.
+    #[serde(default = "default_max_leaves")]
+    pub max_leaves: usize,
+    /// Gradient boosting: L2 penalty on the leaf values. Default 0.
+    #[serde(default)]
+    pub l2_regularization: f64,
+    /// Gradient boosting: `auto`, `on` or `off`. Default `auto` (on above 10 000 rows).
+    #[serde(default)]
+    pub early_stopping: EarlyStopping,
+    /// Gradient boosting, early stopping: fraction of the rows held out. Default 0.1.
+    #[serde(default = "default_validation_fraction")]
+    pub validation_fraction: f64,
+    /// Gradient boosting, early stopping: rounds without improvement before stopping. Default 10.
+    #[serde(default = "default_n_iter_no_change")]
+    pub n_iter_no_change: usize,
 }
 
 impl Default for RawModel {
@@ -569,12 +602,17 @@ impl Default for RawModel {
             iterations: default_iterations(),
             learning_rate: default_learning_rate(),
             max_depth: None,
-            min_samples_leaf: default_min_samples_leaf(),
+            min_samples_leaf: None,
             max_features: None,
             max_bins: default_max_bins(),
             class_weight: ClassWeight::None,
             negative_sampling: NegativeSampling::BufferedRandom,
             bags: default_bags(),
+            max_leaves: default_max_leaves(),
+            l2_regularization: 0.0,
+            early_stopping: EarlyStopping::Auto,
+            validation_fraction: default_validation_fraction(),
+            n_iter_no_change: default_n_iter_no_change(),
         }
     }
 }
@@ -898,7 +936,19 @@ fn validate_trees(m: &RawModel, v: &RawValidation) -> Result<()> {
     if m.max_depth == Some(0) {
         return Err(Error::key("model.max_depth", "must be at least 1"));
     }
-    if m.min_samples_leaf == 0 {
+    if m.max_leaves < 2 {
+        return Err(Error::key("model.max_leaves", "must be at least 2"));
+    }
+    if !(m.l2_regularization >= 0.0 && m.l2_regularization.is_finite()) {
+        return Err(Error::key("model.l2_regularization", format!("{} is not a number >= 0", m.l2_regularization)));
+    }
+    if !(m.validation_fraction > 0.0 && m.validation_fraction < 1.0) {
+        return Err(Error::key("model.validation_fraction", format!("{} is outside (0, 1)", m.validation_fraction)));
+    }
+    if m.n_iter_no_change == 0 {
+        return Err(Error::key("model.n_iter_no_change", "must be at least 1"));
+    }
+    if m.min_samples_leaf == Some(0) {
         return Err(Error::key("model.min_samples_leaf", "must be at least 1"));
     }
     if m.max_features == Some(0) {

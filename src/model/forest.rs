@@ -29,9 +29,10 @@ impl Binner {
     pub fn fit(x: &[f64], rows: usize, cols: usize, max_bins: usize) -> Binner {
         let max_bins = max_bins.clamp(2, 256);
         let edges = (0..cols)
+            .into_par_iter()
             .map(|j| {
                 let mut v: Vec<f64> = (0..rows).map(|i| x[i * cols + j]).collect();
-                v.sort_by(f64::total_cmp);
+                v.sort_unstable_by(f64::total_cmp);
                 v.dedup();
                 if v.len() <= max_bins {
                     // Every distinct value but the largest is a threshold.
@@ -55,7 +56,7 @@ impl Binner {
 
     /// Column-major bin indices of row-major data.
     pub fn transform(&self, x: &[f64], rows: usize, cols: usize) -> Vec<Vec<u8>> {
-        (0..cols).map(|j| (0..rows).map(|i| self.bin(j, x[i * cols + j])).collect()).collect()
+        (0..cols).into_par_iter().map(|j| (0..rows).map(|i| self.bin(j, x[i * cols + j])).collect()).collect()
     }
 }
 

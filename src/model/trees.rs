@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ClassWeight, ModelKind, NegativeSampling, Settings, ValidationKind};
+use crate::config::{ClassWeight, EarlyStopping, ModelKind, NegativeSampling, Settings, ValidationKind};
 use crate::error::{Error, Result};
 use crate::features::FeatureStack;
 use crate::model::boosting::{Boosting, BoostingParams};
@@ -163,7 +163,7 @@ fn fit_members(settings: &Settings, t: &TrainingSet, idx: &[usize], seed: u64) -
                 let params = ForestParams {
                     n_trees: m.n_trees,
                     max_depth: m.max_depth,
-                    min_samples_leaf: m.min_samples_leaf,
+                    min_samples_leaf: m.min_samples_leaf.unwrap_or(1),
                     max_features: m.max_features,
                     max_bins: m.max_bins,
                 };
@@ -177,9 +177,19 @@ fn fit_members(settings: &Settings, t: &TrainingSet, idx: &[usize], seed: u64) -
                 let params = BoostingParams {
                     iterations: m.iterations,
                     learning_rate: m.learning_rate as f32,
-                    max_depth: m.max_depth.unwrap_or(6),
-                    min_leaf_weight: 1.0,
+                    max_depth: m.max_depth,
+                    min_leaf_weight: 1e-3,
                     max_bins: m.max_bins,
+                    max_leaves: m.max_leaves,
+                    min_samples_leaf: m.min_samples_leaf.unwrap_or(20),
+                    l2_regularization: m.l2_regularization,
+                    // scikit-learn's rule: `auto` is on above 10 000 rows.
+                    n_iter_no_change: match m.early_stopping {
+                        EarlyStopping::On => Some(m.n_iter_no_change),
+                        EarlyStopping::Auto if y.len() > 10_000 => Some(m.n_iter_no_change),
+                        _ => None,
+                    },
+                    validation_fraction: m.validation_fraction,
                 };
                 members.push(Member::Boosting(Boosting::fit(binner, &x, cols, &y, &w, params, bseed)?));
             }
@@ -434,7 +444,7 @@ mod tests {
         let binner = Binner::fit(&x, rows, 2, 255);
         let bins = binner.transform(&x, rows, 2);
         let fp = ForestParams { n_trees: 5, max_depth: Some(6), min_samples_leaf: 2, max_features: None, max_bins: 255 };
-        let bp = BoostingParams { iterations: 10, learning_rate: 0.3, max_depth: 3, min_leaf_weight: 1.0, max_bins: 255 };
+        let bp = BoostingParams { iterations: 10, learning_rate: 0.3, max_depth: Some(3), min_leaf_weight: 1e-3, max_bins: 255, max_leaves: 31, min_samples_leaf: 5, l2_regularization: 0.0, n_iter_no_change: None, validation_fraction: 0.1 };
         for m in [
             TreeModel { members: vec![Member::Forest(Forest::fit(&binner, &bins, &y, &w, fp, 1))], folds: Vec::new() },
             TreeModel { members: vec![Member::Boosting(Boosting::fit(binner.clone(), &x, 2, &y, &w, bp, 1).unwrap())], folds: Vec::new() },
