@@ -395,7 +395,7 @@ mod tests {
         let (unweighted, weighted) = (forest(&class_weights(&y, ClassWeight::None)), forest(&w));
         assert_eq!(weighted, forest(&explicit));
         assert!(mean_pos(&weighted) > mean_pos(&unweighted) + 0.1, "forest: {} vs {}", mean_pos(&weighted), mean_pos(&unweighted));
-        let bp = BoostingParams { iterations: 30, learning_rate: 0.2, max_depth: 3, min_leaf_weight: 1.0, max_bins: 255 };
+        let bp = BoostingParams { iterations: 30, learning_rate: 0.2, max_depth: Some(3), min_leaf_weight: 1.0, max_bins: 255, max_leaves: 31, min_samples_leaf: 5, l2_regularization: 0.0, n_iter_no_change: None, validation_fraction: 0.1 };
         let boost = |w: &[f64]| Boosting::fit(binner.clone(), &x, 2, &y, w, bp, 3).unwrap().predict(&x, 2);
         let (unweighted, weighted) = (boost(&class_weights(&y, ClassWeight::None)), boost(&w));
         assert!(mean_pos(&weighted) > mean_pos(&unweighted) + 0.1, "boosting: {} vs {}", mean_pos(&weighted), mean_pos(&unweighted));
