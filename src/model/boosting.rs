@@ -5,14 +5,15 @@
 //!
 //! After fitting, forust's trees are converted to lode's flat [`Tree`]s with raw
 //! thresholds (forust's "bin < split" is "x <= edge" of the same binning), so prediction
-//! neither bins nor transposes: log-odds = base score + the leaf weights, summed in
-//! forust's order, probability = logistic of it (equal to forust's own prediction).
+//! does not transpose: log-odds = base score + the leaf weights, summed in forust's order,
+//! probability = logistic of it (equal to forust's own prediction). The trees are walked
+//! compiled, as the forest's ([`Compiled`]).
 
 use forust_ml::{GradientBooster, Matrix};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::forest::{Binner, GrowNode, Tree};
+use crate::model::forest::{Binner, Compiled, GrowNode, Tree};
 
 /// Gradient boosting hyperparameters.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -40,6 +41,9 @@ pub struct Boosting {
     pub base_score: f64,
     /// The boosted trees (leaf values are log-odds increments).
     pub trees: Vec<Tree>,
+    /// The trees compiled for prediction, built on first use (not saved).
+    #[serde(skip)]
+    compiled: std::sync::OnceLock<Option<Compiled>>,
 }
 
 impl std::fmt::Debug for Boosting {
@@ -50,7 +54,13 @@ impl std::fmt::Debug for Boosting {
 
 impl Clone for Boosting {
     fn clone(&self) -> Self {
-        Boosting { binner: self.binner.clone(), params: self.params, base_score: self.base_score, trees: self.trees.clone() }
+        Boosting {
+            binner: self.binner.clone(),
+            params: self.params,
+            base_score: self.base_score,
+            trees: self.trees.clone(),
+            compiled: self.compiled.clone(),
+        }
     }
 }
 
@@ -106,11 +116,23 @@ impl Boosting {
             .fit(&m, &target, weight, None)
             .map_err(|e| Error::Model(format!("gradient boosting did not fit: {e}")))?;
         let trees = booster.trees.iter().map(|t| convert(t, &binner.edges)).collect();
-        Ok(Boosting { binner, params, base_score: booster.base_score, trees })
+        Ok(Boosting { binner, params, base_score: booster.base_score, trees, compiled: Default::default() })
     }
 
-    /// Probability of a deposit for each row of row-major `(rows, cols)` data.
+    /// Probability of a deposit for each row of row-major `(rows, cols)` data (on the
+    /// compiled trees, see [`Compiled`]; identical to [`Boosting::predict_raw`]).
     pub fn predict(&self, x: &[f64], cols: usize) -> Vec<f64> {
+        let Some(c) = Compiled::cached(&self.compiled, &self.trees, cols) else {
+            return self.predict_raw(x, cols);
+        };
+        let rows = if cols == 0 { 0 } else { x.len() / cols };
+        let mut z = vec![self.base_score; rows];
+        c.for_each_leaf(x, cols, |i, v| z[i] += v as f64);
+        z.into_iter().map(|z| 1.0 / (1.0 + (-z).exp())).collect()
+    }
+
+    /// [`Boosting::predict`] walking the trees on the raw values.
+    pub fn predict_raw(&self, x: &[f64], cols: usize) -> Vec<f64> {
         let rows = if cols == 0 { 0 } else { x.len() / cols };
         let mut z = vec![self.base_score; rows];
         for start in (0..rows).step_by(crate::model::forest::PREDICT_CHUNK) {
@@ -144,5 +166,6 @@ mod tests {
         let reference: Vec<f64> = booster.predict(&Matrix::new(&data, rows, cols), false).iter().map(|z| 1.0 / (1.0 + (-z).exp())).collect();
         let ours = Boosting::fit(binner, &x, cols, &y, &vec![1.0; rows], params, 5).unwrap();
         assert_eq!(ours.predict(&x, cols), reference);
+        assert_eq!(ours.predict_raw(&x, cols), reference);
     }
 }

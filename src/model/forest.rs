@@ -239,10 +239,22 @@ impl Compiled {
         Some(Compiled { thresholds, nodes, values, roots })
     }
 
+    /// The compiled `trees` cached in `cell` (built on first use; rebuilt, uncached, when
+    /// the number of trees changed since), if they can be compiled and `cols` covers
+    /// every column they split on.
+    pub(crate) fn cached<'a>(cell: &'a OnceLock<Option<Compiled>>, trees: &[Tree], cols: usize) -> Option<std::borrow::Cow<'a, Compiled>> {
+        let c = cell.get_or_init(|| Compiled::new(trees));
+        let c = match c {
+            Some(k) if k.roots.len() == trees.len() => std::borrow::Cow::Borrowed(k),
+            _ => std::borrow::Cow::Owned(Compiled::new(trees)?),
+        };
+        (cols >= c.thresholds.len()).then_some(c)
+    }
+
     /// Calls `leaf(row, value)` for every tree (in order) and row of the row-major
     /// `(rows, cols)` data, trees in the outer loop within chunks of rows. `cols` must
     /// cover every column the trees split on.
-    fn for_each_leaf(&self, x: &[f64], cols: usize, mut leaf: impl FnMut(usize, f32)) {
+    pub(crate) fn for_each_leaf(&self, x: &[f64], cols: usize, mut leaf: impl FnMut(usize, f32)) {
         let used = self.thresholds.len();
         debug_assert!(cols >= used);
         let stride = used + 1;
@@ -428,20 +440,10 @@ impl Forest {
         Forest { trees, params, compiled: OnceLock::new() }
     }
 
-    /// The compiled trees (built on first use; rebuilt, uncached, if `trees` changed since).
-    fn compiled(&self) -> std::borrow::Cow<'_, Option<Compiled>> {
-        let c = self.compiled.get_or_init(|| Compiled::new(&self.trees));
-        match c {
-            Some(k) if k.roots.len() != self.trees.len() => std::borrow::Cow::Owned(Compiled::new(&self.trees)),
-            _ => std::borrow::Cow::Borrowed(c),
-        }
-    }
-
     /// Mean and standard deviation over the trees for each row of the row-major
     /// `(rows, cols)` data.
     pub fn predict_with_spread(&self, x: &[f64], cols: usize) -> (Vec<f64>, Vec<f64>) {
-        let compiled = self.compiled();
-        let Some(c) = compiled.as_ref().as_ref().filter(|c| cols >= c.thresholds.len()) else {
+        let Some(c) = Compiled::cached(&self.compiled, &self.trees, cols) else {
             return self.predict_with_spread_raw(x, cols);
         };
         let rows = if cols == 0 { 0 } else { x.len() / cols };
