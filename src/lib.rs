@@ -299,9 +299,10 @@ fn write_maps(
         .map(|o| io::cog::MapWriter::create(&out.scratch(o.file), &settings.grid, o.description, &tags))
         .collect::<Result<Vec<_>>>()?;
     let prediction = predict::predict_map(stack, model, &mut writers)?;
-    for (o, w) in outputs.iter().zip(writers) {
-        w.finish(&out.path(o.file), settings.output.compression)?;
-    }
+    // The COG copies (overviews, compression) of the maps run side by side.
+    use rayon::prelude::*;
+    let finished: Vec<(PathBuf, io::cog::MapWriter)> = outputs.iter().map(|o| out.path(o.file)).zip(writers).collect();
+    finished.into_par_iter().try_for_each(|(path, w)| w.finish(&path, settings.output.compression))?;
     write_file(&out.path("prospectivity.qml"), styles::prospectivity_qml().as_bytes())?;
     Ok(prediction)
 }

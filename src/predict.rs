@@ -24,6 +24,7 @@ pub struct PredictSummary {
 
 /// Predicts every window into `writers`, one per output map of the model, in order.
 pub fn predict_map(stack: &FeatureStack, model: &FittedModel, writers: &mut [MapWriter]) -> Result<PredictSummary> {
+    let started = std::time::Instant::now();
     let windows = stack.grid.windows();
     let bar = progress::bar(windows.len() as u64, "predicting");
     let mut summary = PredictSummary::default();
@@ -49,5 +50,6 @@ pub fn predict_map(stack: &FeatureStack, model: &FittedModel, writers: &mut [Map
         }
     }
     bar.finish_and_clear();
+    tracing::debug!("predicted {} windows in {:.2} s", windows.len(), started.elapsed().as_secs_f64());
     Ok(summary)
 }

@@ -64,8 +64,10 @@ impl MapWriter {
     /// Closes the scratch file and copies it to `dest` as a Cloud-Optimized GeoTIFF.
     pub fn finish(self, dest: &Path, compression: Compression) -> Result<()> {
         let MapWriter { ds, scratch } = self;
+        let started = std::time::Instant::now();
         ds.close().map_err(|e| Error::output(&scratch, e))?;
         translate_to_cog(&scratch, dest, compression)?;
+        tracing::debug!("wrote {} in {:.2} s", dest.display(), started.elapsed().as_secs_f64());
         std::fs::remove_file(&scratch).map_err(|e| Error::output(&scratch, e))?;
         Ok(())
     }

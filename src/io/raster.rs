@@ -174,6 +174,12 @@ impl GridBand {
             Resampling::Average => "average",
             Resampling::Mode => "mode",
         };
+        GridBand::warped(band, grid, alg, fill)
+    }
+
+    /// Puts `band` on `grid` through a warped VRT with GDAL resampling `alg`, whether or
+    /// not it is already on the grid.
+    fn warped(band: &BandRef, grid: &Grid, alg: &'static str, fill: Option<f64>) -> Result<GridBand> {
         let id = VRT_COUNTER.fetch_add(1, Ordering::Relaxed);
         let stem = format!("/vsimem/lode-{}-{id}", std::process::id());
         // Select the one band first so the warper never touches the others.
@@ -340,4 +346,44 @@ pub(crate) fn gdal_utility(src: &Path, dst: &str, args: &[&str], which: Utility)
         gdal_sys::GDALClose(out);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grid::Mask;
+
+    #[test]
+    fn a_band_on_the_grid_is_read_directly_and_equals_the_warped_read() {
+        // Dist2Breccia (Int32) on its own grid, windows of 300 cells so that the last row
+        // and column of windows are clipped.
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/cloncurry/Dist2Breccia.tif");
+        let band = BandRef::open("test", &path, 1).unwrap();
+        let grid = Grid {
+            crs_wkt: band.crs_wkt.clone(),
+            crs_name: band.crs_name.clone(),
+            geo_transform: band.geo_transform,
+            cols: band.cols,
+            rows: band.rows,
+            block_size: 300,
+            mask: Mask::All,
+        };
+        let direct = GridBand::new(&band, &grid, Resampling::Auto, false).unwrap();
+        assert!(direct.resampling.is_none() && direct.read_path == path.to_string_lossy(), "not read directly");
+        for alg in ["near", "bilinear"] {
+            let warped = GridBand::warped(&band, &grid, alg, None).unwrap();
+            let mut cells = 0;
+            for w in grid.windows() {
+                let (a, b) = (direct.read(&grid, &w).unwrap(), warped.read(&grid, &w).unwrap());
+                assert_eq!(a.valid, b.valid, "{alg}: validity differs in {w:?}");
+                for i in 0..w.len() {
+                    if a.valid[i] {
+                        assert_eq!(a.values[i], b.values[i], "{alg}: cell {i} of {w:?}");
+                    }
+                }
+                cells += w.len();
+            }
+            assert_eq!(cells, 1259 * 2487);
+        }
+    }
 }

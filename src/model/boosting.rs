@@ -35,7 +35,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::forest::{Binner, GrowNode, Tree};
+use crate::model::forest::{Binner, Compiled, GrowNode, Tree};
 
 fn default_max_leaves() -> usize {
     31
@@ -91,6 +91,9 @@ pub struct Boosting {
     pub base_score: f64,
     /// The boosted trees (leaf values are log-odds increments).
     pub trees: Vec<Tree>,
+    /// The trees compiled for prediction, built on first use (not saved).
+    #[serde(skip)]
+    compiled: std::sync::OnceLock<Option<Compiled>>,
 }
 
 impl std::fmt::Debug for Boosting {
@@ -101,7 +104,13 @@ impl std::fmt::Debug for Boosting {
 
 impl Clone for Boosting {
     fn clone(&self) -> Self {
-        Boosting { binner: self.binner.clone(), params: self.params, base_score: self.base_score, trees: self.trees.clone() }
+        Boosting {
+            binner: self.binner.clone(),
+            params: self.params,
+            base_score: self.base_score,
+            trees: self.trees.clone(),
+            compiled: self.compiled.clone(),
+        }
     }
 }
 
@@ -421,7 +430,7 @@ impl Boosting {
         }
         let Some(patience) = params.n_iter_no_change else {
             let (base_score, trees) = fit_rows(&binner, x, cols, y, weight, params, None)?;
-            return Ok(Boosting { binner, params, base_score, trees });
+            return Ok(Boosting { binner, params, base_score, trees, compiled: Default::default() });
         };
         // Stratified hold-out: the same fraction of each class, at least one row of each
         // class left for training.
@@ -442,11 +451,23 @@ impl Boosting {
         let (xv, yv, wv) = pick(&val);
         let held_out = if val.is_empty() { None } else { Some((xv.as_slice(), yv.as_slice(), wv.as_slice(), patience)) };
         let (base_score, trees) = fit_rows(&binner, &xt, cols, &yt, &wt, params, held_out)?;
-        Ok(Boosting { binner, params, base_score, trees })
+        Ok(Boosting { binner, params, base_score, trees, compiled: Default::default() })
     }
 
     /// Probability of a deposit for each row of row-major `(rows, cols)` data.
+    /// (On the compiled trees, see [`Compiled`]; identical to [`Boosting::predict_raw`].)
     pub fn predict(&self, x: &[f64], cols: usize) -> Vec<f64> {
+        let Some(c) = Compiled::cached(&self.compiled, &self.trees, cols) else {
+            return self.predict_raw(x, cols);
+        };
+        let rows = if cols == 0 { 0 } else { x.len() / cols };
+        let mut z = vec![self.base_score; rows];
+        c.for_each_leaf(x, cols, |i, v| z[i] += v as f64);
+        z.into_iter().map(|z| 1.0 / (1.0 + (-z).exp())).collect()
+    }
+
+    /// [`Boosting::predict`] walking the trees on the raw values.
+    pub fn predict_raw(&self, x: &[f64], cols: usize) -> Vec<f64> {
         let rows = if cols == 0 { 0 } else { x.len() / cols };
         let mut z = vec![self.base_score; rows];
         for start in (0..rows).step_by(crate::model::forest::PREDICT_CHUNK) {
@@ -529,6 +550,9 @@ mod tests {
         for (got, want) in p.iter().zip(sklearn) {
             assert!((got - want).abs() < 1e-6, "lode {p:?}\nscikit-learn {sklearn:?}");
         }
+        // The compiled trees predict exactly what walking the raw thresholds does.
+        assert_eq!(p, b.predict_raw(q.as_flattened(), 3));
+        assert_eq!(b.predict(&x, 3), b.predict_raw(&x, 3));
         // Leaves respect max_leaves and min_samples_leaf (every leaf is reached by >= 20 rows).
         for t in &b.trees {
             assert!(t.nodes.iter().filter(|n| n.feature == u32::MAX).count() <= 31);

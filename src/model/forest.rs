@@ -11,6 +11,14 @@
 //!   rows in the leaf reached. The standard deviation over the trees is the uncertainty.
 //! - Trees are grown in parallel (rayon); tree `t` draws from its own generator seeded
 //!   with `(seed, t)`, so results do not depend on the number of threads.
+//! - Prediction ([`Forest::predict_with_spread`]) runs on a compiled copy of the trees
+//!   ([`Compiled`], built on first use): each row is binned once against the distinct
+//!   thresholds of its columns (16-bit bin indices), so a split is an integer comparison on
+//!   8-byte nodes, and a block of rows goes through one tree after the other while that
+//!   tree stays in cache. The comparisons are exactly those of the raw thresholds, so the
+//!   predictions are identical to walking [`Tree`]s on the raw values.
+
+use std::sync::OnceLock;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -153,6 +161,129 @@ pub struct Forest {
     pub trees: Vec<Tree>,
     /// The parameters it was grown with.
     pub params: ForestParams,
+    /// The trees compiled for prediction, built on first use (not saved; `None` inside
+    /// when the trees cannot be compiled, see [`Compiled::new`]).
+    #[serde(skip)]
+    compiled: OnceLock<Option<Compiled>>,
+}
+
+/// Rows binned and predicted together by [`Compiled`]: one window of 256 x 256 cells.
+const COMPILED_CHUNK: usize = 1 << 16;
+
+/// One node of a [`Compiled`] forest, 8 bytes: go to `right` when the row's bin of
+/// `feature` is greater than `bin`, else to the next node. A leaf points to itself
+/// through a sentinel column whose bin is always `u16::MAX`.
+#[derive(Debug, Clone, Copy)]
+struct FlatNode {
+    right: u32,
+    feature: u16,
+    bin: u16,
+}
+
+/// Trees compiled for fast prediction: every split threshold of column `j` is one of the
+/// sorted distinct `thresholds[j]`, so `x > t_k` exactly when `bin(x) > k`, with
+/// `bin(x)` = the number of thresholds below `x` (also for NaN, which goes left either way).
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// Sorted distinct thresholds per column (columns no split uses are empty).
+    thresholds: Vec<Vec<f64>>,
+    /// All trees' nodes, with absolute child indices.
+    nodes: Vec<FlatNode>,
+    /// Leaf value per node (0 at splits).
+    values: Vec<f32>,
+    /// First node of each tree.
+    roots: Vec<u32>,
+}
+
+impl Compiled {
+    /// Compiles `trees`; `None` when they cannot be (a column with more than 65535
+    /// distinct thresholds, a NaN threshold, 65535 columns or more, 2^32 nodes or more):
+    /// those forests are walked on the raw values.
+    pub fn new(trees: &[Tree]) -> Option<Compiled> {
+        let splits = || trees.iter().flat_map(|t| t.nodes.iter()).filter(|n| n.feature != u32::MAX);
+        let columns = splits().map(|n| n.feature as usize + 1).max().unwrap_or(0);
+        let total: usize = trees.iter().map(|t| t.nodes.len()).sum();
+        if columns >= u16::MAX as usize || total >= u32::MAX as usize {
+            return None;
+        }
+        let mut thresholds = vec![Vec::new(); columns];
+        for n in splits() {
+            if n.threshold.is_nan() {
+                return None;
+            }
+            thresholds[n.feature as usize].push(n.threshold);
+        }
+        for t in &mut thresholds {
+            t.sort_by(f64::total_cmp);
+            t.dedup();
+            if t.len() >= u16::MAX as usize {
+                return None;
+            }
+        }
+        let mut nodes = Vec::with_capacity(total);
+        let mut values = Vec::with_capacity(total);
+        let mut roots = Vec::with_capacity(trees.len());
+        for t in trees {
+            let base = nodes.len() as u32;
+            roots.push(base);
+            for (i, n) in t.nodes.iter().enumerate() {
+                if n.feature == u32::MAX {
+                    nodes.push(FlatNode { right: base + i as u32, feature: columns as u16, bin: 0 });
+                    values.push(n.threshold as f32);
+                } else {
+                    let bin = thresholds[n.feature as usize].partition_point(|&e| e < n.threshold) as u16;
+                    nodes.push(FlatNode { right: base + n.right, feature: n.feature as u16, bin });
+                    values.push(0.0);
+                }
+            }
+        }
+        Some(Compiled { thresholds, nodes, values, roots })
+    }
+
+    /// The compiled `trees` cached in `cell` (built on first use; rebuilt, uncached, when
+    /// the number of trees changed since), if they can be compiled and `cols` covers
+    /// every column they split on.
+    pub(crate) fn cached<'a>(cell: &'a OnceLock<Option<Compiled>>, trees: &[Tree], cols: usize) -> Option<std::borrow::Cow<'a, Compiled>> {
+        let c = cell.get_or_init(|| Compiled::new(trees));
+        let c = match c {
+            Some(k) if k.roots.len() == trees.len() => std::borrow::Cow::Borrowed(k),
+            _ => std::borrow::Cow::Owned(Compiled::new(trees)?),
+        };
+        (cols >= c.thresholds.len()).then_some(c)
+    }
+
+    /// Calls `leaf(row, value)` for every tree (in order) and row of the row-major
+    /// `(rows, cols)` data, trees in the outer loop within chunks of rows. `cols` must
+    /// cover every column the trees split on.
+    pub(crate) fn for_each_leaf(&self, x: &[f64], cols: usize, mut leaf: impl FnMut(usize, f32)) {
+        let used = self.thresholds.len();
+        debug_assert!(cols >= used);
+        let stride = used + 1;
+        let rows = if cols == 0 { 0 } else { x.len() / cols };
+        let mut bins: Vec<u16> = Vec::with_capacity(rows.min(COMPILED_CHUNK) * stride);
+        for start in (0..rows).step_by(COMPILED_CHUNK) {
+            let end = (start + COMPILED_CHUNK).min(rows);
+            bins.clear();
+            for row in x[start * cols..end * cols].chunks_exact(cols) {
+                bins.extend(self.thresholds.iter().zip(row).map(|(t, &v)| t.partition_point(|&e| e < v) as u16));
+                bins.push(u16::MAX);
+            }
+            for &root in &self.roots {
+                for (r, row) in bins.chunks_exact(stride).enumerate() {
+                    let mut k = root as usize;
+                    loop {
+                        let n = self.nodes[k];
+                        let next = if row[n.feature as usize] > n.bin { n.right as usize } else { k + 1 };
+                        if next == k {
+                            break;
+                        }
+                        k = next;
+                    }
+                    leaf(start + r, self.values[k]);
+                }
+            }
+        }
+    }
 }
 
 /// Derives a per-member seed from a base seed and an index (splitmix64).
@@ -307,12 +438,36 @@ impl Forest {
                 Tree::from_grown(&g.nodes)
             })
             .collect();
-        Forest { trees, params }
+        Forest { trees, params, compiled: OnceLock::new() }
     }
 
     /// Mean and standard deviation over the trees for each row of the row-major
     /// `(rows, cols)` data.
     pub fn predict_with_spread(&self, x: &[f64], cols: usize) -> (Vec<f64>, Vec<f64>) {
+        let Some(c) = Compiled::cached(&self.compiled, &self.trees, cols) else {
+            return self.predict_with_spread_raw(x, cols);
+        };
+        let rows = if cols == 0 { 0 } else { x.len() / cols };
+        let mut sum = vec![0f64; rows];
+        let mut sum2 = vec![0f64; rows];
+        c.for_each_leaf(x, cols, |i, v| {
+            let v = v as f64;
+            sum[i] += v;
+            sum2[i] += v * v;
+        });
+        Self::mean_sd(&sum, &sum2, self.trees.len())
+    }
+
+    fn mean_sd(sum: &[f64], sum2: &[f64], trees: usize) -> (Vec<f64>, Vec<f64>) {
+        let n = trees.max(1) as f64;
+        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+        let sd = sum2.iter().zip(&mean).map(|(s2, m)| (s2 / n - m * m).max(0.0).sqrt()).collect();
+        (mean, sd)
+    }
+
+    /// [`Forest::predict_with_spread`] walking the trees on the raw values (the reference
+    /// the compiled trees must equal, and the path of forests that cannot be compiled).
+    pub fn predict_with_spread_raw(&self, x: &[f64], cols: usize) -> (Vec<f64>, Vec<f64>) {
         let rows = if cols == 0 { 0 } else { x.len() / cols };
         let mut sum = vec![0f64; rows];
         let mut sum2 = vec![0f64; rows];
@@ -328,10 +483,7 @@ impl Forest {
                 }
             }
         }
-        let n = self.trees.len().max(1) as f64;
-        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
-        let sd = sum2.iter().zip(&mean).map(|(s2, m)| (s2 / n - m * m).max(0.0).sqrt()).collect();
-        (mean, sd)
+        Self::mean_sd(&sum, &sum2, self.trees.len())
     }
 }
 
@@ -366,5 +518,76 @@ mod tests {
         assert!(p[0] > 0.95 && p[1] < 0.05, "{p:?}");
         let g = Forest::fit(&binner, &bins, &y, &vec![1.0; rows], params, 9);
         assert_eq!(serde_json::to_string(&f).unwrap(), serde_json::to_string(&g).unwrap());
+    }
+
+    #[test]
+    fn compiled_trees_predict_exactly_what_walking_the_raw_thresholds_gives() {
+        // Two forests grown on differently binned data and merged (as `pu_bagging` does),
+        // so a column has thresholds from two binners; column 2 is never split on.
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let (rows, cols) = (4000, 4);
+        let mut x: Vec<f64> = (0..rows * cols).map(|_| rng.gen::<f64>() * 10.0 - 5.0).collect();
+        let y: Vec<bool> = (0..rows).map(|i| x[i * cols] + 0.5 * x[i * cols + 1] + rng.gen::<f64>() > 0.3).collect();
+        let params = ForestParams { n_trees: 40, max_depth: None, min_samples_leaf: 1, max_features: Some(2), max_bins: 255 };
+        let mut forest: Option<Forest> = None;
+        for (part, seed) in [(0..rows / 2, 1u64), (rows / 2..rows, 2)] {
+            let mut xs = Vec::new();
+            for i in part.clone() {
+                xs.extend_from_slice(&x[i * cols..(i + 1) * cols]);
+                let k = xs.len() - 2;
+                xs[k] = 0.0; // column 2 constant: no split on it
+            }
+            let n = part.len();
+            let binner = Binner::fit(&xs, n, cols, 255);
+            let bins = binner.transform(&xs, n, cols);
+            let f = Forest::fit(&binner, &bins, &y[part], &vec![1.0; n], params, seed);
+            match &mut forest {
+                Some(all) => all.trees.extend(f.trees),
+                None => forest = Some(f),
+            }
+        }
+        let forest = forest.unwrap();
+        let c = Compiled::new(&forest.trees).unwrap();
+        assert!(c.thresholds[0].len() > 255, "thresholds of both binners: {}", c.thresholds[0].len());
+        assert!(c.thresholds[2].is_empty());
+        // Rows on the thresholds themselves, next to them, signed zeros, infinities, NaN.
+        let mut extra = Vec::new();
+        for &t in c.thresholds[0].iter().chain(&c.thresholds[1]).step_by(7) {
+            let step = t.abs().max(1e-300) * 1e-15;
+            for v in [t, t + step, t - step] {
+                extra.extend([v, v, 0.0, -v]);
+            }
+        }
+        extra.extend([0.0, -0.0, 0.0, 0.0, -0.0, 0.0, 1.0, f64::NAN, f64::NAN, f64::INFINITY, 2.0, f64::NEG_INFINITY]);
+        x.extend(extra);
+        let compiled = forest.predict_with_spread(&x, cols);
+        let raw = forest.predict_with_spread_raw(&x, cols);
+        assert_eq!(compiled.0.len(), x.len() / cols);
+        assert!(compiled.0 == raw.0 && compiled.1 == raw.1, "compiled and raw predictions differ");
+        // Trees appended after the first prediction are not missed.
+        let mut more = forest.clone();
+        more.trees.push(Tree { nodes: vec![Node { threshold: 1.0, feature: u32::MAX, right: 0 }] });
+        assert!(more.predict_with_spread(&x, cols) == more.predict_with_spread_raw(&x, cols));
+        assert!(more.predict_with_spread(&x, cols).0 != compiled.0);
+    }
+
+    #[test]
+    fn forests_that_cannot_be_compiled_are_walked_on_the_raw_values() {
+        // A chain of 70000 splits on column 0 (more distinct thresholds than 16-bit bins
+        // hold): node i sends x > n - 1 - i to leaf n + 1 + i (value i / n), else to node
+        // i + 1; the chain ends in leaf n (value 0.25).
+        let n = 70_000usize;
+        let mut nodes: Vec<Node> =
+            (0..n).map(|i| Node { threshold: (n - 1 - i) as f64, feature: 0, right: (n + 1 + i) as u32 }).collect();
+        nodes.push(Node { threshold: 0.25, feature: u32::MAX, right: 0 });
+        nodes.extend((0..n).map(|i| Node { threshold: i as f64 / n as f64, feature: u32::MAX, right: 0 }));
+        let tree = Tree { nodes };
+        assert!(Compiled::new(std::slice::from_ref(&tree)).is_none());
+        let params = ForestParams { n_trees: 1, max_depth: None, min_samples_leaf: 1, max_features: None, max_bins: 255 };
+        let f = Forest { trees: vec![tree], params, compiled: OnceLock::new() };
+        let x = [-1.0, 0.5, 3.5, 1e9];
+        let leaf = |v: f64| v as f32 as f64;
+        let want = vec![0.25, leaf((n - 1) as f64 / n as f64), leaf((n - 4) as f64 / n as f64), 0.0];
+        assert_eq!(f.predict_with_spread(&x, 1).0, want);
     }
 }
