@@ -92,6 +92,8 @@ pub struct Metrics {
     pub grid: grid::GridInfo,
     /// Feature columns, in model order.
     pub features: Vec<String>,
+    /// Each evidence layer: name, columns, and what preparing it found.
+    pub evidence: Vec<features::LayerSummary>,
     /// The fitted model.
     pub model: serde_json::Value,
     /// Seconds spent per stage.
@@ -212,6 +214,7 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
         prediction,
         grid: settings.grid.info(),
         features: stack.columns.clone(),
+        evidence: stack.summaries(),
         model: model.describe(),
         timings_s: clock.timings,
         targets: found.as_ref().map(|t| t.summary.clone()),

@@ -758,6 +758,13 @@ fn lode_run_on_sentinel2_with_an_index_and_crosta_maps_the_20m_grid() {
     assert!(out.status.success(), "{stderr}");
     // The Crosta loadings are in the run's log.
     assert!(stderr.contains("evidence `oh`: spectral Crosta directed PC") && stderr.contains("high B11 / low B12 is bright"), "{stderr}");
+    // ... and in metrics.json, with each layer's columns.
+    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("out/metrics.json")).unwrap()).unwrap();
+    let ev = &metrics["evidence"];
+    assert_eq!(ev[0]["name"], "ndvi");
+    assert_eq!(ev[1]["columns"], serde_json::json!(["oh"]));
+    let described = ev[1]["description"].as_str().unwrap();
+    assert!(described.contains("Crosta directed PC") && stderr.contains(described), "{described}");
     let info = gdalinfo(&d.join("out/prospectivity.tif"), &[]);
     assert_eq!(info["size"], serde_json::json!([90, 90]));
     let model = std::fs::read_to_string(d.join("out/model.json")).unwrap();

@@ -110,6 +110,17 @@ pub struct FeatureBlock {
     pub layer_valid: Array2<bool>,
 }
 
+/// What one evidence layer is, for `metrics.json`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LayerSummary {
+    /// The layer's name.
+    pub name: String,
+    /// Its feature columns.
+    pub columns: Vec<String>,
+    /// What it computes and what preparing it found (fitted parameters, classes...).
+    pub description: String,
+}
+
 impl FeatureStack {
     /// Prepares every evidence layer of `settings` (in parallel: warps and class scans).
     pub fn prepare(settings: &Settings) -> Result<FeatureStack> {
@@ -125,7 +136,25 @@ impl FeatureStack {
             spans.push(start..start + n);
             start += n;
         }
+        for l in &layers {
+            // What each layer found (fitted variogram, PCA loadings, classes...): logged
+            // where the run logs its stages, and kept in metrics.json (`evidence`).
+            tracing::info!("evidence `{}`: {}", l.name(), l.describe());
+        }
         Ok(FeatureStack { grid, layers, columns, spans })
+    }
+
+    /// Each layer's name, columns and [`Evidence::describe`], in order.
+    pub fn summaries(&self) -> Vec<LayerSummary> {
+        self.layers
+            .iter()
+            .zip(&self.spans)
+            .map(|(l, span)| LayerSummary {
+                name: l.name().to_string(),
+                columns: self.columns[span.clone()].to_vec(),
+                description: l.describe(),
+            })
+            .collect()
     }
 
     /// Computes every layer over window `w`.

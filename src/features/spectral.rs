@@ -290,10 +290,6 @@ impl Spectral {
                 other => Error::input(&path, format!("layer `{}`: {other}", settings.name)),
             })?,
         };
-        if matches!(layer.kind, Kind::Components(..)) {
-            // The loadings are part of the result: log them where the run logs its stages.
-            tracing::info!("evidence `{}`: {}", layer.name, layer.describe());
-        }
         Ok(layer)
     }
 
