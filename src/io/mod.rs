@@ -25,7 +25,9 @@ pub const DEFAULT_CACHE_MB: &str = "256";
 pub fn init() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        gdal::DriverManager::register_all();
+        // Through the gdal crate's own once-only registration (which `Dataset::open` also
+        // takes): two threads in GDALAllRegister at once crash (seen in the test binaries).
+        gdal::DriverManager::count();
         // GDAL's block cache defaults to 5 % of RAM; lode bounds it (GDAL_CACHEMAX in the
         // environment still wins) so that peak memory does not depend on the grid.
         if std::env::var_os("GDAL_CACHEMAX").is_none() {
