@@ -247,19 +247,37 @@ pub(crate) fn intersections(segments: &[(Line<[f64; 2]>, usize)]) -> Vec<[f64; 2
     out
 }
 
+/// Spacing, in cells, of the sample points [`window_edt`] bounds a window's distances with.
+const HALO_SAMPLE_STEP: usize = 16;
+
 /// Exact distances from the cells of `w` to the nearest burnt centre, by a Euclidean
-/// distance transform (Felzenszwalb & Huttenlocher 2012) over the window grown by a
-/// margin that must hold every cell's nearest burnt centre: with `d0` the distance from
-/// the window's centre to its nearest burnt centre and `h` the window's half diagonal,
-/// no cell of the window is farther than `d0 + h` from a burnt centre. `None` (use the
-/// R-tree per cell) when that margin would make the grown window over 16 times larger.
+/// distance transform over the window grown by a halo that holds every cell's nearest
+/// burnt centre.
+///
+/// The halo: the distance to the nearest burnt centre is 1-Lipschitz, so with `dmax` the
+/// largest such distance over a lattice of cell centres every [`HALO_SAMPLE_STEP`] cells
+/// (window edges included) and `h` the largest distance from a cell centre to its nearest
+/// lattice point, no cell of the window is farther than `dmax + h` from its nearest burnt
+/// centre; a halo that wide holds it. `None` (use the R-tree per cell) when the grown
+/// window would be over 16 times larger than the window.
+///
+/// The transform (Meijster et al. 2000, Felzenszwalb & Huttenlocher 2012): the vertical
+/// distance to the nearest burnt cell of the same column, by one pass down and one up
+/// over the burnt cells (only the window's rows are stored), then per row the lower
+/// envelope of parabolas.
 fn window_edt(burnt: &RTree<[f64; 2]>, grid: &Grid, w: &Window) -> Option<Vec<f64>> {
     let (dx, dy) = (grid.cell_width(), grid.cell_height());
     let [x0, _, _, y0, _, _] = grid.window_transform(w);
-    let (wx, wy) = (w.cols as f64 * dx, w.rows as f64 * dy);
-    let centre = [x0 + wx / 2.0, y0 - wy / 2.0];
-    let d0 = burnt.nearest_neighbor(&centre)?.distance_2(&centre).sqrt();
-    let reach = d0 + wx.hypot(wy) / 2.0;
+    let lattice = |n: usize| (0..n).step_by(HALO_SAMPLE_STEP).chain(std::iter::once(n - 1));
+    let mut dmax: f64 = 0.0;
+    for r in lattice(w.rows) {
+        for c in lattice(w.cols) {
+            let p = [x0 + (c as f64 + 0.5) * dx, y0 - (r as f64 + 0.5) * dy];
+            dmax = dmax.max(burnt.nearest_neighbor(&p)?.distance_2(&p));
+        }
+    }
+    let half = (HALO_SAMPLE_STEP as f64) / 2.0;
+    let reach = dmax.sqrt() + (half * dx).hypot(half * dy);
     let (mx, my) = ((reach / dx).ceil() as usize + 1, (reach / dy).ceil() as usize + 1);
     let (cols, rows) = (w.cols + 2 * mx, w.rows + 2 * my);
     if cols * rows > 16 * w.len().max(256) {
@@ -268,81 +286,120 @@ fn window_edt(burnt: &RTree<[f64; 2]>, grid: &Grid, w: &Window) -> Option<Vec<f6
     // The grown window's top-left cell centre in map coordinates (may lie beyond the grid).
     let (gx0, gy0) = (x0 - (mx as f64 - 0.5) * dx, y0 + (my as f64 - 0.5) * dy);
     let env = rstar::AABB::from_corners([gx0 - dx, gy0 - rows as f64 * dy], [gx0 + cols as f64 * dx, gy0 + dy]);
-    let inf = f64::INFINITY;
-    let mut f = vec![inf; cols * rows];
-    for p in burnt.locate_in_envelope(&env) {
-        let c = ((p[0] - gx0) / dx).round();
-        let r = ((gy0 - p[1]) / dy).round();
-        if c >= 0.0 && r >= 0.0 && (c as usize) < cols && (r as usize) < rows {
-            f[r as usize * cols + c as usize] = 0.0;
+    // Burnt cells of the grown window as (row, column), sorted by row.
+    let mut cells: Vec<(usize, usize)> = burnt
+        .locate_in_envelope(&env)
+        .filter_map(|p| {
+            let c = ((p[0] - gx0) / dx).round();
+            let r = ((gy0 - p[1]) / dy).round();
+            (c >= 0.0 && r >= 0.0 && (c as usize) < cols && (r as usize) < rows).then_some((r as usize, c as usize))
+        })
+        .collect();
+    cells.sort_unstable();
+    // Vertical distance (in rows) to the nearest burnt cell at or below, then at or above.
+    const NONE: i64 = i64::MAX / 4;
+    let mut vertical = vec![NONE; w.rows * cols];
+    let mut nearest = vec![NONE; cols];
+    let mut k = cells.len();
+    for r in (my..rows).rev() {
+        while k > 0 && cells[k - 1].0 >= r {
+            nearest[cells[k - 1].1] = r as i64;
+            k -= 1;
+        }
+        if r < my + w.rows {
+            let out = &mut vertical[(r - my) * cols..(r - my + 1) * cols];
+            for (o, &b) in out.iter_mut().zip(&nearest) {
+                *o = b - r as i64;
+            }
         }
     }
-    // Squared distances: columns first (in units of dy), then rows (in units of dx).
-    let mut line = Vec::new();
-    let mut out = Vec::new();
-    for c in 0..cols {
-        line.clear();
-        line.extend((0..rows).map(|r| f[r * cols + c]));
-        edt_1d(&line, dy, &mut out);
-        for r in 0..rows {
-            f[r * cols + c] = out[r];
-        }
-    }
+    nearest.fill(-NONE);
+    let mut k = 0;
+    let mut f = vec![0.0f64; cols];
+    let mut scratch = Edt1d::new(cols);
     let mut values = Vec::with_capacity(w.len());
-    for r in 0..w.rows {
-        let row = &f[(r + my) * cols..(r + my + 1) * cols];
-        edt_1d(row, dx, &mut out);
-        values.extend(out[mx..mx + w.cols].iter().map(|d2| d2.sqrt()));
+    for r in 0..my + w.rows {
+        while k < cells.len() && cells[k].0 <= r {
+            nearest[cells[k].1] = r as i64;
+            k += 1;
+        }
+        if r < my {
+            continue;
+        }
+        let down = &vertical[(r - my) * cols..(r - my + 1) * cols];
+        for ((fc, &a), &b) in f.iter_mut().zip(&nearest).zip(down) {
+            let v = (r as i64 - a).min(b);
+            *fc = if v < NONE / 2 { (v as f64 * dy).powi(2) } else { f64::INFINITY };
+        }
+        let out = scratch.run(&f, dx, mx..mx + w.cols);
+        values.extend(out.iter().map(|d2| d2.sqrt()));
     }
     Some(values)
 }
 
-/// One-dimensional squared Euclidean distance transform of `f` (squared distances,
-/// `inf` where nothing) with samples `step` apart (Felzenszwalb & Huttenlocher).
-fn edt_1d(f: &[f64], step: f64, out: &mut Vec<f64>) {
-    let n = f.len();
-    out.clear();
-    out.resize(n, f64::INFINITY);
-    let s2 = step * step;
-    let mut v = vec![0usize; n];
-    let mut z = vec![0.0f64; n + 1];
-    let mut k: isize = -1;
-    for q in 0..n {
-        if !f[q].is_finite() {
-            continue;
+/// One-dimensional squared Euclidean distance transform (Felzenszwalb & Huttenlocher),
+/// with its buffers kept from one line to the next.
+struct Edt1d {
+    v: Vec<usize>,
+    z: Vec<f64>,
+    out: Vec<f64>,
+}
+
+impl Edt1d {
+    fn new(n: usize) -> Edt1d {
+        Edt1d { v: vec![0; n], z: vec![0.0; n + 1], out: vec![0.0; n] }
+    }
+
+    /// Squared distances from the samples `q` in `range` of `f` (squared distances, `inf`
+    /// where nothing; samples `step` apart) to the nearest parabola `f[p] + ((q - p) step)²`.
+    fn run(&mut self, f: &[f64], step: f64, range: std::ops::Range<usize>) -> &[f64] {
+        let n = f.len();
+        if self.v.len() < n {
+            *self = Edt1d::new(n);
         }
-        loop {
-            if k < 0 {
-                k = 0;
-                v[0] = q;
-                z[0] = f64::NEG_INFINITY;
-                z[1] = f64::INFINITY;
-                break;
-            }
-            let p = v[k as usize];
-            let s = ((f[q] + s2 * (q * q) as f64) - (f[p] + s2 * (p * p) as f64)) / (2.0 * s2 * (q as f64 - p as f64));
-            if s <= z[k as usize] {
-                k -= 1;
+        let (v, z) = (&mut self.v, &mut self.z);
+        let out = &mut self.out[..range.len()];
+        let s2 = step * step;
+        let mut k: isize = -1;
+        for q in 0..n {
+            if !f[q].is_finite() {
                 continue;
             }
-            k += 1;
-            v[k as usize] = q;
-            z[k as usize] = s;
-            z[k as usize + 1] = f64::INFINITY;
-            break;
+            loop {
+                if k < 0 {
+                    k = 0;
+                    v[0] = q;
+                    z[0] = f64::NEG_INFINITY;
+                    z[1] = f64::INFINITY;
+                    break;
+                }
+                let p = v[k as usize];
+                let s = ((f[q] + s2 * (q * q) as f64) - (f[p] + s2 * (p * p) as f64)) / (2.0 * s2 * (q as f64 - p as f64));
+                if s <= z[k as usize] {
+                    k -= 1;
+                    continue;
+                }
+                k += 1;
+                v[k as usize] = q;
+                z[k as usize] = s;
+                z[k as usize + 1] = f64::INFINITY;
+                break;
+            }
         }
-    }
-    if k < 0 {
-        return;
-    }
-    let mut j = 0usize;
-    for (q, o) in out.iter_mut().enumerate() {
-        while z[j + 1] < q as f64 {
-            j += 1;
+        if k < 0 {
+            out.fill(f64::INFINITY);
+            return out;
         }
-        let p = v[j];
-        let d = (q as f64 - p as f64) * step;
-        *o = d * d + f[p];
+        let mut j = 0usize;
+        for (q, o) in range.zip(out.iter_mut()) {
+            while z[j + 1] < q as f64 {
+                j += 1;
+            }
+            let p = v[j];
+            let d = (q as f64 - p as f64) * step;
+            *o = d * d + f[p];
+        }
+        out
     }
 }
 
