@@ -598,11 +598,79 @@ impl Interpolate {
         })
     }
 
+    /// IDW over window `w` from the samples within `search_radius` of each tile of the
+    /// window, found once per tile: the same estimate as [`Interpolate::at`] at each cell (the `max_points`
+    /// nearest within the radius) without an R-tree search per cell. `None` for kriging,
+    /// an unlimited radius, or more than [`WINDOW_CANDIDATES`] samples in reach.
+    fn idw_window(&self, grid: &Grid, w: &Window) -> Option<LayerBlock> {
+        let r = self.params.search_radius;
+        if self.variogram.is_some() || !r.is_finite() {
+            return None;
+        }
+        let [gx0, dx, _, gy0, _, dy] = grid.window_transform(w);
+        let (r2, k) = (r * r, self.params.max_points);
+        let mut values = Array2::<f64>::zeros((w.len(), 1));
+        let mut valid = vec![false; w.len()];
+        let mut candidates = Vec::new();
+        let mut near: Vec<(f64, f64)> = Vec::new();
+        // Tiles of the window, each with the samples within `r` of it.
+        for tr in (0..w.rows).step_by(IDW_TILE) {
+            for tc in (0..w.cols).step_by(IDW_TILE) {
+                let (rows, cols) = (IDW_TILE.min(w.rows - tr), IDW_TILE.min(w.cols - tc));
+                let (x0, y0) = (gx0 + tc as f64 * dx, gy0 + tr as f64 * dy);
+                let (x1, y1) = (x0 + cols as f64 * dx, y0 + rows as f64 * dy);
+                let env =
+                    rstar::AABB::from_corners([x0.min(x1) - r, y0.min(y1) - r], [x0.max(x1) + r, y0.max(y1) + r]);
+                candidates.clear();
+                for s in self.samples.locate_in_envelope(&env) {
+                    if candidates.len() == WINDOW_CANDIDATES {
+                        return None;
+                    }
+                    candidates.push((*s.geom(), s.data));
+                }
+                for row in tr..tr + rows {
+                    for col in tc..tc + cols {
+                        let i = row * w.cols + col;
+                        let (x, y) = grid.centre(w.cell(i));
+                        near.clear();
+                        near.extend(
+                            candidates
+                                .iter()
+                                .map(|(p, v)| ((p[0] - x).powi(2) + (p[1] - y).powi(2), *v))
+                                .filter(|n| n.0 <= r2),
+                        );
+                        if near.len() > k {
+                            near.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0));
+                            near.truncate(k);
+                        }
+                        if near.len() < self.params.min_points {
+                            continue;
+                        }
+                        let estimate = idw(&near, self.params.power);
+                        values[[i, 0]] = match self.params.transform {
+                            Some(Transform::Log) => estimate.exp(),
+                            None | Some(Transform::Clr) => estimate,
+                        };
+                        valid[i] = true;
+                    }
+                }
+            }
+        }
+        Some(LayerBlock { values, valid })
+    }
+
     /// The variogram kriging uses (given or fitted); `None` for IDW.
     pub fn variogram(&self) -> Option<Variogram> {
         self.variogram
     }
 }
+
+/// Most samples within the search radius of a tile of a window for which IDW compares
+/// every cell with each of them (beyond, an R-tree search per cell).
+pub const WINDOW_CANDIDATES: usize = 1024;
+
+/// Edge, in cells, of the tiles IDW gathers candidate samples for.
+const IDW_TILE: usize = 32;
 
 /// Inverse distance weighting of `(squared distance, value)` pairs.
 pub fn idw(near: &[(f64, f64)], power: f64) -> f64 {
@@ -612,7 +680,8 @@ pub fn idw(near: &[(f64, f64)], power: f64) -> f64 {
     }
     let (mut num, mut den) = (0.0, 0.0);
     for &(d2, v) in near {
-        let w = d2.powf(-power / 2.0);
+        // powf is most of the cost of a cell; the usual power 2 needs none.
+        let w = if power == 2.0 { 1.0 / d2 } else { d2.powf(-power / 2.0) };
         num += w * v;
         den += w;
     }
@@ -633,6 +702,9 @@ impl Evidence for Interpolate {
     }
 
     fn compute(&self, grid: &Grid, w: &Window) -> Result<LayerBlock> {
+        if let Some(block) = self.idw_window(grid, w) {
+            return Ok(block);
+        }
         let ncol = self.columns().len();
         let mut values = Array2::<f64>::zeros((w.len(), ncol));
         let mut valid = vec![false; w.len()];
