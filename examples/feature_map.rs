@@ -32,7 +32,7 @@ fn main() -> anyhow::Result<()> {
         Ok(())
     };
     let mut pending = Vec::new();
-    for chunk in windows.chunks(64) {
+    for chunk in windows.chunks(16) {
         let done = std::mem::take(&mut pending);
         let (blocks, written) = rayon::join(
             || chunk.par_iter().map(|w| stack.compute(w)).collect::<Result<Vec<_>, _>>(),

@@ -19,8 +19,8 @@ use crate::grid::{Grid, Window};
 pub const NODATA: f32 = -9999.0;
 
 /// Cells written between two flushes of the scratch file's tiles out of GDAL's block
-/// cache (64 MB of float32).
-pub const FLUSH_CELLS: usize = 1 << 24;
+/// cache (4 MB of float32): GDAL then never holds more than a few MB of the map.
+pub const FLUSH_CELLS: usize = 1 << 20;
 
 /// A float32 single-band map being written window by window.
 pub struct MapWriter {
