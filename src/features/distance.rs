@@ -216,6 +216,62 @@ impl Distance {
     }
 }
 
+/// Edge, in cells, of the tiles the exact distance gathers candidate features for.
+const EXACT_TILE: usize = 32;
+
+/// Most candidate segments and points of a tile compared with each of its cells (beyond,
+/// an R-tree search per cell).
+const EXACT_CANDIDATES: usize = 512;
+
+impl Distance {
+    /// [`Distance::at`] at every cell centre of `w`, tile by tile: with `d0` the distance
+    /// from a tile's centre to the nearest feature and `h` the tile's half diagonal, every
+    /// cell's nearest feature lies within `d0 + h` of the cell, so the features whose
+    /// envelopes meet the tile grown by `d0 + h` hold it; each cell takes the smallest
+    /// distance to those (the same distances as the R-tree's).
+    fn exact_window(&self, grid: &Grid, w: &Window) -> Array2<f64> {
+        use rstar::AABB;
+        let mut values = Array2::<f64>::zeros((w.len(), 1));
+        let [gx0, dx, _, gy0, _, dy] = grid.window_transform(w);
+        let (mut segs, mut pts): (Vec<&Line<[f64; 2]>>, Vec<&[f64; 2]>) = (Vec::new(), Vec::new());
+        for tr in (0..w.rows).step_by(EXACT_TILE) {
+            for tc in (0..w.cols).step_by(EXACT_TILE) {
+                let (rows, cols) = (EXACT_TILE.min(w.rows - tr), EXACT_TILE.min(w.cols - tc));
+                let (x0, y0) = (gx0 + tc as f64 * dx, gy0 + tr as f64 * dy);
+                let (x1, y1) = (x0 + cols as f64 * dx, y0 + rows as f64 * dy);
+                let centre = [(x0 + x1) / 2.0, (y0 + y1) / 2.0];
+                let reach = self.at(centre) + (x1 - x0).hypot(y1 - y0) / 2.0;
+                let cells = (tr..tr + rows).flat_map(|r| (tc..tc + cols).map(move |c| r * w.cols + c));
+                segs.clear();
+                pts.clear();
+                if reach.is_finite() {
+                    let env = AABB::from_corners([x0.min(x1) - reach, y0.min(y1) - reach], [x0.max(x1) + reach, y0.max(y1) + reach]);
+                    segs.extend(self.segments.locate_in_envelope_intersecting(&env).take(EXACT_CANDIDATES + 1));
+                    pts.extend(self.points.locate_in_envelope(&env).take(EXACT_CANDIDATES + 1));
+                }
+                if !reach.is_finite() || segs.len() + pts.len() > EXACT_CANDIDATES {
+                    for i in cells {
+                        let (x, y) = grid.centre(w.cell(i));
+                        values[[i, 0]] = self.at([x, y]);
+                    }
+                    continue;
+                }
+                for i in cells {
+                    let (x, y) = grid.centre(w.cell(i));
+                    let p = [x, y];
+                    let d2 = segs
+                        .iter()
+                        .map(|s| s.distance_2(&p))
+                        .chain(pts.iter().map(|q| q.distance_2(&p)))
+                        .fold(f64::INFINITY, f64::min);
+                    values[[i, 0]] = d2.sqrt();
+                }
+            }
+        }
+        values
+    }
+}
+
 /// Points where segments of two different features cross (collinear overlaps give
 /// their end points).
 pub(crate) fn intersections(segments: &[(Line<[f64; 2]>, usize)]) -> Vec<[f64; 2]> {
@@ -514,7 +570,7 @@ impl Evidence for Distance {
             let values = Array2::from_shape_vec((w.len(), 1), values).expect("one value per cell");
             return Ok(LayerBlock { values, valid: vec![true; w.len()] });
         }
-        Ok(LayerBlock::from_centres(grid, w, |p| self.at(p)))
+        Ok(LayerBlock { values: self.exact_window(grid, w), valid: vec![true; w.len()] })
     }
 
     fn describe(&self) -> String {
@@ -567,6 +623,50 @@ mod tests {
                     let want = centres.iter().map(|c| (c.0 - x).hypot(c.1 - y)).fold(f64::INFINITY, f64::min);
                     assert!((v - want).abs() < 1e-9 * (1.0 + want), "{w:?} cell {i}: {v} vs {want}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn exact_tiles_equal_a_brute_force_over_every_feature() {
+        // Windows larger than a tile, features clustered in one corner (far tiles reach
+        // far) and a lone point; non-square cells.
+        let grid = Grid {
+            crs_wkt: String::new(),
+            crs_name: "test".into(),
+            geo_transform: [0.0, 30.0, 0.0, 6000.0, 0.0, -20.0],
+            cols: 150,
+            rows: 110,
+            block_size: 70,
+            mask: crate::grid::Mask::All,
+        };
+        let mut segs = Vec::new();
+        let mut pts = Vec::new();
+        for k in 0..25 {
+            let (x, y) = (100.0 + (k * 37 % 400) as f64, 5000.0 + (k * 53 % 300) as f64);
+            let line: geo::Geometry<f64> = geo::LineString::from(vec![(x, y), (x + 45.0, y - 80.0 + k as f64)]).into();
+            collect(&line, &mut segs, &mut pts);
+        }
+        pts.push([4000.0, 900.0]);
+        let d = Distance {
+            name: "d".into(),
+            source: "test".into(),
+            segments: RTree::bulk_load(segs.clone()),
+            points: RTree::bulk_load(pts.clone()),
+            burnt: None,
+        };
+        for w in grid.windows() {
+            let values = d.exact_window(&grid, &w);
+            for i in 0..w.len() {
+                let (x, y) = grid.centre(w.cell(i));
+                let p = [x, y];
+                let want = segs
+                    .iter()
+                    .map(|s| s.distance_2(&p))
+                    .chain(pts.iter().map(|q| q.distance_2(&p)))
+                    .fold(f64::INFINITY, f64::min)
+                    .sqrt();
+                assert_eq!(values[[i, 0]], want, "{w:?} cell {i}");
             }
         }
     }
