@@ -228,48 +228,77 @@ impl Distance {
     /// from a tile's centre to the nearest feature and `h` the tile's half diagonal, every
     /// cell's nearest feature lies within `d0 + h` of the cell, so the features whose
     /// envelopes meet the tile grown by `d0 + h` hold it; each cell takes the smallest
-    /// distance to those (the same distances as the R-tree's).
+    /// distance to those (the same distances as the R-tree's). A tile with more than
+    /// [`EXACT_CANDIDATES`] is split in four, down to 4 cells, then searched per cell.
     fn exact_window(&self, grid: &Grid, w: &Window) -> Array2<f64> {
-        use rstar::AABB;
         let mut values = Array2::<f64>::zeros((w.len(), 1));
-        let [gx0, dx, _, gy0, _, dy] = grid.window_transform(w);
-        let (mut segs, mut pts): (Vec<&Line<[f64; 2]>>, Vec<&[f64; 2]>) = (Vec::new(), Vec::new());
+        let mut candidates = Vec::new();
         for tr in (0..w.rows).step_by(EXACT_TILE) {
             for tc in (0..w.cols).step_by(EXACT_TILE) {
-                let (rows, cols) = (EXACT_TILE.min(w.rows - tr), EXACT_TILE.min(w.cols - tc));
-                let (x0, y0) = (gx0 + tc as f64 * dx, gy0 + tr as f64 * dy);
-                let (x1, y1) = (x0 + cols as f64 * dx, y0 + rows as f64 * dy);
-                let centre = [(x0 + x1) / 2.0, (y0 + y1) / 2.0];
-                let reach = self.at(centre) + (x1 - x0).hypot(y1 - y0) / 2.0;
-                let cells = (tr..tr + rows).flat_map(|r| (tc..tc + cols).map(move |c| r * w.cols + c));
-                segs.clear();
-                pts.clear();
-                if reach.is_finite() {
-                    let env = AABB::from_corners([x0.min(x1) - reach, y0.min(y1) - reach], [x0.max(x1) + reach, y0.max(y1) + reach]);
-                    segs.extend(self.segments.locate_in_envelope_intersecting(&env).take(EXACT_CANDIDATES + 1));
-                    pts.extend(self.points.locate_in_envelope(&env).take(EXACT_CANDIDATES + 1));
-                }
-                if !reach.is_finite() || segs.len() + pts.len() > EXACT_CANDIDATES {
-                    for i in cells {
-                        let (x, y) = grid.centre(w.cell(i));
-                        values[[i, 0]] = self.at([x, y]);
-                    }
-                    continue;
-                }
-                for i in cells {
-                    let (x, y) = grid.centre(w.cell(i));
-                    let p = [x, y];
-                    let d2 = segs
-                        .iter()
-                        .map(|s| s.distance_2(&p))
-                        .chain(pts.iter().map(|q| q.distance_2(&p)))
-                        .fold(f64::INFINITY, f64::min);
-                    values[[i, 0]] = d2.sqrt();
-                }
+                let tile = (tr, tc, EXACT_TILE.min(w.rows - tr), EXACT_TILE.min(w.cols - tc));
+                self.exact_tile(grid, w, tile, &mut values, &mut candidates);
             }
         }
         values
     }
+
+    /// [`Distance::exact_window`] over the cells `(row, col, rows, cols)` of `w`.
+    fn exact_tile<'a>(
+        &'a self,
+        grid: &Grid,
+        w: &Window,
+        (tr, tc, rows, cols): (usize, usize, usize, usize),
+        values: &mut Array2<f64>,
+        candidates: &mut Vec<Candidate<'a>>,
+    ) {
+        let [gx0, dx, _, gy0, _, dy] = grid.window_transform(w);
+        let (x0, y0) = (gx0 + tc as f64 * dx, gy0 + tr as f64 * dy);
+        let (x1, y1) = (x0 + cols as f64 * dx, y0 + rows as f64 * dy);
+        let reach = self.at([(x0 + x1) / 2.0, (y0 + y1) / 2.0]) + (x1 - x0).hypot(y1 - y0) / 2.0;
+        candidates.clear();
+        if reach.is_finite() {
+            let env = rstar::AABB::from_corners(
+                [x0.min(x1) - reach, y0.min(y1) - reach],
+                [x0.max(x1) + reach, y0.max(y1) + reach],
+            );
+            candidates.extend(self.segments.locate_in_envelope_intersecting(&env).take(EXACT_CANDIDATES + 1).map(Candidate::Segment));
+            candidates.extend(self.points.locate_in_envelope(&env).take(EXACT_CANDIDATES + 1).map(Candidate::Point));
+        }
+        if !reach.is_finite() || candidates.len() > EXACT_CANDIDATES {
+            if rows.max(cols) > 4 {
+                let (r2, c2) = (rows.div_ceil(2), cols.div_ceil(2));
+                for (r, c, nr, nc) in [(0, 0, r2, c2), (0, c2, r2, cols - c2), (r2, 0, rows - r2, c2), (r2, c2, rows - r2, cols - c2)] {
+                    if nr > 0 && nc > 0 {
+                        self.exact_tile(grid, w, (tr + r, tc + c, nr, nc), values, candidates);
+                    }
+                }
+                return;
+            }
+            for i in (tr..tr + rows).flat_map(|r| (tc..tc + cols).map(move |c| r * w.cols + c)) {
+                let (x, y) = grid.centre(w.cell(i));
+                values[[i, 0]] = self.at([x, y]);
+            }
+            return;
+        }
+        for i in (tr..tr + rows).flat_map(|r| (tc..tc + cols).map(move |c| r * w.cols + c)) {
+            let (x, y) = grid.centre(w.cell(i));
+            let p = [x, y];
+            let d2 = candidates
+                .iter()
+                .map(|c| match c {
+                    Candidate::Segment(s) => s.distance_2(&p),
+                    Candidate::Point(q) => q.distance_2(&p),
+                })
+                .fold(f64::INFINITY, f64::min);
+            values[[i, 0]] = d2.sqrt();
+        }
+    }
+}
+
+/// A feature near a tile, for [`Distance::exact_tile`].
+enum Candidate<'a> {
+    Segment(&'a Line<[f64; 2]>),
+    Point(&'a [f64; 2]),
 }
 
 /// Points where segments of two different features cross (collinear overlaps give
@@ -629,8 +658,9 @@ mod tests {
 
     #[test]
     fn exact_tiles_equal_a_brute_force_over_every_feature() {
-        // Windows larger than a tile, features clustered in one corner (far tiles reach
-        // far) and a lone point; non-square cells.
+        // Windows larger than a tile, 600 segments clustered in one corner (far tiles reach
+        // far; tiles near them have too many candidates and are split, down to the search
+        // per cell) and a lone point; non-square cells.
         let grid = Grid {
             crs_wkt: String::new(),
             crs_name: "test".into(),
@@ -642,9 +672,10 @@ mod tests {
         };
         let mut segs = Vec::new();
         let mut pts = Vec::new();
-        for k in 0..25 {
+        for k in 0..600 {
             let (x, y) = (100.0 + (k * 37 % 400) as f64, 5000.0 + (k * 53 % 300) as f64);
-            let line: geo::Geometry<f64> = geo::LineString::from(vec![(x, y), (x + 45.0, y - 80.0 + k as f64)]).into();
+            let line: geo::Geometry<f64> =
+                geo::LineString::from(vec![(x, y), (x + 45.0, y - 80.0 + (k % 25) as f64)]).into();
             collect(&line, &mut segs, &mut pts);
         }
         pts.push([4000.0, 900.0]);
