@@ -15,6 +15,8 @@
 # benchmark runs, so eis-toolkit is installed with --no-deps and the modules that WofE code path
 # imports (geopandas, rasterio, fiona, shapely, pyproj, pandas, numpy, beartype) are pinned below at
 # versions inside eis-toolkit's own constraints. The import of the WofE module is verified at the end.
+# The evidence bench (benches/evidence_eis.py) also runs eis-toolkit's distance and IDW, which import
+# numba (and typer), pinned below too.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -45,6 +47,10 @@ python-dateutil==3.0.0
 pytz==2026.6
 six==1.17.0
 tzdata==2026.6
+numba==0.60.0
+llvmlite==0.43.0
+typer==0.9.4
+typing_extensions==4.12.2
 EOF
 )"
 STAMP_VALUE="$(printf '%s\n' "$REQUIREMENTS" | sha256sum | cut -c1-16)"
@@ -53,7 +59,8 @@ STAMP="$VENV/.bench-requirements"
 log() { echo "setup-venv: $*" >&2; }
 
 verify() {
-  "$VENV/bin/python" -c 'import eis_toolkit, eis_toolkit.prediction.weights_of_evidence' >/dev/null 2>&1
+  "$VENV/bin/python" -c 'import eis_toolkit, eis_toolkit.prediction.weights_of_evidence
+import eis_toolkit.vector_processing.idw_interpolation, eis_toolkit.vector_processing.distance_computation' >/dev/null 2>&1
 }
 
 # Up to date already: say nothing.
@@ -119,8 +126,8 @@ if ! "$VENV/bin/python" -m pip install -q --no-deps --only-binary=:all: "${PIP_E
 fi
 
 if ! verify; then
-  log "ERROR: eis_toolkit.prediction.weights_of_evidence does not import in $VENV:"
-  "$VENV/bin/python" -c 'import eis_toolkit.prediction.weights_of_evidence' || true
+  log "ERROR: eis-toolkit's weights of evidence, distance or IDW module does not import in $VENV:"
+  "$VENV/bin/python" -c 'import eis_toolkit.prediction.weights_of_evidence, eis_toolkit.vector_processing.idw_interpolation, eis_toolkit.vector_processing.distance_computation' || true
   exit 1
 fi
 printf '%s\n' "$STAMP_VALUE" >"$STAMP"

@@ -268,8 +268,11 @@ pub struct RawEvidence {
     pub below_detection: Option<crate::features::interpolate::BelowDetection>,
     /// `interpolate` with `below_detection = "value"`: the replacement.
     pub below_detection_value: Option<f64>,
-    /// `interpolate`: `log`. Default none.
+    /// `interpolate`: `log` or `clr`. Default none.
     pub transform: Option<crate::features::interpolate::Transform>,
+    /// `interpolate` with `transform = "clr"`: the attributes of the composition (the
+    /// `attribute` among them).
+    pub parts: Option<Vec<String>>,
     /// `interpolate`: `idw` or `ordinary_kriging`. Default `idw`.
     pub interpolation: Option<crate::features::interpolate::Interpolation>,
     /// Kriging: `spherical`, `exponential` or `gaussian`. Default `spherical`.
@@ -1026,6 +1029,11 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
             }
             if let (EvidenceKind::PointDensity | EvidenceKind::Interpolate, Some(attr)) = (ev.kind, ev.attribute.as_deref()) {
                 layer.check_field(attr)?;
+            }
+            if ev.kind == EvidenceKind::Interpolate {
+                for part in ev.parts.iter().flatten() {
+                    layer.check_field(part)?;
+                }
             }
             EvidenceInput::Vector(layer)
         }

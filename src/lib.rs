@@ -495,6 +495,7 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
             below_detection: None,
             below_detection_value: None,
             transform: None,
+            parts: None,
             interpolation: None,
             variogram: None,
             nugget: None,

@@ -166,6 +166,99 @@ max_points = 3
     assert!(err.contains("li_idw") && err.contains("n.d.") && err.contains("li_ppm"), "{err}");
 }
 
+/// A point with the given properties (a JSON object body).
+fn assay(x: f64, y: f64, properties: &str) -> String {
+    point(x, y).replace(r#""properties":{}"#, &format!(r#""properties":{{{properties}}}"#))
+}
+
+#[test]
+fn centred_log_ratio_equals_a_hand_computation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // Samples on cell centres; max_points = 1 so each cell takes its nearest sample's clr.
+    let features = [
+        assay(550.0, 550.0, r#""li":20,"cs":5,"rb":40"#),
+        // Cs below a detection limit of 1: half the limit.
+        assay(2050.0, 1050.0, r#""li":"12","cs":"<1","rb":30.0"#),
+        // A null part: the sample is not used.
+        assay(4050.0, 3050.0, r#""li":7,"cs":null,"rb":9"#),
+        // Li below detection as a negative number (limit 3): 1.5.
+        assay(6050.0, 4050.0, r#""li":-3,"cs":2,"rb":10"#),
+    ];
+    let path = write(d, "soil.geojson", &collection(&features));
+    let ev = |extra: &str| {
+        format!(
+            r#"
+[[evidence]]
+name = "li_clr"
+kind = "interpolate"
+path = "{}"
+attribute = "li"
+max_points = 1
+{extra}
+"#,
+            path.display()
+        )
+    };
+    let stack = FeatureStack::prepare(&config(d, &ev(r#"transform = "clr"
+parts = ["li", "cs", "rb"]"#)))
+    .unwrap();
+    let ours = compute_all(&stack);
+    let cell = |x: f64, y: f64| ((y / CELL) as usize) * COLS + (x / CELL) as usize;
+    // ln(li) - (ln(li) + ln(cs) + ln(rb)) / 3, computed by hand (Python's math.log).
+    for ((x, y), want) in [
+        ((550.0, 550.0), 0.23104906018664817),  // 20, 5, 40
+        ((2050.0, 1050.0), 0.7539210328245969), // 12, 0.5, 30
+        ((6050.0, 4050.0), -0.7282673524458874), // 1.5, 2, 10
+        // The sample with a null part is not used: its cell takes the nearest other one (li -3).
+        ((4050.0, 3050.0), -0.7282673524458874),
+    ] {
+        let (v, ok) = ours[0][cell(x, y)];
+        assert!(ok && (v - want).abs() < 1e-12, "({x}, {y}): {v} vs {want}");
+    }
+    // The clr of another part of the same composition: Cs of the first sample.
+    let cs = FeatureStack::prepare(&config(
+        d,
+        &ev(r#"transform = "clr"
+parts = ["li", "cs", "rb"]"#)
+        .replace(r#"attribute = "li""#, r#"attribute = "cs""#),
+    ))
+    .unwrap();
+    let (v, _) = compute_all(&cs)[0][cell(550.0, 550.0)];
+    assert!((v - -1.1552453009332424).abs() < 1e-12, "{v}");
+    // With below_detection = "drop", the samples with a part below detection are not used.
+    let drop = r#"transform = "clr"
+parts = ["li", "cs", "rb"]
+below_detection = "drop""#;
+    let dropped = FeatureStack::prepare(&config(d, &ev(drop))).unwrap();
+    let all = compute_all(&dropped);
+    assert!(all[0].iter().all(|&(v, ok)| ok && (v - 0.23104906018664817).abs() < 1e-12));
+    // Configuration errors name the key.
+    for (extra, want) in [
+        (r#"transform = "clr""#, "parts"),
+        (r#"parts = ["li", "cs"]"#, "only applies with `transform = \"clr\"`"),
+        ("transform = \"clr\"\nparts = [\"cs\", \"rb\"]", "must list the attribute `li`"),
+        ("transform = \"clr\"\nparts = [\"li\"]", "at least two parts"),
+        ("transform = \"clr\"\nparts = [\"li\", \"k\"]", "no attribute `k`"),
+    ] {
+        // c.toml holds the last configuration loaded (the `drop` one): swap its evidence.
+        let text = std::fs::read_to_string(d.join("c.toml")).unwrap().replace(&ev(drop), &ev(extra));
+        let path = write(d, "bad.toml", &text);
+        let e = match Settings::load(&path) {
+            Err(e) => e.to_string(),
+            Ok(s) => FeatureStack::prepare(&s).unwrap_err().to_string(),
+        };
+        assert!(e.contains(want), "{extra}: {e}");
+    }
+    // A part of 0 has no logarithm: an error naming the feature and the part.
+    write(d, "soil.geojson", &collection(&[assay(550.0, 550.0, r#""li":20,"cs":0,"rb":40"#)]));
+    let e = FeatureStack::prepare(&config(d, &ev(r#"transform = "clr"
+parts = ["li", "cs", "rb"]"#)))
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("feature 0") && e.contains("part `cs`") && e.contains("logarithm"), "{e}");
+}
+
 #[test]
 fn ordinary_kriging_equals_pykrige() {
     // tests/fixtures/kriging/make_fixture.py made these with PyKrige 1.7.2.

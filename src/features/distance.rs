@@ -8,7 +8,8 @@
 //!   polygon or on a line's path; every touched cell with `all_touched`), and the
 //!   distance is from the cell centre to the nearest burnt cell's centre (0 on burnt
 //!   cells). The burnt cells of the whole grid are found once at prepare, in one
-//!   streaming pass over the windows, and indexed in an R-tree.
+//!   streaming pass over the windows, and kept per window (8 bytes a burnt cell); each
+//!   window is then an exact distance transform over itself and a halo.
 //!
 //! Either way any window is computed on its own.
 
@@ -132,8 +133,8 @@ pub struct Distance {
     source: String,
     segments: RTree<Line<[f64; 2]>>,
     points: RTree<[f64; 2]>,
-    /// Centres of the burnt cells (`raster` method).
-    burnt: Option<RTree<[f64; 2]>>,
+    /// The burnt cells (`raster` method).
+    burnt: Option<Burnt>,
 }
 
 impl Distance {
@@ -182,15 +183,15 @@ impl Distance {
                 } else {
                     features.into_iter().map(|f| (f.geometry, 0)).collect()
                 };
-                let centres = burnt_centres(&Burner::new(shapes, params.all_touched), grid)?;
-                if centres.is_empty() {
+                let burnt = Burnt::burn(&Burner::new(shapes, params.all_touched), grid)?;
+                if burnt.count == 0 {
                     return Err(Error::Layer {
                         path: layer.path.clone(),
                         layer: layer.layer.clone(),
                         message: format!("evidence `{}`: no feature burns a cell of the grid", settings.name),
                     });
                 }
-                Some(RTree::bulk_load(centres))
+                Some(burnt)
             }
         };
         Ok(Distance {
@@ -202,11 +203,8 @@ impl Distance {
         })
     }
 
-    /// Distance from map point `p` to the nearest feature (or burnt cell centre).
+    /// Distance from map point `p` to the nearest feature (the geometry, whatever the method).
     pub fn at(&self, p: [f64; 2]) -> f64 {
-        if let Some(burnt) = &self.burnt {
-            return burnt.nearest_neighbor(&p).map_or(f64::INFINITY, |q| q.distance_2(&p).sqrt());
-        }
         let seg = self.segments.nearest_neighbor(&p).map(|s| s.distance_2(&p));
         let pt = self.points.nearest_neighbor(&p).map(|q| q.distance_2(&p));
         let d2 = match (seg, pt) {
@@ -216,6 +214,91 @@ impl Distance {
         };
         d2.sqrt()
     }
+}
+
+/// Edge, in cells, of the tiles the exact distance gathers candidate features for.
+const EXACT_TILE: usize = 32;
+
+/// Most candidate segments and points of a tile compared with each of its cells (beyond,
+/// an R-tree search per cell).
+const EXACT_CANDIDATES: usize = 512;
+
+impl Distance {
+    /// [`Distance::at`] at every cell centre of `w`, tile by tile: with `d0` the distance
+    /// from a tile's centre to the nearest feature and `h` the tile's half diagonal, every
+    /// cell's nearest feature lies within `d0 + h` of the cell, so the features whose
+    /// envelopes meet the tile grown by `d0 + h` hold it; each cell takes the smallest
+    /// distance to those (the same distances as the R-tree's). A tile with more than
+    /// [`EXACT_CANDIDATES`] is split in four, down to 4 cells, then searched per cell.
+    fn exact_window(&self, grid: &Grid, w: &Window) -> Array2<f64> {
+        let mut values = Array2::<f64>::zeros((w.len(), 1));
+        let mut candidates = Vec::new();
+        for tr in (0..w.rows).step_by(EXACT_TILE) {
+            for tc in (0..w.cols).step_by(EXACT_TILE) {
+                let tile = (tr, tc, EXACT_TILE.min(w.rows - tr), EXACT_TILE.min(w.cols - tc));
+                self.exact_tile(grid, w, tile, &mut values, &mut candidates);
+            }
+        }
+        values
+    }
+
+    /// [`Distance::exact_window`] over the cells `(row, col, rows, cols)` of `w`.
+    fn exact_tile<'a>(
+        &'a self,
+        grid: &Grid,
+        w: &Window,
+        (tr, tc, rows, cols): (usize, usize, usize, usize),
+        values: &mut Array2<f64>,
+        candidates: &mut Vec<Candidate<'a>>,
+    ) {
+        let [gx0, dx, _, gy0, _, dy] = grid.window_transform(w);
+        let (x0, y0) = (gx0 + tc as f64 * dx, gy0 + tr as f64 * dy);
+        let (x1, y1) = (x0 + cols as f64 * dx, y0 + rows as f64 * dy);
+        let reach = self.at([(x0 + x1) / 2.0, (y0 + y1) / 2.0]) + (x1 - x0).hypot(y1 - y0) / 2.0;
+        candidates.clear();
+        if reach.is_finite() {
+            let env = rstar::AABB::from_corners(
+                [x0.min(x1) - reach, y0.min(y1) - reach],
+                [x0.max(x1) + reach, y0.max(y1) + reach],
+            );
+            candidates.extend(self.segments.locate_in_envelope_intersecting(&env).take(EXACT_CANDIDATES + 1).map(Candidate::Segment));
+            candidates.extend(self.points.locate_in_envelope(&env).take(EXACT_CANDIDATES + 1).map(Candidate::Point));
+        }
+        if !reach.is_finite() || candidates.len() > EXACT_CANDIDATES {
+            if rows.max(cols) > 4 {
+                let (r2, c2) = (rows.div_ceil(2), cols.div_ceil(2));
+                for (r, c, nr, nc) in [(0, 0, r2, c2), (0, c2, r2, cols - c2), (r2, 0, rows - r2, c2), (r2, c2, rows - r2, cols - c2)] {
+                    if nr > 0 && nc > 0 {
+                        self.exact_tile(grid, w, (tr + r, tc + c, nr, nc), values, candidates);
+                    }
+                }
+                return;
+            }
+            for i in (tr..tr + rows).flat_map(|r| (tc..tc + cols).map(move |c| r * w.cols + c)) {
+                let (x, y) = grid.centre(w.cell(i));
+                values[[i, 0]] = self.at([x, y]);
+            }
+            return;
+        }
+        for i in (tr..tr + rows).flat_map(|r| (tc..tc + cols).map(move |c| r * w.cols + c)) {
+            let (x, y) = grid.centre(w.cell(i));
+            let p = [x, y];
+            let d2 = candidates
+                .iter()
+                .map(|c| match c {
+                    Candidate::Segment(s) => s.distance_2(&p),
+                    Candidate::Point(q) => q.distance_2(&p),
+                })
+                .fold(f64::INFINITY, f64::min);
+            values[[i, 0]] = d2.sqrt();
+        }
+    }
+}
+
+/// A feature near a tile, for [`Distance::exact_tile`].
+enum Candidate<'a> {
+    Segment(&'a Line<[f64; 2]>),
+    Point(&'a [f64; 2]),
 }
 
 /// Points where segments of two different features cross (collinear overlaps give
@@ -247,124 +330,218 @@ pub(crate) fn intersections(segments: &[(Line<[f64; 2]>, usize)]) -> Vec<[f64; 2
     out
 }
 
-/// Exact distances from the cells of `w` to the nearest burnt centre, by a Euclidean
-/// distance transform (Felzenszwalb & Huttenlocher 2012) over the window grown by a
-/// margin that must hold every cell's nearest burnt centre: with `d0` the distance from
-/// the window's centre to its nearest burnt centre and `h` the window's half diagonal,
-/// no cell of the window is farther than `d0 + h` from a burnt centre. `None` (use the
-/// R-tree per cell) when that margin would make the grown window over 16 times larger.
-fn window_edt(burnt: &RTree<[f64; 2]>, grid: &Grid, w: &Window) -> Option<Vec<f64>> {
-    let (dx, dy) = (grid.cell_width(), grid.cell_height());
-    let [x0, _, _, y0, _, _] = grid.window_transform(w);
-    let (wx, wy) = (w.cols as f64 * dx, w.rows as f64 * dy);
-    let centre = [x0 + wx / 2.0, y0 - wy / 2.0];
-    let d0 = burnt.nearest_neighbor(&centre)?.distance_2(&centre).sqrt();
-    let reach = d0 + wx.hypot(wy) / 2.0;
-    let (mx, my) = ((reach / dx).ceil() as usize + 1, (reach / dy).ceil() as usize + 1);
-    let (cols, rows) = (w.cols + 2 * mx, w.rows + 2 * my);
-    if cols * rows > 16 * w.len().max(256) {
-        return None;
-    }
-    // The grown window's top-left cell centre in map coordinates (may lie beyond the grid).
-    let (gx0, gy0) = (x0 - (mx as f64 - 0.5) * dx, y0 + (my as f64 - 0.5) * dy);
-    let env = rstar::AABB::from_corners([gx0 - dx, gy0 - rows as f64 * dy], [gx0 + cols as f64 * dx, gy0 + dy]);
-    let inf = f64::INFINITY;
-    let mut f = vec![inf; cols * rows];
-    for p in burnt.locate_in_envelope(&env) {
-        let c = ((p[0] - gx0) / dx).round();
-        let r = ((gy0 - p[1]) / dy).round();
-        if c >= 0.0 && r >= 0.0 && (c as usize) < cols && (r as usize) < rows {
-            f[r as usize * cols + c as usize] = 0.0;
-        }
-    }
-    // Squared distances: columns first (in units of dy), then rows (in units of dx).
-    let mut line = Vec::new();
-    let mut out = Vec::new();
-    for c in 0..cols {
-        line.clear();
-        line.extend((0..rows).map(|r| f[r * cols + c]));
-        edt_1d(&line, dy, &mut out);
-        for r in 0..rows {
-            f[r * cols + c] = out[r];
-        }
-    }
-    let mut values = Vec::with_capacity(w.len());
-    for r in 0..w.rows {
-        let row = &f[(r + my) * cols..(r + my + 1) * cols];
-        edt_1d(row, dx, &mut out);
-        values.extend(out[mx..mx + w.cols].iter().map(|d2| d2.sqrt()));
-    }
-    Some(values)
+/// The cells GDAL's rasterizer burns, kept per window of the grid as (row, column)
+/// within the window, row-major.
+#[derive(Debug)]
+struct Burnt {
+    /// The grid's window size (`block_size`).
+    block: usize,
+    /// Windows per row of windows.
+    per_row: usize,
+    /// Burnt cells of each window, in `grid.windows()` order.
+    windows: Vec<Vec<(u32, u32)>>,
+    /// Burnt cells in all.
+    count: usize,
 }
 
-/// One-dimensional squared Euclidean distance transform of `f` (squared distances,
-/// `inf` where nothing) with samples `step` apart (Felzenszwalb & Huttenlocher).
-fn edt_1d(f: &[f64], step: f64, out: &mut Vec<f64>) {
-    let n = f.len();
-    out.clear();
-    out.resize(n, f64::INFINITY);
-    let s2 = step * step;
-    let mut v = vec![0usize; n];
-    let mut z = vec![0.0f64; n + 1];
-    let mut k: isize = -1;
-    for q in 0..n {
-        if !f[q].is_finite() {
+impl Burnt {
+    /// Burns the whole grid, window by window in parallel.
+    fn burn(burner: &Burner, grid: &Grid) -> Result<Burnt> {
+        let windows: Vec<Vec<(u32, u32)>> = grid
+            .windows()
+            .par_iter()
+            .map(|w| {
+                let burnt = burner.burn(grid, w)?;
+                Ok(burnt
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| b.is_some())
+                    .map(|(i, _)| ((i / w.cols) as u32, (i % w.cols) as u32))
+                    .collect())
+            })
+            .collect::<Result<_>>()?;
+        let block = grid.block_size.max(1);
+        Ok(Burnt { block, per_row: grid.cols.div_ceil(block), count: windows.iter().map(Vec::len).sum(), windows })
+    }
+
+    /// Burnt cells (grid row, grid column) within `rows` x `cols` of the grid.
+    fn cells_in(&self, rows: std::ops::Range<usize>, cols: std::ops::Range<usize>, out: &mut Vec<(usize, usize)>) {
+        let b = self.block;
+        for wr in rows.start / b..rows.end.div_ceil(b) {
+            for wc in cols.start / b..cols.end.div_ceil(b) {
+                let Some(cells) = self.windows.get(wr * self.per_row + wc) else { continue };
+                out.extend(
+                    cells
+                        .iter()
+                        .map(|&(r, c)| (wr * b + r as usize, wc * b + c as usize))
+                        .filter(|(r, c)| rows.contains(r) && cols.contains(c)),
+                );
+            }
+        }
+    }
+}
+
+/// Exact distances from the cells of `w` to the nearest burnt cell centre, by a Euclidean
+/// distance transform over the window grown by a halo (clipped to the grid, beyond which
+/// nothing is burnt). The first halo is half the window's size (at least 16 cells).
+///
+/// A cell's distance within the grown window is exact when it is no larger than the
+/// distance from the cell to the nearest cell outside the grown window (beyond a side not
+/// at the grid's edge): no burnt cell outside can be nearer. When a cell fails that check
+/// the halo grows to the largest distance found (which holds every cell's nearest burnt
+/// cell, so the second pass is exact) or doubles when a cell found none, until it covers
+/// the grid.
+///
+/// The transform (Meijster et al. 2000, Felzenszwalb & Huttenlocher 2012): the vertical
+/// distance to the nearest burnt cell of the same column, by one sweep down and one up
+/// over the burnt cells (only the window's rows are stored), then per row the lower
+/// envelope of parabolas.
+fn window_edt(burnt: &Burnt, grid: &Grid, w: &Window) -> Vec<f64> {
+    let (dx, dy) = (grid.cell_width(), grid.cell_height());
+    let mut halo = (w.rows.max(w.cols) / 2).max(16);
+    let mut cells = Vec::new();
+    loop {
+        let (r0, r1) = (w.row.saturating_sub(halo), (w.row + w.rows + halo).min(grid.rows));
+        let (c0, c1) = (w.col.saturating_sub(halo), (w.col + w.cols + halo).min(grid.cols));
+        let whole = r0 == 0 && c0 == 0 && r1 == grid.rows && c1 == grid.cols;
+        cells.clear();
+        burnt.cells_in(r0..r1, c0..c1, &mut cells);
+        cells.sort_unstable();
+        let values = edt_region(&cells, (r0, r1), (c0, c1), w, dx, dy);
+        if whole {
+            return values;
+        }
+        // Distance from each cell to the nearest cell outside the grown window.
+        let inf = f64::INFINITY;
+        let mut largest: f64 = 0.0;
+        let mut exact = true;
+        for (i, &d) in values.iter().enumerate() {
+            let (r, c) = (w.row + i / w.cols, w.col + i % w.cols);
+            let up = if r0 > 0 { (r + 1 - r0) as f64 * dy } else { inf };
+            let down = if r1 < grid.rows { (r1 - r) as f64 * dy } else { inf };
+            let left = if c0 > 0 { (c + 1 - c0) as f64 * dx } else { inf };
+            let right = if c1 < grid.cols { (c1 - c) as f64 * dx } else { inf };
+            if d > up.min(down).min(left).min(right) {
+                exact = false;
+            }
+            largest = largest.max(d);
+        }
+        if exact {
+            return values;
+        }
+        halo = if largest.is_finite() { ((largest / dx.min(dy)).ceil() as usize + 1).max(halo + 1) } else { 2 * halo };
+    }
+}
+
+/// The distance transform of [`window_edt`] over rows `r0..r1`, columns `c0..c1` of the
+/// grid holding the burnt `cells` (grid row, column; sorted), for the cells of `w`.
+fn edt_region(cells: &[(usize, usize)], (r0, r1): (usize, usize), (c0, c1): (usize, usize), w: &Window, dx: f64, dy: f64) -> Vec<f64> {
+    let cols = c1 - c0;
+    // Vertical distance (in rows) to the nearest burnt cell at or below, then at or above.
+    const NONE: i64 = i64::MAX / 4;
+    let mut vertical = vec![NONE; w.rows * cols];
+    let mut nearest = vec![NONE; cols];
+    let mut k = cells.len();
+    for r in (w.row..r1).rev() {
+        while k > 0 && cells[k - 1].0 >= r {
+            nearest[cells[k - 1].1 - c0] = cells[k - 1].0 as i64;
+            k -= 1;
+        }
+        if r < w.row + w.rows {
+            let out = &mut vertical[(r - w.row) * cols..(r - w.row + 1) * cols];
+            for (o, &b) in out.iter_mut().zip(&nearest) {
+                *o = b - r as i64;
+            }
+        }
+    }
+    nearest.fill(-NONE);
+    let mut k = 0;
+    let mut f = vec![0.0f64; cols];
+    let mut scratch = Edt1d::new(cols);
+    let mut values = Vec::with_capacity(w.len());
+    for r in r0..w.row + w.rows {
+        while k < cells.len() && cells[k].0 <= r {
+            nearest[cells[k].1 - c0] = cells[k].0 as i64;
+            k += 1;
+        }
+        if r < w.row {
             continue;
         }
-        loop {
-            if k < 0 {
-                k = 0;
-                v[0] = q;
-                z[0] = f64::NEG_INFINITY;
-                z[1] = f64::INFINITY;
-                break;
-            }
-            let p = v[k as usize];
-            let s = ((f[q] + s2 * (q * q) as f64) - (f[p] + s2 * (p * p) as f64)) / (2.0 * s2 * (q as f64 - p as f64));
-            if s <= z[k as usize] {
-                k -= 1;
-                continue;
-            }
-            k += 1;
-            v[k as usize] = q;
-            z[k as usize] = s;
-            z[k as usize + 1] = f64::INFINITY;
-            break;
+        let down = &vertical[(r - w.row) * cols..(r - w.row + 1) * cols];
+        for ((fc, &a), &b) in f.iter_mut().zip(&nearest).zip(down) {
+            let v = (r as i64 - a).min(b);
+            *fc = if v < NONE / 2 { (v as f64 * dy).powi(2) } else { f64::INFINITY };
         }
+        let out = scratch.run(&f, dx, w.col - c0..w.col - c0 + w.cols);
+        values.extend(out.iter().map(|d2| d2.sqrt()));
     }
-    if k < 0 {
-        return;
-    }
-    let mut j = 0usize;
-    for (q, o) in out.iter_mut().enumerate() {
-        while z[j + 1] < q as f64 {
-            j += 1;
-        }
-        let p = v[j];
-        let d = (q as f64 - p as f64) * step;
-        *o = d * d + f[p];
-    }
+    values
 }
 
-/// Centres of the cells GDAL's rasterizer burns, over the whole grid, window by window.
-fn burnt_centres(burner: &Burner, grid: &Grid) -> Result<Vec<[f64; 2]>> {
-    let per_window: Vec<Vec<[f64; 2]>> = grid
-        .windows()
-        .par_iter()
-        .map(|w| {
-            let burnt = burner.burn(grid, w)?;
-            Ok(burnt
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| b.is_some())
-                .map(|(i, _)| {
-                    let (x, y) = grid.centre(w.cell(i));
-                    [x, y]
-                })
-                .collect())
-        })
-        .collect::<Result<_>>()?;
-    Ok(per_window.into_iter().flatten().collect())
+/// One-dimensional squared Euclidean distance transform (Felzenszwalb & Huttenlocher),
+/// with its buffers kept from one line to the next.
+struct Edt1d {
+    v: Vec<usize>,
+    z: Vec<f64>,
+    out: Vec<f64>,
+}
+
+impl Edt1d {
+    fn new(n: usize) -> Edt1d {
+        Edt1d { v: vec![0; n], z: vec![0.0; n + 1], out: vec![0.0; n] }
+    }
+
+    /// Squared distances from the samples `q` in `range` of `f` (squared distances, `inf`
+    /// where nothing; samples `step` apart) to the nearest parabola `f[p] + ((q - p) step)²`.
+    fn run(&mut self, f: &[f64], step: f64, range: std::ops::Range<usize>) -> &[f64] {
+        let n = f.len();
+        if self.v.len() < n {
+            *self = Edt1d::new(n);
+        }
+        let (v, z) = (&mut self.v, &mut self.z);
+        let out = &mut self.out[..range.len()];
+        let s2 = step * step;
+        let mut k: isize = -1;
+        for q in 0..n {
+            if !f[q].is_finite() {
+                continue;
+            }
+            loop {
+                if k < 0 {
+                    k = 0;
+                    v[0] = q;
+                    z[0] = f64::NEG_INFINITY;
+                    z[1] = f64::INFINITY;
+                    break;
+                }
+                let p = v[k as usize];
+                let s = ((f[q] + s2 * (q * q) as f64) - (f[p] + s2 * (p * p) as f64)) / (2.0 * s2 * (q as f64 - p as f64));
+                if s <= z[k as usize] {
+                    k -= 1;
+                    continue;
+                }
+                k += 1;
+                v[k as usize] = q;
+                z[k as usize] = s;
+                z[k as usize + 1] = f64::INFINITY;
+                break;
+            }
+        }
+        if k < 0 {
+            out.fill(f64::INFINITY);
+            return out;
+        }
+        let mut j = 0usize;
+        for (q, o) in range.zip(out.iter_mut()) {
+            while z[j + 1] < q as f64 {
+                j += 1;
+            }
+            let p = v[j];
+            let d = (q as f64 - p as f64) * step;
+            *o = d * d + f[p];
+        }
+        out
+    }
 }
 
 /// Splits a geometry into segments (lines, rings) and lone points.
@@ -417,16 +594,17 @@ impl Evidence for Distance {
     }
 
     fn compute(&self, grid: &Grid, w: &Window) -> Result<LayerBlock> {
-        if let Some(values) = self.burnt.as_ref().and_then(|b| window_edt(b, grid, w)) {
+        if let Some(burnt) = &self.burnt {
+            let values = window_edt(burnt, grid, w);
             let values = Array2::from_shape_vec((w.len(), 1), values).expect("one value per cell");
             return Ok(LayerBlock { values, valid: vec![true; w.len()] });
         }
-        Ok(LayerBlock::from_centres(grid, w, |p| self.at(p)))
+        Ok(LayerBlock { values: self.exact_window(grid, w), valid: vec![true; w.len()] })
     }
 
     fn describe(&self) -> String {
         if let Some(burnt) = &self.burnt {
-            return format!("distance to the {} burnt cells of {} (as gdal_proximity)", burnt.size(), self.source);
+            return format!("distance to the {} burnt cells of {} (as gdal_proximity)", burnt.count, self.source);
         }
         format!(
             "distance to {} ({} segments, {} points)",
@@ -443,35 +621,85 @@ mod tests {
 
     #[test]
     fn window_distance_transform_equals_brute_force() {
-        // Non-square cells, burnt cells scattered (some beyond the window), windows at the
-        // grid's edges and inside.
+        // Non-square cells; burnt cells dense (halo found at once) or few and far (the
+        // halo grows, up to the whole grid); windows at the grid's edges and inside.
         let grid = Grid {
             crs_wkt: String::new(),
             crs_name: "test".into(),
             geo_transform: [1000.0, 30.0, 0.0, 9000.0, 0.0, -20.0],
-            cols: 90,
-            rows: 70,
+            cols: 300,
+            rows: 170,
             block_size: 32,
             mask: crate::grid::Mask::All,
         };
-        let centres: Vec<[f64; 2]> = (0..40usize)
-            .map(|k| {
-                let (x, y) = grid.centre(crate::grid::Cell { row: (k * 37) % 70, col: (k * 53 + k * k) % 90 });
-                [x, y]
-            })
-            .collect();
-        let tree = RTree::bulk_load(centres.clone());
-        let mut used = 0;
-        for w in grid.windows() {
-            let Some(values) = window_edt(&tree, &grid, &w) else { continue };
-            used += 1;
-            for (i, v) in values.iter().enumerate() {
-                let (x, y) = grid.centre(w.cell(i));
-                let want = centres.iter().map(|c| (c[0] - x).hypot(c[1] - y)).fold(f64::INFINITY, f64::min);
-                assert!((v - want).abs() < 1e-9 * (1.0 + want), "{w:?} cell {i}: {v} vs {want}");
+        let dense: Vec<(usize, usize)> = (0..40usize).map(|k| ((k * 37) % 170, (k * 53 + k * k) % 300)).collect();
+        for cells in [dense, vec![(3, 5), (160, 290)], vec![(100, 150)]] {
+            let (b, per_row) = (grid.block_size, grid.cols.div_ceil(grid.block_size));
+            let mut windows = vec![Vec::new(); per_row * grid.rows.div_ceil(b)];
+            let mut sorted = cells.clone();
+            sorted.sort_unstable();
+            for &(r, c) in &sorted {
+                windows[(r / b) * per_row + c / b].push(((r % b) as u32, (c % b) as u32));
+            }
+            let burnt = Burnt { block: b, per_row, windows, count: sorted.len() };
+            let centres: Vec<(f64, f64)> =
+                cells.iter().map(|&(row, col)| grid.centre(crate::grid::Cell { row, col })).collect();
+            for w in grid.windows() {
+                let values = window_edt(&burnt, &grid, &w);
+                assert_eq!(values.len(), w.len());
+                for (i, v) in values.iter().enumerate() {
+                    let (x, y) = grid.centre(w.cell(i));
+                    let want = centres.iter().map(|c| (c.0 - x).hypot(c.1 - y)).fold(f64::INFINITY, f64::min);
+                    assert!((v - want).abs() < 1e-9 * (1.0 + want), "{w:?} cell {i}: {v} vs {want}");
+                }
             }
         }
-        assert!(used >= 6, "{used} windows used the transform");
+    }
+
+    #[test]
+    fn exact_tiles_equal_a_brute_force_over_every_feature() {
+        // Windows larger than a tile, 600 segments clustered in one corner (far tiles reach
+        // far; tiles near them have too many candidates and are split, down to the search
+        // per cell) and a lone point; non-square cells.
+        let grid = Grid {
+            crs_wkt: String::new(),
+            crs_name: "test".into(),
+            geo_transform: [0.0, 30.0, 0.0, 6000.0, 0.0, -20.0],
+            cols: 150,
+            rows: 110,
+            block_size: 70,
+            mask: crate::grid::Mask::All,
+        };
+        let mut segs = Vec::new();
+        let mut pts = Vec::new();
+        for k in 0..600 {
+            let (x, y) = (100.0 + (k * 37 % 400) as f64, 5000.0 + (k * 53 % 300) as f64);
+            let line: geo::Geometry<f64> =
+                geo::LineString::from(vec![(x, y), (x + 45.0, y - 80.0 + (k % 25) as f64)]).into();
+            collect(&line, &mut segs, &mut pts);
+        }
+        pts.push([4000.0, 900.0]);
+        let d = Distance {
+            name: "d".into(),
+            source: "test".into(),
+            segments: RTree::bulk_load(segs.clone()),
+            points: RTree::bulk_load(pts.clone()),
+            burnt: None,
+        };
+        for w in grid.windows() {
+            let values = d.exact_window(&grid, &w);
+            for i in 0..w.len() {
+                let (x, y) = grid.centre(w.cell(i));
+                let p = [x, y];
+                let want = segs
+                    .iter()
+                    .map(|s| s.distance_2(&p))
+                    .chain(pts.iter().map(|q| q.distance_2(&p)))
+                    .fold(f64::INFINITY, f64::min)
+                    .sqrt();
+                assert_eq!(values[[i, 0]], want, "{w:?} cell {i}");
+            }
+        }
     }
 
     #[test]

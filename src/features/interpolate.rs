@@ -9,6 +9,12 @@
 //!   naming the feature.
 //! - `transform = "log"` interpolates natural logarithms and returns `exp` of the
 //!   estimate (for IDW, a weighted geometric mean); a value ≤ 0 is then an error.
+//! - `transform = "clr"` with `parts = [...]` (the attributes of a composition, the
+//!   `attribute` among them) interpolates the centred log-ratio of `attribute`:
+//!   `ln(x) - mean(ln(parts))` of each sample, after the below-detection rule is applied
+//!   to every part (with `drop`, a sample with any part below detection is not used); a
+//!   sample with a null part is not used; a part ≤ 0 is an error. The layer's values are
+//!   the interpolated clr coordinates (no back-transform).
 //! - IDW: the `max_points` nearest samples (default 12) within `search_radius` (default
 //!   unlimited), weights `1 / d^power` (default power 2); a sample at the cell centre
 //!   gives its value (the mean of those there). A cell with fewer than `min_points`
@@ -238,16 +244,37 @@ fn solve_dense(mut a: Vec<f64>, mut b: Vec<f64>, m: usize) -> Option<Vec<f64>> {
     Some(x)
 }
 
-/// Transforms applied before interpolating (and undone after).
+/// Transforms applied before interpolating (the logarithm is undone after).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Transform {
     /// Natural logarithm.
     Log,
+    /// Centred log-ratio of the attribute within the composition `parts`.
+    Clr,
+}
+
+/// The centred log-ratio of part `i` of a composition: `ln(x_i) - mean_j ln(x_j)`.
+/// Every part must be > 0.
+pub fn clr(parts: &[f64], i: usize) -> f64 {
+    let mean = parts.iter().map(|x| x.ln()).sum::<f64>() / parts.len() as f64;
+    parts[i].ln() - mean
+}
+
+/// The keys that only apply to ordinary kriging, with whether `ev` sets them.
+fn kriging_keys(ev: &RawEvidence) -> [(&'static str, bool); 6] {
+    [
+        ("variogram", ev.variogram.is_some()),
+        ("nugget", ev.nugget.is_some()),
+        ("sill", ev.sill.is_some()),
+        ("range", ev.range.is_some()),
+        ("lags", ev.lags.is_some()),
+        ("kriging_variance", ev.kriging_variance.is_some()),
+    ]
 }
 
 /// The validated keys of an `interpolate` layer.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Params {
     /// IDW power.
     pub power: f64,
@@ -263,6 +290,8 @@ pub struct Params {
     pub below_detection_value: Option<f64>,
     /// Transform.
     pub transform: Option<Transform>,
+    /// `clr`: the attributes of the composition (empty otherwise).
+    pub parts: Vec<String>,
     /// IDW or ordinary kriging.
     pub interpolation: Interpolation,
     /// Kriging: the variogram model.
@@ -288,14 +317,12 @@ impl Params {
                 ("below_detection", ev.below_detection.is_some()),
                 ("below_detection_value", ev.below_detection_value.is_some()),
                 ("transform", ev.transform.is_some()),
+                ("parts", ev.parts.is_some()),
                 ("interpolation", ev.interpolation.is_some()),
-                ("variogram", ev.variogram.is_some()),
-                ("nugget", ev.nugget.is_some()),
-                ("sill", ev.sill.is_some()),
-                ("range", ev.range.is_some()),
-                ("lags", ev.lags.is_some()),
-                ("kriging_variance", ev.kriging_variance.is_some()),
-            ] {
+            ]
+            .into_iter()
+            .chain(kriging_keys(ev))
+            {
                 if set {
                     return Err(Error::key(key(k), format!("only applies to `interpolate`, not `{}`", ev.kind.as_str())));
                 }
@@ -336,14 +363,7 @@ impl Params {
         }
         let interpolation = ev.interpolation.unwrap_or_default();
         if interpolation == Interpolation::Idw {
-            for (k, set) in [
-                ("variogram", ev.variogram.is_some()),
-                ("nugget", ev.nugget.is_some()),
-                ("sill", ev.sill.is_some()),
-                ("range", ev.range.is_some()),
-                ("lags", ev.lags.is_some()),
-                ("kriging_variance", ev.kriging_variance.is_some()),
-            ] {
+            for (k, set) in kriging_keys(ev) {
                 if set {
                     return Err(Error::key(key(k), "only applies with `interpolation = \"ordinary_kriging\"`"));
                 }
@@ -364,6 +384,26 @@ impl Params {
             }
             _ => return Err(Error::key(key("nugget"), "give all of `nugget`, `sill` and `range`, or none (fitted)")),
         };
+        let parts = match (ev.transform, &ev.parts) {
+            (Some(Transform::Clr), None) => {
+                return Err(Error::key(key("parts"), "`transform = \"clr\"` needs the attributes of the composition"))
+            }
+            (Some(Transform::Clr), Some(parts)) => {
+                let attribute = ev.attribute.as_deref().unwrap_or_default();
+                if !parts.iter().any(|p| p == attribute) {
+                    return Err(Error::key(key("parts"), format!("must list the attribute `{attribute}`")));
+                }
+                if let Some(p) = parts.iter().enumerate().find(|(i, p)| parts[..*i].contains(p)).map(|(_, p)| p) {
+                    return Err(Error::key(key("parts"), format!("lists `{p}` twice")));
+                }
+                if parts.len() < 2 {
+                    return Err(Error::key(key("parts"), "a composition needs at least two parts"));
+                }
+                parts.clone()
+            }
+            (_, Some(_)) => return Err(Error::key(key("parts"), "only applies with `transform = \"clr\"`")),
+            (_, None) => Vec::new(),
+        };
         let lags = ev.lags.unwrap_or(12);
         if lags < 3 {
             return Err(Error::key(key("lags"), format!("{lags}: need at least 3 lag bins to fit a variogram")));
@@ -381,6 +421,7 @@ impl Params {
             below_detection,
             below_detection_value: ev.below_detection_value,
             transform: ev.transform,
+            parts,
         }))
     }
 }
@@ -449,30 +490,41 @@ impl Interpolate {
             layer: layer.layer.clone(),
             message: format!("evidence `{}`, attribute `{attribute}`: {message}", settings.name),
         };
+        // The attribute alone, or every part of the composition (`clr`).
+        let names: Vec<&str> =
+            if params.parts.is_empty() { vec![attribute] } else { params.parts.iter().map(String::as_str).collect() };
+        let at = names.iter().position(|n| *n == attribute).unwrap_or(0);
         let mut samples = Vec::new();
         let mut below = 0;
-        for (k, f) in layer.read(grid, Some(attribute))?.into_iter().enumerate() {
-            let geo::Geometry::Point(p) = f.geometry else {
+        let mut values = Vec::with_capacity(names.len());
+        'features: for (k, (geometry, attrs)) in layer.read_attributes(grid, &names)?.into_iter().enumerate() {
+            let geo::Geometry::Point(p) = geometry else {
                 return Err(err(format!("feature {k} is not a point")));
             };
-            let value = match reading(&f.value).map_err(|m| err(format!("feature {k}: {m}")))? {
-                None => continue,
-                Some(Reading::Value(v)) => v,
-                Some(Reading::BelowDetection(limit)) => {
-                    below += 1;
-                    match params.below_detection {
-                        BelowDetection::Half => limit / 2.0,
-                        BelowDetection::Drop => continue,
-                        BelowDetection::Value => params.below_detection_value.unwrap_or_default(),
+            values.clear();
+            for (name, a) in names.iter().zip(&attrs) {
+                let part = |m: String| if names.len() > 1 { format!("feature {k}, part `{name}`: {m}") } else { format!("feature {k}: {m}") };
+                let value = match reading(a).map_err(|m| err(part(m)))? {
+                    None => continue 'features,
+                    Some(Reading::Value(v)) => v,
+                    Some(Reading::BelowDetection(limit)) => {
+                        below += 1;
+                        match params.below_detection {
+                            BelowDetection::Half => limit / 2.0,
+                            BelowDetection::Drop => continue 'features,
+                            BelowDetection::Value => params.below_detection_value.unwrap_or_default(),
+                        }
                     }
+                };
+                if params.transform.is_some() && value <= 0.0 {
+                    return Err(err(part(format!("{value}, which has no logarithm"))));
                 }
-            };
+                values.push(value);
+            }
             let value = match params.transform {
-                None => value,
-                Some(Transform::Log) if value > 0.0 => value.ln(),
-                Some(Transform::Log) => {
-                    return Err(err(format!("feature {k} has {value}, which has no logarithm")));
-                }
+                None => values[0],
+                Some(Transform::Log) => values[0].ln(),
+                Some(Transform::Clr) => clr(&values, at),
             };
             samples.push(GeomWithData::new([p.x(), p.y()], value));
         }
@@ -541,9 +593,70 @@ impl Interpolate {
             }
         };
         Some(match self.params.transform {
-            None => (estimate, variance),
+            None | Some(Transform::Clr) => (estimate, variance),
             Some(Transform::Log) => (estimate.exp(), variance),
         })
+    }
+
+    /// IDW over window `w` from the samples within `search_radius` of each tile of the
+    /// window, found once per tile: the same estimate as [`Interpolate::at`] at each cell (the `max_points`
+    /// nearest within the radius) without an R-tree search per cell. `None` for kriging,
+    /// an unlimited radius, or more than [`WINDOW_CANDIDATES`] samples in reach.
+    fn idw_window(&self, grid: &Grid, w: &Window) -> Option<LayerBlock> {
+        let r = self.params.search_radius;
+        if self.variogram.is_some() || !r.is_finite() {
+            return None;
+        }
+        let [gx0, dx, _, gy0, _, dy] = grid.window_transform(w);
+        let (r2, k) = (r * r, self.params.max_points);
+        let mut values = Array2::<f64>::zeros((w.len(), 1));
+        let mut valid = vec![false; w.len()];
+        let mut candidates = Vec::new();
+        let mut near: Vec<(f64, f64)> = Vec::new();
+        // Tiles of the window, each with the samples within `r` of it.
+        for tr in (0..w.rows).step_by(IDW_TILE) {
+            for tc in (0..w.cols).step_by(IDW_TILE) {
+                let (rows, cols) = (IDW_TILE.min(w.rows - tr), IDW_TILE.min(w.cols - tc));
+                let (x0, y0) = (gx0 + tc as f64 * dx, gy0 + tr as f64 * dy);
+                let (x1, y1) = (x0 + cols as f64 * dx, y0 + rows as f64 * dy);
+                let env =
+                    rstar::AABB::from_corners([x0.min(x1) - r, y0.min(y1) - r], [x0.max(x1) + r, y0.max(y1) + r]);
+                candidates.clear();
+                for s in self.samples.locate_in_envelope(&env) {
+                    if candidates.len() == WINDOW_CANDIDATES {
+                        return None;
+                    }
+                    candidates.push((*s.geom(), s.data));
+                }
+                for row in tr..tr + rows {
+                    for col in tc..tc + cols {
+                        let i = row * w.cols + col;
+                        let (x, y) = grid.centre(w.cell(i));
+                        near.clear();
+                        near.extend(
+                            candidates
+                                .iter()
+                                .map(|(p, v)| ((p[0] - x).powi(2) + (p[1] - y).powi(2), *v))
+                                .filter(|n| n.0 <= r2),
+                        );
+                        if near.len() > k {
+                            near.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0));
+                            near.truncate(k);
+                        }
+                        if near.len() < self.params.min_points {
+                            continue;
+                        }
+                        let estimate = idw(&near, self.params.power);
+                        values[[i, 0]] = match self.params.transform {
+                            Some(Transform::Log) => estimate.exp(),
+                            None | Some(Transform::Clr) => estimate,
+                        };
+                        valid[i] = true;
+                    }
+                }
+            }
+        }
+        Some(LayerBlock { values, valid })
     }
 
     /// The variogram kriging uses (given or fitted); `None` for IDW.
@@ -551,6 +664,13 @@ impl Interpolate {
         self.variogram
     }
 }
+
+/// Most samples within the search radius of a tile of a window for which IDW compares
+/// every cell with each of them (beyond, an R-tree search per cell).
+pub const WINDOW_CANDIDATES: usize = 1024;
+
+/// Edge, in cells, of the tiles IDW gathers candidate samples for.
+const IDW_TILE: usize = 32;
 
 /// Inverse distance weighting of `(squared distance, value)` pairs.
 pub fn idw(near: &[(f64, f64)], power: f64) -> f64 {
@@ -560,7 +680,8 @@ pub fn idw(near: &[(f64, f64)], power: f64) -> f64 {
     }
     let (mut num, mut den) = (0.0, 0.0);
     for &(d2, v) in near {
-        let w = d2.powf(-power / 2.0);
+        // powf is most of the cost of a cell; the usual power 2 needs none.
+        let w = if power == 2.0 { 1.0 / d2 } else { d2.powf(-power / 2.0) };
         num += w * v;
         den += w;
     }
@@ -581,6 +702,9 @@ impl Evidence for Interpolate {
     }
 
     fn compute(&self, grid: &Grid, w: &Window) -> Result<LayerBlock> {
+        if let Some(block) = self.idw_window(grid, w) {
+            return Ok(block);
+        }
         let ncol = self.columns().len();
         let mut values = Array2::<f64>::zeros((w.len(), ncol));
         let mut valid = vec![false; w.len()];
@@ -617,7 +741,11 @@ impl Evidence for Interpolate {
             self.source,
             self.below_detection,
             self.params.below_detection,
-            if self.params.transform.is_some() { ", log transform" } else { "" }
+            match self.params.transform {
+                None => String::new(),
+                Some(Transform::Log) => ", log transform".into(),
+                Some(Transform::Clr) => format!(", centred log-ratio within {}", self.params.parts.join(", ")),
+            }
         )
     }
 }
@@ -663,6 +791,19 @@ mod tests {
         assert!((e - 7.0).abs() < 1e-12 && var > 0.0);
         // Two samples at one place make the system singular.
         assert_eq!(ordinary_kriging(&v, &[([0.0, 0.0], 1.0), ([0.0, 0.0], 2.0)], [1.0, 1.0]), None);
+    }
+
+    #[test]
+    fn clr_by_hand() {
+        // Parts 2, 8, 4, 1: the mean logarithm is ln(64) / 4 = 1.5 ln 2.
+        let l2 = 2f64.ln();
+        let parts = [2.0, 8.0, 4.0, 1.0];
+        let want = [-0.5 * l2, 1.5 * l2, 0.5 * l2, -1.5 * l2];
+        for (i, w) in want.iter().enumerate() {
+            assert!((clr(&parts, i) - w).abs() < 1e-12, "part {i}: {} vs {w}", clr(&parts, i));
+        }
+        // Scale-invariant: ppm or percent give the same coordinates.
+        assert!((clr(&[0.2, 0.8, 0.4, 0.1], 1) - 1.5 * l2).abs() < 1e-12);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //!
 //! Windows are streamed into a tiled scratch GeoTIFF; [`MapWriter::finish`] then has
 //! GDAL's COG driver copy it into the final layout (tiles, internal overviews,
-//! compression, metadata). Neither step holds the whole grid in memory.
+//! compression, metadata). Neither step holds the whole grid in memory: the writer
+//! flushes its finished tiles out of GDAL's block cache every [`FLUSH_CELLS`] cells, so
+//! the cache does not fill with the map up to its cap.
 
 use std::path::{Path, PathBuf};
 
@@ -16,10 +18,16 @@ use crate::grid::{Grid, Window};
 /// The nodata value of lode's float maps (cells outside the study area or without evidence).
 pub const NODATA: f32 = -9999.0;
 
+/// Cells written between two flushes of the scratch file's tiles out of GDAL's block
+/// cache (4 MB of float32): GDAL then never holds more than a few MB of the map.
+pub const FLUSH_CELLS: usize = 1 << 20;
+
 /// A float32 single-band map being written window by window.
 pub struct MapWriter {
     ds: Dataset,
     scratch: PathBuf,
+    /// Cells written since the last flush.
+    unflushed: usize,
 }
 
 impl MapWriter {
@@ -49,7 +57,7 @@ impl MapWriter {
             band.set_no_data_value(Some(NODATA as f64)).map_err(fail)?;
             band.set_description(description).map_err(fail)?;
         }
-        Ok(MapWriter { ds, scratch: scratch.to_path_buf() })
+        Ok(MapWriter { ds, scratch: scratch.to_path_buf(), unflushed: 0 })
     }
 
     /// Writes the values of window `w` (row-major); cells where `valid` is false get nodata.
@@ -58,12 +66,19 @@ impl MapWriter {
         let mut buf = Buffer::new((w.cols, w.rows), data);
         let mut band = self.ds.rasterband(1).map_err(|e| Error::output(&self.scratch, e))?;
         band.write((w.col as isize, w.row as isize), (w.cols, w.rows), &mut buf)
-            .map_err(|e| Error::output(&self.scratch, e))
+            .map_err(|e| Error::output(&self.scratch, e))?;
+        self.unflushed += w.len();
+        if self.unflushed >= FLUSH_CELLS {
+            // Writes the dirty tiles and drops them from the block cache.
+            self.ds.flush_cache().map_err(|e| Error::output(&self.scratch, e))?;
+            self.unflushed = 0;
+        }
+        Ok(())
     }
 
     /// Closes the scratch file and copies it to `dest` as a Cloud-Optimized GeoTIFF.
     pub fn finish(self, dest: &Path, compression: Compression) -> Result<()> {
-        let MapWriter { ds, scratch } = self;
+        let MapWriter { ds, scratch, .. } = self;
         let started = std::time::Instant::now();
         ds.close().map_err(|e| Error::output(&scratch, e))?;
         translate_to_cog(&scratch, dest, compression)?;

@@ -127,6 +127,15 @@ impl LayerRef {
     /// Reads every feature that passes the filter, reprojected to `grid`'s CRS, with the
     /// value of `attribute` when one is named. Features without geometry are skipped.
     pub fn read(&self, grid: &Grid, attribute: Option<&str>) -> Result<Vec<VFeature>> {
+        let features = self.read_attributes(grid, attribute.as_slice())?;
+        Ok(features
+            .into_iter()
+            .map(|(geometry, values)| VFeature { geometry, value: values.into_iter().next().unwrap_or(Attr::Null) })
+            .collect())
+    }
+
+    /// Like [`LayerRef::read`] with the values of several attributes, in the order given.
+    pub fn read_attributes(&self, grid: &Grid, attributes: &[&str]) -> Result<Vec<(geo::Geometry<f64>, Vec<Attr>)>> {
         let err = |message: String| Error::Layer { path: self.path.clone(), layer: self.layer.clone(), message };
         let ds = Dataset::open(&self.path).map_err(|e| Error::input(&self.path, e))?;
         let mut lyr = ds.layer_by_name(&self.layer).map_err(|e| Error::input(&self.path, e))?;
@@ -140,10 +149,10 @@ impl LayerRef {
         } else {
             Some(CoordTransform::new(&src, &dst).map_err(|e| err(format!("cannot reproject to the grid CRS: {e}")))?)
         };
-        let field_idx = match attribute {
-            Some(a) => Some(lyr.defn().field_index(a).map_err(|_| err(format!("has no attribute `{a}`")))?),
-            None => None,
-        };
+        let field_idx = attributes
+            .iter()
+            .map(|a| lyr.defn().field_index(a).map_err(|_| err(format!("has no attribute `{a}`"))))
+            .collect::<Result<Vec<_>>>()?;
         let mut out = Vec::new();
         for feature in lyr.features() {
             let Some(geom) = feature.geometry() else { continue };
@@ -152,18 +161,20 @@ impl LayerRef {
                 None => geom.clone(),
             };
             let geometry = geom.to_geo().map_err(|e| err(format!("feature {:?}: {e}", feature.fid())))?;
-            let value = match field_idx {
-                None => Attr::Null,
-                Some(i) => match feature.field(i).map_err(|e| err(e.to_string()))? {
-                    None => Attr::Null,
-                    Some(FieldValue::IntegerValue(v)) => Attr::Int(v as i64),
-                    Some(FieldValue::Integer64Value(v)) => Attr::Int(v),
-                    Some(FieldValue::RealValue(v)) => Attr::Real(v),
-                    Some(FieldValue::StringValue(v)) => Attr::Text(v),
-                    Some(other) => Attr::Text(format!("{other:?}")),
-                },
-            };
-            out.push(VFeature { geometry, value });
+            let values = field_idx
+                .iter()
+                .map(|&i| {
+                    Ok(match feature.field(i).map_err(|e| err(e.to_string()))? {
+                        None => Attr::Null,
+                        Some(FieldValue::IntegerValue(v)) => Attr::Int(v as i64),
+                        Some(FieldValue::Integer64Value(v)) => Attr::Int(v),
+                        Some(FieldValue::RealValue(v)) => Attr::Real(v),
+                        Some(FieldValue::StringValue(v)) => Attr::Text(v),
+                        Some(other) => Attr::Text(format!("{other:?}")),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            out.push((geometry, values));
         }
         Ok(out)
     }
