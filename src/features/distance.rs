@@ -589,10 +589,6 @@ impl Evidence for Distance {
         &self.name
     }
 
-    fn columns(&self) -> Vec<String> {
-        vec![self.name.clone()]
-    }
-
     fn compute(&self, grid: &Grid, w: &Window) -> Result<LayerBlock> {
         if let Some(burnt) = &self.burnt {
             let values = window_edt(burnt, grid, w);

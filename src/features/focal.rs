@@ -210,10 +210,6 @@ impl Evidence for Focal {
         &self.name
     }
 
-    fn columns(&self) -> Vec<String> {
-        vec![self.name.clone()]
-    }
-
     fn compute(&self, grid: &Grid, w: &Window) -> Result<LayerBlock> {
         let halo = Halo::read(&self.band, grid, w, self.reach)?;
         let need = (self.params.min_valid * self.offsets.len() as f64).ceil() as usize;

@@ -113,10 +113,6 @@ impl Evidence for LineDensity {
         &self.name
     }
 
-    fn columns(&self) -> Vec<String> {
-        vec![self.name.clone()]
-    }
-
     fn compute(&self, grid: &Grid, w: &Window) -> Result<LayerBlock> {
         Ok(LayerBlock::from_centres(grid, w, |p| self.at(p)))
     }

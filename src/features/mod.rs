@@ -51,8 +51,11 @@ impl LayerBlock {
 pub trait Evidence: Send + Sync + std::fmt::Debug {
     /// The layer's name from the config.
     fn name(&self) -> &str;
-    /// Names of the feature columns it produces (one, or one per class).
-    fn columns(&self) -> Vec<String>;
+    /// Names of the feature columns it produces (one, or one per class). Default: one
+    /// column named after the layer.
+    fn columns(&self) -> Vec<String> {
+        vec![self.name().to_string()]
+    }
     /// Computes the columns for the cells of `w`.
     fn compute(&self, grid: &Grid, w: &Window) -> Result<LayerBlock>;
     /// One line describing the layer and its source, for `lode validate` and logs.

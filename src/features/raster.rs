@@ -31,10 +31,6 @@ impl Evidence for Continuous {
         &self.name
     }
 
-    fn columns(&self) -> Vec<String> {
-        vec![self.name.clone()]
-    }
-
     fn compute(&self, grid: &Grid, w: &Window) -> Result<LayerBlock> {
         let block = self.band.read(grid, w)?;
         let values = Array2::from_shape_vec((w.len(), 1), block.values).expect("one value per cell");
