@@ -19,18 +19,10 @@ fn config(dir: &Path, evidence: &str) -> Settings {
     small_grid_settings(dir, "geochemistry", (COLS, ROWS, CELL), evidence)
 }
 
-fn point(x: f64, y: f64) -> String {
-    geojson_point(x, y)
-}
-
-fn collection(features: &[String]) -> String {
-    geojson_collection(features)
-}
-
 /// A point with a `li_ppm` text attribute (assays as a lab reports them).
 fn sample(x: f64, y: f64, value: Option<&str>) -> String {
     let v = value.map_or("null".to_string(), |v| format!("\"{v}\""));
-    point(x, y).replace(r#""properties":{}"#, &format!(r#""properties":{{"li_ppm":{v}}}"#))
+    geojson_point(x, y).replace(r#""properties":{}"#, &format!(r#""properties":{{"li_ppm":{v}}}"#))
 }
 
 /// The assays: numbers, `<x` and negative below-detection values, a null, and one
@@ -59,7 +51,7 @@ fn idw_equals_a_brute_force_evaluation() {
     let d = tmp.path();
     let pts = assays();
     let features: Vec<String> = pts.iter().map(|(x, y, v)| sample(*x, *y, v.as_deref())).collect();
-    let path = write(d, "soil.geojson", &collection(&features));
+    let path = write(d, "soil.geojson", &geojson_collection(&features));
     let p = path.display();
     let ev = format!(
         r#"
@@ -161,14 +153,14 @@ max_points = 3
     assert_eq!(ours[0][at].0, 123.5);
     // An assay that is neither a number nor a detection limit is an error naming it.
     let bad: Vec<String> = features.iter().take(3).cloned().chain([sample(10.0, 10.0, Some("n.d."))]).collect();
-    write(d, "soil.geojson", &collection(&bad));
+    write(d, "soil.geojson", &geojson_collection(&bad));
     let err = FeatureStack::prepare(&config(d, &ev)).unwrap_err().to_string();
     assert!(err.contains("li_idw") && err.contains("n.d.") && err.contains("li_ppm"), "{err}");
 }
 
 /// A point with the given properties (a JSON object body).
 fn assay(x: f64, y: f64, properties: &str) -> String {
-    point(x, y).replace(r#""properties":{}"#, &format!(r#""properties":{{{properties}}}"#))
+    geojson_point(x, y).replace(r#""properties":{}"#, &format!(r#""properties":{{{properties}}}"#))
 }
 
 #[test]
@@ -185,7 +177,7 @@ fn centred_log_ratio_equals_a_hand_computation() {
         // Li below detection as a negative number (limit 3): 1.5.
         assay(6050.0, 4050.0, r#""li":-3,"cs":2,"rb":10"#),
     ];
-    let path = write(d, "soil.geojson", &collection(&features));
+    let path = write(d, "soil.geojson", &geojson_collection(&features));
     let ev = |extra: &str| {
         format!(
             r#"
@@ -251,7 +243,7 @@ below_detection = "drop""#;
         assert!(e.contains(want), "{extra}: {e}");
     }
     // A part of 0 has no logarithm: an error naming the feature and the part.
-    write(d, "soil.geojson", &collection(&[assay(550.0, 550.0, r#""li":20,"cs":0,"rb":40"#)]));
+    write(d, "soil.geojson", &geojson_collection(&[assay(550.0, 550.0, r#""li":20,"cs":0,"rb":40"#)]));
     let e = FeatureStack::prepare(&config(d, &ev(r#"transform = "clr"
 parts = ["li", "cs", "rb"]"#)))
     .unwrap_err()
@@ -269,13 +261,13 @@ fn ordinary_kriging_equals_pykrige() {
         .skip(1)
         .map(|l| {
             let v: Vec<f64> = l.split(',').map(|s| s.parse().unwrap()).collect();
-            point(v[0] - X0, Y1 - v[1]).replace(r#""properties":{}"#, &format!(r#""properties":{{"au":{}}}"#, v[2]))
+            geojson_point(v[0] - X0, Y1 - v[1]).replace(r#""properties":{}"#, &format!(r#""properties":{{"au":{}}}"#, v[2]))
         })
         .collect();
     assert_eq!(features.len(), 70);
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let path = write(d, "samples.geojson", &collection(&features));
+    let path = write(d, "samples.geojson", &geojson_collection(&features));
     let layer = |name: &str, model: &str, nugget: f64, sill: f64, range: f64, max_points: usize| {
         format!(
             "[[evidence]]\nname = \"{name}\"\nkind = \"interpolate\"\npath = \"{}\"\nattribute = \"au\"\n\

@@ -20,14 +20,6 @@ fn config(dir: &Path, evidence: &str) -> Settings {
     small_grid_settings(dir, "structures", (COLS, ROWS, CELL), evidence)
 }
 
-fn point(x: f64, y: f64) -> String {
-    geojson_point(x, y)
-}
-
-fn collection(features: &[String]) -> String {
-    geojson_collection(features)
-}
-
 /// A line through points given relative to the grid's top-left corner (y down, metres).
 fn line(pts: &[(f64, f64)]) -> String {
     let coords: Vec<String> = pts.iter().map(|(x, y)| format!("[{},{}]", X0 + x, Y1 - y)).collect();
@@ -48,12 +40,12 @@ fn read_all(path: &Path) -> Vec<f64> {
 /// on a cell edge: there GDAL's own all-touched burn depends on the raster's origin
 /// (`gdal_rasterize -at` over two extents burns different cells), see docs/config.md.
 fn faults() -> String {
-    collection(&[
+    geojson_collection(&[
         line(&[(250.0, 130.0), (7333.0, 5020.0)]),
         line(&[(-900.0, 3210.0), (4000.0, 2890.0), (4470.0, 5610.0)]),
         line(&[(6020.0, 350.0), (6110.0, 2760.0)]),
         line(&[(1180.0, 5450.0), (3950.0, 4405.0), (8700.0, 4730.0)]),
-        point(7555.0, 1255.0),
+        geojson_point(7555.0, 1255.0),
     ])
 }
 
@@ -129,7 +121,7 @@ fn line_density_strike_filter_and_intersections_by_hand() {
     let lines = write(
         d,
         "faults.geojson",
-        &collection(&[
+        &geojson_collection(&[
             line(&[(xa, -500.0), (xa, 6500.0)]),
             line(&[(-500.0, yb), (8500.0, yb)]),
             line(&[(5000.0, 500.0), (6500.0, 2000.0)]),
@@ -212,7 +204,7 @@ intersections = true
 
 /// A point with a `grade` attribute.
 fn weighted_point(x: f64, y: f64, grade: f64) -> String {
-    point(x, y).replace(r#""properties":{}"#, &format!(r#""properties":{{"grade":{grade}}}"#))
+    geojson_point(x, y).replace(r#""properties":{}"#, &format!(r#""properties":{{"grade":{grade}}}"#))
 }
 
 #[test]
@@ -228,7 +220,7 @@ fn point_density_equals_a_brute_force_kernel_sum() {
         .chain([(30.0, 5960.0, 2.0)])
         .collect();
     let features: Vec<String> = pts.iter().map(|&(x, y, g)| weighted_point(x, y, g)).collect();
-    let path = write(d, "occurrences.geojson", &collection(&features));
+    let path = write(d, "occurrences.geojson", &geojson_collection(&features));
     let p = path.display();
     let ev = format!(
         r#"
@@ -274,7 +266,7 @@ attribute = "grade"
     assert!((mass - 40.25).abs() < 0.25, "total mass {mass}");
     // A weight that is not a number is an error naming the layer.
     let bad = features.join(",").replacen(r#""grade":1"#, r#""grade":"high""#, 1);
-    write(d, "occurrences.geojson", &collection(&[bad]));
+    write(d, "occurrences.geojson", &geojson_collection(&[bad]));
     let err = FeatureStack::prepare(&config(d, &ev)).unwrap_err().to_string();
     assert!(err.contains("uniform_weighted") && err.contains("not a number"), "{err}");
 }
