@@ -109,6 +109,12 @@ impl Window {
 }
 
 impl Grid {
+    /// A grid without a CRS, the whole of it the study area, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn unreferenced(geo_transform: [f64; 6], cols: usize, rows: usize, block_size: usize) -> Grid {
+        Grid { crs_wkt: String::new(), crs_name: "test".into(), geo_transform, cols, rows, block_size, mask: Mask::All }
+    }
+
     /// Cell width in CRS units (metres for a projected CRS).
     pub fn cell_width(&self) -> f64 {
         self.geo_transform[1]
@@ -238,15 +244,7 @@ mod tests {
     use super::*;
 
     fn grid() -> Grid {
-        Grid {
-            crs_wkt: String::new(),
-            crs_name: "test".into(),
-            geo_transform: [1000.0, 100.0, 0.0, 5000.0, 0.0, -100.0],
-            cols: 10,
-            rows: 7,
-            block_size: 4,
-            mask: Mask::All,
-        }
+        Grid::unreferenced([1000.0, 100.0, 0.0, 5000.0, 0.0, -100.0], 10, 7, 4)
     }
 
     #[test]

@@ -619,15 +619,7 @@ mod tests {
     fn window_distance_transform_equals_brute_force() {
         // Non-square cells; burnt cells dense (halo found at once) or few and far (the
         // halo grows, up to the whole grid); windows at the grid's edges and inside.
-        let grid = Grid {
-            crs_wkt: String::new(),
-            crs_name: "test".into(),
-            geo_transform: [1000.0, 30.0, 0.0, 9000.0, 0.0, -20.0],
-            cols: 300,
-            rows: 170,
-            block_size: 32,
-            mask: crate::grid::Mask::All,
-        };
+        let grid = Grid::unreferenced([1000.0, 30.0, 0.0, 9000.0, 0.0, -20.0], 300, 170, 32);
         let dense: Vec<(usize, usize)> = (0..40usize).map(|k| ((k * 37) % 170, (k * 53 + k * k) % 300)).collect();
         for cells in [dense, vec![(3, 5), (160, 290)], vec![(100, 150)]] {
             let (b, per_row) = (grid.block_size, grid.cols.div_ceil(grid.block_size));
@@ -657,15 +649,7 @@ mod tests {
         // Windows larger than a tile, 600 segments clustered in one corner (far tiles reach
         // far; tiles near them have too many candidates and are split, down to the search
         // per cell) and a lone point; non-square cells.
-        let grid = Grid {
-            crs_wkt: String::new(),
-            crs_name: "test".into(),
-            geo_transform: [0.0, 30.0, 0.0, 6000.0, 0.0, -20.0],
-            cols: 150,
-            rows: 110,
-            block_size: 70,
-            mask: crate::grid::Mask::All,
-        };
+        let grid = Grid::unreferenced([0.0, 30.0, 0.0, 6000.0, 0.0, -20.0], 150, 110, 70);
         let mut segs = Vec::new();
         let mut pts = Vec::new();
         for k in 0..600 {

@@ -81,16 +81,7 @@ pub fn build_grid(raw: &RawGrid) -> Result<Grid> {
             ))
         }
         (Some(path), false) => {
-            let band = raster::BandRef::open("grid.template", path, 1)?;
-            Grid {
-                crs_wkt: band.crs_wkt.clone(),
-                crs_name: band.crs_name.clone(),
-                geo_transform: band.geo_transform,
-                cols: band.cols,
-                rows: band.rows,
-                block_size: raw.block_size,
-                mask: Mask::All,
-            }
+            raster::BandRef::open("grid.template", path, 1)?.grid(raw.block_size)
         }
         (None, _) => {
             let (Some(crs), Some(bounds), Some(cell)) = (&raw.crs, raw.bounds, raw.cell_size) else {

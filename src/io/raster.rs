@@ -13,7 +13,7 @@ use gdal::Dataset;
 
 use crate::config::Resampling;
 use crate::error::{Error, Result};
-use crate::grid::{Grid, Window};
+use crate::grid::{Grid, Mask, Window};
 use crate::io::{cpl_args, crs_name, last_gdal_error, parse_crs};
 
 /// A raster band named in the config, checked: it exists, opens, has a CRS and the band.
@@ -81,6 +81,19 @@ impl BandRef {
             rows,
             data_type: rb.band_type().name(),
         })
+    }
+
+    /// The band's own grid (whole grid as study area), windows of `block_size` cells.
+    pub fn grid(&self, block_size: usize) -> Grid {
+        Grid {
+            crs_wkt: self.crs_wkt.clone(),
+            crs_name: self.crs_name.clone(),
+            geo_transform: self.geo_transform,
+            cols: self.cols,
+            rows: self.rows,
+            block_size,
+            mask: Mask::All,
+        }
     }
 
     /// True when the band already lies on `grid` cell for cell.
@@ -351,7 +364,6 @@ pub(crate) fn gdal_utility(src: &Path, dst: &str, args: &[&str], which: Utility)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grid::Mask;
 
     #[test]
     fn a_band_on_the_grid_is_read_directly_and_equals_the_warped_read() {
@@ -359,15 +371,7 @@ mod tests {
         // and column of windows are clipped.
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/cloncurry/Dist2Breccia.tif");
         let band = BandRef::open("test", &path, 1).unwrap();
-        let grid = Grid {
-            crs_wkt: band.crs_wkt.clone(),
-            crs_name: band.crs_name.clone(),
-            geo_transform: band.geo_transform,
-            cols: band.cols,
-            rows: band.rows,
-            block_size: 300,
-            mask: Mask::All,
-        };
+        let grid = band.grid(300);
         let direct = GridBand::new(&band, &grid, Resampling::Auto, false).unwrap();
         assert!(direct.resampling.is_none() && direct.read_path == path.to_string_lossy(), "not read directly");
         for alg in ["near", "bilinear"] {
