@@ -53,8 +53,14 @@ fn settings(dir: &Path, grid: &str, evidence: &str) -> Settings {
     utm_settings(dir, 32616, [460000.0, 3401000.0], grid, evidence)
 }
 
+/// A `spectral` evidence table on the scene at `path` (an MTL file or a band folder).
+fn spectral_layer(path: &Path, name: &str, what: &str) -> String {
+    format!("[[evidence]]\nname = \"{name}\"\nkind = \"spectral\"\npath = \"{}\"\n{what}\n", path.display())
+}
+
+/// A `spectral` evidence table on the Landsat fixture.
 fn layer(name: &str, what: &str) -> String {
-    format!("[[evidence]]\nname = \"{name}\"\nkind = \"spectral\"\npath = \"{}\"\n{what}\n", fixture("l8_MTL.txt").display())
+    spectral_layer(&fixture("l8_MTL.txt"), name, what)
 }
 
 fn compute_all(stack: &FeatureStack) -> Vec<Vec<(f64, bool)>> {
@@ -180,7 +186,7 @@ fn landsat_fill_dn_0_has_no_data_and_never_enters_a_mean() {
         band.write((0, 40), (120, 10), &mut rows).unwrap();
     }
     let mtl = d.join("l8_MTL.txt");
-    let ev = format!("[[evidence]]\nname = \"b6\"\nkind = \"spectral\"\npath = \"{}\"\nexpression = \"B6\"\nresampling = \"average\"\n", mtl.display());
+    let ev = spectral_layer(&mtl, "b6", "expression = \"B6\"\nresampling = \"average\"");
     let (b6, cols) = dn(6);
     // Native grid: fill cells have no data.
     let s = settings(d, &format!("template = \"{}\"", fixture("l8_B4.tif").display()), &ev);
@@ -232,23 +238,19 @@ fn s2_settings(dir: &Path, cell: f64, evidence: &str) -> Settings {
     utm_settings(dir, 32618, [444000.0, 4172000.0], &format!("{S2_BOX}\ncell_size = {cell}"), evidence)
 }
 
-fn s2_layer(folder: &Path, name: &str, what: &str) -> String {
-    format!("[[evidence]]\nname = \"{name}\"\nkind = \"spectral\"\npath = \"{}\"\n{what}\n", folder.display())
-}
-
 #[test]
 fn sentinel2_indices_on_a_20m_grid_equal_the_dns_by_hand() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let f = s2("");
     let ev = [
-        s2_layer(&f, "b5", "expression = \"B5\""),
-        s2_layer(&f, "b2", "expression = \"B02\""),
-        s2_layer(&f, "b1", "expression = \"B1\""),
-        s2_layer(&f, "ndvi", "index = \"ndvi\""),
-        s2_layer(&f, "clay", "index = \"clay\"\nsensor = \"sentinel2\""),
-        s2_layer(&f, "nd8a", "expression = \"(B8A - B4) / (B8A + B4)\""),
-        s2_layer(&f, "ferrous", "index = \"ferrous_iron\""),
+        spectral_layer(&f, "b5", "expression = \"B5\""),
+        spectral_layer(&f, "b2", "expression = \"B02\""),
+        spectral_layer(&f, "b1", "expression = \"B1\""),
+        spectral_layer(&f, "ndvi", "index = \"ndvi\""),
+        spectral_layer(&f, "clay", "index = \"clay\"\nsensor = \"sentinel2\""),
+        spectral_layer(&f, "nd8a", "expression = \"(B8A - B4) / (B8A + B4)\""),
+        spectral_layer(&f, "ferrous", "index = \"ferrous_iron\""),
     ]
     .join("\n");
     let s = s2_settings(d, 20.0, &ev);
@@ -301,7 +303,7 @@ fn sentinel2_bands_at_60_20_and_10_m_land_on_one_60m_grid() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let f = s2("");
-    let ev = [s2_layer(&f, "b1", "expression = \"B1\""), s2_layer(&f, "b2", "expression = \"B2\""), s2_layer(&f, "b5", "expression = \"B5\"")]
+    let ev = [spectral_layer(&f, "b1", "expression = \"B1\""), spectral_layer(&f, "b2", "expression = \"B2\""), spectral_layer(&f, "b5", "expression = \"B5\"")]
         .join("\n");
     let s = s2_settings(d, 60.0, &ev);
     let stack = FeatureStack::prepare(&s).unwrap();
@@ -354,8 +356,8 @@ fn sentinel2_offset_and_quantification_from_metadata_or_keys_and_dn_0_is_nodata(
         ds.rasterband(1).unwrap().write((4, 3), (1, 1), &mut one).unwrap();
     }
     let ev = [
-        s2_layer(&img, "meta", "expression = \"B5\""),
-        s2_layer(&img, "keys", "expression = \"B5\"\noffset = 0\nquantification = 5000"),
+        spectral_layer(&img, "meta", "expression = \"B5\""),
+        spectral_layer(&img, "keys", "expression = \"B5\"\noffset = 0\nquantification = 5000"),
     ]
     .join("\n");
     let s = s2_settings(d, 20.0, &ev);
@@ -377,7 +379,7 @@ fn sentinel2_offset_and_quantification_from_metadata_or_keys_and_dn_0_is_nodata(
 fn sentinel2_errors_name_the_key_band_or_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    s2_settings(d, 20.0, &s2_layer(&s2(""), "ok", "index = \"ndvi\""));
+    s2_settings(d, 20.0, &spectral_layer(&s2(""), "ok", "index = \"ndvi\""));
     let load = |ev: &str| {
         let text = format!(
             "[project]\nname = \"s\"\n\n[grid]\n{S2_BOX}\ncell_size = 20\n\n[labels]\npath = \"deposits.geojson\"\n\n{ev}\n[output]\ndir = \"out\"\n"
@@ -391,7 +393,7 @@ fn sentinel2_errors_name_the_key_band_or_folder() {
         ("expression = \"B5\"\ngain = { B5 = \"high\" }", vec!["evidence[0].gain", "only applies to sensor `aster`"]),
         ("expression = \"B5\"\nquantification = 0", vec!["evidence[0].quantification", "> 0"]),
     ] {
-        let err = load(&s2_layer(&f, "bad", what));
+        let err = load(&spectral_layer(&f, "bad", what));
         assert!(needles.iter().all(|n| err.contains(n)), "{what}: {err}");
     }
     // Landsat keys on the MTL: quantification belongs to Sentinel-2.
@@ -401,10 +403,10 @@ fn sentinel2_errors_name_the_key_band_or_folder() {
     let partial = d.join("partial");
     std::fs::create_dir_all(&partial).unwrap();
     std::fs::copy(s2("s2_B04.tif"), partial.join("s2_B04.tif")).unwrap();
-    let err = load(&s2_layer(&partial, "bad", "expression = \"B4\""));
+    let err = load(&spectral_layer(&partial, "bad", "expression = \"B4\""));
     assert!(err.contains("cannot tell the sensor") && err.contains("set `sensor`"), "{err}");
     // A band whose file is missing: named, with the folder.
-    let err = load(&s2_layer(&partial, "bad", "expression = \"B8 - B4\"\nsensor = \"sentinel2\""));
+    let err = load(&spectral_layer(&partial, "bad", "expression = \"B8 - B4\"\nsensor = \"sentinel2\""));
     assert!(err.contains("band B8") && err.contains("partial"), "{err}");
 }
 
@@ -464,12 +466,12 @@ fn aster_radiance_and_reflectance_equal_the_handbook_formulas_by_hand() {
     let d = tmp.path();
     let folder = aster_scene(d);
     let ev = [
-        s2_layer(&folder, "l4", "expression = \"B4\""),
-        s2_layer(&folder, "l4_high", "expression = \"B4\"\ngain = { B04 = \"high\" }"),
-        s2_layer(&folder, "l3n", "expression = \"B3N\""),
-        s2_layer(&folder, "r4", "expression = \"B4\"\nsun_elevation = 55.0\nacquisition_date = \"2003-08-31\""),
-        s2_layer(&folder, "r_ratio", "expression = \"B3N / B2\"\nsensor = \"aster\"\nsun_elevation = 55.0\nacquisition_date = \"2003-08-31\""),
-        s2_layer(&folder, "l9_low2", "expression = \"B9\"\ngain = { B9 = \"low2\" }"),
+        spectral_layer(&folder, "l4", "expression = \"B4\""),
+        spectral_layer(&folder, "l4_high", "expression = \"B4\"\ngain = { B04 = \"high\" }"),
+        spectral_layer(&folder, "l3n", "expression = \"B3N\""),
+        spectral_layer(&folder, "r4", "expression = \"B4\"\nsun_elevation = 55.0\nacquisition_date = \"2003-08-31\""),
+        spectral_layer(&folder, "r_ratio", "expression = \"B3N / B2\"\nsensor = \"aster\"\nsun_elevation = 55.0\nacquisition_date = \"2003-08-31\""),
+        spectral_layer(&folder, "l9_low2", "expression = \"B9\"\ngain = { B9 = \"low2\" }"),
     ]
     .join("\n");
     let s = aster_settings(d, &ev).unwrap();
@@ -526,7 +528,7 @@ fn aster_errors_name_the_key_and_band() {
         ("expression = \"B3 / B2\"", vec!["evidence[0].expression", "unknown band `B3`", "B3N"]),
         ("expression = \"B1\"\noffset = -1000", vec!["evidence[0].offset", "only applies to sensor `sentinel2`, not `aster`"]),
     ] {
-        let err = aster_settings(d, &s2_layer(&folder, "bad", what)).unwrap_err();
+        let err = aster_settings(d, &spectral_layer(&folder, "bad", what)).unwrap_err();
         assert!(needles.iter().all(|n| err.contains(n)), "{what}: {err}");
     }
 }
@@ -553,9 +555,9 @@ fn sentinel2_library_indices_equal_their_formulas_and_unknown_ones_list_the_sens
     let d = tmp.path();
     let f = s2("");
     let ev = [
-        s2_layer(&f, "nd", "index = \"nd_740\""),
-        s2_layer(&f, "gossan", "index = \"gossan\""),
-        s2_layer(&f, "feox", "index = \"ferric_oxides\""),
+        spectral_layer(&f, "nd", "index = \"nd_740\""),
+        spectral_layer(&f, "gossan", "index = \"gossan\""),
+        spectral_layer(&f, "feox", "index = \"ferric_oxides\""),
     ]
     .join("\n");
     let s = s2_settings(d, 20.0, &ev);
@@ -574,7 +576,7 @@ fn sentinel2_library_indices_equal_their_formulas_and_unknown_ones_list_the_sens
     }
     let text = format!(
         "[project]\nname = \"s\"\n\n[grid]\n{S2_BOX}\ncell_size = 20\n\n[labels]\npath = \"deposits.geojson\"\n\n{}\n[output]\ndir = \"out\"\n",
-        s2_layer(&f, "bad", "index = \"mgoh\"")
+        spectral_layer(&f, "bad", "index = \"mgoh\"")
     );
     let err = Settings::load(&write(d, "bad.toml", &text)).unwrap_err().to_string();
     assert!(err.contains("unknown index `mgoh` for sensor `sentinel2`") && err.contains("nd_740") && !err.contains("carbonate"), "{err}");
@@ -587,10 +589,10 @@ fn aster_library_indices_equal_their_formulas() {
     let folder = aster_scene(d);
     let refl = "sun_elevation = 60.0\nacquisition_date = \"2003-08-31\"";
     let ev = [
-        s2_layer(&folder, "mgoh", &format!("index = \"mgoh\"\n{refl}")),
-        s2_layer(&folder, "carbonate", &format!("index = \"carbonate\"\n{refl}")),
-        s2_layer(&folder, "clay", &format!("index = \"clay\"\n{refl}")),
-        s2_layer(&folder, "gossan", &format!("index = \"gossan\"\n{refl}")),
+        spectral_layer(&folder, "mgoh", &format!("index = \"mgoh\"\n{refl}")),
+        spectral_layer(&folder, "carbonate", &format!("index = \"carbonate\"\n{refl}")),
+        spectral_layer(&folder, "clay", &format!("index = \"clay\"\n{refl}")),
+        spectral_layer(&folder, "gossan", &format!("index = \"gossan\"\n{refl}")),
     ]
     .join("\n");
     let s = aster_settings(d, &ev).unwrap();
@@ -680,7 +682,7 @@ fn pca_statistics_come_from_the_study_area_and_skip_nodata() {
         let mut rows = gdal::raster::Buffer::new((120, 10), vec![0u16; 1200]);
         ds.rasterband(1).unwrap().write((0, 40), (120, 10), &mut rows).unwrap();
     }
-    let ev = format!("[[evidence]]\nname = \"pc\"\nkind = \"spectral\"\npath = \"{}\"\npca = {{ bands = [\"B2\", \"B4\", \"B6\"], components = 1 }}\n", d.join("l8_MTL.txt").display());
+    let ev = spectral_layer(&d.join("l8_MTL.txt"), "pc", "pca = { bands = [\"B2\", \"B4\", \"B6\"], components = 1 }");
     // Study area: the left half of the crop (columns 0-59), a polygon.
     let info = gdalinfo(&fixture("l8_B4.tif"), &[]);
     let gt: Vec<f64> = info["geoTransform"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
@@ -748,8 +750,8 @@ fn lode_run_on_sentinel2_with_an_index_and_crosta_maps_the_20m_grid() {
     let f = s2("");
     let config = format!(
         "[project]\nname = \"s2\"\n\n[grid]\n{S2_BOX}\ncell_size = 20\n\n[labels]\npath = \"dep.geojson\"\nnegative_buffer = 200\n\n{}\n{}\n[output]\ndir = \"{}\"\n",
-        s2_layer(&f, "ndvi", "index = \"ndvi\""),
-        s2_layer(&f, "oh", "crosta = { bands = [\"B2\", \"B8A\", \"B11\", \"B12\"], reflective = \"B11\", absorbing = \"B12\" }"),
+        spectral_layer(&f, "ndvi", "index = \"ndvi\""),
+        spectral_layer(&f, "oh", "crosta = { bands = [\"B2\", \"B8A\", \"B11\", \"B12\"], reflective = \"B11\", absorbing = \"B12\" }"),
         d.join("out").display()
     );
     let path = write(d, "c.toml", &config);
