@@ -311,6 +311,25 @@ pub struct RawEvidence {
     pub crosta: Option<crate::features::spectral::pca::RawCrosta>,
 }
 
+impl RawEvidence {
+    /// Refuses the first of `keys` (name, whether set) that is set on this table,
+    /// `evidence[i]`, when the keys belong to another kind, `owner`.
+    pub(crate) fn refuse_keys_of<'a>(
+        &self,
+        i: usize,
+        owner: EvidenceKind,
+        keys: impl IntoIterator<Item = (&'a str, bool)>,
+    ) -> Result<()> {
+        match keys.into_iter().find(|&(_, set)| set) {
+            Some((k, _)) => Err(Error::key(
+                format!("evidence[{i}].{k}"),
+                format!("only applies to `{}`, not `{}`", owner.as_str(), self.kind.as_str()),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
 /// `wofe = { ... }` of an evidence layer: how weights of evidence generalises it.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -1046,13 +1065,7 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
             return Err(Error::key(key("classes"), "lists no class"));
         }
     }
-    crate::features::terrain::Params::from_raw(i, ev)?;
-    crate::features::focal::Params::from_raw(i, ev)?;
-    crate::features::distance::Params::from_raw(i, ev)?;
-    crate::features::line_density::Params::from_raw(i, ev)?;
-    crate::features::point_density::Params::from_raw(i, ev)?;
-    crate::features::interpolate::Params::from_raw(i, ev)?;
-    crate::features::spectral::Params::from_raw(i, ev)?;
+    check_kind_keys(i, ev)?;
     Ok(EvidenceSettings {
         name: name.to_string(),
         kind: ev.kind,
@@ -1065,6 +1078,19 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
         fuzzy: ev.fuzzy.clone(),
         raw: ev.clone(),
     })
+}
+
+/// Checks the keys each kind owns on `evidence[i]`: its own kind's values, and that no
+/// other kind's key is set.
+fn check_kind_keys(i: usize, ev: &RawEvidence) -> Result<()> {
+    crate::features::terrain::Params::from_raw(i, ev)?;
+    crate::features::focal::Params::from_raw(i, ev)?;
+    crate::features::distance::Params::from_raw(i, ev)?;
+    crate::features::line_density::Params::from_raw(i, ev)?;
+    crate::features::point_density::Params::from_raw(i, ev)?;
+    crate::features::interpolate::Params::from_raw(i, ev)?;
+    crate::features::spectral::Params::from_raw(i, ev)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1110,6 +1136,28 @@ dir = "out"
         assert!(err.contains("resmapling"), "{err}");
         assert!(err.contains("line 14"), "{err}");
         assert!(err.contains("c.toml"), "{err}");
+    }
+
+    #[test]
+    fn a_key_of_another_kind_is_refused_naming_the_key_and_both_kinds() {
+        for (line, owner) in [
+            ("derivative = \"slope\"", "terrain"),
+            ("statistic = \"mean\"", "focal"),
+            ("method = \"raster\"", "distance"),
+            ("kernel = \"quartic\"", "point_density"),
+            ("power = 2.0", "interpolate"),
+            ("variogram = \"spherical\"", "interpolate"),
+            ("index = \"ndvi\"", "spectral"),
+        ] {
+            let text = MINIMAL.replace("kind = \"raster\"", &format!("kind = \"raster\"\n{line}"));
+            let c = RawConfig::parse(&text, Path::new("c.toml")).unwrap();
+            let err = check_kind_keys(0, &c.evidence[0]).unwrap_err().to_string();
+            let key = line.split(' ').next().unwrap_or_default();
+            assert!(err.contains(&format!("evidence[0].{key}")), "{line}: {err}");
+            assert!(err.contains(&format!("only applies to `{owner}`, not `raster`")), "{line}: {err}");
+        }
+        let c = RawConfig::parse(MINIMAL, Path::new("c.toml")).unwrap();
+        assert!(check_kind_keys(0, &c.evidence[0]).is_ok());
     }
 
     #[test]

@@ -100,17 +100,14 @@ impl Params {
         let key = |k: &str| format!("evidence[{i}].{k}");
         if ev.kind != EvidenceKind::Distance {
             let strike_kinds = matches!(ev.kind, EvidenceKind::LineDensity);
-            for (k, set) in [
+            let keys = [
                 ("method", ev.method.is_some()),
                 ("all_touched", ev.all_touched.is_some()),
                 ("intersections", ev.intersections.is_some()),
                 ("strike", ev.strike.is_some() && !strike_kinds),
                 ("strike_tolerance", ev.strike_tolerance.is_some() && !strike_kinds),
-            ] {
-                if set {
-                    return Err(Error::key(key(k), format!("only applies to `distance`, not `{}`", ev.kind.as_str())));
-                }
-            }
+            ];
+            ev.refuse_keys_of(i, EvidenceKind::Distance, keys)?;
             return Ok(None);
         }
         let method = ev.method.unwrap_or_default();

@@ -79,11 +79,7 @@ impl Params {
             ("min_valid", ev.min_valid.is_some()),
         ];
         if ev.kind != EvidenceKind::Focal {
-            for (k, set) in focal_only {
-                if set {
-                    return Err(Error::key(key(k), format!("only applies to `focal`, not `{}`", ev.kind.as_str())));
-                }
-            }
+            ev.refuse_keys_of(i, EvidenceKind::Focal, focal_only)?;
             return Ok(None);
         }
         let Some(statistic) = ev.statistic else {

@@ -309,7 +309,7 @@ impl Params {
     pub fn from_raw(i: usize, ev: &RawEvidence) -> Result<Option<Params>> {
         let key = |k: &str| format!("evidence[{i}].{k}");
         if ev.kind != EvidenceKind::Interpolate {
-            for (k, set) in [
+            let keys = [
                 ("power", ev.power.is_some()),
                 ("search_radius", ev.search_radius.is_some()),
                 ("max_points", ev.max_points.is_some()),
@@ -321,12 +321,8 @@ impl Params {
                 ("interpolation", ev.interpolation.is_some()),
             ]
             .into_iter()
-            .chain(kriging_keys(ev))
-            {
-                if set {
-                    return Err(Error::key(key(k), format!("only applies to `interpolate`, not `{}`", ev.kind.as_str())));
-                }
-            }
+            .chain(kriging_keys(ev));
+            ev.refuse_keys_of(i, EvidenceKind::Interpolate, keys)?;
             return Ok(None);
         }
         if ev.attribute.is_none() {

@@ -60,12 +60,7 @@ impl Params {
     /// Checks the keys of `evidence[i]`: `kernel` only for `point_density`, which needs `radius`.
     pub fn from_raw(i: usize, ev: &RawEvidence) -> Result<Option<Params>> {
         if ev.kind != EvidenceKind::PointDensity {
-            if ev.kernel.is_some() {
-                return Err(Error::key(
-                    format!("evidence[{i}].kernel"),
-                    format!("only applies to `point_density`, not `{}`", ev.kind.as_str()),
-                ));
-            }
+            ev.refuse_keys_of(i, EvidenceKind::PointDensity, [("kernel", ev.kernel.is_some())])?;
             return Ok(None);
         }
         let key = format!("evidence[{i}].radius");

@@ -104,9 +104,7 @@ impl Params {
             ("crosta", ev.crosta.is_some()),
         ];
         if ev.kind != EvidenceKind::Spectral {
-            if let Some((k, _)) = keys.iter().find(|(_, set)| *set) {
-                return Err(Error::key(key(k), format!("only applies to `spectral`, not `{}`", ev.kind.as_str())));
-            }
+            ev.refuse_keys_of(i, EvidenceKind::Spectral, keys)?;
             return Ok(None);
         }
         let sensor = match ev.sensor {

@@ -76,11 +76,8 @@ impl Params {
     pub fn from_raw(i: usize, ev: &RawEvidence) -> Result<Option<Params>> {
         let key = |k: &str| format!("evidence[{i}].{k}");
         if ev.kind != EvidenceKind::Terrain {
-            for (k, set) in [("derivative", ev.derivative.is_some()), ("z_factor", ev.z_factor.is_some())] {
-                if set {
-                    return Err(Error::key(key(k), format!("only applies to `terrain`, not `{}`", ev.kind.as_str())));
-                }
-            }
+            let keys = [("derivative", ev.derivative.is_some()), ("z_factor", ev.z_factor.is_some())];
+            ev.refuse_keys_of(i, EvidenceKind::Terrain, keys)?;
             return Ok(None);
         }
         let Some(derivative) = ev.derivative else {
