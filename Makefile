@@ -13,7 +13,7 @@ BUILD_PACKAGES := libgdal-dev pkg-config build-essential
 # rendered and screenshotted), python3-venv (the notebook test's venv).
 TEST_PACKAGES := gdal-bin python3-gdal chromium python3-venv
 
-.PHONY: help deps test-deps build demo test bench clean notebook-env
+.PHONY: help deps test-deps build demo test lint bench clean notebook-env
 
 help:
 	@echo "make demo   run lode on Geoscience Australia's Cloncurry data (outputs in out/cloncurry)"
@@ -56,7 +56,14 @@ $(NOTEBOOK_VENV)/.installed: notebooks/requirements.txt | test-deps
 
 notebook-env: $(NOTEBOOK_VENV)/.installed
 
-test: test-deps notebook-env
+# Formatting (rustfmt.toml), clippy with warnings as errors, and the declared rust-version
+# against every dependency's: `make test` fails on any of them, so CI does too.
+lint: deps
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --all-targets --locked -- -D warnings
+	python3 .ci/msrv.py
+
+test: test-deps notebook-env lint
 	$(CARGO) test --release --locked
 
 bench: build

@@ -19,8 +19,11 @@ fn read_y(path: &std::path::Path) -> Vec<bool> {
 }
 
 fn main() {
-    let dir = std::path::PathBuf::from(std::env::args().skip(1).find(|a| !a.starts_with('-')).expect("usage: models_tabular DIR"));
-    let meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).unwrap()).unwrap();
+    let dir = std::path::PathBuf::from(
+        std::env::args().skip(1).find(|a| !a.starts_with('-')).expect("usage: models_tabular DIR"),
+    );
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).unwrap()).unwrap();
     let cols = meta["cols"].as_u64().unwrap() as usize;
     let (xtr, ytr) = (read_f64(&dir.join("train_x.f64")), read_y(&dir.join("train_y.u8")));
     let (xte, yte) = (read_f64(&dir.join("test_x.f64")), read_y(&dir.join("test_y.u8")));
@@ -33,7 +36,8 @@ fn main() {
         let t0 = Instant::now();
         let binner = Binner::fit(&xtr, rows, cols, 255);
         let bins = binner.transform(&xtr, rows, cols);
-        let params = ForestParams { n_trees: 100, max_depth: None, min_samples_leaf: 1, max_features: None, max_bins: 255 };
+        let params =
+            ForestParams { n_trees: 100, max_depth: None, min_samples_leaf: 1, max_features: None, max_bins: 255 };
         let forest = Forest::fit(&binner, &bins, &ytr, &w, params, 42);
         let fit_s = t0.elapsed().as_secs_f64();
         let t1 = Instant::now();

@@ -23,14 +23,15 @@ fn main() -> anyhow::Result<()> {
     let mut writer = lode::io::cog::MapWriter::create(&PathBuf::from(out), grid, layer, &[])?;
     let windows = grid.windows();
     // Writes one chunk of blocks (on one thread) while the next chunk is computed.
-    let write = |writer: &mut lode::io::cog::MapWriter, blocks: Vec<lode::features::FeatureBlock>| -> anyhow::Result<()> {
-        for b in blocks {
-            let values: Vec<f32> = b.values.column(0).iter().map(|&v| v as f32).collect();
-            let valid: Vec<bool> = (0..b.window.len()).map(|i| b.layer_valid[[i, 0]]).collect();
-            writer.write(&b.window, &values, &valid)?;
-        }
-        Ok(())
-    };
+    let write =
+        |writer: &mut lode::io::cog::MapWriter, blocks: Vec<lode::features::FeatureBlock>| -> anyhow::Result<()> {
+            for b in blocks {
+                let values: Vec<f32> = b.values.column(0).iter().map(|&v| v as f32).collect();
+                let valid: Vec<bool> = (0..b.window.len()).map(|i| b.layer_valid[[i, 0]]).collect();
+                writer.write(&b.window, &values, &valid)?;
+            }
+            Ok(())
+        };
     let mut pending = Vec::new();
     for chunk in windows.chunks(16) {
         let done = std::mem::take(&mut pending);

@@ -65,7 +65,13 @@ pub struct RawTargets {
 
 impl Default for RawTargets {
     fn default() -> Self {
-        RawTargets { enabled: true, top_percent: None, probability: None, min_area_km2: default_min_area(), geojson: false }
+        RawTargets {
+            enabled: true,
+            top_percent: None,
+            probability: None,
+            min_area_km2: default_min_area(),
+            geojson: false,
+        }
     }
 }
 
@@ -243,7 +249,8 @@ pub struct RawEvidence {
     /// `focal`: `circle` or `square`. Default `circle`.
     pub shape: Option<crate::features::focal::Shape>,
     /// `focal`: smallest fraction of the window's cells that must have data. Default 0.5.
-    pub min_valid: Option<f64>,    /// `distance`: `exact` (to the geometry) or `raster` (to burned cells, as
+    pub min_valid: Option<f64>,
+    /// `distance`: `exact` (to the geometry) or `raster` (to burned cells, as
     /// `gdal_proximity.py`). Default `exact`.
     pub method: Option<crate::features::distance::Method>,
     /// `distance` with `method = "raster"`: burn every cell a line touches. Default false.
@@ -701,8 +708,7 @@ fn default_gamma() -> f64 {
 impl RawConfig {
     /// Parses TOML text; errors carry the line and column and name the key.
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
-        toml::from_str(text)
-            .map_err(|e| Error::ParseConfig { path: path.to_path_buf(), message: e.to_string() })
+        toml::from_str(text).map_err(|e| Error::ParseConfig { path: path.to_path_buf(), message: e.to_string() })
     }
 }
 
@@ -816,10 +822,7 @@ impl Settings {
             return Err(Error::key("project.name", "must not be empty"));
         }
         if raw.grid.block_size < 16 || raw.grid.block_size > 4096 {
-            return Err(Error::key(
-                "grid.block_size",
-                format!("{} is outside 16..=4096 cells", raw.grid.block_size),
-            ));
+            return Err(Error::key("grid.block_size", format!("{} is outside 16..=4096 cells", raw.grid.block_size)));
         }
 
         // Grid.
@@ -942,7 +945,11 @@ fn normalize(p: &Path) -> PathBuf {
             other => out.push(other),
         }
     }
-    if out.as_os_str().is_empty() { PathBuf::from(".") } else { out }
+    if out.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        out
+    }
 }
 
 fn validate_trees(m: &RawModel, v: &RawValidation) -> Result<()> {
@@ -1004,10 +1011,7 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
     let key = |k: &str| format!("evidence[{i}].{k}");
     let name = ev.name.trim();
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        return Err(Error::key(
-            key("name"),
-            format!("`{}` must be non-empty letters, digits, `_` or `-`", ev.name),
-        ));
+        return Err(Error::key(key("name"), format!("`{}` must be non-empty letters, digits, `_` or `-`", ev.name)));
     }
     if before.iter().any(|b| b.name == name) {
         return Err(Error::key(key("name"), format!("`{name}` is used by two layers")));
@@ -1032,21 +1036,21 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
             vector_only("attribute", ev.attribute.is_some())?;
             EvidenceInput::Raster(io::raster::BandRef::open(&key("path"), &ev.path, ev.band)?)
         }
-        EvidenceKind::Distance | EvidenceKind::Rasterize | EvidenceKind::LineDensity | EvidenceKind::PointDensity
+        EvidenceKind::Distance
+        | EvidenceKind::Rasterize
+        | EvidenceKind::LineDensity
+        | EvidenceKind::PointDensity
         | EvidenceKind::Interpolate => {
-            let layer = io::vector::LayerRef::open(
-                &key("path"),
-                &ev.path,
-                ev.layer.as_deref(),
-                ev.filter.as_deref(),
-            )?;
+            let layer = io::vector::LayerRef::open(&key("path"), &ev.path, ev.layer.as_deref(), ev.filter.as_deref())?;
             if ev.kind == EvidenceKind::Rasterize {
                 let Some(attr) = ev.attribute.as_deref() else {
                     return Err(Error::key(key("attribute"), "`rasterize` needs the attribute to burn"));
                 };
                 layer.check_field(attr)?;
             }
-            if let (EvidenceKind::PointDensity | EvidenceKind::Interpolate, Some(attr)) = (ev.kind, ev.attribute.as_deref()) {
+            if let (EvidenceKind::PointDensity | EvidenceKind::Interpolate, Some(attr)) =
+                (ev.kind, ev.attribute.as_deref())
+            {
                 layer.check_field(attr)?;
             }
             if ev.kind == EvidenceKind::Interpolate {

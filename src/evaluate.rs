@@ -100,7 +100,10 @@ fn summarise(u: &[f32], mult: &[u64], negatives: &Ranks, all: &Ranks) -> (f64, V
 pub fn evaluate_map(map: &Path, grid: &Grid, cells: &[Cell]) -> Result<Evaluation> {
     let ds = gdal::Dataset::open(map).map_err(|e| Error::input(map, e))?;
     if ds.raster_size() != (grid.cols, grid.rows) {
-        return Err(Error::input(map, format!("is {:?} cells, the grid is {}x{}", ds.raster_size(), grid.cols, grid.rows)));
+        return Err(Error::input(
+            map,
+            format!("is {:?} cells, the grid is {}x{}", ds.raster_size(), grid.cols, grid.rows),
+        ));
     }
     let mut scores = Vec::new();
     let mut unscored = 0;
@@ -145,10 +148,7 @@ pub fn evaluate_map(map: &Path, grid: &Grid, cells: &[Cell]) -> Result<Evaluatio
             }
             Ok((neg, all))
         })
-        .try_reduce(
-            || (Ranks::new(u.len()), Ranks::new(u.len())),
-            |a, b| Ok((a.0.merge(b.0), a.1.merge(b.1))),
-        )?;
+        .try_reduce(|| (Ranks::new(u.len()), Ranks::new(u.len())), |a, b| Ok((a.0.merge(b.0), a.1.merge(b.1))))?;
     let (auc, success_rate) = summarise(&u, &mult, &negatives, &all);
     Ok(Evaluation {
         auc,
@@ -168,7 +168,13 @@ mod tests {
         let mut s = 0.0;
         for &p in pos {
             for &n in neg {
-                s += if p > n { 1.0 } else if p == n { 0.5 } else { 0.0 };
+                s += if p > n {
+                    1.0
+                } else if p == n {
+                    0.5
+                } else {
+                    0.0
+                };
             }
         }
         s / (pos.len() * neg.len()) as f64

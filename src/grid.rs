@@ -49,9 +49,7 @@ impl Mask {
                 let block = band.read(grid, w)?;
                 Ok(block.values.iter().zip(&block.valid).map(|(&v, &ok)| ok && v != 0.0).collect())
             }
-            Mask::Polygons(burner) => {
-                Ok(burner.burn(grid, w)?.into_iter().map(|class| class.is_some()).collect())
-            }
+            Mask::Polygons(burner) => Ok(burner.burn(grid, w)?.into_iter().map(|class| class.is_some()).collect()),
         }
     }
 }
@@ -158,12 +156,7 @@ impl Grid {
         let mut out = Vec::new();
         for row in (0..self.rows).step_by(b) {
             for col in (0..self.cols).step_by(b) {
-                out.push(Window {
-                    col,
-                    row,
-                    cols: b.min(self.cols - col),
-                    rows: b.min(self.rows - row),
-                });
+                out.push(Window { col, row, cols: b.min(self.cols - col), rows: b.min(self.rows - row) });
             }
         }
         out

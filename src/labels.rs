@@ -39,11 +39,7 @@ impl Deposits {
             match &f.geometry {
                 geo::Geometry::Point(p) => all.push([p.x(), p.y()]),
                 geo::Geometry::MultiPoint(mp) => all.extend(mp.iter().map(|p| [p.x(), p.y()])),
-                _ => {
-                    return Err(layer_err(
-                        "labels must be points (deposits); found a line or polygon".into(),
-                    ))
-                }
+                _ => return Err(layer_err("labels must be points (deposits); found a line or polygon".into())),
             }
         }
         let read = all.len();

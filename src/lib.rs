@@ -44,9 +44,9 @@ pub mod presets;
 pub mod progress;
 pub mod report;
 pub mod styles;
+pub mod synth;
 pub mod targets;
 pub mod training;
-pub mod synth;
 pub mod validation;
 pub mod wofe;
 
@@ -427,7 +427,9 @@ pub fn validate(config_path: &Path) -> Result<ValidationReport> {
     let mask = match &settings.grid.mask {
         grid::Mask::All => "whole grid".to_string(),
         grid::Mask::Raster(b) => format!("raster {}", b.source.display()),
-        grid::Mask::Polygons(_) => format!("polygons {}", settings.raw.grid.mask.as_deref().unwrap_or(Path::new("")).display()),
+        grid::Mask::Polygons(_) => {
+            format!("polygons {}", settings.raw.grid.mask.as_deref().unwrap_or(Path::new("")).display())
+        }
     };
     Ok(ValidationReport {
         grid: settings.grid.info(),
@@ -552,12 +554,8 @@ pub fn weights(req: &WeightsRequest) -> Result<Vec<wofe::WeightsRow>> {
     if !srs.is_projected() || (srs.linear_units() - 1.0).abs() > 1e-12 {
         return Err(Error::input(&req.evidence, "weights of evidence needs a projected CRS in metres"));
     }
-    let mut params = wofe::WeightsParams::new(
-        req.method,
-        settings.grid.cell_area() / 1e6,
-        req.unit_cell_km2,
-        req.confidence,
-    );
+    let mut params =
+        wofe::WeightsParams::new(req.method, settings.grid.cell_area() / 1e6, req.unit_cell_km2, req.confidence);
     params.missing_data = req.missing;
     Ok(wofe::weights_table(&counts.class_counts(0), &params)?)
 }

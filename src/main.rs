@@ -159,8 +159,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     use anyhow::Context;
     match cli.command {
         Command::Run { config, threads } => {
-            let report =
-                lode::run(&config, threads).with_context(|| format!("lode run {}", config.display()))?;
+            let report = lode::run(&config, threads).with_context(|| format!("lode run {}", config.display()))?;
             let m = &report.metrics;
             println!("lode {}: {}", lode::VERSION, m.project);
             println!(
@@ -171,7 +170,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(t) = m.fit.get("training") {
                 println!(
                     "  model: {model}; trained on {} positive and {} negative cells, {} features",
-                    t["positives"], t["negatives"], m.features.len()
+                    t["positives"],
+                    t["negatives"],
+                    m.features.len()
                 );
             } else {
                 println!("  model: {model}; {} features", m.features.len());
@@ -210,7 +211,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .find(|w| w[0][0] <= area && area <= w[1][0])
                     .map(|w| {
                         let span = w[1][0] - w[0][0];
-                        if span > 0.0 { w[0][1] + (area - w[0][0]) / span * (w[1][1] - w[0][1]) } else { w[1][1] }
+                        if span > 0.0 {
+                            w[0][1] + (area - w[0][0]) / span * (w[1][1] - w[0][1])
+                        } else {
+                            w[1][1]
+                        }
                     })
                     .unwrap_or(1.0)
             };
@@ -222,7 +227,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(t) = &m.targets {
                 println!(
                     "  targets: {} areas of at least {} km² from {} cells scoring >= {:.4} ({} = {})",
-                    t.polygons - t.dropped_small, t.min_area_km2, t.target_cells, t.threshold, t.rule, t.rule_value
+                    t.polygons - t.dropped_small,
+                    t.min_area_km2,
+                    t.target_cells,
+                    t.threshold,
+                    t.rule,
+                    t.rule_value
                 );
             }
             for p in &report.outputs {
@@ -233,7 +243,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = lode::presets::init(&preset, &dir).with_context(|| format!("lode init {}", dir.display()))?;
             let p = lode::presets::find(&preset)?;
             println!("wrote {} ({})", config.display(), p.summary);
-            println!("  put the evidence layers it names under {}, then: lode validate {}", dir.join("evidence").display(), config.display());
+            println!(
+                "  put the evidence layers it names under {}, then: lode validate {}",
+                dir.join("evidence").display(),
+                config.display()
+            );
         }
         Command::Predict { config, model, threads } => {
             let report = lode::predict(&config, &model, threads)
@@ -245,7 +259,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Synth { cols, rows, seed, intercept, out_dir } => {
             let spec = lode::synth::SceneSpec { cols, rows, seed, intercept };
-            let n = lode::synth::generate(&spec, &out_dir).with_context(|| format!("lode synth {}", out_dir.display()))?;
+            let n =
+                lode::synth::generate(&spec, &out_dir).with_context(|| format!("lode synth {}", out_dir.display()))?;
             println!("wrote a {cols} x {rows} scene with {n} deposits to {}", out_dir.display());
         }
         Command::Validate { config } => {
@@ -272,10 +287,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let rows = lode::weights(&req).with_context(|| format!("lode weights {}", req.evidence.display()))?;
             lode::wofe::write_table(&out, &rows)?;
             let gen = rows.iter().filter(|r| r.gen_class == 2).count();
-            println!("{} classes weighed ({}), {} in the favourable pattern; wrote {}", rows.len(), method.as_str(), gen, out.display());
+            println!(
+                "{} classes weighed ({}), {} in the favourable pattern; wrote {}",
+                rows.len(),
+                method.as_str(),
+                gen,
+                out.display()
+            );
         }
         Command::Evaluate { map, deposits, mask, out } => {
-            let e = lode::evaluate(&map, &deposits, mask.as_deref()).with_context(|| format!("lode evaluate {}", map.display()))?;
+            let e = lode::evaluate(&map, &deposits, mask.as_deref())
+                .with_context(|| format!("lode evaluate {}", map.display()))?;
             println!("AUC: {:.6} ({} deposits against {} scored cells)", e.auc, e.deposits_scored, e.scored_cells);
             if let Some(out) = out {
                 let tmp = out.with_extension("json.partial");

@@ -181,10 +181,7 @@ pub fn build(settings: &Settings, outputs: &[(String, PathBuf)], timings: &[(Str
             files.push(InputFile { key: key.clone(), path: p, bytes, sha256 });
         }
     }
-    let outputs = outputs
-        .iter()
-        .map(|(name, p)| Ok((name.clone(), sha256_file(p)?.1)))
-        .collect::<Result<Vec<_>>>()?;
+    let outputs = outputs.iter().map(|(name, p)| Ok((name.clone(), sha256_file(p)?.1))).collect::<Result<Vec<_>>>()?;
     let config_toml = toml::to_string(&config).map_err(|e| Error::output("manifest.json", e))?;
     Ok(Manifest {
         lode_version: crate::VERSION.to_string(),

@@ -13,7 +13,8 @@ pub fn set_quiet(quiet: bool) {
 
 /// A bar of `len` steps labelled `stage`; hidden when stderr is not a terminal.
 pub fn bar(len: u64, stage: &str) -> ProgressBar {
-    let target = if QUIET.load(Ordering::Relaxed) { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
+    let target =
+        if QUIET.load(Ordering::Relaxed) { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
     let bar = ProgressBar::with_draw_target(Some(len), target).with_finish(indicatif::ProgressFinish::AndClear);
     bar.set_style(
         ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} windows, {elapsed} (eta {eta})")

@@ -62,10 +62,18 @@ pub fn encode_png(rgb: &[u8], width: u32, height: u32, path: &Path) -> Result<Ve
 
 /// The quicklook of `map`: the map (reduced to at most `max_px` on its longer side),
 /// deposits as white dots, target outlines in red with the ranks of the ten best.
-pub fn quicklook(map: &Path, grid: &Grid, deposits: &[[f64; 2]], targets: Option<&Targets>, max_px: usize, path: &Path) -> Result<Vec<u8>> {
+pub fn quicklook(
+    map: &Path,
+    grid: &Grid,
+    deposits: &[[f64; 2]],
+    targets: Option<&Targets>,
+    max_px: usize,
+    path: &Path,
+) -> Result<Vec<u8>> {
     register_font();
     let scale = (max_px as f64 / grid.cols.max(grid.rows) as f64).min(1.0);
-    let (w, h) = (((grid.cols as f64 * scale).round() as usize).max(1), ((grid.rows as f64 * scale).round() as usize).max(1));
+    let (w, h) =
+        (((grid.cols as f64 * scale).round() as usize).max(1), ((grid.rows as f64 * scale).round() as usize).max(1));
     let (values, valid) = crate::io::cog::read_reduced(map, w, h)?;
     let (top, bottom, side) = (34u32, 56u32, 12u32);
     let (width, height) = (w as u32 + 2 * side, h as u32 + top + bottom);
@@ -78,7 +86,8 @@ pub fn quicklook(map: &Path, grid: &Grid, deposits: &[[f64; 2]], targets: Option
             for c in 0..w {
                 let i = r * w + c;
                 let color = if valid[i] { ramp(values[i] as f64) } else { RGBColor(235, 235, 235) };
-                root.draw_pixel((side as i32 + c as i32, top as i32 + r as i32), &color).map_err(|e| err(e.to_string()))?;
+                root.draw_pixel((side as i32 + c as i32, top as i32 + r as i32), &color)
+                    .map_err(|e| err(e.to_string()))?;
             }
         }
         let [x0, dx, _, y0, _, dy] = grid.geo_transform;
@@ -170,10 +179,7 @@ pub fn roc_points(e: &Evaluation) -> Vec<(f64, f64)> {
     let n_all = e.scored_cells as f64;
     let p = e.deposits_scored as f64;
     let negatives = (n_all - p).max(1.0);
-    e.success_rate
-        .iter()
-        .map(|&[area, tpr]| (((area * n_all - tpr * p) / negatives).clamp(0.0, 1.0), tpr))
-        .collect()
+    e.success_rate.iter().map(|&[area, tpr]| (((area * n_all - tpr * p) / negatives).clamp(0.0, 1.0), tpr)).collect()
 }
 
 /// The ROC curve PNG.
@@ -190,7 +196,13 @@ pub fn success_png(e: &Evaluation, path: &Path) -> Result<Vec<u8>> {
 /// The prediction-rate curve PNG: deposits held out by cross-validation against the
 /// fraction of held-out rows, best first (`metrics.json` `validation.prediction_rate`).
 pub fn prediction_rate_png(points: &[(f64, f64)], path: &Path) -> Result<Vec<u8>> {
-    curve_png("Prediction rate (held-out folds)", "fraction of held-out rows (best first)", "fraction of held-out deposits", points, path)
+    curve_png(
+        "Prediction rate (held-out folds)",
+        "fraction of held-out rows (best first)",
+        "fraction of held-out deposits",
+        points,
+        path,
+    )
 }
 
 /// Horizontal bars of the permutation importance per evidence layer (AUC lost when
@@ -221,7 +233,9 @@ pub fn importance_png(importance: &[(String, f64)], path: &Path) -> Result<Vec<u
             .disable_y_mesh()
             .y_labels(n)
             .y_label_formatter(&|y: &SegmentValue<usize>| match y {
-                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => names.get(n - 1 - *i).cloned().unwrap_or_default(),
+                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
+                    names.get(n - 1 - *i).cloned().unwrap_or_default()
+                }
                 SegmentValue::Last => String::new(),
             })
             .label_style(("sans-serif", 12))
@@ -370,7 +384,11 @@ th{background:#eee}code{font-size:12px}.figs img{margin:0 1em 1em 0;vertical-ali
     }
 
     h += "<h2>Model</h2>\n";
-    h += &format!("<p>Kind: <b>{}</b>; {} feature columns.</p>\n", esc(m.model["kind"].as_str().unwrap_or("?")), m.features.len());
+    h += &format!(
+        "<p>Kind: <b>{}</b>; {} feature columns.</p>\n",
+        esc(m.model["kind"].as_str().unwrap_or("?")),
+        m.features.len()
+    );
     if let Some(coefs) = m.model["coefficients_standardised"].as_object() {
         let mut c: Vec<(&String, f64)> = coefs.iter().map(|(k, v)| (k, v.as_f64().unwrap_or(0.0))).collect();
         c.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
@@ -393,8 +411,16 @@ th{background:#eee}code{font-size:12px}.figs img{margin:0 1em 1em 0;vertical-ali
     let g = &m.grid;
     h += &format!(
         "<p>{} × {} cells of {} in {}; bounds [{}, {}, {}, {}]. {} study-area cells, {} scored.</p>\n",
-        g.cols, g.rows, g.cell_size, esc(&g.crs), g.bounds[0], g.bounds[1], g.bounds[2], g.bounds[3],
-        m.prediction.study_area_cells, m.prediction.scored_cells
+        g.cols,
+        g.rows,
+        g.cell_size,
+        esc(&g.crs),
+        g.bounds[0],
+        g.bounds[1],
+        g.bounds[2],
+        g.bounds[3],
+        m.prediction.study_area_cells,
+        m.prediction.scored_cells
     );
 
     h += "<h2>Inputs</h2>\n<table id=\"inputs\"><tr><th>config key</th><th>file</th><th>bytes</th><th>SHA-256</th></tr>\n";
@@ -422,7 +448,15 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc4648_test_vectors() {
-        for (i, o) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
             assert_eq!(base64(i.as_bytes()), o);
         }
     }

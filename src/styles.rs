@@ -8,14 +8,8 @@
 //!   translucent fill, solid outline), each labelled with its rank.
 
 /// Colour stops (value, hex colour) of the prospectivity ramp: viridis.
-pub const RAMP: [(f64, &str); 6] = [
-    (0.0, "#440154"),
-    (0.2, "#414487"),
-    (0.4, "#2a788e"),
-    (0.6, "#22a884"),
-    (0.8, "#7ad151"),
-    (1.0, "#fde725"),
-];
+pub const RAMP: [(f64, &str); 6] =
+    [(0.0, "#440154"), (0.2, "#414487"), (0.4, "#2a788e"), (0.6, "#22a884"), (0.8, "#7ad151"), (1.0, "#fde725")];
 
 /// The QML style of a probability map in [0, 1] (band 1, nodata transparent).
 pub fn prospectivity_qml() -> String {
@@ -57,11 +51,8 @@ pub fn prospectivity_qml() -> String {
 }
 
 /// Rank classes of the targets style: (lowest rank, highest rank, fill RGB, label).
-pub const RANK_CLASSES: [(u32, u32, &str, &str); 3] = [
-    (1, 3, "215,25,28", "rank 1-3"),
-    (4, 10, "253,174,97", "rank 4-10"),
-    (11, 1_000_000, "255,255,153", "rank 11+"),
-];
+pub const RANK_CLASSES: [(u32, u32, &str, &str); 3] =
+    [(1, 3, "215,25,28", "rank 1-3"), (4, 10, "253,174,97", "rank 4-10"), (11, 1_000_000, "255,255,153", "rank 11+")];
 
 /// The QML style of `targets.gpkg`: graduated by `rank`, labelled with the rank.
 pub fn targets_qml() -> String {

@@ -50,7 +50,8 @@ pub struct SceneSpec {
 /// Cell size of synthetic scenes, metres.
 pub const CELL: f64 = 100.0;
 /// The evidence rasters a scene holds, in config order.
-pub const LAYERS: [&str; 6] = ["granite_dist", "magnetic", "alteration", "noise_white", "noise_smooth", "noise_smooth2"];
+pub const LAYERS: [&str; 6] =
+    ["granite_dist", "magnetic", "alteration", "noise_white", "noise_smooth", "noise_smooth2"];
 
 /// A smooth random field: a sum of plane waves.
 struct Waves(Vec<(f64, f64, f64)>);
@@ -77,7 +78,10 @@ impl Waves {
 
 /// A uniform draw in [0, 1) from the seed, a stream and a cell.
 fn hash_uniform(seed: u64, stream: u64, cell: Cell) -> f64 {
-    let z = crate::model::forest::derive_seed(seed ^ stream.wrapping_mul(0xA24B_AED4_963E_E407), ((cell.row as u64) << 32) | cell.col as u64);
+    let z = crate::model::forest::derive_seed(
+        seed ^ stream.wrapping_mul(0xA24B_AED4_963E_E407),
+        ((cell.row as u64) << 32) | cell.col as u64,
+    );
     (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
@@ -120,12 +124,17 @@ struct Scene {
 impl Scene {
     /// The six layer values and the true probability at a cell.
     fn values(&self, cell: Cell, x: f64, y: f64) -> ([f64; 6], f64) {
-        let d = self.granites.iter().map(|(c, r)| (((x - c[0]).powi(2) + (y - c[1]).powi(2)).sqrt() - r).max(0.0)).fold(f64::INFINITY, f64::min);
+        let d = self
+            .granites
+            .iter()
+            .map(|(c, r)| (((x - c[0]).powi(2) + (y - c[1]).powi(2)).sqrt() - r).max(0.0))
+            .fold(f64::INFINITY, f64::min);
         let mag = self.magnetic.at(x, y);
         let alt = self.alteration.at(x, y);
         let (u1, u2) = (hash_uniform(self.seed, 1, cell).max(1e-300), hash_uniform(self.seed, 2, cell));
         let white = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-        let fd = self.fault_index.nearest_neighbor(&[x, y]).map_or(f64::INFINITY, |g| self.faults[g.data].distance(x, y));
+        let fd =
+            self.fault_index.nearest_neighbor(&[x, y]).map_or(f64::INFINITY, |g| self.faults[g.data].distance(x, y));
         let z = self.intercept + 2.0 * (-d / 1500.0).exp() + FAULT_WEIGHT * (-fd / FAULT_DECAY).exp() + mag + alt;
         let p = 1.0 / (1.0 + (-z).exp());
         ([d, mag, alt, white, self.smooth.at(x, y), self.smooth2.at(x, y)], p)
@@ -178,7 +187,11 @@ pub fn generate(spec: &SceneSpec, out: &Path) -> Result<usize> {
         smooth,
         smooth2,
         fault_index: rstar::RTree::bulk_load(
-            faults.iter().enumerate().map(|(i, f)| rstar::primitives::GeomWithData::new(rstar::primitives::Line::new(f.a, f.b), i)).collect(),
+            faults
+                .iter()
+                .enumerate()
+                .map(|(i, f)| rstar::primitives::GeomWithData::new(rstar::primitives::Line::new(f.a, f.b), i))
+                .collect(),
         ),
         faults,
         seed: spec.seed,
@@ -219,7 +232,12 @@ pub fn generate(spec: &SceneSpec, out: &Path) -> Result<usize> {
     let features: Vec<String> = deposits
         .iter()
         .enumerate()
-        .map(|(i, p)| format!(r#"{{"type":"Feature","properties":{{"id":{i}}},"geometry":{{"type":"Point","coordinates":[{},{}]}}}}"#, p[0], p[1]))
+        .map(|(i, p)| {
+            format!(
+                r#"{{"type":"Feature","properties":{{"id":{i}}},"geometry":{{"type":"Point","coordinates":[{},{}]}}}}"#,
+                p[0], p[1]
+            )
+        })
         .collect();
     let geojson = format!(
         "{{\"type\":\"FeatureCollection\",\"crs\":{{\"type\":\"name\",\"properties\":{{\"name\":\"urn:ogc:def:crs:EPSG::32754\"}}}},\"features\":[\n{}\n]}}\n",
@@ -257,7 +275,15 @@ pub fn generate(spec: &SceneSpec, out: &Path) -> Result<usize> {
          [model]\nkind = \"random_forest\"\n\n\
          [validation]\nkind = \"spatial_block\"\nfolds = 5\nblock_size = 2000\nbuffer = 300\n\n\
          [output]\ndir = \"out\"\n",
-        spec.cols, spec.rows, spec.seed, spec.seed, spec.seed, x0, y0 - h, x0 + w, y0
+        spec.cols,
+        spec.rows,
+        spec.seed,
+        spec.seed,
+        spec.seed,
+        x0,
+        y0 - h,
+        x0 + w,
+        y0
     );
     write(out, "scene.toml", &config)?;
     let truth = serde_json::json!({
@@ -297,7 +323,10 @@ mod tests {
     fn smooth_fields_have_unit_variance_and_hash_draws_are_uniform() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let f = Waves::new(&mut rng, 8, 4000.0, 12000.0);
-        let v: Vec<f64> = (0..200).flat_map(|i| (0..200).map(move |j| (i as f64 * 500.0, j as f64 * 500.0))).map(|(x, y)| f.at(x, y)).collect();
+        let v: Vec<f64> = (0..200)
+            .flat_map(|i| (0..200).map(move |j| (i as f64 * 500.0, j as f64 * 500.0)))
+            .map(|(x, y)| f.at(x, y))
+            .collect();
         let m = v.iter().sum::<f64>() / v.len() as f64;
         let var = v.iter().map(|a| (a - m).powi(2)).sum::<f64>() / v.len() as f64;
         assert!((var - 1.0).abs() < 0.25 && m.abs() < 0.2, "mean {m} var {var}");

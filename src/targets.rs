@@ -207,7 +207,13 @@ impl Acc {
         if self.feature_sum.len() < o.feature_sum.len() {
             self.feature_sum.resize(o.feature_sum.len(), 0.0);
         }
-        self.max_p = if self.cells == 0 { o.max_p } else if o.cells == 0 { self.max_p } else { self.max_p.max(o.max_p) };
+        self.max_p = if self.cells == 0 {
+            o.max_p
+        } else if o.cells == 0 {
+            self.max_p
+        } else {
+            self.max_p.max(o.max_p)
+        };
         self.cells += o.cells;
         self.sum_p += o.sum_p;
         self.sum_u += o.sum_u;
@@ -404,8 +410,14 @@ pub fn find_targets(
     targets.sort_by(|(ia, a), (ib, b)| {
         b.score.total_cmp(&a.score).then(b.max_prob.total_cmp(&a.max_prob)).then(ia.cmp(ib))
     });
-    let targets: Vec<Target> =
-        targets.into_iter().enumerate().map(|(r, (_, mut t))| { t.rank = r + 1; t }).collect();
+    let targets: Vec<Target> = targets
+        .into_iter()
+        .enumerate()
+        .map(|(r, (_, mut t))| {
+            t.rank = r + 1;
+            t
+        })
+        .collect();
     Ok(Targets {
         targets,
         summary: TargetsSummary {

@@ -110,9 +110,7 @@ impl TrainingSet {
                     continue;
                 }
                 let (x, y) = grid.centre(c);
-                if near.nearest_neighbor(&[x, y]).is_some_and(|p| {
-                    (p[0] - x).powi(2) + (p[1] - y).powi(2) < buffer2
-                }) {
+                if near.nearest_neighbor(&[x, y]).is_some_and(|p| (p[0] - x).powi(2) + (p[1] - y).powi(2) < buffer2) {
                     continue;
                 }
                 candidates.push(c);

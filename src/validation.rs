@@ -89,7 +89,9 @@ pub fn folds(v: &RawValidation, seed: u64, xy: &[[f64; 2]], y: &[bool], origin: 
             let mut dropped = 0;
             for i in (0..n).filter(|&i| assignment[i] != f) {
                 let close = v.buffer > 0.0
-                    && near.nearest_neighbor(&xy[i]).is_some_and(|p| (p[0] - xy[i][0]).powi(2) + (p[1] - xy[i][1]).powi(2) <= buffer2);
+                    && near
+                        .nearest_neighbor(&xy[i])
+                        .is_some_and(|p| (p[0] - xy[i][0]).powi(2) + (p[1] - xy[i][1]).powi(2) <= buffer2);
                 if close {
                     dropped += 1;
                 } else {

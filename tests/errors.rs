@@ -60,7 +60,12 @@ fn labels_with_no_point_inside_the_grid_are_an_error() {
     );
     let text = cloncurry_config(&out, "", &evidence(&cloncurry("Dist2Breccia.tif")))
         .replace(cloncurry("IOCG_Deposits.shp").to_str().unwrap(), far.to_str().unwrap());
-    fails_with(&text, &out, tmp.path(), &["far.geojson", "layer `far`", "none of its 2 point(s)", "2 outside the grid"]);
+    fails_with(
+        &text,
+        &out,
+        tmp.path(),
+        &["far.geojson", "layer `far`", "none of its 2 point(s)", "2 outside the grid"],
+    );
 }
 
 #[test]

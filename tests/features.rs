@@ -49,8 +49,20 @@ fn a_raster_in_another_crs_and_resolution_lands_on_the_template_grid() {
     for v in ["e", "n"] {
         tool(
             "gdalwarp",
-            &["-q", "-t_srs", "EPSG:4326", "-tr", "0.0007", "0.0007", "-r", "bilinear", "-et", "0",
-              d.join(format!("{v}.tif")).to_str().unwrap(), d.join(format!("{v}4326.tif")).to_str().unwrap()],
+            &[
+                "-q",
+                "-t_srs",
+                "EPSG:4326",
+                "-tr",
+                "0.0007",
+                "0.0007",
+                "-r",
+                "bilinear",
+                "-et",
+                "0",
+                d.join(format!("{v}.tif")).to_str().unwrap(),
+                d.join(format!("{v}4326.tif")).to_str().unwrap(),
+            ],
         );
         assert!(gdalinfo(&d.join(format!("{v}4326.tif")), &[])["coordinateSystem"]["wkt"]
             .as_str()
@@ -134,7 +146,11 @@ fn small_grid_config(dir: &Path, evidence: &str, mask: &str) -> String {
         poly(&[(2000.0, 1000.0), (6400.0, 300.0), (5000.0, 4800.0), (2000.0, 1000.0)], 42),
         poly(&[(123.0, 2600.0), (2950.0, 2777.0), (1500.0, 4750.0), (123.0, 2600.0)], 7),
     ];
-    write(dir, "geology.geojson", &format!(r#"{{"type":"FeatureCollection",{crs},"features":[{}]}}"#, polygons.join(",")));
+    write(
+        dir,
+        "geology.geojson",
+        &format!(r#"{{"type":"FeatureCollection",{crs},"features":[{}]}}"#, polygons.join(",")),
+    );
     // A fault along x = X0 + 2530 and one point occurrence.
     write(
         dir,
@@ -210,9 +226,25 @@ fn rasterize_equals_gdal_rasterize() {
     let [x0, y0, x1, y1] = stack.grid.bounds();
     tool(
         "gdal_rasterize",
-        &["-q", "-a", "unit", "-te", &x0.to_string(), &y0.to_string(), &x1.to_string(), &y1.to_string(),
-          "-tr", "100", "100", "-ot", "Int32", "-init", "0",
-          d.join("geology.geojson").to_str().unwrap(), reference.to_str().unwrap()],
+        &[
+            "-q",
+            "-a",
+            "unit",
+            "-te",
+            &x0.to_string(),
+            &y0.to_string(),
+            &x1.to_string(),
+            &y1.to_string(),
+            "-tr",
+            "100",
+            "100",
+            "-ot",
+            "Int32",
+            "-init",
+            "0",
+            d.join("geology.geojson").to_str().unwrap(),
+            reference.to_str().unwrap(),
+        ],
     );
     let truth = read_all(&reference);
     // lode computes window by window (32-cell blocks); the reference is one pass.
@@ -279,12 +311,27 @@ fn warped_features_do_not_depend_on_the_window_they_are_computed_in() {
     coordinate_raster(&d.join("e.tif"), |x, y| (x / 1000.0).sin() * 100.0 + y / 50.0);
     tool(
         "gdalwarp",
-        &["-q", "-t_srs", "EPSG:4326", "-tr", "0.0007", "0.0007", "-r", "bilinear", "-et", "0",
-          d.join("e.tif").to_str().unwrap(), d.join("e4326.tif").to_str().unwrap()],
+        &[
+            "-q",
+            "-t_srs",
+            "EPSG:4326",
+            "-tr",
+            "0.0007",
+            "0.0007",
+            "-r",
+            "bilinear",
+            "-et",
+            "0",
+            d.join("e.tif").to_str().unwrap(),
+            d.join("e4326.tif").to_str().unwrap(),
+        ],
     );
     let mut ev = String::new();
     for r in ["bilinear", "average", "cubic", "nearest"] {
-        ev += &format!("[[evidence]]\nname = \"{r}\"\nkind = \"raster\"\npath = \"{}\"\nresampling = \"{r}\"\n\n", d.join("e4326.tif").display());
+        ev += &format!(
+            "[[evidence]]\nname = \"{r}\"\nkind = \"raster\"\npath = \"{}\"\nresampling = \"{r}\"\n\n",
+            d.join("e4326.tif").display()
+        );
     }
     let s = settings(d, &cloncurry_config(&d.join("out"), "", &ev));
     let stack = FeatureStack::prepare(&s).unwrap();
@@ -312,7 +359,10 @@ fn averaging_an_integer_raster_onto_a_coarser_grid_keeps_fractions() {
     let text = cloncurry_config(
         &tmp.path().join("out"),
         "",
-        &format!("[[evidence]]\nname = \"d\"\nkind = \"raster\"\npath = \"{}\"\n", cloncurry("FaultDensity.tif").display()),
+        &format!(
+            "[[evidence]]\nname = \"d\"\nkind = \"raster\"\npath = \"{}\"\n",
+            cloncurry("FaultDensity.tif").display()
+        ),
     )
     .replace(
         &format!("template = \"{}\"", cloncurry("StratNo.tif").display()),

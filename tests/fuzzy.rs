@@ -80,7 +80,18 @@ fn fuzzy_operators_match_hand_computed_values_on_a_raster() {
     );
     // Memberships by hand: a -> min(a / 40, 1); b -> 0.2, 0.9, or 0.5 (class 3, not listed).
     let ma: Vec<f64> = a.iter().map(|v| (v / 40.0).min(1.0)).collect();
-    let mb: Vec<f64> = b.iter().map(|&v| if v == 1.0 { 0.2 } else if v == 2.0 { 0.9 } else { 0.5 }).collect();
+    let mb: Vec<f64> = b
+        .iter()
+        .map(|&v| {
+            if v == 1.0 {
+                0.2
+            } else if v == 2.0 {
+                0.9
+            } else {
+                0.5
+            }
+        })
+        .collect();
     let expect = |f: &dyn Fn(f64, f64) -> f64| -> Vec<f64> { ma.iter().zip(&mb).map(|(&x, &y)| f(x, y)).collect() };
     let close = |got: &[f64], want: &[f64], what: &str| {
         for (i, (g, w)) in got.iter().zip(want).enumerate() {

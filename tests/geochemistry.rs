@@ -95,7 +95,11 @@ max_points = 3
                     bdl(l.parse().unwrap())?
                 } else {
                     let n: f64 = v.parse().unwrap();
-                    if n < 0.0 { bdl(-n)? } else { n }
+                    if n < 0.0 {
+                        bdl(-n)?
+                    } else {
+                        n
+                    }
                 };
                 Some((*x, *y, value))
             })
@@ -192,15 +196,18 @@ max_points = 1
             path.display()
         )
     };
-    let stack = FeatureStack::prepare(&config(d, &ev(r#"transform = "clr"
-parts = ["li", "cs", "rb"]"#)))
+    let stack = FeatureStack::prepare(&config(
+        d,
+        &ev(r#"transform = "clr"
+parts = ["li", "cs", "rb"]"#),
+    ))
     .unwrap();
     let ours = compute_all(&stack);
     let cell = |x: f64, y: f64| ((y / CELL) as usize) * COLS + (x / CELL) as usize;
     // ln(li) - (ln(li) + ln(cs) + ln(rb)) / 3, computed by hand (Python's math.log).
     for ((x, y), want) in [
-        ((550.0, 550.0), 0.23104906018664817),  // 20, 5, 40
-        ((2050.0, 1050.0), 0.7539210328245969), // 12, 0.5, 30
+        ((550.0, 550.0), 0.23104906018664817),   // 20, 5, 40
+        ((2050.0, 1050.0), 0.7539210328245969),  // 12, 0.5, 30
         ((6050.0, 4050.0), -0.7282673524458874), // 1.5, 2, 10
         // The sample with a null part is not used: its cell takes the nearest other one (li -3).
         ((4050.0, 3050.0), -0.7282673524458874),
@@ -244,8 +251,11 @@ below_detection = "drop""#;
     }
     // A part of 0 has no logarithm: an error naming the feature and the part.
     write(d, "soil.geojson", &geojson_collection(&[assay(550.0, 550.0, r#""li":20,"cs":0,"rb":40"#)]));
-    let e = FeatureStack::prepare(&config(d, &ev(r#"transform = "clr"
-parts = ["li", "cs", "rb"]"#)))
+    let e = FeatureStack::prepare(&config(
+        d,
+        &ev(r#"transform = "clr"
+parts = ["li", "cs", "rb"]"#),
+    ))
     .unwrap_err()
     .to_string();
     assert!(e.contains("feature 0") && e.contains("part `cs`") && e.contains("logarithm"), "{e}");
@@ -261,7 +271,8 @@ fn ordinary_kriging_equals_pykrige() {
         .skip(1)
         .map(|l| {
             let v: Vec<f64> = l.split(',').map(|s| s.parse().unwrap()).collect();
-            geojson_point(v[0] - X0, Y1 - v[1]).replace(r#""properties":{}"#, &format!(r#""properties":{{"au":{}}}"#, v[2]))
+            geojson_point(v[0] - X0, Y1 - v[1])
+                .replace(r#""properties":{}"#, &format!(r#""properties":{{"au":{}}}"#, v[2]))
         })
         .collect();
     assert_eq!(features.len(), 70);

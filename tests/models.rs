@@ -19,7 +19,17 @@ use common::*;
 /// Writes a scene into `dir` and returns its config path, with `[model]` and
 /// `[validation]` replaced by `model` and `validation`.
 fn scene(dir: &Path, cols: usize, seed: u64, model: &str, validation: &str) -> PathBuf {
-    let o = lode(&["-q", "synth", "--cols", &cols.to_string(), "--rows", &cols.to_string(), "--seed", &seed.to_string(), dir.to_str().unwrap()]);
+    let o = lode(&[
+        "-q",
+        "synth",
+        "--cols",
+        &cols.to_string(),
+        "--rows",
+        &cols.to_string(),
+        "--seed",
+        &seed.to_string(),
+        dir.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "synth failed: {}", stderr(&o));
     let text = std::fs::read_to_string(dir.join("scene.toml")).unwrap();
     let start = text.find("[model]").expect("scene.toml has [model]");
@@ -44,7 +54,15 @@ fn folds(dir: &Path) -> Vec<(usize, usize, usize, f64, f64, bool, String)> {
         .skip(1)
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            (f[0].parse().unwrap(), f[1].parse().unwrap(), f[2].parse().unwrap(), f[3].parse().unwrap(), f[4].parse().unwrap(), f[5] == "1", f[6].to_string())
+            (
+                f[0].parse().unwrap(),
+                f[1].parse().unwrap(),
+                f[2].parse().unwrap(),
+                f[3].parse().unwrap(),
+                f[4].parse().unwrap(),
+                f[5] == "1",
+                f[6].to_string(),
+            )
         })
         .collect()
 }
@@ -70,7 +88,13 @@ fn pairwise_auc(s: &[f64], y: &[bool]) -> f64 {
     let mut w = 0.0;
     for p in &pos {
         for n in &neg {
-            w += if p > n { 1.0 } else if p == n { 0.5 } else { 0.0 };
+            w += if p > n {
+                1.0
+            } else if p == n {
+                0.5
+            } else {
+                0.0
+            };
         }
     }
     w / (pos.len() * neg.len()) as f64
@@ -109,7 +133,12 @@ fn check_model_recovers_truth(model: &str, has_uncertainty: bool) {
         .collect();
     for t in ["granite_dist", "magnetic", "alteration", "fault_dist"] {
         for n in ["noise_white", "noise_smooth", "noise_smooth2"] {
-            assert!(importance[t] > importance[n], "{model}: {t} ({}) not above {n} ({}): {importance:?}", importance[t], importance[n]);
+            assert!(
+                importance[t] > importance[n],
+                "{model}: {t} ({}) not above {n} ({}): {importance:?}",
+                importance[t],
+                importance[n]
+            );
         }
     }
     let csv = std::fs::read_to_string(tmp.path().join("out/importance.csv")).unwrap();
@@ -159,7 +188,13 @@ fn logistic_regression_is_cross_validated_like_the_tree_models() {
 #[test]
 fn spatial_folds_keep_every_training_row_outside_the_buffer_of_every_test_row() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = scene(tmp.path(), 100, 5, "[model]\nkind = \"random_forest\"\nn_trees = 10", "[validation]\nkind = \"spatial_block\"\nblock_size = 1500\nbuffer = 450");
+    let config = scene(
+        tmp.path(),
+        100,
+        5,
+        "[model]\nkind = \"random_forest\"\nn_trees = 10",
+        "[validation]\nkind = \"spatial_block\"\nblock_size = 1500\nbuffer = 450",
+    );
     run(&config, "2");
     let tested = assert_folds_respect_buffer(tmp.path(), 5, 450.0);
     // Every training row is tested once.
@@ -183,14 +218,20 @@ fn assert_folds_respect_buffer(dir: &Path, k: usize, buffer: f64) -> usize {
             assert!(tested.insert((a.1, a.2)), "cell {:?} tested twice", (a.1, a.2));
             for b in &train {
                 let d = ((a.3 - b.3).powi(2) + (a.4 - b.4).powi(2)).sqrt();
-                assert!(d > buffer, "fold {f}: training cell {:?} is {d} m from test cell {:?}", (b.1, b.2), (a.1, a.2));
+                assert!(
+                    d > buffer,
+                    "fold {f}: training cell {:?} is {d} m from test cell {:?}",
+                    (b.1, b.2),
+                    (a.1, a.2)
+                );
             }
         }
     }
     tested.len()
 }
 
-const CLONCURRY_SPATIAL: &str = "[validation]\nkind = \"spatial_block\"\nfolds = 5\nblock_size = 10000\nbuffer = 2000\n";
+const CLONCURRY_SPATIAL: &str =
+    "[validation]\nkind = \"spatial_block\"\nfolds = 5\nblock_size = 10000\nbuffer = 2000\n";
 
 #[test]
 fn weights_of_evidence_is_cross_validated_on_the_cloncurry_demo() {
@@ -205,7 +246,10 @@ fn weights_of_evidence_is_cross_validated_on_the_cloncurry_demo() {
     // Held-out rows: all 252 deposit cells and 10 sampled cells per deposit cell.
     assert_eq!(tested, 252 * 11);
     let (cv, on_map) = (v["cv_auc"].as_f64().unwrap(), m["auc"].as_f64().unwrap());
-    eprintln!("wofe: on-map AUC {on_map:.4}, spatial-CV AUC {cv:.4} ± {:.4}, jackknife ratio {}", v["cv_auc_sd"], v["jackknife_std_ratio"]);
+    eprintln!(
+        "wofe: on-map AUC {on_map:.4}, spatial-CV AUC {cv:.4} ± {:.4}, jackknife ratio {}",
+        v["cv_auc_sd"], v["jackknife_std_ratio"]
+    );
     // Weights re-estimated without the held-out deposits do no better than the map that
     // saw them all (up to the spread of a 5-fold estimate), and clearly better than chance.
     assert!(cv < on_map + 0.02, "held-out AUC {cv} vs on-map {on_map}");
@@ -228,14 +272,15 @@ fn weights_of_evidence_is_cross_validated_on_the_cloncurry_demo() {
     // and the held-out rows ranked by their summed weights (the prior is the same for
     // every row of a fold, so it does not change the AUC).
     let (cols, rows_n) = (1259usize, 2487usize);
-    let grids: Vec<Vec<i64>> = ["binary/Dist2Breccia.tif", "binary/Dist2Fault.tif", "binary/FaultDensity.tif", "binary/StratNo.tif"]
-        .iter()
-        .map(|f| {
-            let ds = gdal::Dataset::open(cloncurry(f)).unwrap();
-            let b = ds.rasterband(1).unwrap().read_as::<i32>((0, 0), (cols, rows_n), (cols, rows_n), None).unwrap();
-            b.data().iter().map(|&v| v as i64).collect()
-        })
-        .collect();
+    let grids: Vec<Vec<i64>> =
+        ["binary/Dist2Breccia.tif", "binary/Dist2Fault.tif", "binary/FaultDensity.tif", "binary/StratNo.tif"]
+            .iter()
+            .map(|f| {
+                let ds = gdal::Dataset::open(cloncurry(f)).unwrap();
+                let b = ds.rasterband(1).unwrap().read_as::<i32>((0, 0), (cols, rows_n), (cols, rows_n), None).unwrap();
+                b.data().iter().map(|&v| v as i64).collect()
+            })
+            .collect();
     let rows = folds(tmp.path());
     let npos = rows.iter().filter(|r| r.6 == "test" && r.5).count();
     let nneg = tested - npos;
@@ -249,18 +294,29 @@ fn weights_of_evidence_is_cross_validated_on_the_cloncurry_demo() {
                 let mut counts: std::collections::BTreeMap<i64, (u64, u64)> = Default::default();
                 for r in rows.iter().filter(|r| r.0 == f && r.6 == "train") {
                     let e = counts.entry(class(g, r)).or_default();
-                    if r.5 { e.1 += 1 } else { e.0 += 1 }
+                    if r.5 {
+                        e.1 += 1
+                    } else {
+                        e.0 += 1
+                    }
                 }
                 let counts: Vec<lode::wofe::ClassCount> = counts
                     .iter()
-                    .map(|(&class, &(n, p))| lode::wofe::ClassCount { class, cells: (n as f64 * scale).round() as u64 + p, deposits: p })
+                    .map(|(&class, &(n, p))| lode::wofe::ClassCount {
+                        class,
+                        cells: (n as f64 * scale).round() as u64 + p,
+                        deposits: p,
+                    })
                     .collect();
                 let params = lode::wofe::WeightsParams::new(lode::wofe::Method::Categorical, 0.01, 1.0, 2.0);
                 lode::wofe::weights_table(&counts, &params).unwrap().iter().map(|r| (r.class, r.weight)).collect()
             })
             .collect();
         let test: Vec<_> = rows.iter().filter(|r| r.0 == f && r.6 == "test").collect();
-        let s: Vec<f64> = test.iter().map(|r| grids.iter().zip(&weights).map(|(g, w)| w.get(&class(g, r)).copied().unwrap_or(0.0)).sum()).collect();
+        let s: Vec<f64> = test
+            .iter()
+            .map(|r| grids.iter().zip(&weights).map(|(g, w)| w.get(&class(g, r)).copied().unwrap_or(0.0)).sum())
+            .collect();
         let y: Vec<bool> = test.iter().map(|r| r.5).collect();
         let expected = pairwise_auc(&s, &y);
         assert!((fold_auc - expected).abs() < 1e-9, "fold {f}: lode {fold_auc}, recomputed {expected}");
@@ -280,19 +336,37 @@ fn fuzzy_overlay_is_cross_validated_on_the_map_values_of_the_held_out_rows() {
     let config = scene(tmp.path(), 80, 11, model, SPATIAL);
     let text = std::fs::read_to_string(&config).unwrap();
     let text = text
-        .replace("path = \"granite_dist.tif\"\n", "path = \"granite_dist.tif\"\nfuzzy = { membership = \"small\", midpoint = 1500.0, spread = 2.0 }\n")
-        .replace("path = \"magnetic.tif\"\n", "path = \"magnetic.tif\"\nfuzzy = { membership = \"linear\", low = -2.0, high = 2.0 }\n")
-        .replace("path = \"alteration.tif\"\n", "path = \"alteration.tif\"\nfuzzy = { membership = \"linear\", low = -2.0, high = 2.0 }\n")
-        .replace("path = \"faults.geojson\"\n", "path = \"faults.geojson\"\nfuzzy = { membership = \"small\", midpoint = 500.0, spread = 2.0 }\n");
+        .replace(
+            "path = \"granite_dist.tif\"\n",
+            "path = \"granite_dist.tif\"\nfuzzy = { membership = \"small\", midpoint = 1500.0, spread = 2.0 }\n",
+        )
+        .replace(
+            "path = \"magnetic.tif\"\n",
+            "path = \"magnetic.tif\"\nfuzzy = { membership = \"linear\", low = -2.0, high = 2.0 }\n",
+        )
+        .replace(
+            "path = \"alteration.tif\"\n",
+            "path = \"alteration.tif\"\nfuzzy = { membership = \"linear\", low = -2.0, high = 2.0 }\n",
+        )
+        .replace(
+            "path = \"faults.geojson\"\n",
+            "path = \"faults.geojson\"\nfuzzy = { membership = \"small\", midpoint = 500.0, spread = 2.0 }\n",
+        );
     let text = ["noise_white", "noise_smooth2", "noise_smooth"].iter().fold(text, |t, n| {
-        t.replace(&format!("path = \"{n}.tif\"\n"), &format!("path = \"{n}.tif\"\nfuzzy = {{ membership = \"linear\", low = -10.0, high = 10.0 }}\n"))
+        t.replace(
+            &format!("path = \"{n}.tif\"\n"),
+            &format!("path = \"{n}.tif\"\nfuzzy = {{ membership = \"linear\", low = -10.0, high = 10.0 }}\n"),
+        )
     });
     let config = write(tmp.path(), "scene.toml", &text);
     run(&config, "2");
     assert_folds_respect_buffer(tmp.path(), 5, 300.0);
     let v = metrics(tmp.path())["validation"].clone();
     let xyz = tmp.path().join("p.xyz");
-    tool("gdal_translate", &["-q", "-of", "XYZ", tmp.path().join("out/prospectivity.tif").to_str().unwrap(), xyz.to_str().unwrap()]);
+    tool(
+        "gdal_translate",
+        &["-q", "-of", "XYZ", tmp.path().join("out/prospectivity.tif").to_str().unwrap(), xyz.to_str().unwrap()],
+    );
     let map: HashMap<(i64, i64), f64> = std::fs::read_to_string(&xyz)
         .unwrap()
         .lines()
@@ -310,7 +384,12 @@ fn fuzzy_overlay_is_cross_validated_on_the_map_values_of_the_held_out_rows() {
         assert!((a.as_f64().unwrap() - expected).abs() < 1e-9, "fold {f}: {a} vs {expected}");
     }
     // The true layers carry the skill: permuting a noise layer costs less AUC.
-    let importance: HashMap<String, f64> = v["importance"].as_array().unwrap().iter().map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_f64().unwrap())).collect();
+    let importance: HashMap<String, f64> = v["importance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_f64().unwrap()))
+        .collect();
     assert!(importance["granite_dist"] > importance["noise_white"], "{importance:?}");
 }
 
@@ -328,7 +407,10 @@ fn a_saved_model_predicts_the_same_map_and_rejects_other_features() {
     let o = lode(&["-q", "predict", config.to_str().unwrap(), "--model", saved.to_str().unwrap()]);
     assert!(o.status.success(), "lode predict failed: {}", stderr(&o));
     assert!(std::fs::read(out.join("prospectivity.tif")).unwrap() == before, "reloaded model gives another map");
-    assert!(std::fs::read(out.join("uncertainty.tif")).unwrap() == before_u, "reloaded model gives another uncertainty");
+    assert!(
+        std::fs::read(out.join("uncertainty.tif")).unwrap() == before_u,
+        "reloaded model gives another uncertainty"
+    );
 
     let text = std::fs::read_to_string(&config).unwrap().replace("name = \"noise_white\"", "name = \"noise_w\"");
     let other = write(tmp.path(), "other.toml", &text);
@@ -352,8 +434,13 @@ fn tree_models_give_identical_outputs_across_thread_counts() {
             .map(|f| std::fs::read(tmp.path().join("out").join(f)).unwrap())
             .collect();
         run(&config, "2");
-        for (f, bytes) in ["prospectivity.tif", "uncertainty.tif", "model.json", "importance.csv", "cv_folds.csv"].iter().zip(&a) {
-            assert!(&std::fs::read(tmp.path().join("out").join(f)).unwrap() == bytes, "{name}: {f} differs between 1 and 2 threads");
+        for (f, bytes) in
+            ["prospectivity.tif", "uncertainty.tif", "model.json", "importance.csv", "cv_folds.csv"].iter().zip(&a)
+        {
+            assert!(
+                &std::fs::read(tmp.path().join("out").join(f)).unwrap() == bytes,
+                "{name}: {f} differs between 1 and 2 threads"
+            );
         }
     }
 }
@@ -364,13 +451,18 @@ fn tree_models_give_identical_outputs_across_thread_counts() {
 #[test]
 fn pu_bagging_averages_one_model_per_bag_and_spreads_over_them() {
     for (model, members, trees) in [
-        ("[model]\nkind = \"gradient_boosting\"\niterations = 20\nnegative_sampling = \"pu_bagging\"\nbags = 3", 3, None),
+        (
+            "[model]\nkind = \"gradient_boosting\"\niterations = 20\nnegative_sampling = \"pu_bagging\"\nbags = 3",
+            3,
+            None,
+        ),
         ("[model]\nkind = \"random_forest\"\nn_trees = 7\nnegative_sampling = \"pu_bagging\"\nbags = 4", 1, Some(28)),
     ] {
         let tmp = tempfile::tempdir().unwrap();
         let config = scene(tmp.path(), 80, 4, model, "");
         run(&config, "2");
-        let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out/model.json")).unwrap()).unwrap();
+        let saved: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out/model.json")).unwrap()).unwrap();
         let m = saved["kind"]["Trees"]["members"].as_array().unwrap();
         assert_eq!(m.len(), members, "{model}");
         if let Some(t) = trees {
@@ -387,15 +479,22 @@ fn pu_bagging_averages_one_model_per_bag_and_spreads_over_them() {
 fn a_positive_buffer_adds_the_cells_around_each_deposit() {
     let tmp = tempfile::tempdir().unwrap();
     let config = scene(tmp.path(), 60, 8, "[model]\nkind = \"random_forest\"\nn_trees = 5", "");
-    let text = std::fs::read_to_string(&config).unwrap().replace("negative_buffer = 0", "negative_buffer = 0\npositive_buffer = 150").replace("negatives_per_positive = 10", "negatives_per_positive = 1");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("negative_buffer = 0", "negative_buffer = 0\npositive_buffer = 150")
+        .replace("negatives_per_positive = 10", "negatives_per_positive = 1");
     std::fs::write(&config, text).unwrap();
     run(&config, "2");
     // Deposits sit at cell centres on a 100 m grid: 150 m reaches the 8 neighbours.
-    let gj: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tmp.path().join("deposits.geojson")).unwrap()).unwrap();
+    let gj: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("deposits.geojson")).unwrap()).unwrap();
     let mut cells = std::collections::HashSet::new();
     for f in gj["features"].as_array().unwrap() {
         let c = &f["geometry"]["coordinates"];
-        let (col, row) = (((c[0].as_f64().unwrap() - 500_000.0) / 100.0).floor() as i64, ((7_700_000.0 - c[1].as_f64().unwrap()) / 100.0).floor() as i64);
+        let (col, row) = (
+            ((c[0].as_f64().unwrap() - 500_000.0) / 100.0).floor() as i64,
+            ((7_700_000.0 - c[1].as_f64().unwrap()) / 100.0).floor() as i64,
+        );
         for dr in -1..=1 {
             for dc in -1..=1 {
                 let (r, k) = (row + dr, col + dc);
@@ -412,7 +511,19 @@ fn a_positive_buffer_adds_the_cells_around_each_deposit() {
 #[test]
 fn cluster_folds_hold_out_exactly_one_single_linkage_cluster_of_deposits_each() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = lode(&["-q", "synth", "--cols", "80", "--rows", "80", "--seed", "2", "--intercept", "-8", tmp.path().to_str().unwrap()]);
+    let o = lode(&[
+        "-q",
+        "synth",
+        "--cols",
+        "80",
+        "--rows",
+        "80",
+        "--seed",
+        "2",
+        "--intercept",
+        "-8",
+        tmp.path().to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(tmp.path().join("scene.toml")).unwrap();
     let start = text.find("[model]").unwrap();

@@ -98,12 +98,9 @@ fn terrain_equals_gdaldem_slope_aspect_tri_roughness() {
     let (values, valid) = compute_all(&stack);
 
     let dem_s = dem_path.to_str().unwrap();
-    for (program_args, file) in [
-        (vec!["slope"], "s.tif"),
-        (vec!["aspect"], "a.tif"),
-        (vec!["TRI"], "t.tif"),
-        (vec!["roughness"], "r.tif"),
-    ] {
+    for (program_args, file) in
+        [(vec!["slope"], "s.tif"), (vec!["aspect"], "a.tif"), (vec!["TRI"], "t.tif"), (vec!["roughness"], "r.tif")]
+    {
         let out = d.join(file);
         let mut args = program_args.clone();
         args.extend(["-q", dem_s, out.to_str().unwrap()]);
@@ -141,8 +138,18 @@ fn terrain_equals_gdaldem_slope_aspect_tri_roughness() {
             let az = aspect[i].to_radians();
             let gradient_sum = 8.0 * CELL * values[0][i].to_radians().tan();
             let tol = 1e-6 + 8.0 * 400.0 * f32::EPSILON as f64 / gradient_sum;
-            assert!((values[1][i] - az.sin()).abs() < tol, "aspect sin at {i}: {} vs {} (tol {tol})", values[1][i], az.sin());
-            assert!((values[2][i] - az.cos()).abs() < tol, "aspect cos at {i}: {} vs {} (tol {tol})", values[2][i], az.cos());
+            assert!(
+                (values[1][i] - az.sin()).abs() < tol,
+                "aspect sin at {i}: {} vs {} (tol {tol})",
+                values[1][i],
+                az.sin()
+            );
+            assert!(
+                (values[2][i] - az.cos()).abs() < tol,
+                "aspect cos at {i}: {} vs {} (tol {tol})",
+                values[2][i],
+                az.cos()
+            );
             worst = worst.max((values[1][i] - az.sin()).abs().max((values[2][i] - az.cos()).abs()));
         }
     }
@@ -237,7 +244,11 @@ radius_cells = 3.5
             assert_eq!(valid[k][i], want_valid, "layer {k} validity at cell {i} ({} of {total})", vals.len());
             if want_valid {
                 let want = stat(&vals);
-                assert!((values[k][i] - want).abs() < 1e-9 * (1.0 + want.abs()), "layer {k} at {i}: {} vs {want}", values[k][i]);
+                assert!(
+                    (values[k][i] - want).abs() < 1e-9 * (1.0 + want.abs()),
+                    "layer {k} at {i}: {} vs {want}",
+                    values[k][i]
+                );
                 checked[k] += 1;
             }
         }

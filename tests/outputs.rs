@@ -171,7 +171,8 @@ fn targets_geojson_is_wgs84_and_has_the_same_features() {
 fn qgis_styles_are_well_formed_and_reference_the_band_and_fields() {
     let out = demo();
     let text = std::fs::read_to_string(out.join("prospectivity.qml")).unwrap();
-    let doc = roxmltree::Document::parse_with_options(&text, xml_options()).expect("prospectivity.qml is well-formed XML");
+    let doc =
+        roxmltree::Document::parse_with_options(&text, xml_options()).expect("prospectivity.qml is well-formed XML");
     assert_eq!(doc.root_element().tag_name().name(), "qgis");
     let r = doc.descendants().find(|n| n.has_tag_name("rasterrenderer")).expect("a raster renderer");
     assert_eq!(r.attribute("type"), Some("singlebandpseudocolor"));
@@ -219,7 +220,14 @@ fn manifest_checksums_match_sha256sum_and_a_rerun_from_it_gives_the_same_map() {
         .iter()
         .map(|i| Path::new(i["path"].as_str().unwrap()).file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    for part in ["IOCG_Deposits.shp", "IOCG_Deposits.shx", "IOCG_Deposits.dbf", "IOCG_Deposits.prj", "StratNo.tif", "Dist2Fault.tif"] {
+    for part in [
+        "IOCG_Deposits.shp",
+        "IOCG_Deposits.shx",
+        "IOCG_Deposits.dbf",
+        "IOCG_Deposits.prj",
+        "StratNo.tif",
+        "Dist2Fault.tif",
+    ] {
         assert!(names.iter().any(|n| n == part), "{part} missing from {names:?}");
     }
     for i in inputs {
@@ -251,7 +259,10 @@ fn manifest_checksums_match_sha256sum_and_a_rerun_from_it_gives_the_same_map() {
         maps.push(dir.join("out/prospectivity.tif"));
     }
     assert!(std::fs::read(&maps[0]).unwrap() == std::fs::read(&maps[1]).unwrap(), "reruns differ");
-    assert!(std::fs::read(&maps[0]).unwrap() == std::fs::read(&tif).unwrap(), "the rerun's map differs from the original");
+    assert!(
+        std::fs::read(&maps[0]).unwrap() == std::fs::read(&tif).unwrap(),
+        "the rerun's map differs from the original"
+    );
     let checksum = |p: &Path| gdalinfo(p, &["-checksum"])["bands"][0]["checksum"].clone();
     assert_eq!(checksum(&maps[0]), checksum(&tif));
     let stats = |p: &Path| {
@@ -293,8 +304,7 @@ fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<u8>, usize) {
 
 /// Variance of the grey level of an image.
 fn grey_variance(rgb: &[u8], channels: usize) -> f64 {
-    let grey: Vec<f64> =
-        rgb.chunks(channels).map(|p| (p[0] as f64 + p[1] as f64 + p[2] as f64) / 3.0).collect();
+    let grey: Vec<f64> = rgb.chunks(channels).map(|p| (p[0] as f64 + p[1] as f64 + p[2] as f64) / 3.0).collect();
     let mean = grey.iter().sum::<f64>() / grey.len() as f64;
     grey.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / grey.len() as f64
 }
@@ -329,7 +339,11 @@ fn report_html_renders_the_map_and_the_targets_table_in_chromium() {
     for id in ["quicklook", "roc", "success-rate"] {
         let tag = dom.split(&format!("<img id=\"{id}\"")).nth(1).unwrap_or_else(|| panic!("no img {id}"));
         let src = tag.split("src=\"").nth(1).unwrap().split('"').next().unwrap();
-        assert!(src.starts_with("data:image/png;base64,") && src.len() > 10_000, "img {id}: {}", &src[..40.min(src.len())]);
+        assert!(
+            src.starts_with("data:image/png;base64,") && src.len() > 10_000,
+            "img {id}: {}",
+            &src[..40.min(src.len())]
+        );
     }
     // The quicklook embedded in the page is the PNG written beside it.
     let ql = std::fs::read(out.join("quicklook.png")).unwrap();
@@ -375,7 +389,8 @@ fn cloncurry_notebook_runs_headless_on_the_outputs() {
 fn weights_of_evidence_targets_carry_the_posterior_uncertainty() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let config = shipped_config(tmp.path(), "cloncurry-wofe.toml", &out, "\n[targets]\nprobability = 0.1\nmin_area_km2 = 0.5\n");
+    let config =
+        shipped_config(tmp.path(), "cloncurry-wofe.toml", &out, "\n[targets]\nprobability = 0.1\nmin_area_km2 = 0.5\n");
     let o = lode(&["-q", "run", config.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let metrics = json(&out.join("metrics.json"));

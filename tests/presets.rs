@@ -27,14 +27,21 @@ fn every_preset_initialises_and_validates_with_its_real_labels() {
         assert!(o.status.success(), "{name}: {}", stderr(&o));
         let config = dir.join("lode.toml");
         let text = std::fs::read_to_string(&config).unwrap();
-        assert_eq!(text, std::fs::read_to_string(root().join(format!("data/presets/{name}.toml"))).unwrap()
-            .replace("\"../deposits-usgs/", "\"deposits/"));
+        assert_eq!(
+            text,
+            std::fs::read_to_string(root().join(format!("data/presets/{name}.toml")))
+                .unwrap()
+                .replace("\"../deposits-usgs/", "\"deposits/")
+        );
         // Validation fails while the evidence is missing, naming the file.
         let o = lode(&["validate", config.to_str().unwrap()]);
         assert!(!o.status.success());
         assert!(stderr(&o).contains("evidence/"), "{name}: {}", stderr(&o));
 
-        tool("/usr/bin/python3", &[root().join("tests/peers/standin_evidence.py").to_str().unwrap(), config.to_str().unwrap()]);
+        tool(
+            "/usr/bin/python3",
+            &[root().join("tests/peers/standin_evidence.py").to_str().unwrap(), config.to_str().unwrap()],
+        );
         let o = lode(&["validate", config.to_str().unwrap()]);
         assert!(o.status.success(), "{name}: {}", stderr(&o));
         let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
@@ -54,13 +61,7 @@ fn every_preset_initialises_and_validates_with_its_real_labels() {
         let labels = dir.join(labels_value(&text, "path"));
         let filter = labels_value(&text, "where");
         let info = tool("ogrinfo", &["-ro", "-so", "-al", "-where", &filter, labels.to_str().unwrap()]);
-        let count: u64 = info
-            .lines()
-            .find_map(|l| l.strip_prefix("Feature Count: "))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+        let count: u64 = info.lines().find_map(|l| l.strip_prefix("Feature Count: ")).unwrap().trim().parse().unwrap();
         assert_eq!(read, count, "{name}: `{filter}`");
 
         // Another init into the same folder refuses to overwrite.

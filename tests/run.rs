@@ -55,7 +55,7 @@ fn demo_config_runs_end_to_end_and_writes_a_valid_cog() {
         serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
     let auc = metrics["auc"].as_f64().unwrap();
     // GA's weights-of-evidence posterior scores 0.714 on the same deposits.
-    assert!(auc >= 0.70 && auc < 1.0, "AUC {auc}");
+    assert!((0.70..1.0).contains(&auc), "AUC {auc}");
     assert_eq!(metrics["deposits"]["used"], 258);
     assert_eq!(metrics["deposits"]["cells"], 252, "several deposits in one cell count once");
     assert_eq!(metrics["fit"]["training"]["positives"], 252);
@@ -63,8 +63,7 @@ fn demo_config_runs_end_to_end_and_writes_a_valid_cog() {
     let curve = metrics["success_rate"].as_array().unwrap();
     assert_eq!(curve.first().unwrap(), &serde_json::json!([0.0, 0.0]));
     assert_eq!(curve.last().unwrap(), &serde_json::json!([1.0, 1.0]));
-    let pairs: Vec<(f64, f64)> =
-        curve.iter().map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap())).collect();
+    let pairs: Vec<(f64, f64)> = curve.iter().map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap())).collect();
     assert!(pairs.windows(2).all(|w| w[1].0 >= w[0].0 && w[1].1 >= w[0].1), "curve not monotone");
     // The map ranks deposits above chance: the top 20 % of the area holds more than 20 %.
     let top20 = pairs.iter().filter(|p| p.0 <= 0.2).map(|p| p.1).fold(0.0, f64::max);

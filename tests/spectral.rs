@@ -109,7 +109,11 @@ fn landsat_toa_reflectance_and_indices_equal_the_mtl_by_hand() {
         let (r2, r4, r5, r6, r7) = (toa(b2[i]), toa(b4[i]), toa(b5[i]), toa(b6[i]), toa(b7[i]));
         let close = |k: usize, want: f64| {
             assert!(ours[k][i].1, "layer {k} valid at {i}");
-            assert!((ours[k][i].0 - want).abs() < 1e-12 * (1.0 + want.abs()), "layer {k} at {i}: {} vs {want}", ours[k][i].0);
+            assert!(
+                (ours[k][i].0 - want).abs() < 1e-12 * (1.0 + want.abs()),
+                "layer {k} at {i}: {} vs {want}",
+                ours[k][i].0
+            );
         };
         close(0, r6);
         close(1, (r5 - r4) / (r5 + r4));
@@ -178,7 +182,11 @@ fn landsat_fill_dn_0_has_no_data_and_never_enters_a_mean() {
     std::fs::copy(fixture("l8_MTL.txt"), d.join("l8_MTL.txt")).unwrap();
     tool("gdal_translate", &["-q", fixture("l8_B6.tif").to_str().unwrap(), d.join("l8_B6.tif").to_str().unwrap()]);
     {
-        let ds = gdal::Dataset::open_ex(d.join("l8_B6.tif"), gdal::DatasetOptions { open_flags: gdal::GdalOpenFlags::GDAL_OF_UPDATE, ..Default::default() }).unwrap();
+        let ds = gdal::Dataset::open_ex(
+            d.join("l8_B6.tif"),
+            gdal::DatasetOptions { open_flags: gdal::GdalOpenFlags::GDAL_OF_UPDATE, ..Default::default() },
+        )
+        .unwrap();
         let mut band = ds.rasterband(1).unwrap();
         let mut one = gdal::raster::Buffer::new((1, 1), vec![0u16]);
         band.write((0, 0), (1, 1), &mut one).unwrap();
@@ -197,13 +205,24 @@ fn landsat_fill_dn_0_has_no_data_and_never_enters_a_mean() {
     let grid = {
         let info = gdalinfo(&fixture("l8_B6.tif"), &[]);
         let gt: Vec<f64> = info["geoTransform"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-        format!("crs = \"EPSG:32616\"\nbounds = [{}, {}, {}, {}]\ncell_size = 60.0", gt[0], gt[3] - 3000.0, gt[0] + 3600.0, gt[3])
+        format!(
+            "crs = \"EPSG:32616\"\nbounds = [{}, {}, {}, {}]\ncell_size = 60.0",
+            gt[0],
+            gt[3] - 3000.0,
+            gt[0] + 3600.0,
+            gt[3]
+        )
     };
     let s = settings(d, &grid, &ev);
     let coarse = compute_all(&FeatureStack::prepare(&s).unwrap());
     let want = (toa(b6[1]) + toa(b6[cols]) + toa(b6[cols + 1])) / 3.0;
     assert!(coarse[0][0].1 && (coarse[0][0].0 - want).abs() < 1e-12, "{:?} vs {want}", coarse[0][0]);
-    assert!(!coarse[0][22 * 60 + 7].1, "cells wholly on fill have no data: {:?} {:?}", coarse[0][22 * 60 + 7], coarse[0][19 * 60 + 7]);
+    assert!(
+        !coarse[0][22 * 60 + 7].1,
+        "cells wholly on fill have no data: {:?} {:?}",
+        coarse[0][22 * 60 + 7],
+        coarse[0][19 * 60 + 7]
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -268,12 +287,20 @@ fn sentinel2_indices_on_a_20m_grid_equal_the_dns_by_hand() {
             let i = row * 90 + col;
             let close = |k: usize, want: f64| {
                 let (v, ok) = ours[k][i];
-                assert!(ok && (v - want).abs() <= 1e-12 * (1.0 + want.abs()), "layer {k} at ({row}, {col}): {v} vs {want}");
+                assert!(
+                    ok && (v - want).abs() <= 1e-12 * (1.0 + want.abs()),
+                    "layer {k} at ({row}, {col}): {v} vs {want}"
+                );
             };
             // 20 m bands are on the grid: their DNs, scaled.
             close(0, r(b5.0[i]));
             // 10 m bands: the mean of the 2 x 2 pixels under the cell (auto = average).
-            let (m2, m3, m4, m8) = (block_mean(&b2, 2, row, col), block_mean(&b3, 2, row, col), block_mean(&b4, 2, row, col), block_mean(&b8, 2, row, col));
+            let (m2, m3, m4, m8) = (
+                block_mean(&b2, 2, row, col),
+                block_mean(&b3, 2, row, col),
+                block_mean(&b4, 2, row, col),
+                block_mean(&b8, 2, row, col),
+            );
             close(1, r(m2));
             close(3, (r(m8) - r(m4)) / (r(m8) + r(m4)));
             close(4, r(b11.0[i]) / r(b12.0[i]));
@@ -287,7 +314,8 @@ fn sentinel2_indices_on_a_20m_grid_equal_the_dns_by_hand() {
                 let (x0, y0) = (fx.floor() as usize, fy.floor() as usize);
                 let (tx, ty) = (fx - x0 as f64, fy - y0 as f64);
                 let p = |rr: usize, cc: usize| b1.0[rr * 30 + cc];
-                let want = (1.0 - ty) * ((1.0 - tx) * p(y0, x0) + tx * p(y0, x0 + 1)) + ty * ((1.0 - tx) * p(y0 + 1, x0) + tx * p(y0 + 1, x0 + 1));
+                let want = (1.0 - ty) * ((1.0 - tx) * p(y0, x0) + tx * p(y0, x0 + 1))
+                    + ty * ((1.0 - tx) * p(y0 + 1, x0) + tx * p(y0 + 1, x0 + 1));
                 let (v, ok) = ours[2][i];
                 assert!(ok && (v - r(want)).abs() < 1e-9, "B1 at ({row}, {col}): {v} vs {}", r(want));
             }
@@ -303,8 +331,12 @@ fn sentinel2_bands_at_60_20_and_10_m_land_on_one_60m_grid() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let f = s2("");
-    let ev = [spectral_layer(&f, "b1", "expression = \"B1\""), spectral_layer(&f, "b2", "expression = \"B2\""), spectral_layer(&f, "b5", "expression = \"B5\"")]
-        .join("\n");
+    let ev = [
+        spectral_layer(&f, "b1", "expression = \"B1\""),
+        spectral_layer(&f, "b2", "expression = \"B2\""),
+        spectral_layer(&f, "b5", "expression = \"B5\""),
+    ]
+    .join("\n");
     let s = s2_settings(d, 60.0, &ev);
     let stack = FeatureStack::prepare(&s).unwrap();
     assert_eq!((stack.grid.cols, stack.grid.rows), (30, 30));
@@ -317,7 +349,11 @@ fn sentinel2_bands_at_60_20_and_10_m_land_on_one_60m_grid() {
             // the 3 x 3 block of 20 m pixels below it: one grid.
             for (k, want) in [(0, b1.0[i]), (1, block_mean(&b2, 6, row, col)), (2, block_mean(&b5, 3, row, col))] {
                 let (v, ok) = ours[k][i];
-                assert!(ok && (v - want / 10000.0).abs() < 1e-12, "layer {k} at ({row}, {col}): {v} vs {}", want / 10000.0);
+                assert!(
+                    ok && (v - want / 10000.0).abs() < 1e-12,
+                    "layer {k} at ({row}, {col}): {v} vs {}",
+                    want / 10000.0
+                );
             }
         }
     }
@@ -343,7 +379,8 @@ fn sentinel2_offset_and_quantification_from_metadata_or_keys_and_dn_0_is_nodata(
     // A SAFE-like layout: the metadata two folders above the band files.
     let safe = d.join("S2.SAFE");
     let img = s2_copy(&safe.join("GRANULE/L1C_T18SVG"), "IMG_DATA");
-    let offsets: String = (0..13).map(|b| format!("<RADIO_ADD_OFFSET band_id=\"{b}\">-1000</RADIO_ADD_OFFSET>\n")).collect();
+    let offsets: String =
+        (0..13).map(|b| format!("<RADIO_ADD_OFFSET band_id=\"{b}\">-1000</RADIO_ADD_OFFSET>\n")).collect();
     write(
         &safe,
         "MTD_MSIL1C.xml",
@@ -351,7 +388,11 @@ fn sentinel2_offset_and_quantification_from_metadata_or_keys_and_dn_0_is_nodata(
     );
     // DN 0 (fill) at 20 m pixel (3, 4) of B5.
     {
-        let ds = gdal::Dataset::open_ex(img.join("s2_B05.tif"), gdal::DatasetOptions { open_flags: gdal::GdalOpenFlags::GDAL_OF_UPDATE, ..Default::default() }).unwrap();
+        let ds = gdal::Dataset::open_ex(
+            img.join("s2_B05.tif"),
+            gdal::DatasetOptions { open_flags: gdal::GdalOpenFlags::GDAL_OF_UPDATE, ..Default::default() },
+        )
+        .unwrap();
         let mut one = gdal::raster::Buffer::new((1, 1), vec![0u16]);
         ds.rasterband(1).unwrap().write((4, 3), (1, 1), &mut one).unwrap();
     }
@@ -384,11 +425,17 @@ fn sentinel2_errors_name_the_key_band_or_folder() {
         let text = format!(
             "[project]\nname = \"s\"\n\n[grid]\n{S2_BOX}\ncell_size = 20\n\n[labels]\npath = \"deposits.geojson\"\n\n{ev}\n[output]\ndir = \"out\"\n"
         );
-        Settings::load(&write(d, "bad.toml", &text)).and_then(|s| FeatureStack::prepare(&s).map(|_| ())).unwrap_err().to_string()
+        Settings::load(&write(d, "bad.toml", &text))
+            .and_then(|s| FeatureStack::prepare(&s).map(|_| ()))
+            .unwrap_err()
+            .to_string()
     };
     let f = s2("");
     for (what, needles) in [
-        ("index = \"lithium\"", vec!["evidence[0].index", "unknown index `lithium` for sensor `sentinel2`", "ndvi", "clay"]),
+        (
+            "index = \"lithium\"",
+            vec!["evidence[0].index", "unknown index `lithium` for sensor `sentinel2`", "ndvi", "clay"],
+        ),
         ("expression = \"B13 / B8A\"", vec!["evidence[0].expression", "unknown band `B13`", "B8A"]),
         ("expression = \"B5\"\ngain = { B5 = \"high\" }", vec!["evidence[0].gain", "only applies to sensor `aster`"]),
         ("expression = \"B5\"\nquantification = 0", vec!["evidence[0].quantification", "> 0"]),
@@ -450,7 +497,9 @@ fn aster_settings(dir: &Path, evidence: &str) -> std::result::Result<Settings, S
     write(
         dir,
         "deposits.geojson",
-        &format!(r#"{{"type":"FeatureCollection",{crs},"features":[{{"type":"Feature","properties":{{}},"geometry":{{"type":"Point","coordinates":[500300,3999700]}}}}]}}"#),
+        &format!(
+            r#"{{"type":"FeatureCollection",{crs},"features":[{{"type":"Feature","properties":{{}},"geometry":{{"type":"Point","coordinates":[500300,3999700]}}}}]}}"#
+        ),
     );
     let text = format!(
         "[project]\nname = \"aster\"\n\n[grid]\ncrs = \"EPSG:32611\"\nbounds = [{ASTER_X0}, {}, {}, {ASTER_Y1}]\ncell_size = 30\nblock_size = 16\n\n[labels]\npath = \"deposits.geojson\"\n\n{evidence}\n[output]\ndir = \"out\"\n",
@@ -470,7 +519,11 @@ fn aster_radiance_and_reflectance_equal_the_handbook_formulas_by_hand() {
         spectral_layer(&folder, "l4_high", "expression = \"B4\"\ngain = { B04 = \"high\" }"),
         spectral_layer(&folder, "l3n", "expression = \"B3N\""),
         spectral_layer(&folder, "r4", "expression = \"B4\"\nsun_elevation = 55.0\nacquisition_date = \"2003-08-31\""),
-        spectral_layer(&folder, "r_ratio", "expression = \"B3N / B2\"\nsensor = \"aster\"\nsun_elevation = 55.0\nacquisition_date = \"2003-08-31\""),
+        spectral_layer(
+            &folder,
+            "r_ratio",
+            "expression = \"B3N / B2\"\nsensor = \"aster\"\nsun_elevation = 55.0\nacquisition_date = \"2003-08-31\"",
+        ),
         spectral_layer(&folder, "l9_low2", "expression = \"B9\"\ngain = { B9 = \"low2\" }"),
     ]
     .join("\n");
@@ -492,7 +545,11 @@ fn aster_radiance_and_reflectance_equal_the_handbook_formulas_by_hand() {
             if r == 0 && c == 0 {
                 // Fill: SWIR pixel (0, 0) has no data; the VNIR mean uses the 3 others.
                 assert!(!ours[0][i].1 && !ours[3][i].1 && !ours[5][i].1);
-                let want: f64 = [(0, 1), (1, 0), (1, 1)].iter().map(|&(a, b)| (aster_dn(3, a, b) as f64 - 1.0) * ucc3n_n).sum::<f64>() / 3.0;
+                let want: f64 = [(0, 1), (1, 0), (1, 1)]
+                    .iter()
+                    .map(|&(a, b)| (aster_dn(3, a, b) as f64 - 1.0) * ucc3n_n)
+                    .sum::<f64>()
+                    / 3.0;
                 assert!(ours[2][i].1 && (ours[2][i].0 - want).abs() < 1e-9, "{:?} vs {want}", ours[2][i]);
                 continue;
             }
@@ -507,7 +564,11 @@ fn aster_radiance_and_reflectance_equal_the_handbook_formulas_by_hand() {
             close(3, refl((dn4 - 1.0) * ucc4_n, esun4));
             // 15 m VNIR on the 30 m grid: the mean of the 2 x 2 pixels' radiances.
             let vnir = |b: usize, ucc: f64| {
-                [(0, 0), (0, 1), (1, 0), (1, 1)].iter().map(|&(a, e)| (aster_dn(b, 2 * r + a, 2 * c + e) as f64 - 1.0) * ucc).sum::<f64>() / 4.0
+                [(0, 0), (0, 1), (1, 0), (1, 1)]
+                    .iter()
+                    .map(|&(a, e)| (aster_dn(b, 2 * r + a, 2 * c + e) as f64 - 1.0) * ucc)
+                    .sum::<f64>()
+                    / 4.0
             };
             close(2, vnir(3, ucc3n_n));
             close(4, refl(vnir(3, ucc3n_n), esun3n) / refl(vnir(2, ucc2_n), esun2));
@@ -524,9 +585,15 @@ fn aster_errors_name_the_key_and_band() {
         ("expression = \"B1\"\ngain = { B1 = \"low2\" }", vec!["evidence[0].gain", "B1", "low2"]),
         ("expression = \"B1\"\ngain = { B10 = \"high\" }", vec!["evidence[0].gain", "unknown band `B10`", "B3N"]),
         ("expression = \"B1\"\nsun_elevation = 40.0", vec!["evidence[0].acquisition_date", "sun_elevation"]),
-        ("expression = \"B1\"\nsun_elevation = 40.0\nacquisition_date = \"2003-02-30\"", vec!["evidence[0].acquisition_date", "2003-02-30"]),
+        (
+            "expression = \"B1\"\nsun_elevation = 40.0\nacquisition_date = \"2003-02-30\"",
+            vec!["evidence[0].acquisition_date", "2003-02-30"],
+        ),
         ("expression = \"B3 / B2\"", vec!["evidence[0].expression", "unknown band `B3`", "B3N"]),
-        ("expression = \"B1\"\noffset = -1000", vec!["evidence[0].offset", "only applies to sensor `sentinel2`, not `aster`"]),
+        (
+            "expression = \"B1\"\noffset = -1000",
+            vec!["evidence[0].offset", "only applies to sensor `sentinel2`, not `aster`"],
+        ),
     ] {
         let err = aster_settings(d, &spectral_layer(&folder, "bad", what)).unwrap_err();
         assert!(needles.iter().all(|n| err.contains(n)), "{what}: {err}");
@@ -579,7 +646,12 @@ fn sentinel2_library_indices_equal_their_formulas_and_unknown_ones_list_the_sens
         spectral_layer(&f, "bad", "index = \"mgoh\"")
     );
     let err = Settings::load(&write(d, "bad.toml", &text)).unwrap_err().to_string();
-    assert!(err.contains("unknown index `mgoh` for sensor `sentinel2`") && err.contains("nd_740") && !err.contains("carbonate"), "{err}");
+    assert!(
+        err.contains("unknown index `mgoh` for sensor `sentinel2`")
+            && err.contains("nd_740")
+            && !err.contains("carbonate"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -605,7 +677,11 @@ fn aster_library_indices_equal_their_formulas() {
         let i = r * 20 + c;
         let rho = |b: usize| (aster_dn(b, r, c) as f64 - 1.0) * ucc[b - 1] / esun[b - 1];
         let rho2 = {
-            let m: f64 = [(0, 0), (0, 1), (1, 0), (1, 1)].iter().map(|&(a, e)| aster_dn(2, 2 * r + a, 2 * c + e) as f64 - 1.0).sum::<f64>() / 4.0;
+            let m: f64 = [(0, 0), (0, 1), (1, 0), (1, 1)]
+                .iter()
+                .map(|&(a, e)| aster_dn(2, 2 * r + a, 2 * c + e) as f64 - 1.0)
+                .sum::<f64>()
+                / 4.0;
             m * ucc[1] / esun[1]
         };
         for (k, want) in [
@@ -628,7 +704,10 @@ fn aster_library_indices_equal_their_formulas() {
 fn pca_and_crosta_equal_numpy_on_the_landsat_crop() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let peer = tool("/usr/bin/python3", &[root().join("tests/peers/spectral_pca.py").to_str().unwrap(), fixture("").to_str().unwrap()]);
+    let peer = tool(
+        "/usr/bin/python3",
+        &[root().join("tests/peers/spectral_pca.py").to_str().unwrap(), fixture("").to_str().unwrap()],
+    );
     let peer: serde_json::Value = serde_json::from_str(&peer).unwrap();
     let grid = format!("template = \"{}\"", fixture("l8_B4.tif").display());
     let ev = [
@@ -656,12 +735,20 @@ fn pca_and_crosta_equal_numpy_on_the_landsat_crop() {
         }
     }
     // describe() reports the loadings numpy found, and the component Crosta picked.
-    let fmt = |v: &serde_json::Value| v.as_array().unwrap().iter().map(|x| format!("{:.4}", x.as_f64().unwrap())).collect::<Vec<_>>().join(", ");
+    let fmt = |v: &serde_json::Value| {
+        v.as_array().unwrap().iter().map(|x| format!("{:.4}", x.as_f64().unwrap())).collect::<Vec<_>>().join(", ")
+    };
     let pca = stack.layers[0].describe();
-    assert!(pca.contains(&fmt(&peer["pca"]["loadings"][0])) && pca.contains(&fmt(&peer["pca"]["loadings"][1])), "{pca}");
+    assert!(
+        pca.contains(&fmt(&peer["pca"]["loadings"][0])) && pca.contains(&fmt(&peer["pca"]["loadings"][1])),
+        "{pca}"
+    );
     let crosta = stack.layers[2].describe();
     let k = peer["crosta"]["component"].as_u64().unwrap();
-    assert!(crosta.contains(&format!("Crosta directed PC{k} ")) && crosta.contains(&fmt(&peer["crosta"]["loadings"][0])), "{crosta}");
+    assert!(
+        crosta.contains(&format!("Crosta directed PC{k} ")) && crosta.contains(&fmt(&peer["crosta"]["loadings"][0])),
+        "{crosta}"
+    );
     assert!(!crosta.contains("WARNING"), "{crosta}");
 }
 
@@ -678,7 +765,11 @@ fn pca_statistics_come_from_the_study_area_and_skip_nodata() {
     }
     tool("gdal_translate", &["-q", fixture("l8_B6.tif").to_str().unwrap(), d.join("l8_B6.tif").to_str().unwrap()]);
     {
-        let ds = gdal::Dataset::open_ex(d.join("l8_B6.tif"), gdal::DatasetOptions { open_flags: gdal::GdalOpenFlags::GDAL_OF_UPDATE, ..Default::default() }).unwrap();
+        let ds = gdal::Dataset::open_ex(
+            d.join("l8_B6.tif"),
+            gdal::DatasetOptions { open_flags: gdal::GdalOpenFlags::GDAL_OF_UPDATE, ..Default::default() },
+        )
+        .unwrap();
         let mut rows = gdal::raster::Buffer::new((120, 10), vec![0u16; 1200]);
         ds.rasterband(1).unwrap().write((0, 40), (120, 10), &mut rows).unwrap();
     }
@@ -690,7 +781,9 @@ fn pca_statistics_come_from_the_study_area_and_skip_nodata() {
     write(
         d,
         "half.geojson",
-        &format!(r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"urn:ogc:def:crs:EPSG::32616"}}}},"features":[{{"type":"Feature","properties":{{}},"geometry":{{"type":"Polygon","coordinates":[[[{x0},{y0}],[{xm},{y0}],[{xm},{y1}],[{x0},{y1}],[{x0},{y0}]]]}}}}]}}"#),
+        &format!(
+            r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"urn:ogc:def:crs:EPSG::32616"}}}},"features":[{{"type":"Feature","properties":{{}},"geometry":{{"type":"Polygon","coordinates":[[[{x0},{y0}],[{xm},{y0}],[{xm},{y1}],[{x0},{y1}],[{x0},{y0}]]]}}}}]}}"#
+        ),
     );
     let grid = format!("template = \"{}\"\nmask = \"half.geojson\"", fixture("l8_B4.tif").display());
     let s = settings(d, &grid, &ev);
@@ -719,13 +812,18 @@ fn pca_and_crosta_keys_are_checked_with_errors_naming_them() {
     let d = tmp.path();
     let grid = format!("template = \"{}\"", fixture("l8_B4.tif").display());
     settings(d, &grid, &layer("ok", "index = \"ndvi\""));
-    let text = |ev: &str| format!("[project]\nname = \"s\"\n\n[grid]\n{grid}\n\n[labels]\npath = \"deposits.geojson\"\n\n{ev}\n[output]\ndir = \"out\"\n");
+    let text = |ev: &str| {
+        format!("[project]\nname = \"s\"\n\n[grid]\n{grid}\n\n[labels]\npath = \"deposits.geojson\"\n\n{ev}\n[output]\ndir = \"out\"\n")
+    };
     for (what, needles) in [
         ("pca = { bands = [\"B2\", \"B12\"] }", vec!["evidence[0].pca.bands", "unknown band `B12`"]),
         ("pca = { bands = [\"B2\"] }", vec!["evidence[0].pca.bands", "at least 2"]),
         ("pca = { bands = [\"B2\", \"B2\", \"B4\"] }", vec!["evidence[0].pca.bands", "twice"]),
         ("pca = { bands = [\"B2\", \"B4\"], components = 3 }", vec!["evidence[0].pca.components", "1..=2"]),
-        ("crosta = { bands = [\"B2\", \"B5\", \"B6\"], reflective = \"B6\", absorbing = \"B7\" }", vec!["evidence[0].crosta.absorbing", "`B7` is not one of"]),
+        (
+            "crosta = { bands = [\"B2\", \"B5\", \"B6\"], reflective = \"B6\", absorbing = \"B7\" }",
+            vec!["evidence[0].crosta.absorbing", "`B7` is not one of"],
+        ),
         ("index = \"ndvi\"\npca = { bands = [\"B2\", \"B4\"] }", vec!["evidence[0].pca", "exactly one of"]),
         ("pca = { bands = [\"B2\", \"B4\"], component = 1 }", vec!["unknown field `component`"]),
     ] {
@@ -738,14 +836,26 @@ fn pca_and_crosta_keys_are_checked_with_errors_naming_them() {
 fn lode_run_on_sentinel2_with_an_index_and_crosta_maps_the_20m_grid() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let points: Vec<String> = [(443700, 4172700), (444100, 4172300), (444900, 4171500), (445100, 4171900), (443900, 4171300), (444500, 4172100)]
-        .iter()
-        .map(|(x, y)| format!(r#"{{"type":"Feature","properties":{{}},"geometry":{{"type":"Point","coordinates":[{x},{y}]}}}}"#))
-        .collect();
+    let points: Vec<String> = [
+        (443700, 4172700),
+        (444100, 4172300),
+        (444900, 4171500),
+        (445100, 4171900),
+        (443900, 4171300),
+        (444500, 4172100),
+    ]
+    .iter()
+    .map(|(x, y)| {
+        format!(r#"{{"type":"Feature","properties":{{}},"geometry":{{"type":"Point","coordinates":[{x},{y}]}}}}"#)
+    })
+    .collect();
     write(
         d,
         "dep.geojson",
-        &format!(r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"urn:ogc:def:crs:EPSG::32618"}}}},"features":[{}]}}"#, points.join(",")),
+        &format!(
+            r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"urn:ogc:def:crs:EPSG::32618"}}}},"features":[{}]}}"#,
+            points.join(",")
+        ),
     );
     let f = s2("");
     let config = format!(
@@ -759,9 +869,14 @@ fn lode_run_on_sentinel2_with_an_index_and_crosta_maps_the_20m_grid() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     // The Crosta loadings are in the run's log.
-    assert!(stderr.contains("evidence `oh`: spectral Crosta directed PC") && stderr.contains("high B11 / low B12 is bright"), "{stderr}");
+    assert!(
+        stderr.contains("evidence `oh`: spectral Crosta directed PC")
+            && stderr.contains("high B11 / low B12 is bright"),
+        "{stderr}"
+    );
     // ... and in metrics.json, with each layer's columns.
-    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("out/metrics.json")).unwrap()).unwrap();
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out/metrics.json")).unwrap()).unwrap();
     let ev = &metrics["evidence"];
     assert_eq!(ev[0]["name"], "ndvi");
     assert_eq!(ev[1]["columns"], serde_json::json!(["oh"]));

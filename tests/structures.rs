@@ -79,11 +79,13 @@ path = "{p}"
     let s = config(d, &ev);
     let stack = FeatureStack::prepare(&s).unwrap();
     let ours = compute_all(&stack);
-    let te = [X0.to_string(), (Y1 - ROWS as f64 * CELL).to_string(), (X0 + COLS as f64 * CELL).to_string(), Y1.to_string()];
+    let te =
+        [X0.to_string(), (Y1 - ROWS as f64 * CELL).to_string(), (X0 + COLS as f64 * CELL).to_string(), Y1.to_string()];
     for (layer, at) in [(0usize, false), (1, true)] {
         let burnt = d.join(format!("burnt{layer}.tif"));
         let prox = d.join(format!("prox{layer}.tif"));
-        let mut args = vec!["-q", "-burn", "1", "-ot", "Byte", "-tr", "100", "100", "-te", &te[0], &te[1], &te[2], &te[3]];
+        let mut args =
+            vec!["-q", "-burn", "1", "-ot", "Byte", "-tr", "100", "100", "-te", &te[0], &te[1], &te[2], &te[3]];
         if at {
             args.push("-at");
         }
@@ -91,7 +93,17 @@ path = "{p}"
         tool("gdal_rasterize", &args);
         tool(
             "gdal_proximity.py",
-            &["-q", "-distunits", "GEO", "-ot", "Float64", "-values", "1", burnt.to_str().unwrap(), prox.to_str().unwrap()],
+            &[
+                "-q",
+                "-distunits",
+                "GEO",
+                "-ot",
+                "Float64",
+                "-values",
+                "1",
+                burnt.to_str().unwrap(),
+                prox.to_str().unwrap(),
+            ],
         );
         let want = read_all(&prox);
         let burnt_cells = read_all(&burnt).iter().filter(|&&v| v == 1.0).count();
@@ -107,7 +119,12 @@ path = "{p}"
     // burn is a line-drawing algorithm that can pick a cell next to the exact path.)
     let half_diag = CELL * std::f64::consts::SQRT_2 / 2.0;
     for i in 0..COLS * ROWS {
-        assert!(ours[2][i].0 <= ours[1][i].0 + half_diag + 1e-9, "cell {i}: exact {} raster {}", ours[2][i].0, ours[1][i].0);
+        assert!(
+            ours[2][i].0 <= ours[1][i].0 + half_diag + 1e-9,
+            "cell {i}: exact {} raster {}",
+            ours[2][i].0,
+            ours[1][i].0
+        );
     }
 }
 
@@ -178,7 +195,8 @@ intersections = true
         let (da, db) = ((x - xa).abs(), (y - yb).abs());
         // Distance to C (a segment), for the cells the density test may use.
         let ((x0, y0), (x1, y1)) = seg_c;
-        let t = (((x - x0) * (x1 - x0) + (y - y0) * (y1 - y0)) / ((x1 - x0).powi(2) + (y1 - y0).powi(2))).clamp(0.0, 1.0);
+        let t =
+            (((x - x0) * (x1 - x0) + (y - y0) * (y1 - y0)) / ((x1 - x0).powi(2) + (y1 - y0).powi(2))).clamp(0.0, 1.0);
         let dc = (x - (x0 + t * (x1 - x0))).hypot(y - (y0 + t * (y1 - y0)));
         if dc > r + 1.0 {
             let want = 1000.0 * (chord(da) + chord(db)) / area;
@@ -258,8 +276,16 @@ attribute = "grade"
         }
         // Per km² (the grid is in metres).
         let (quartic, uniform) = (quartic * 1e6, uniform * 1e6);
-        assert!((ours[0][i].0 - quartic).abs() < 1e-9 * (1.0 + quartic), "quartic at {i}: {} vs {quartic}", ours[0][i].0);
-        assert!((ours[1][i].0 - uniform).abs() < 1e-9 * (1.0 + uniform), "uniform at {i}: {} vs {uniform}", ours[1][i].0);
+        assert!(
+            (ours[0][i].0 - quartic).abs() < 1e-9 * (1.0 + quartic),
+            "quartic at {i}: {} vs {quartic}",
+            ours[0][i].0
+        );
+        assert!(
+            (ours[1][i].0 - uniform).abs() < 1e-9 * (1.0 + uniform),
+            "uniform at {i}: {} vs {uniform}",
+            ours[1][i].0
+        );
         mass += ours[0][i].0 * CELL * CELL / 1e6;
     }
     // The kernel integrates to one per point: all but the edge point's lost three quarters.

@@ -10,8 +10,18 @@ use common::*;
 
 const TOLERANCE: f64 = 1e-6;
 const NUMERIC: [&str; 12] = [
-    "CLASS_AREA", "AREA_SQ_KM", "AREA_UNITS", "WPLUS", "S_WPLUS", "WMINUS", "S_WMINUS", "CONTRAST", "S_CONTRAST",
-    "STUDC", "WEIGHT", "W_STD",
+    "CLASS_AREA",
+    "AREA_SQ_KM",
+    "AREA_UNITS",
+    "WPLUS",
+    "S_WPLUS",
+    "WMINUS",
+    "S_WMINUS",
+    "CONTRAST",
+    "S_CONTRAST",
+    "STUDC",
+    "WEIGHT",
+    "W_STD",
 ];
 
 /// Rows of a CSV table as header -> field maps (quotes stripped, R's row-name column kept as "").
@@ -51,8 +61,17 @@ fn assert_tables_match(ours: &Path, reference: &Path) {
 fn weights(dir: &Path, evidence: &Path, method: &str) -> std::path::PathBuf {
     let out = dir.join(format!("{}_{method}.csv", evidence.file_stem().unwrap().to_str().unwrap()));
     let o = lode(&[
-        "weights", "--evidence", evidence.to_str().unwrap(), "--deposits", cloncurry("IOCG_Deposits.shp").to_str().unwrap(),
-        "--method", method, "--unit-cell-km2", "1", "--out", out.to_str().unwrap(),
+        "weights",
+        "--evidence",
+        evidence.to_str().unwrap(),
+        "--deposits",
+        cloncurry("IOCG_Deposits.shp").to_str().unwrap(),
+        "--method",
+        method,
+        "--unit-cell-km2",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "lode weights failed: {}", stderr(&o));
     out
@@ -182,8 +201,13 @@ fn auc_of_gas_own_posterior_equals_gas_figure() {
     let tmp = tempfile::tempdir().unwrap();
     let json = tmp.path().join("auc.json");
     let o = lode(&[
-        "evaluate", "--map", ga_reference("PosteriorProbability.tif").to_str().unwrap(),
-        "--deposits", cloncurry("IOCG_Deposits.shp").to_str().unwrap(), "--out", json.to_str().unwrap(),
+        "evaluate",
+        "--map",
+        ga_reference("PosteriorProbability.tif").to_str().unwrap(),
+        "--deposits",
+        cloncurry("IOCG_Deposits.shp").to_str().unwrap(),
+        "--out",
+        json.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let e: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();

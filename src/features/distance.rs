@@ -165,7 +165,11 @@ impl Distance {
             return Err(Error::Layer {
                 path: layer.path.clone(),
                 layer: layer.layer.clone(),
-                message: format!("evidence `{}`: {what}{}", settings.name, if params.strike.is_some() { " within the strike filter" } else { "" }),
+                message: format!(
+                    "evidence `{}`: {what}{}",
+                    settings.name,
+                    if params.strike.is_some() { " within the strike filter" } else { "" }
+                ),
             });
         }
         let source = format!("{} layer {}", layer.path.display(), layer.layer);
@@ -258,13 +262,17 @@ impl Distance {
                 [x0.min(x1) - reach, y0.min(y1) - reach],
                 [x0.max(x1) + reach, y0.max(y1) + reach],
             );
-            candidates.extend(self.segments.locate_in_envelope_intersecting(&env).take(EXACT_CANDIDATES + 1).map(Candidate::Segment));
+            candidates.extend(
+                self.segments.locate_in_envelope_intersecting(&env).take(EXACT_CANDIDATES + 1).map(Candidate::Segment),
+            );
             candidates.extend(self.points.locate_in_envelope(&env).take(EXACT_CANDIDATES + 1).map(Candidate::Point));
         }
         if !reach.is_finite() || candidates.len() > EXACT_CANDIDATES {
             if rows.max(cols) > 4 {
                 let (r2, c2) = (rows.div_ceil(2), cols.div_ceil(2));
-                for (r, c, nr, nc) in [(0, 0, r2, c2), (0, c2, r2, cols - c2), (r2, 0, rows - r2, c2), (r2, c2, rows - r2, cols - c2)] {
+                for (r, c, nr, nc) in
+                    [(0, 0, r2, c2), (0, c2, r2, cols - c2), (r2, 0, rows - r2, c2), (r2, c2, rows - r2, cols - c2)]
+                {
                     if nr > 0 && nc > 0 {
                         self.exact_tile(grid, w, (tr + r, tc + c, nr, nc), values, candidates);
                     }
@@ -313,7 +321,8 @@ pub(crate) fn intersections(segments: &[(Line<[f64; 2]>, usize)]) -> Vec<[f64; 2
                 continue;
             }
             let la = geo::Line::new(geo::coord! { x: a.from[0], y: a.from[1] }, geo::coord! { x: a.to[0], y: a.to[1] });
-            let lb = geo::Line::new(geo::coord! { x: bl.from[0], y: bl.from[1] }, geo::coord! { x: bl.to[0], y: bl.to[1] });
+            let lb =
+                geo::Line::new(geo::coord! { x: bl.from[0], y: bl.from[1] }, geo::coord! { x: bl.to[0], y: bl.to[1] });
             match geo::line_intersection::line_intersection(la, lb) {
                 Some(geo::LineIntersection::SinglePoint { intersection: p, .. }) => out.push([p.x, p.y]),
                 Some(geo::LineIntersection::Collinear { intersection: l }) => {
@@ -432,7 +441,14 @@ fn window_edt(burnt: &Burnt, grid: &Grid, w: &Window) -> Vec<f64> {
 
 /// The distance transform of [`window_edt`] over rows `r0..r1`, columns `c0..c1` of the
 /// grid holding the burnt `cells` (grid row, column; sorted), for the cells of `w`.
-fn edt_region(cells: &[(usize, usize)], (r0, r1): (usize, usize), (c0, c1): (usize, usize), w: &Window, dx: f64, dy: f64) -> Vec<f64> {
+fn edt_region(
+    cells: &[(usize, usize)],
+    (r0, r1): (usize, usize),
+    (c0, c1): (usize, usize),
+    w: &Window,
+    dx: f64,
+    dy: f64,
+) -> Vec<f64> {
     let cols = c1 - c0;
     // Vertical distance (in rows) to the nearest burnt cell at or below, then at or above.
     const NONE: i64 = i64::MAX / 4;
@@ -512,7 +528,8 @@ impl Edt1d {
                     break;
                 }
                 let p = v[k as usize];
-                let s = ((f[q] + s2 * (q * q) as f64) - (f[p] + s2 * (p * p) as f64)) / (2.0 * s2 * (q as f64 - p as f64));
+                let s =
+                    ((f[q] + s2 * (q * q) as f64) - (f[p] + s2 * (p * p) as f64)) / (2.0 * s2 * (q as f64 - p as f64));
                 if s <= z[k as usize] {
                     k -= 1;
                     continue;
@@ -599,12 +616,7 @@ impl Evidence for Distance {
         if let Some(burnt) = &self.burnt {
             return format!("distance to the {} burnt cells of {} (as gdal_proximity)", burnt.count, self.source);
         }
-        format!(
-            "distance to {} ({} segments, {} points)",
-            self.source,
-            self.segments.size(),
-            self.points.size()
-        )
+        format!("distance to {} ({} segments, {} points)", self.source, self.segments.size(), self.points.size())
     }
 }
 

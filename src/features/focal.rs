@@ -73,7 +73,10 @@ impl Params {
         let key = |k: &str| format!("evidence[{i}].{k}");
         let focal_only = [
             ("statistic", ev.statistic.is_some()),
-            ("radius", ev.radius.is_some() && !matches!(ev.kind, EvidenceKind::LineDensity | EvidenceKind::PointDensity)),
+            (
+                "radius",
+                ev.radius.is_some() && !matches!(ev.kind, EvidenceKind::LineDensity | EvidenceKind::PointDensity),
+            ),
             ("radius_cells", ev.radius_cells.is_some()),
             ("shape", ev.shape.is_some()),
             ("min_valid", ev.min_valid.is_some()),

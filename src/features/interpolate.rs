@@ -137,7 +137,8 @@ impl Variogram {
                 p = 0.0;
                 n = sg / sw;
             }
-            let cost: f64 = empirical.iter().map(|&(h, g, w)| w * (n + p * Variogram::shape(model, h, r) - g).powi(2)).sum();
+            let cost: f64 =
+                empirical.iter().map(|&(h, g, w)| w * (n + p * Variogram::shape(model, h, r) - g).powi(2)).sum();
             (cost, n, p)
         };
         let (lo, hi) = (max_lag * 0.01, max_lag * 2.0);
@@ -333,7 +334,7 @@ impl Params {
             return Err(Error::key(key("power"), format!("{power} must be > 0")));
         }
         let search_radius = ev.search_radius.unwrap_or(f64::INFINITY);
-        if !(search_radius > 0.0) {
+        if search_radius.is_nan() || search_radius <= 0.0 {
             return Err(Error::key(key("search_radius"), format!("{search_radius} must be a distance > 0")));
         }
         let max_points = ev.max_points.unwrap_or(12);
@@ -373,10 +374,7 @@ impl Params {
                 Some((n, s, r))
             }
             (Some(n), Some(s), Some(r)) => {
-                return Err(Error::key(
-                    key("sill"),
-                    format!("need 0 <= nugget ({n}) < sill ({s}) and range ({r}) > 0"),
-                ))
+                return Err(Error::key(key("sill"), format!("need 0 <= nugget ({n}) < sill ({s}) and range ({r}) > 0")))
             }
             _ => return Err(Error::key(key("nugget"), "give all of `nugget`, `sill` and `range`, or none (fitted)")),
         };
@@ -499,7 +497,13 @@ impl Interpolate {
             };
             values.clear();
             for (name, a) in names.iter().zip(&attrs) {
-                let part = |m: String| if names.len() > 1 { format!("feature {k}, part `{name}`: {m}") } else { format!("feature {k}: {m}") };
+                let part = |m: String| {
+                    if names.len() > 1 {
+                        format!("feature {k}, part `{name}`: {m}")
+                    } else {
+                        format!("feature {k}: {m}")
+                    }
+                };
                 let value = match reading(a).map_err(|m| err(part(m)))? {
                     None => continue 'features,
                     Some(Reading::Value(v)) => v,
@@ -539,19 +543,24 @@ impl Interpolate {
                     )));
                 }
                 match params.variogram_parameters {
-                Some((nugget, sill, range)) => Variogram { model: params.variogram, nugget, sill, range },
-                None => {
-                    let pairs: Vec<([f64; 2], f64)> = samples.iter().map(|s| (*s.geom(), s.data)).collect();
-                    let empirical = empirical_variogram(&pairs, params.lags);
-                    let v = Variogram::fit(params.variogram, &empirical)
-                        .ok_or_else(|| err("too few distinct sample pairs to fit a variogram".into()))?;
-                    tracing::info!(
-                        "evidence `{}`: fitted {:?} variogram nugget {:.6} sill {:.6} range {:.3}",
-                        settings.name, v.model, v.nugget, v.sill, v.range
-                    );
-                    v
+                    Some((nugget, sill, range)) => Variogram { model: params.variogram, nugget, sill, range },
+                    None => {
+                        let pairs: Vec<([f64; 2], f64)> = samples.iter().map(|s| (*s.geom(), s.data)).collect();
+                        let empirical = empirical_variogram(&pairs, params.lags);
+                        let v = Variogram::fit(params.variogram, &empirical)
+                            .ok_or_else(|| err("too few distinct sample pairs to fit a variogram".into()))?;
+                        tracing::info!(
+                            "evidence `{}`: fitted {:?} variogram nugget {:.6} sill {:.6} range {:.3}",
+                            settings.name,
+                            v.model,
+                            v.nugget,
+                            v.sill,
+                            v.range
+                        );
+                        v
+                    }
                 }
-            }}),
+            }),
         };
         Ok(Interpolate {
             variogram,
@@ -615,8 +624,7 @@ impl Interpolate {
                 let (rows, cols) = (IDW_TILE.min(w.rows - tr), IDW_TILE.min(w.cols - tc));
                 let (x0, y0) = (gx0 + tc as f64 * dx, gy0 + tr as f64 * dy);
                 let (x1, y1) = (x0 + cols as f64 * dx, y0 + rows as f64 * dy);
-                let env =
-                    rstar::AABB::from_corners([x0.min(x1) - r, y0.min(y1) - r], [x0.max(x1) + r, y0.max(y1) + r]);
+                let env = rstar::AABB::from_corners([x0.min(x1) - r, y0.min(y1) - r], [x0.max(x1) + r, y0.max(y1) + r]);
                 candidates.clear();
                 for s in self.samples.locate_in_envelope(&env) {
                     if candidates.len() == WINDOW_CANDIDATES {

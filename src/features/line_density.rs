@@ -102,8 +102,7 @@ impl LineDensity {
     pub fn at(&self, p: [f64; 2]) -> f64 {
         let r = self.params.radius;
         let env = AABB::from_corners([p[0] - r, p[1] - r], [p[0] + r, p[1] + r]);
-        let length: f64 =
-            self.segments.locate_in_envelope_intersecting(&env).map(|l| clipped_length(l, p, r)).sum();
+        let length: f64 = self.segments.locate_in_envelope_intersecting(&env).map(|l| clipped_length(l, p, r)).sum();
         1000.0 * length / (std::f64::consts::PI * r * r)
     }
 }

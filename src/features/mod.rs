@@ -129,7 +129,8 @@ impl FeatureStack {
     pub fn prepare(settings: &Settings) -> Result<FeatureStack> {
         let grid = settings.grid.clone();
         // In parallel, but the error reported is the first in config order, whatever finished first.
-        let prepared: Vec<Result<Box<dyn Evidence>>> = settings.evidence.par_iter().map(|ev| prepare(ev, &grid)).collect();
+        let prepared: Vec<Result<Box<dyn Evidence>>> =
+            settings.evidence.par_iter().map(|ev| prepare(ev, &grid)).collect();
         let layers: Vec<Box<dyn Evidence>> = prepared.into_iter().collect::<Result<_>>()?;
         let columns = layers.iter().flat_map(|l| l.columns()).collect();
         let mut spans = Vec::new();

@@ -106,9 +106,7 @@ impl PointDensity {
             };
             match f.geometry {
                 geo::Geometry::Point(p) => points.push(GeomWithData::new([p.x(), p.y()], w)),
-                geo::Geometry::MultiPoint(mp) => {
-                    points.extend(mp.iter().map(|p| GeomWithData::new([p.x(), p.y()], w)))
-                }
+                geo::Geometry::MultiPoint(mp) => points.extend(mp.iter().map(|p| GeomWithData::new([p.x(), p.y()], w))),
                 _ => return Err(err(format!("feature {k} is not a point"))),
             }
         }

@@ -37,7 +37,8 @@ impl Rasterize {
         };
         let attribute = settings.attribute.as_deref().unwrap_or_default();
         let features = layer.read(grid, Some(attribute))?;
-        let layer_err = |message: String| Error::Layer { path: layer.path.clone(), layer: layer.layer.clone(), message };
+        let layer_err =
+            |message: String| Error::Layer { path: layer.path.clone(), layer: layer.layer.clone(), message };
         let mut classes: BTreeMap<(i64, String), String> = BTreeMap::new();
         let mut polygons = Vec::new();
         for f in features {

@@ -112,14 +112,27 @@ impl Params {
             None => Sensor::detect(&ev.path).map_err(|m| Error::key(key("path"), m))?,
         };
         if sensor == Sensor::Landsat8 && !ev.path.is_file() {
-            return Err(Error::key(key("path"), format!("sensor `landsat8` needs the scene's *_MTL.txt file, not the folder {}", ev.path.display())));
+            return Err(Error::key(
+                key("path"),
+                format!("sensor `landsat8` needs the scene's *_MTL.txt file, not the folder {}", ev.path.display()),
+            ));
         }
         if sensor != Sensor::Landsat8 && !ev.path.is_dir() {
-            return Err(Error::key(key("path"), format!("sensor `{}` needs the folder of the band files, not the file {}", sensor.as_str(), ev.path.display())));
+            return Err(Error::key(
+                key("path"),
+                format!(
+                    "sensor `{}` needs the folder of the band files, not the file {}",
+                    sensor.as_str(),
+                    ev.path.display()
+                ),
+            ));
         }
         let only = |k: &str, set: bool, for_sensor: Sensor| -> Result<()> {
             if set && sensor != for_sensor {
-                return Err(Error::key(key(k), format!("only applies to sensor `{}`, not `{}`", for_sensor.as_str(), sensor.as_str())));
+                return Err(Error::key(
+                    key(k),
+                    format!("only applies to sensor `{}`, not `{}`", for_sensor.as_str(), sensor.as_str()),
+                ));
             }
             Ok(())
         };
@@ -128,7 +141,8 @@ impl Params {
         only("gain", ev.gain.is_some(), Sensor::Aster)?;
         only("sun_elevation", ev.sun_elevation.is_some(), Sensor::Aster)?;
         only("acquisition_date", ev.acquisition_date.is_some(), Sensor::Aster)?;
-        let mut radiometry = sensor::Radiometry { quantification: ev.quantification, offset: ev.offset, ..Default::default() };
+        let mut radiometry =
+            sensor::Radiometry { quantification: ev.quantification, offset: ev.offset, ..Default::default() };
         if let Some(q) = ev.quantification {
             if !(q > 0.0 && q.is_finite()) {
                 return Err(Error::key(key("quantification"), format!("{q} must be a number > 0")));
@@ -141,10 +155,16 @@ impl Params {
         }
         for (band, &g) in ev.gain.iter().flatten() {
             let Some(b) = sensor::band_of(sensor, band) else {
-                return Err(Error::key(key("gain"), format!("unknown band `{band}`; ASTER has {}", sensor.bands().join(", "))));
+                return Err(Error::key(
+                    key("gain"),
+                    format!("unknown band `{band}`; ASTER has {}", sensor.bands().join(", ")),
+                ));
             };
             if sensor::ASTER_UCC[b][g as usize].is_none() {
-                return Err(Error::key(key("gain"), format!("band {} has no gain `{g:?}` (low2 is for SWIR bands B4..B9)", sensor.bands()[b])));
+                return Err(Error::key(
+                    key("gain"),
+                    format!("band {} has no gain `{g:?}` (low2 is for SWIR bands B4..B9)", sensor.bands()[b]),
+                ));
             }
             radiometry.gain.insert(b, g);
         }
@@ -153,7 +173,10 @@ impl Params {
                 return Err(Error::key(key("sun_elevation"), format!("{e} must be in (0, 90] degrees")));
             }
             if ev.acquisition_date.is_none() {
-                return Err(Error::key(key("acquisition_date"), "`sun_elevation` needs `acquisition_date` (YYYY-MM-DD, for the Earth–Sun distance)"));
+                return Err(Error::key(
+                    key("acquisition_date"),
+                    "`sun_elevation` needs `acquisition_date` (YYYY-MM-DD, for the Earth–Sun distance)",
+                ));
             }
         }
         if let Some(d) = &ev.acquisition_date {
@@ -164,20 +187,35 @@ impl Params {
         }
         radiometry.sun_elevation = ev.sun_elevation;
         let bands = sensor.bands();
-        let given: Vec<&str> = [("expression", ev.expression.is_some()), ("index", ev.index.is_some()), ("pca", ev.pca.is_some()), ("crosta", ev.crosta.is_some())]
-            .iter()
-            .filter(|x| x.1)
-            .map(|x| x.0)
-            .collect();
+        let given: Vec<&str> = [
+            ("expression", ev.expression.is_some()),
+            ("index", ev.index.is_some()),
+            ("pca", ev.pca.is_some()),
+            ("crosta", ev.crosta.is_some()),
+        ]
+        .iter()
+        .filter(|x| x.1)
+        .map(|x| x.0)
+        .collect();
         if given.len() != 1 {
             let k = given.get(1).copied().unwrap_or("expression");
-            return Err(Error::key(key(k), format!("`spectral` needs exactly one of `expression`, `index`, `pca` or `crosta` (given: {})", if given.is_empty() { "none".to_string() } else { given.join(", ") })));
+            return Err(Error::key(
+                key(k),
+                format!(
+                    "`spectral` needs exactly one of `expression`, `index`, `pca` or `crosta` (given: {})",
+                    if given.is_empty() { "none".to_string() } else { given.join(", ") }
+                ),
+            ));
         }
         let band_list = |k: &str, names: &[String], least: usize| -> Result<Vec<usize>> {
             let mut out = Vec::new();
             for n in names {
-                let b = sensor::band_of(sensor, n)
-                    .ok_or_else(|| Error::key(key(k), format!("unknown band `{n}`; sensor `{}` has {}", sensor.as_str(), bands.join(", "))))?;
+                let b = sensor::band_of(sensor, n).ok_or_else(|| {
+                    Error::key(
+                        key(k),
+                        format!("unknown band `{n}`; sensor `{}` has {}", sensor.as_str(), bands.join(", ")),
+                    )
+                })?;
                 if out.contains(&b) {
                     return Err(Error::key(key(k), format!("band `{n}` is listed twice")));
                 }
@@ -206,17 +244,21 @@ impl Params {
             let list = band_list("pca.bands", &p.bands, 2)?;
             let components = p.components.unwrap_or(list.len());
             if components == 0 || components > list.len() {
-                return Err(Error::key(key("pca.components"), format!("{components} must be 1..={} (the number of bands)", list.len())));
+                return Err(Error::key(
+                    key("pca.components"),
+                    format!("{components} must be 1..={} (the number of bands)", list.len()),
+                ));
             }
             Product::Pca { bands: list, components, standardize: p.standardize.unwrap_or(false) }
         } else if let Some(c) = &ev.crosta {
             let list = band_list("crosta.bands", &c.bands, 3)?;
             let find = |k: &str, n: &str| -> Result<usize> {
-                sensor::band_of(sensor, n)
-                    .and_then(|b| list.iter().position(|&x| x == b))
-                    .ok_or_else(|| Error::key(key(k), format!("`{n}` is not one of `crosta.bands` ({})", c.bands.join(", "))))
+                sensor::band_of(sensor, n).and_then(|b| list.iter().position(|&x| x == b)).ok_or_else(|| {
+                    Error::key(key(k), format!("`{n}` is not one of `crosta.bands` ({})", c.bands.join(", ")))
+                })
             };
-            let (reflective, absorbing) = (find("crosta.reflective", &c.reflective)?, find("crosta.absorbing", &c.absorbing)?);
+            let (reflective, absorbing) =
+                (find("crosta.reflective", &c.reflective)?, find("crosta.absorbing", &c.absorbing)?);
             if reflective == absorbing {
                 return Err(Error::key(key("crosta.absorbing"), "must differ from `crosta.reflective`"));
             }
@@ -253,10 +295,11 @@ pub struct Spectral {
 impl Spectral {
     /// Reads the scene's metadata, finds and warps the bands the layer uses.
     pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Spectral> {
-        let params = Params::from_raw(0, &settings.raw)?
-            .ok_or_else(|| Error::key(&settings.name, "not a `spectral` layer"))?;
+        let params =
+            Params::from_raw(0, &settings.raw)?.ok_or_else(|| Error::key(&settings.name, "not a `spectral` layer"))?;
         let path: PathBuf = settings.raw.path.clone();
-        let scene = sensor::Scene::open(params.sensor, &path, &params.radiometry).map_err(|m| Error::input(&path, m))?;
+        let scene =
+            sensor::Scene::open(params.sensor, &path, &params.radiometry).map_err(|m| Error::input(&path, m))?;
         let available = scene.available();
         let (expr, used) = match &params.product {
             Product::Expression { expression, .. } => {
@@ -280,7 +323,8 @@ impl Spectral {
             slot.insert(b, bands.len());
             bands.push((b, GridBand::with_fill(&bref, grid, settings.resampling, 0.0)?, scale, add));
         }
-        let mut layer = Spectral { name: settings.name.clone(), scene, kind: Kind::Expr(Expr::Num(0.0)), bands, slot, params };
+        let mut layer =
+            Spectral { name: settings.name.clone(), scene, kind: Kind::Expr(Expr::Num(0.0)), bands, slot, params };
         layer.kind = match expr {
             Some(e) => Kind::Expr(e),
             None => layer.fit_components(grid).map_err(|e| match e {
@@ -336,7 +380,8 @@ impl Spectral {
         let fmt = |v: &[f64]| v.iter().map(|x| format!("{x:.4}")).collect::<Vec<_>>().join(", ");
         match &self.params.product {
             Product::Pca { components, standardize, .. } => {
-                let c = pca::Components::pca(&moments, *standardize, *components).map_err(|m| Error::input(source, m))?;
+                let c =
+                    pca::Components::pca(&moments, *standardize, *components).map_err(|m| Error::input(source, m))?;
                 let total: f64 = c.eigenvalues.iter().sum();
                 let loadings: Vec<String> = c
                     .loadings
@@ -355,7 +400,8 @@ impl Spectral {
                 Ok(Kind::Components(c, note))
             }
             Product::Crosta { reflective, absorbing, standardize, .. } => {
-                let (c, opposite) = pca::Components::crosta(&moments, *standardize, *reflective, *absorbing).map_err(|m| Error::input(source, m))?;
+                let (c, opposite) = pca::Components::crosta(&moments, *standardize, *reflective, *absorbing)
+                    .map_err(|m| Error::input(source, m))?;
                 let note = format!(
                     "Crosta directed PC{} of {} ({}, {} cells), loadings [{}] on [{}], signed so that high {} / low {} is bright{}",
                     c.numbers[0],
@@ -382,7 +428,9 @@ impl Evidence for Spectral {
 
     fn columns(&self) -> Vec<String> {
         match (&self.kind, &self.params.product) {
-            (Kind::Components(c, _), Product::Pca { .. }) => c.numbers.iter().map(|k| format!("{}_pc{k}", self.name)).collect(),
+            (Kind::Components(c, _), Product::Pca { .. }) => {
+                c.numbers.iter().map(|k| format!("{}_pc{k}", self.name)).collect()
+            }
             _ => vec![self.name.clone()],
         }
     }
@@ -422,7 +470,9 @@ impl Evidence for Spectral {
     fn describe(&self) -> String {
         let what = match (&self.kind, &self.params.product) {
             (Kind::Components(_, note), _) => note.clone(),
-            (_, Product::Expression { expression, index }) => format!("{} = {}", index.as_deref().unwrap_or("expression"), expression),
+            (_, Product::Expression { expression, index }) => {
+                format!("{} = {}", index.as_deref().unwrap_or("expression"), expression)
+            }
             _ => String::new(),
         };
         format!(

@@ -80,15 +80,10 @@ pub fn build_grid(raw: &RawGrid) -> Result<Grid> {
                 "give either a template raster or crs + bounds + cell_size, not both",
             ))
         }
-        (Some(path), false) => {
-            raster::BandRef::open("grid.template", path, 1)?.grid(raw.block_size)
-        }
+        (Some(path), false) => raster::BandRef::open("grid.template", path, 1)?.grid(raw.block_size),
         (None, _) => {
             let (Some(crs), Some(bounds), Some(cell)) = (&raw.crs, raw.bounds, raw.cell_size) else {
-                return Err(Error::key(
-                    "grid",
-                    "needs `template`, or all three of `crs`, `bounds` and `cell_size`",
-                ));
+                return Err(Error::key("grid", "needs `template`, or all three of `crs`, `bounds` and `cell_size`"));
             };
             let srs = parse_crs(crs).map_err(|e| Error::key("grid.crs", format!("`{crs}`: {e}")))?;
             if !(cell > 0.0 && cell.is_finite()) {
@@ -149,6 +144,10 @@ pub(crate) fn last_gdal_error() -> String {
             return "unknown GDAL error".into();
         }
         let s = std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned();
-        if s.is_empty() { "unknown GDAL error".into() } else { s }
+        if s.is_empty() {
+            "unknown GDAL error".into()
+        } else {
+            s
+        }
     }
 }

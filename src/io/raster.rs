@@ -44,7 +44,8 @@ impl BandRef {
         if !path.exists() {
             return Err(Error::MissingFile { key: key.into(), path: path.into() });
         }
-        let ds = Dataset::open(path).map_err(|e| Error::input(path, format!("GDAL cannot open it as a raster: {e}")))?;
+        let ds =
+            Dataset::open(path).map_err(|e| Error::input(path, format!("GDAL cannot open it as a raster: {e}")))?;
         if ds.raster_count() == 0 {
             return Err(Error::input(path, format!("has no raster band (config key `{key}`)")));
         }
@@ -63,9 +64,7 @@ impl BandRef {
             ));
         }
         let srs = parse_crs(&wkt).map_err(|e| Error::input(path, format!("unreadable CRS: {e}")))?;
-        let gt = ds
-            .geo_transform()
-            .map_err(|_| Error::input(path, "has no geotransform (georeferencing)"))?;
+        let gt = ds.geo_transform().map_err(|_| Error::input(path, "has no geotransform (georeferencing)"))?;
         if gt[2] != 0.0 || gt[4] != 0.0 {
             return Err(Error::input(path, "is rotated; lode needs a north-up raster (run gdalwarp first)"));
         }
@@ -263,11 +262,8 @@ impl GridBand {
             let size = (w.cols, w.rows);
             let values = band.read_as::<f64>(win, size, size, None)?.into_shape_and_vec().1;
             let mask = band.open_mask_band()?.read_as::<u8>(win, size, size, None)?.into_shape_and_vec().1;
-            let valid = values
-                .iter()
-                .zip(&mask)
-                .map(|(v, &m)| m != 0 && v.is_finite() && Some(*v) != self.fill)
-                .collect();
+            let valid =
+                values.iter().zip(&mask).map(|(v, &m)| m != 0 && v.is_finite() && Some(*v) != self.fill).collect();
             Ok(BandBlock { values, valid })
         })
         .map_err(|e| Error::input(&self.source, format!("reading window {w:?}: {e}")))
@@ -329,7 +325,7 @@ pub(crate) fn gdal_utility(src: &Path, dst: &str, args: &[&str], which: Utility)
     let list = cpl_args(&args)?;
     let c_dst = std::ffi::CString::new(dst).map_err(|e| Error::output(dst, e))?;
     unsafe {
-        let argv = list.as_ptr() as *mut *mut std::ffi::c_char;
+        let argv = list.as_ptr();
         let mut usage_error: std::ffi::c_int = 0;
         let out = match which {
             Utility::Translate => {
@@ -341,14 +337,8 @@ pub(crate) fn gdal_utility(src: &Path, dst: &str, args: &[&str], which: Utility)
             Utility::Warp => {
                 let opts = gdal_sys::GDALWarpAppOptionsNew(argv, std::ptr::null_mut());
                 let mut src_h = src_ds.c_dataset();
-                let out = gdal_sys::GDALWarp(
-                    c_dst.as_ptr(),
-                    std::ptr::null_mut(),
-                    1,
-                    &mut src_h,
-                    opts,
-                    &mut usage_error,
-                );
+                let out =
+                    gdal_sys::GDALWarp(c_dst.as_ptr(), std::ptr::null_mut(), 1, &mut src_h, opts, &mut usage_error);
                 gdal_sys::GDALWarpAppOptionsFree(opts);
                 out
             }

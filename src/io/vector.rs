@@ -199,10 +199,7 @@ impl Burner {
             .enumerate()
             .filter_map(|(i, (g, _))| {
                 let r = g.bounding_rect()?;
-                Some(GeomWithData::new(
-                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                    i,
-                ))
+                Some(GeomWithData::new(Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]), i))
             })
             .collect();
         Burner { shapes: Arc::new(shapes), index: Arc::new(RTree::bulk_load(boxes)), all_touched }
@@ -215,8 +212,7 @@ impl Burner {
         let (x0, y1) = (gt[0], gt[3]);
         let (x1, y0) = (x0 + gt[1] * w.cols as f64, y1 + gt[5] * w.rows as f64);
         let envelope = AABB::from_corners([x0, y0], [x1, y1]);
-        let mut hits: Vec<usize> =
-            self.index.locate_in_envelope_intersecting(&envelope).map(|g| g.data).collect();
+        let mut hits: Vec<usize> = self.index.locate_in_envelope_intersecting(&envelope).map(|g| g.data).collect();
         if hits.is_empty() {
             return Ok(vec![None; w.len()]);
         }

@@ -222,7 +222,7 @@ impl Grower<'_> {
                     continue;
                 }
                 let gain = gl * gl / (hl + l2) + gr * gr / (hr + l2) - parent;
-                if gain > 0.0 && best.map_or(true, |s| gain > s.gain) {
+                if gain > 0.0 && best.is_none_or(|s| gain > s.gain) {
                     best = Some(Split { gain, feature: j, bin: b, g_left: gl, h_left: hl, n_left: nl });
                 }
             }
@@ -232,13 +232,16 @@ impl Grower<'_> {
 
     /// Whether a leaf at `depth` with `n` rows may be split at all.
     fn splittable(&self, depth: usize, n: usize) -> bool {
-        self.params.max_depth.map_or(true, |d| depth < d) && n >= 2 * self.params.min_samples_leaf.max(1) && self.params.max_leaves > 1
+        self.params.max_depth.is_none_or(|d| depth < d)
+            && n >= 2 * self.params.min_samples_leaf.max(1)
+            && self.params.max_leaves > 1
     }
 
     /// Grows one tree on the current gradients; adds its leaf values to `raw`.
     fn tree(&self, index: &mut [u32], scratch: &mut Vec<u32>, raw: &mut [f64]) -> Tree {
         let rows = index.len();
-        let (g, h) = self.grad.iter().zip(&self.hess).fold((0.0, 0.0), |(g, h), (&gi, &hi)| (g + gi as f64, h + hi as f64));
+        let (g, h) =
+            self.grad.iter().zip(&self.hess).fold((0.0, 0.0), |(g, h), (&gi, &hi)| (g + gi as f64, h + hi as f64));
         let mut nodes = vec![GrowNode { feature: u32::MAX, threshold: 0.0, left: 0, right: 0, value: 0.0 }];
         let mut root = Leaf { node: 0, start: 0, end: rows, depth: 0, g, h, hist: None, split: None };
         if self.splittable(0, rows) {
@@ -252,7 +255,7 @@ impl Grower<'_> {
             let mut pick: Option<(usize, f64)> = None;
             for (k, l) in leaves.iter().enumerate() {
                 if let Some(s) = l.split {
-                    if pick.map_or(true, |(_, g)| s.gain > g) {
+                    if pick.is_none_or(|(_, g)| s.gain > g) {
                         pick = Some((k, s.gain));
                     }
                 }
@@ -288,8 +291,26 @@ impl Grower<'_> {
             nodes.push(GrowNode { feature: u32::MAX, threshold: 0.0, left: 0, right: 0, value: 0.0 });
             let depth = parent.depth + 1;
             let mid = parent.start + nl;
-            let mut left = Leaf { node: left_node, start: parent.start, end: mid, depth, g: s.g_left, h: s.h_left, hist: None, split: None };
-            let mut right = Leaf { node: right_node, start: mid, end: parent.end, depth, g: parent.g - s.g_left, h: parent.h - s.h_left, hist: None, split: None };
+            let mut left = Leaf {
+                node: left_node,
+                start: parent.start,
+                end: mid,
+                depth,
+                g: s.g_left,
+                h: s.h_left,
+                hist: None,
+                split: None,
+            };
+            let mut right = Leaf {
+                node: right_node,
+                start: mid,
+                end: parent.end,
+                depth,
+                g: parent.g - s.g_left,
+                h: parent.h - s.h_left,
+                hist: None,
+                split: None,
+            };
             let split_left = self.splittable(depth, left.end - left.start);
             let split_right = self.splittable(depth, right.end - right.start);
             if split_left || split_right {
@@ -331,13 +352,20 @@ impl Grower<'_> {
         }
         Tree::from_grown(&nodes)
     }
-
 }
 
 /// The base score and trees fitted on the rows given, with early stopping on the held-out
 /// rows `(x, y, weight, patience)` if any.
 #[allow(clippy::type_complexity)]
-fn fit_rows(binner: &Binner, x: &[f64], cols: usize, y: &[bool], weight: &[f64], params: BoostingParams, held_out: Option<(&[f64], &[bool], &[f64], usize)>) -> Result<(f64, Vec<Tree>)> {
+fn fit_rows(
+    binner: &Binner,
+    x: &[f64],
+    cols: usize,
+    y: &[bool],
+    weight: &[f64],
+    params: BoostingParams,
+    held_out: Option<(&[f64], &[bool], &[f64], usize)>,
+) -> Result<(f64, Vec<Tree>)> {
     let rows = y.len();
     let bins = binner.transform(x, rows, cols);
     let (wp, wt) = y.iter().zip(weight).fold((0.0, 0.0), |(p, t), (&yi, &wi)| (if yi { p + wi } else { p }, t + wi));
@@ -362,21 +390,16 @@ fn fit_rows(binner: &Binner, x: &[f64], cols: usize, y: &[bool], weight: &[f64],
     let mut val_raw = held_out.map(|(_, yv, _, _)| vec![base_score; yv.len()]).unwrap_or_default();
     let mut scores: Vec<f64> = held_out.iter().map(|&(_, yv, wv, _)| -log_loss(&val_raw, yv, wv)).collect();
     for _ in 0..params.iterations {
-        grower
-            .grad
-            .par_chunks_mut(8192)
-            .zip(grower.hess.par_chunks_mut(8192))
-            .enumerate()
-            .for_each(|(c, (g, h))| {
-                let start = c * 8192;
-                for k in 0..g.len() {
-                    let i = start + k;
-                    let p = 1.0 / (1.0 + (-raw[i]).exp());
-                    let yi = if y[i] { 1.0 } else { 0.0 };
-                    g[k] = (weight[i] * (p - yi)) as f32;
-                    h[k] = (weight[i] * p * (1.0 - p)) as f32;
-                }
-            });
+        grower.grad.par_chunks_mut(8192).zip(grower.hess.par_chunks_mut(8192)).enumerate().for_each(|(c, (g, h))| {
+            let start = c * 8192;
+            for k in 0..g.len() {
+                let i = start + k;
+                let p = 1.0 / (1.0 + (-raw[i]).exp());
+                let yi = if y[i] { 1.0 } else { 0.0 };
+                g[k] = (weight[i] * (p - yi)) as f32;
+                h[k] = (weight[i] * p * (1.0 - p)) as f32;
+            }
+        });
         // Rows in ascending order at the root: the partitions keep them sorted.
         for (k, i) in index.iter_mut().enumerate() {
             *i = k as u32;
@@ -423,10 +446,23 @@ fn rows_of(x: &[f64], cols: usize, idx: &[usize]) -> Vec<f64> {
 impl Boosting {
     /// Fits on row-major `(rows, cols)` data, labels and per-row weights. `seed` draws the
     /// held-out rows of early stopping; without it the fit uses no randomness.
-    pub fn fit(binner: Binner, x: &[f64], cols: usize, y: &[bool], weight: &[f64], params: BoostingParams, seed: u64) -> Result<Boosting> {
+    pub fn fit(
+        binner: Binner,
+        x: &[f64],
+        cols: usize,
+        y: &[bool],
+        weight: &[f64],
+        params: BoostingParams,
+        seed: u64,
+    ) -> Result<Boosting> {
         let rows = y.len();
         if rows == 0 || weight.len() != rows || x.len() != rows * cols {
-            return Err(Error::Model(format!("gradient boosting needs rows: {} labels, {} weights, {} values for {cols} columns", rows, weight.len(), x.len())));
+            return Err(Error::Model(format!(
+                "gradient boosting needs rows: {} labels, {} weights, {} values for {cols} columns",
+                rows,
+                weight.len(),
+                x.len()
+            )));
         }
         let Some(patience) = params.n_iter_no_change else {
             let (base_score, trees) = fit_rows(&binner, x, cols, y, weight, params, None)?;
@@ -446,10 +482,13 @@ impl Boosting {
         }
         let train: Vec<usize> = (0..rows).filter(|&i| !held[i]).collect();
         let val: Vec<usize> = (0..rows).filter(|&i| held[i]).collect();
-        let pick = |v: &[usize]| -> (Vec<f64>, Vec<bool>, Vec<f64>) { (rows_of(x, cols, v), v.iter().map(|&i| y[i]).collect(), v.iter().map(|&i| weight[i]).collect()) };
+        let pick = |v: &[usize]| -> (Vec<f64>, Vec<bool>, Vec<f64>) {
+            (rows_of(x, cols, v), v.iter().map(|&i| y[i]).collect(), v.iter().map(|&i| weight[i]).collect())
+        };
         let (xt, yt, wt) = pick(&train);
         let (xv, yv, wv) = pick(&val);
-        let held_out = if val.is_empty() { None } else { Some((xv.as_slice(), yv.as_slice(), wv.as_slice(), patience)) };
+        let held_out =
+            if val.is_empty() { None } else { Some((xv.as_slice(), yv.as_slice(), wv.as_slice(), patience)) };
         let (base_score, trees) = fit_rows(&binner, &xt, cols, &yt, &wt, params, held_out)?;
         Ok(Boosting { binner, params, base_score, trees, compiled: Default::default() })
     }
@@ -460,7 +499,7 @@ impl Boosting {
         let Some(c) = Compiled::cached(&self.compiled, &self.trees, cols) else {
             return self.predict_raw(x, cols);
         };
-        let rows = if cols == 0 { 0 } else { x.len() / cols };
+        let rows = x.len().checked_div(cols).unwrap_or(0);
         let mut z = vec![self.base_score; rows];
         c.for_each_leaf(x, cols, |i, v| z[i] += v as f64);
         z.into_iter().map(|z| 1.0 / (1.0 + (-z).exp())).collect()
@@ -468,7 +507,7 @@ impl Boosting {
 
     /// [`Boosting::predict`] walking the trees on the raw values.
     pub fn predict_raw(&self, x: &[f64], cols: usize) -> Vec<f64> {
-        let rows = if cols == 0 { 0 } else { x.len() / cols };
+        let rows = x.len().checked_div(cols).unwrap_or(0);
         let mut z = vec![self.base_score; rows];
         for start in (0..rows).step_by(crate::model::forest::PREDICT_CHUNK) {
             let end = (start + crate::model::forest::PREDICT_CHUNK).min(rows);
@@ -487,7 +526,18 @@ mod tests {
     use super::*;
 
     fn params(iterations: usize, learning_rate: f32, max_leaves: usize, min_samples_leaf: usize) -> BoostingParams {
-        BoostingParams { iterations, learning_rate, max_depth: None, min_leaf_weight: 1e-3, max_bins: 255, max_leaves, min_samples_leaf, l2_regularization: 0.0, n_iter_no_change: None, validation_fraction: 0.1 }
+        BoostingParams {
+            iterations,
+            learning_rate,
+            max_depth: None,
+            min_leaf_weight: 1e-3,
+            max_bins: 255,
+            max_leaves,
+            min_samples_leaf,
+            l2_regularization: 0.0,
+            n_iter_no_change: None,
+            validation_fraction: 0.1,
+        }
     }
 
     #[test]
@@ -543,9 +593,28 @@ mod tests {
             x.extend(r.iter().map(|&v| v as f64));
             y.push(r[0] as i64 + 2 * r[1] as i64 + ((i * 31) % 11) as i64 - r[2] as i64 > 15);
         }
-        let q = [[0., 0., 0.], [9., 9., 6.], [5., 5., 3.], [2., 8., 1.], [8., 2., 5.], [4., 6., 0.], [7., 7., 2.], [1., 3., 4.]];
-        let sklearn = [0.075576375905, 0.935986883049, 0.568105908532, 0.907750420067, 0.111736640585, 0.851180476055, 0.927580640975, 0.091888134178];
-        let b = Boosting::fit(Binner::fit(&x, n, 3, 255), &x, 3, &y, &vec![1.0; n], params(20, 0.1, 31, 20), 0).unwrap();
+        let q = [
+            [0., 0., 0.],
+            [9., 9., 6.],
+            [5., 5., 3.],
+            [2., 8., 1.],
+            [8., 2., 5.],
+            [4., 6., 0.],
+            [7., 7., 2.],
+            [1., 3., 4.],
+        ];
+        let sklearn = [
+            0.075576375905,
+            0.935986883049,
+            0.568105908532,
+            0.907750420067,
+            0.111736640585,
+            0.851180476055,
+            0.927580640975,
+            0.091888134178,
+        ];
+        let b =
+            Boosting::fit(Binner::fit(&x, n, 3, 255), &x, 3, &y, &vec![1.0; n], params(20, 0.1, 31, 20), 0).unwrap();
         let p = b.predict(q.as_flattened(), 3);
         for (got, want) in p.iter().zip(sklearn) {
             assert!((got - want).abs() < 1e-6, "lode {p:?}\nscikit-learn {sklearn:?}");
@@ -565,7 +634,9 @@ mod tests {
         let x: Vec<f64> = (0..n * 2).map(|i| ((i * 7919 + 13) % 1009) as f64 / 101.0).collect();
         let y: Vec<bool> = (0..n).map(|i| (x[i * 2] * 3.0).sin() + x[i * 2 + 1] * 0.3 > 1.0).collect();
         let binner = Binner::fit(&x, n, 2, 255);
-        let leaves = |b: &Boosting| b.trees.iter().map(|t| t.nodes.iter().filter(|n| n.feature == u32::MAX).count()).max().unwrap();
+        let leaves = |b: &Boosting| {
+            b.trees.iter().map(|t| t.nodes.iter().filter(|n| n.feature == u32::MAX).count()).max().unwrap()
+        };
         let b = Boosting::fit(binner.clone(), &x, 2, &y, &vec![1.0; n], params(5, 0.1, 7, 1), 0).unwrap();
         assert_eq!(leaves(&b), 7);
         let mut p = params(5, 0.1, 31, 1);

@@ -47,8 +47,7 @@ impl Binner {
                     v.pop();
                     v
                 } else {
-                    let mut e: Vec<f64> =
-                        (1..max_bins).map(|k| v[(k * v.len()) / max_bins - 1]).collect();
+                    let mut e: Vec<f64> = (1..max_bins).map(|k| v[(k * v.len()) / max_bins - 1]).collect();
                     e.dedup();
                     e
                 }
@@ -243,7 +242,11 @@ impl Compiled {
     /// The compiled `trees` cached in `cell` (built on first use; rebuilt, uncached, when
     /// the number of trees changed since), if they can be compiled and `cols` covers
     /// every column they split on.
-    pub(crate) fn cached<'a>(cell: &'a OnceLock<Option<Compiled>>, trees: &[Tree], cols: usize) -> Option<std::borrow::Cow<'a, Compiled>> {
+    pub(crate) fn cached<'a>(
+        cell: &'a OnceLock<Option<Compiled>>,
+        trees: &[Tree],
+        cols: usize,
+    ) -> Option<std::borrow::Cow<'a, Compiled>> {
         let c = cell.get_or_init(|| Compiled::new(trees));
         let c = match c {
             Some(k) if k.roots.len() == trees.len() => std::borrow::Cow::Borrowed(k),
@@ -259,7 +262,7 @@ impl Compiled {
         let used = self.thresholds.len();
         debug_assert!(cols >= used);
         let stride = used + 1;
-        let rows = if cols == 0 { 0 } else { x.len() / cols };
+        let rows = x.len().checked_div(cols).unwrap_or(0);
         let mut bins: Vec<u16> = Vec::with_capacity(rows.min(COMPILED_CHUNK) * stride);
         for start in (0..rows).step_by(COMPILED_CHUNK) {
             let end = (start + COMPILED_CHUNK).min(rows);
@@ -316,7 +319,13 @@ impl Grower<'_> {
                 wp += self.w[i];
             }
         }
-        self.nodes.push(GrowNode { feature: u32::MAX, threshold: 0.0, left: 0, right: 0, value: if wt > 0.0 { (wp / wt) as f32 } else { 0.0 } });
+        self.nodes.push(GrowNode {
+            feature: u32::MAX,
+            threshold: 0.0,
+            left: 0,
+            right: 0,
+            value: if wt > 0.0 { (wp / wt) as f32 } else { 0.0 },
+        });
         (self.nodes.len() - 1) as u32
     }
 
@@ -337,20 +346,18 @@ impl Grower<'_> {
         let cols = self.bins.len();
         let mut order: Vec<usize> = (0..cols).collect();
         let mut best: Option<(f64, usize, usize)> = None; // (impurity decrease, feature, bin)
-        let mut tried = 0;
         let mut hist_w = [0f64; 256];
         let mut hist_p = [0f64; 256];
         let mut hist_n = [0u64; 256];
         // Draw features without replacement; like scikit-learn, keep drawing past `mtry`
         // while no valid split has been found among the columns tried.
         for k in 0..cols {
-            if tried >= self.mtry && best.is_some() {
+            if k >= self.mtry && best.is_some() {
                 break;
             }
             let pick = rng.gen_range(k..cols);
             order.swap(k, pick);
             let j = order[k];
-            tried += 1;
             let nb = self.edges[j].len() + 1;
             if nb < 2 {
                 continue;
@@ -382,9 +389,10 @@ impl Grower<'_> {
                 if lw <= 0.0 || rw <= 0.0 {
                     continue;
                 }
-                let child = (lw - lp * lp / lw - (lw - lp) * (lw - lp) / lw) + (rw - rp * rp / rw - (rw - rp) * (rw - rp) / rw);
+                let child =
+                    (lw - lp * lp / lw - (lw - lp) * (lw - lp) / lw) + (rw - rp * rp / rw - (rw - rp) * (rw - rp) / rw);
                 let gain = parent - child;
-                if gain > 1e-12 * wt && best.map_or(true, |(g, _, _)| gain > g) {
+                if gain > 1e-12 * wt && best.is_none_or(|(g, _, _)| gain > g) {
                     best = Some((gain, j, b));
                 }
             }
@@ -415,7 +423,14 @@ impl Grower<'_> {
 impl Forest {
     /// Grows the forest on binned columns `bins` (column-major, from `binner`), labels
     /// `y` and per-row weights `weight` (class weights), with `seed`.
-    pub fn fit(binner: &Binner, bins: &[Vec<u8>], y: &[bool], weight: &[f64], params: ForestParams, seed: u64) -> Forest {
+    pub fn fit(
+        binner: &Binner,
+        bins: &[Vec<u8>],
+        y: &[bool],
+        weight: &[f64],
+        params: ForestParams,
+        seed: u64,
+    ) -> Forest {
         let rows = y.len();
         let cols = bins.len();
         let mtry = params.max_features.unwrap_or_else(|| (cols as f64).sqrt().floor() as usize).clamp(1, cols.max(1));
@@ -447,7 +462,7 @@ impl Forest {
         let Some(c) = Compiled::cached(&self.compiled, &self.trees, cols) else {
             return self.predict_with_spread_raw(x, cols);
         };
-        let rows = if cols == 0 { 0 } else { x.len() / cols };
+        let rows = x.len().checked_div(cols).unwrap_or(0);
         let mut sum = vec![0f64; rows];
         let mut sum2 = vec![0f64; rows];
         c.for_each_leaf(x, cols, |i, v| {
@@ -468,7 +483,7 @@ impl Forest {
     /// [`Forest::predict_with_spread`] walking the trees on the raw values (the reference
     /// the compiled trees must equal, and the path of forests that cannot be compiled).
     pub fn predict_with_spread_raw(&self, x: &[f64], cols: usize) -> (Vec<f64>, Vec<f64>) {
-        let rows = if cols == 0 { 0 } else { x.len() / cols };
+        let rows = x.len().checked_div(cols).unwrap_or(0);
         let mut sum = vec![0f64; rows];
         let mut sum2 = vec![0f64; rows];
         // Chunks of rows that stay in cache while every tree visits them; the sums per
@@ -512,7 +527,8 @@ mod tests {
         let y: Vec<bool> = (0..rows).map(|i| x[i * 2] > 0.5).collect();
         let binner = Binner::fit(&x, rows, 2, 255);
         let bins = binner.transform(&x, rows, 2);
-        let params = ForestParams { n_trees: 20, max_depth: None, min_samples_leaf: 1, max_features: Some(2), max_bins: 255 };
+        let params =
+            ForestParams { n_trees: 20, max_depth: None, min_samples_leaf: 1, max_features: Some(2), max_bins: 255 };
         let f = Forest::fit(&binner, &bins, &y, &vec![1.0; rows], params, 9);
         let (p, _) = f.predict_with_spread(&[0.9, 0.1, 0.1, 0.9], 2);
         assert!(p[0] > 0.95 && p[1] < 0.05, "{p:?}");
@@ -528,7 +544,8 @@ mod tests {
         let (rows, cols) = (4000, 4);
         let mut x: Vec<f64> = (0..rows * cols).map(|_| rng.gen::<f64>() * 10.0 - 5.0).collect();
         let y: Vec<bool> = (0..rows).map(|i| x[i * cols] + 0.5 * x[i * cols + 1] + rng.gen::<f64>() > 0.3).collect();
-        let params = ForestParams { n_trees: 40, max_depth: None, min_samples_leaf: 1, max_features: Some(2), max_bins: 255 };
+        let params =
+            ForestParams { n_trees: 40, max_depth: None, min_samples_leaf: 1, max_features: Some(2), max_bins: 255 };
         let mut forest: Option<Forest> = None;
         for (part, seed) in [(0..rows / 2, 1u64), (rows / 2..rows, 2)] {
             let mut xs = Vec::new();
@@ -583,7 +600,8 @@ mod tests {
         nodes.extend((0..n).map(|i| Node { threshold: i as f64 / n as f64, feature: u32::MAX, right: 0 }));
         let tree = Tree { nodes };
         assert!(Compiled::new(std::slice::from_ref(&tree)).is_none());
-        let params = ForestParams { n_trees: 1, max_depth: None, min_samples_leaf: 1, max_features: None, max_bins: 255 };
+        let params =
+            ForestParams { n_trees: 1, max_depth: None, min_samples_leaf: 1, max_features: None, max_bins: 255 };
         let f = Forest { trees: vec![tree], params, compiled: OnceLock::new() };
         let x = [-1.0, 0.5, 3.5, 1e9];
         let leaf = |v: f64| v as f32 as f64;

@@ -54,13 +54,25 @@ impl MembershipFn {
         match *self {
             MembershipFn::Linear { low, high } => ((x - low) / (high - low)).clamp(0.0, 1.0),
             MembershipFn::Large { midpoint, spread } => {
-                if x <= 0.0 { 0.0 } else { 1.0 / (1.0 + (x / midpoint).powf(-spread)) }
+                if x <= 0.0 {
+                    0.0
+                } else {
+                    1.0 / (1.0 + (x / midpoint).powf(-spread))
+                }
             }
             MembershipFn::Small { midpoint, spread } => {
-                if x <= 0.0 { 1.0 } else { 1.0 / (1.0 + (x / midpoint).powf(spread)) }
+                if x <= 0.0 {
+                    1.0
+                } else {
+                    1.0 / (1.0 + (x / midpoint).powf(spread))
+                }
             }
             MembershipFn::Classes { ref values, default } => {
-                if x.fract() == 0.0 { values.get(&(x as i64)).copied().unwrap_or(default) } else { default }
+                if x.fract() == 0.0 {
+                    values.get(&(x as i64)).copied().unwrap_or(default)
+                } else {
+                    default
+                }
             }
         }
     }
@@ -94,8 +106,15 @@ impl Fuzzy {
         let mut layers = Vec::new();
         for (ev, reader) in settings.evidence.iter().zip(readers) {
             let key = |k: &str| format!("evidence `{}`.fuzzy.{k}", ev.name);
-            let f = ev.fuzzy.as_ref().ok_or_else(|| Error::key(key("membership"), "is required by model.kind = \"fuzzy\""))?;
-            let need = |v: Option<f64>, k: &str| v.ok_or_else(|| Error::key(key(k), format!("is required by membership `{:?}`", f.membership).to_lowercase()));
+            let f = ev
+                .fuzzy
+                .as_ref()
+                .ok_or_else(|| Error::key(key("membership"), "is required by model.kind = \"fuzzy\""))?;
+            let need = |v: Option<f64>, k: &str| {
+                v.ok_or_else(|| {
+                    Error::key(key(k), format!("is required by membership `{:?}`", f.membership).to_lowercase())
+                })
+            };
             let func = match f.membership {
                 Membership::Linear => {
                     let (low, high) = (need(f.low, "low")?, need(f.high, "high")?);
@@ -117,12 +136,20 @@ impl Fuzzy {
                     }
                 }
                 Membership::Classes => {
-                    let given = f.values.as_ref().ok_or_else(|| Error::key(key("values"), "is required by membership `classes`"))?;
+                    let given = f
+                        .values
+                        .as_ref()
+                        .ok_or_else(|| Error::key(key("values"), "is required by membership `classes`"))?;
                     let mut values = HashMap::new();
                     for (class, &m) in given {
-                        let c: i64 = class.parse().map_err(|_| Error::key(key("values"), format!("`{class}` is not an integer class")))?;
+                        let c: i64 = class
+                            .parse()
+                            .map_err(|_| Error::key(key("values"), format!("`{class}` is not an integer class")))?;
                         if !(0.0..=1.0).contains(&m) {
-                            return Err(Error::key(key("values"), format!("membership {m} of class {c} is outside [0, 1]")));
+                            return Err(Error::key(
+                                key("values"),
+                                format!("membership {m} of class {c} is outside [0, 1]"),
+                            ));
                         }
                         values.insert(c, m);
                     }
@@ -190,7 +217,12 @@ impl Fuzzy {
             stack,
             &t,
             |_rows, _seed| Ok(self),
-            |m: &&Fuzzy, x| m.predict_block(&crate::model::trees::rows_block(x, cols, nl)).maps[0].iter().map(|&p| p as f64).collect(),
+            |m: &&Fuzzy, x| {
+                m.predict_block(&crate::model::trees::rows_block(x, cols, nl)).maps[0]
+                    .iter()
+                    .map(|&p| p as f64)
+                    .collect()
+            },
         )?;
         match cv {
             Some(cv) => Ok(Some((serde_json::to_value(&cv).map_err(|e| Error::Model(e.to_string()))?, files))),

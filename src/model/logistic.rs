@@ -60,7 +60,11 @@ impl Logistic {
             .map(|&i| {
                 let eta = offset + x.row(i).iter().zip(&scaled).map(|(v, w)| v * w).sum::<f64>();
                 let p = 1.0 / (1.0 + (-eta).exp());
-                if pos { p } else { 1.0 - p }
+                if pos {
+                    p
+                } else {
+                    1.0 - p
+                }
             })
             .collect()
     }

@@ -8,12 +8,12 @@
 //! - [`trees`]: random forest ([`forest`]) and gradient boosting ([`boosting`]) with
 //!   cross-validation, permutation importance and an uncertainty map.
 
-pub mod fuzzy;
-pub mod logistic;
-pub mod wofe;
 pub mod boosting;
 pub mod forest;
+pub mod fuzzy;
+pub mod logistic;
 pub mod trees;
+pub mod wofe;
 
 use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
@@ -136,7 +136,10 @@ impl FittedModel {
             Fitted::Trees(m) => {
                 let mut v = vec![prospectivity("probability of a deposit")];
                 if m.has_uncertainty() {
-                    v.push(MapOutput { file: "uncertainty.tif", description: "standard deviation of the probability over the ensemble" });
+                    v.push(MapOutput {
+                        file: "uncertainty.tif",
+                        description: "standard deviation of the probability over the ensemble",
+                    });
                 }
                 v
             }
@@ -210,11 +213,7 @@ impl Standardizer {
     /// Learns means and standard deviations of the columns of `x`.
     pub fn fit(x: ArrayView2<f64>) -> Standardizer {
         let mean = x.mean_axis(Axis(0)).map(|m| m.to_vec()).unwrap_or_default();
-        let std = x
-            .std_axis(Axis(0), 0.0)
-            .iter()
-            .map(|&s| if s > 0.0 && s.is_finite() { s } else { 1.0 })
-            .collect();
+        let std = x.std_axis(Axis(0), 0.0).iter().map(|&s| if s > 0.0 && s.is_finite() { s } else { 1.0 }).collect();
         Standardizer { mean, std }
     }
 

@@ -234,7 +234,11 @@ pub const MAX_FOLD_MODELS: usize = 20;
 
 /// Fits a tree model (with cross-validation when `[validation]` asks for it). Returns the
 /// model, its report and extra files (`importance.csv`, `cv_folds.csv`).
-pub fn fit(settings: &Settings, stack: &FeatureStack, t: &TrainingSet) -> Result<(TreeModel, Option<CvReport>, Vec<(String, String)>)> {
+pub fn fit(
+    settings: &Settings,
+    stack: &FeatureStack,
+    t: &TrainingSet,
+) -> Result<(TreeModel, Option<CvReport>, Vec<(String, String)>)> {
     let all: Vec<usize> = (0..t.y.len()).collect();
     let members = fit_members(settings, t, &all, settings.seed)?;
     let cols = t.x.ncols();
@@ -247,7 +251,9 @@ pub fn fit(settings: &Settings, stack: &FeatureStack, t: &TrainingSet) -> Result
     )?;
     let fold_models: Vec<Member> = fold_models.into_iter().flatten().collect();
     // Every kept fold model is evaluated at every cell: keep them only for a few folds.
-    let keep_folds = matches!(members.first(), Some(Member::Boosting(_))) && members.len() == 1 && fold_models.len() <= MAX_FOLD_MODELS;
+    let keep_folds = matches!(members.first(), Some(Member::Boosting(_)))
+        && members.len() == 1
+        && fold_models.len() <= MAX_FOLD_MODELS;
     let model = TreeModel { members, folds: if keep_folds { fold_models } else { Vec::new() } };
     Ok((model, cv, files))
 }
@@ -267,7 +273,14 @@ pub fn cross_validate<M>(
         return Ok((None, Vec::new(), Vec::new()));
     }
     let grid = &stack.grid;
-    let xy: Vec<[f64; 2]> = t.cells.iter().map(|&c| { let (x, y) = grid.centre(c); [x, y] }).collect();
+    let xy: Vec<[f64; 2]> = t
+        .cells
+        .iter()
+        .map(|&c| {
+            let (x, y) = grid.centre(c);
+            [x, y]
+        })
+        .collect();
     let origin = [grid.geo_transform[0], grid.geo_transform[3]];
     let folds = validation::folds(v, settings.seed, &xy, &t.y, origin);
     let cols = t.x.ncols();
@@ -326,7 +339,11 @@ pub fn cross_validate<M>(
     let defined: Vec<f64> = fold_auc.iter().flatten().copied().collect();
     let n = defined.len() as f64;
     let mean = defined.iter().sum::<f64>() / n;
-    let sd = if defined.len() > 1 { (defined.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { f64::NAN };
+    let sd = if defined.len() > 1 {
+        (defined.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+    } else {
+        f64::NAN
+    };
     let importance: Vec<(String, f64)> = stack
         .layers
         .iter()
@@ -390,15 +407,37 @@ mod tests {
         let binner = Binner::fit(&x, rows, 2, 255);
         let bins = binner.transform(&x, rows, 2);
         let mean_pos = |p: &[f64]| p.iter().zip(&y).filter(|q| *q.1).map(|q| *q.0).sum::<f64>() / np as f64;
-        let fp = ForestParams { n_trees: 20, max_depth: Some(4), min_samples_leaf: 5, max_features: None, max_bins: 255 };
+        let fp =
+            ForestParams { n_trees: 20, max_depth: Some(4), min_samples_leaf: 5, max_features: None, max_bins: 255 };
         let forest = |w: &[f64]| Forest::fit(&binner, &bins, &y, w, fp, 3).predict_with_spread(&x, 2).0;
         let (unweighted, weighted) = (forest(&class_weights(&y, ClassWeight::None)), forest(&w));
         assert_eq!(weighted, forest(&explicit));
-        assert!(mean_pos(&weighted) > mean_pos(&unweighted) + 0.1, "forest: {} vs {}", mean_pos(&weighted), mean_pos(&unweighted));
-        let bp = BoostingParams { iterations: 30, learning_rate: 0.2, max_depth: Some(3), min_leaf_weight: 1.0, max_bins: 255, max_leaves: 31, min_samples_leaf: 5, l2_regularization: 0.0, n_iter_no_change: None, validation_fraction: 0.1 };
+        assert!(
+            mean_pos(&weighted) > mean_pos(&unweighted) + 0.1,
+            "forest: {} vs {}",
+            mean_pos(&weighted),
+            mean_pos(&unweighted)
+        );
+        let bp = BoostingParams {
+            iterations: 30,
+            learning_rate: 0.2,
+            max_depth: Some(3),
+            min_leaf_weight: 1.0,
+            max_bins: 255,
+            max_leaves: 31,
+            min_samples_leaf: 5,
+            l2_regularization: 0.0,
+            n_iter_no_change: None,
+            validation_fraction: 0.1,
+        };
         let boost = |w: &[f64]| Boosting::fit(binner.clone(), &x, 2, &y, w, bp, 3).unwrap().predict(&x, 2);
         let (unweighted, weighted) = (boost(&class_weights(&y, ClassWeight::None)), boost(&w));
-        assert!(mean_pos(&weighted) > mean_pos(&unweighted) + 0.1, "boosting: {} vs {}", mean_pos(&weighted), mean_pos(&unweighted));
+        assert!(
+            mean_pos(&weighted) > mean_pos(&unweighted) + 0.1,
+            "boosting: {} vs {}",
+            mean_pos(&weighted),
+            mean_pos(&unweighted)
+        );
         // The unweighted mean is near the base rate's neighbourhood, the weighted one
         // near the balanced rate: the weights act on the probability scale.
         assert!(mean_pos(&unweighted) < 0.5 && mean_pos(&weighted) > 0.5);
@@ -443,11 +482,26 @@ mod tests {
         let w = vec![1.0; rows];
         let binner = Binner::fit(&x, rows, 2, 255);
         let bins = binner.transform(&x, rows, 2);
-        let fp = ForestParams { n_trees: 5, max_depth: Some(6), min_samples_leaf: 2, max_features: None, max_bins: 255 };
-        let bp = BoostingParams { iterations: 10, learning_rate: 0.3, max_depth: Some(3), min_leaf_weight: 1e-3, max_bins: 255, max_leaves: 31, min_samples_leaf: 5, l2_regularization: 0.0, n_iter_no_change: None, validation_fraction: 0.1 };
+        let fp =
+            ForestParams { n_trees: 5, max_depth: Some(6), min_samples_leaf: 2, max_features: None, max_bins: 255 };
+        let bp = BoostingParams {
+            iterations: 10,
+            learning_rate: 0.3,
+            max_depth: Some(3),
+            min_leaf_weight: 1e-3,
+            max_bins: 255,
+            max_leaves: 31,
+            min_samples_leaf: 5,
+            l2_regularization: 0.0,
+            n_iter_no_change: None,
+            validation_fraction: 0.1,
+        };
         for m in [
             TreeModel { members: vec![Member::Forest(Forest::fit(&binner, &bins, &y, &w, fp, 1))], folds: Vec::new() },
-            TreeModel { members: vec![Member::Boosting(Boosting::fit(binner.clone(), &x, 2, &y, &w, bp, 1).unwrap())], folds: Vec::new() },
+            TreeModel {
+                members: vec![Member::Boosting(Boosting::fit(binner.clone(), &x, 2, &y, &w, bp, 1).unwrap())],
+                folds: Vec::new(),
+            },
         ] {
             let back: TreeModel = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
             assert_eq!(m.predict(&x, 2).0, back.predict(&x, 2).0);

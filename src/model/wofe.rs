@@ -22,7 +22,7 @@ use crate::model::BlockPrediction;
 use crate::training::TrainingSet;
 use crate::wofe::diagnostics::{independence_tests, pair_test, Condition};
 use crate::wofe::{
-    count_classes, Counts, missing_data_variance, posterior, table_csv, weights, weights_table, ClassCount, ClassShare,
+    count_classes, missing_data_variance, posterior, table_csv, weights, weights_table, ClassCount, ClassShare, Counts,
     LayerWeight, Method, Prior, WeightsParams, WeightsRow, NOT_CONFIDENT,
 };
 
@@ -80,17 +80,16 @@ impl Wofe {
         let mut files = Vec::new();
         for (k, ev) in settings.evidence.iter().enumerate() {
             let reader = readers[k].clone();
-            let method = ev.wofe.method.unwrap_or(if reader.codes.is_some() {
-                Method::Categorical
-            } else {
-                Method::Ascending
-            });
+            let method =
+                ev.wofe.method.unwrap_or(if reader.codes.is_some() { Method::Categorical } else { Method::Ascending });
             let key = |k2: &str| format!("evidence `{}`.wofe.{k2}", ev.name);
             let mut params = WeightsParams::new(method, cell_km2, unit, settings.model.confidence);
             params.missing_data = ev.wofe.missing;
             let class_counts = counts.class_counts(k);
             let (table, pattern) = match (&ev.wofe.classes, ev.wofe.threshold) {
-                (Some(_), Some(_)) => return Err(Error::key(key("classes"), "give `classes` or `threshold`, not both")),
+                (Some(_), Some(_)) => {
+                    return Err(Error::key(key("classes"), "give `classes` or `threshold`, not both"))
+                }
                 (Some(classes), None) => {
                     if method != Method::Categorical {
                         return Err(Error::key(key("classes"), "applies to the categorical method only"));
@@ -115,8 +114,10 @@ impl Wofe {
                             .enumerate()
                             .filter(|(_, r)| Some(r.class) != missing && inside(r.class))
                             .map(|(i, _)| i)
-                            .last()
-                            .ok_or_else(|| Error::key(key("threshold"), format!("{t} leaves no class in the favourable pattern")))?;
+                            .next_back()
+                            .ok_or_else(|| {
+                                Error::key(key("threshold"), format!("{t} leaves no class in the favourable pattern"))
+                            })?;
                         weights::generalise_at(&mut table, method, Some(k), |c| Some(c) == missing);
                     }
                     (table, None)
@@ -181,10 +182,8 @@ impl Wofe {
         let mut pairs = Vec::new();
         for a in 0..model.layers.len() {
             for b in a + 1..model.layers.len() {
-                let labels: Vec<(i64, i64)> = deposit_index
-                    .iter()
-                    .filter_map(|d| Some((d[a]? as i64, d[b]? as i64)))
-                    .collect();
+                let labels: Vec<(i64, i64)> =
+                    deposit_index.iter().filter_map(|d| Some((d[a]? as i64, d[b]? as i64))).collect();
                 if let Some(t) = pair_test(&model.layers[a].name, &model.layers[b].name, &labels) {
                     pairs.push(t);
                 }
@@ -221,7 +220,9 @@ impl Wofe {
             "conditional_independence": { "overall": overall, "pairwise": pairs },
         });
         let mut report = report;
-        if let Some((cv, cv_files)) = Wofe::cross_validate(settings, stack, deposits, &model, counts.study_cells, cell_km2)? {
+        if let Some((cv, cv_files)) =
+            Wofe::cross_validate(settings, stack, deposits, &model, counts.study_cells, cell_km2)?
+        {
             report["validation"] = cv;
             files.extend(cv_files);
         }
@@ -267,17 +268,28 @@ impl Wofe {
             let mut layers: Vec<BTreeMap<i64, (u64, u64)>> = vec![BTreeMap::new(); nl];
             let (mut neg, mut pos) = (0u64, 0u64);
             for &i in rows {
-                if t.y[i] { pos += 1 } else { neg += 1 }
+                if t.y[i] {
+                    pos += 1
+                } else {
+                    neg += 1
+                }
                 for (k, c) in classes[i].iter().enumerate() {
                     if let ClassAt::Class(c) = c {
                         let e = layers[k].entry(*c).or_insert((0, 0));
-                        if t.y[i] { e.1 += 1 } else { e.0 += 1 }
+                        if t.y[i] {
+                            e.1 += 1
+                        } else {
+                            e.0 += 1
+                        }
                     }
                 }
             }
             let area = |neg: u64, pos: u64| (neg as f64 * scale).round() as u64 + pos;
             let counts = Counts {
-                layers: layers.into_iter().map(|m| m.into_iter().map(|(c, (n, p))| (c, (area(n, p), p))).collect()).collect(),
+                layers: layers
+                    .into_iter()
+                    .map(|m| m.into_iter().map(|(c, (n, p))| (c, (area(n, p), p))).collect())
+                    .collect(),
                 study_cells: area(neg, pos),
                 deposits: pos,
                 deposit_classes: Vec::new(),
@@ -399,7 +411,10 @@ fn cell_area_km2(grid: &crate::grid::Grid) -> Result<f64> {
     if !srs.is_projected() || (srs.linear_units() - 1.0).abs() > 1e-12 {
         return Err(Error::key(
             "grid",
-            format!("weights of evidence measures areas in km²: the grid CRS {} must be projected in metres", grid.crs_name),
+            format!(
+                "weights of evidence measures areas in km²: the grid CRS {} must be projected in metres",
+                grid.crs_name
+            ),
         ));
     }
     Ok(grid.cell_area() / 1e6)

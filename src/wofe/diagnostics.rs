@@ -121,9 +121,8 @@ mod tests {
         pairs.extend(vec![(1, 1); 50]);
         let t = pair_test("a", "b", &pairs).unwrap();
         // Expected counts: 16, 24, 24, 36.
-        let expect = (30.0f64 - 16.0).powi(2) / 16.0
-            + (10.0f64 - 24.0).powi(2) / 24.0 * 2.0
-            + (50.0f64 - 36.0).powi(2) / 36.0;
+        let expect =
+            (30.0f64 - 16.0).powi(2) / 16.0 + (10.0f64 - 24.0).powi(2) / 24.0 * 2.0 + (50.0f64 - 36.0).powi(2) / 36.0;
         assert!((t.chi2 - expect).abs() < 1e-12);
         assert_eq!(t.df, 1);
         assert!(t.dependent && t.p < 1e-6);

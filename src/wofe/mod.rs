@@ -90,10 +90,7 @@ pub struct Counts {
 impl Counts {
     /// The counts of layer `k` as [`ClassCount`]s.
     pub fn class_counts(&self, k: usize) -> Vec<ClassCount> {
-        self.layers[k]
-            .iter()
-            .map(|(&class, &(cells, deposits))| ClassCount { class, cells, deposits })
-            .collect()
+        self.layers[k].iter().map(|(&class, &(cells, deposits))| ClassCount { class, cells, deposits }).collect()
     }
 }
 
@@ -171,8 +168,21 @@ pub fn count_classes(stack: &FeatureStack, deposits: &Deposits) -> Result<Counts
 
 /// The column names of a weights table, in GA's (and ArcSDM's) order.
 pub const TABLE_COLUMNS: [&str; 15] = [
-    "CLASS", "CLASS_AREA", "AREA_SQ_KM", "AREA_UNITS", "NO_POINTS", "WPLUS", "S_WPLUS", "WMINUS", "S_WMINUS",
-    "CONTRAST", "S_CONTRAST", "STUDC", "GEN_CLASS", "WEIGHT", "W_STD",
+    "CLASS",
+    "CLASS_AREA",
+    "AREA_SQ_KM",
+    "AREA_UNITS",
+    "NO_POINTS",
+    "WPLUS",
+    "S_WPLUS",
+    "WMINUS",
+    "S_WMINUS",
+    "CONTRAST",
+    "S_CONTRAST",
+    "STUDC",
+    "GEN_CLASS",
+    "WEIGHT",
+    "W_STD",
 ];
 
 /// A weights table as CSV text (shortest round-trip decimal for every number).

@@ -35,16 +35,10 @@ impl Prior {
             return Err(WofeError::NoDeposits);
         }
         if study_area_units.is_nan() || study_area_units <= deposits as f64 {
-            return Err(WofeError::StudyAreaTooSmall {
-                unit_cells: study_area_units,
-                deposits,
-            });
+            return Err(WofeError::StudyAreaTooSmall { unit_cells: study_area_units, deposits });
         }
         let p = deposits as f64 / study_area_units;
-        Ok(Self {
-            logit: (p / (1.0 - p)).ln(),
-            variance: 1.0 / deposits as f64,
-        })
+        Ok(Self { logit: (p / (1.0 - p)).ln(), variance: 1.0 / deposits as f64 })
     }
 }
 
@@ -87,11 +81,7 @@ pub fn posterior(prior: &Prior, layers: &[Option<LayerWeight>]) -> Posterior {
     let variance = prior.variance + present().map(|l| l.w_std * l.w_std).sum::<f64>();
     let probability = 1.0 / (1.0 + (-logit).exp());
     let std = (probability * probability * variance).sqrt();
-    Posterior {
-        probability,
-        std,
-        confidence: probability / std,
-    }
+    Posterior { probability, std, confidence: probability / std }
 }
 
 /// A generalised class of a layer and its share of the layer's area.
@@ -137,21 +127,9 @@ mod tests {
 
     #[test]
     fn missing_data_variance_vanishes_for_zero_weights() {
-        let classes = [ClassShare {
-            weight: 0.0,
-            area_fraction: 0.5,
-        }; 2];
+        let classes = [ClassShare { weight: 0.0, area_fraction: 0.5 }; 2];
         assert_eq!(missing_data_variance(0.3, &classes), 0.0);
-        let classes = [
-            ClassShare {
-                weight: 1.0,
-                area_fraction: 0.5,
-            },
-            ClassShare {
-                weight: -1.0,
-                area_fraction: 0.5,
-            },
-        ];
+        let classes = [ClassShare { weight: 1.0, area_fraction: 0.5 }, ClassShare { weight: -1.0, area_fraction: 0.5 }];
         let v = missing_data_variance(0.5, &classes);
         let p1 = 1.0 / (1.0 + (-1.0f64).exp());
         assert!((v - (p1 - 0.5).powi(2)).abs() < 1e-15);

@@ -77,13 +77,7 @@ pub struct WeightsParams {
 impl WeightsParams {
     /// Parameters without a missing-data class.
     pub fn new(method: Method, cell_area_km2: f64, unit_cell_km2: f64, confidence: f64) -> Self {
-        Self {
-            method,
-            cell_area_km2,
-            unit_cell_km2,
-            confidence,
-            missing_data: None,
-        }
+        Self { method, cell_area_km2, unit_cell_km2, confidence, missing_data: None }
     }
 }
 
@@ -260,10 +254,7 @@ pub fn weights_table(counts: &[ClassCount], params: &WeightsParams) -> Result<Ve
         return Err(WofeError::NoDeposits);
     }
     if s <= ds as f64 {
-        return Err(WofeError::StudyAreaTooSmall {
-            unit_cells: s,
-            deposits: ds,
-        });
+        return Err(WofeError::StudyAreaTooSmall { unit_cells: s, deposits: ds });
     }
 
     for row in rows.iter_mut().filter(|r| !is_missing(r.class)) {
@@ -327,11 +318,7 @@ mod tests {
     use super::*;
 
     fn count(class: i64, cells: u64, deposits: u64) -> ClassCount {
-        ClassCount {
-            class,
-            cells,
-            deposits,
-        }
+        ClassCount { class, cells, deposits }
     }
 
     #[test]
@@ -354,10 +341,7 @@ mod tests {
         params.missing_data = Some(-99);
         let rows = weights_table(&with_md, &params).unwrap();
         assert_eq!(rows[0].class, -99);
-        assert_eq!(
-            (rows[0].gen_class, rows[0].weight, rows[0].studc),
-            (-99, 0.0, 0.0)
-        );
+        assert_eq!((rows[0].gen_class, rows[0].weight, rows[0].studc), (-99, 0.0, 0.0));
         assert_eq!(rows[0].no_points, 4);
         assert_eq!(&rows[1..], &plain[..]);
     }
@@ -366,34 +350,17 @@ mod tests {
     fn no_confident_row_gives_999() {
         let counts = [count(1, 100_000, 5), count(2, 100_000, 5)];
         let rows = weights_table(&counts, &WeightsParams::new(Method::Categorical, 0.01, 1.0, 2.0)).unwrap();
-        assert!(rows
-            .iter()
-            .all(|r| r.gen_class == NOT_CONFIDENT && r.weight == 0.0 && r.w_std == 0.0));
+        assert!(rows.iter().all(|r| r.gen_class == NOT_CONFIDENT && r.weight == 0.0 && r.w_std == 0.0));
     }
 
     #[test]
     fn rejects_bad_input() {
         let p = WeightsParams::new(Method::Ascending, 0.01, 1.0, 2.0);
         assert_eq!(weights_table(&[], &p), Err(WofeError::NoClasses));
-        assert_eq!(
-            weights_table(&[count(1, 10, 0), count(1, 10, 0)], &p),
-            Err(WofeError::DuplicateClass(1))
-        );
-        assert_eq!(
-            weights_table(&[count(1, 1000, 0)], &p),
-            Err(WofeError::NoDeposits)
-        );
-        assert!(matches!(
-            weights_table(&[count(1, 100, 3)], &p),
-            Err(WofeError::StudyAreaTooSmall { .. })
-        ));
-        let bad = WeightsParams {
-            unit_cell_km2: 0.0,
-            ..p
-        };
-        assert_eq!(
-            weights_table(&[count(1, 10, 1)], &bad),
-            Err(WofeError::InvalidParameter("unit_cell_km2"))
-        );
+        assert_eq!(weights_table(&[count(1, 10, 0), count(1, 10, 0)], &p), Err(WofeError::DuplicateClass(1)));
+        assert_eq!(weights_table(&[count(1, 1000, 0)], &p), Err(WofeError::NoDeposits));
+        assert!(matches!(weights_table(&[count(1, 100, 3)], &p), Err(WofeError::StudyAreaTooSmall { .. })));
+        let bad = WeightsParams { unit_cell_km2: 0.0, ..p };
+        assert_eq!(weights_table(&[count(1, 10, 1)], &bad), Err(WofeError::InvalidParameter("unit_cell_km2")));
     }
 }

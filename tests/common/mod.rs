@@ -106,7 +106,12 @@ pub const Y1: f64 = -2_300_000.0;
 /// Settings for a `cols` x `rows` grid of `cell` m cells in EPSG:7845 with its top-left
 /// corner at ([`X0`], [`Y1`]), block_size 16 (so neighbourhoods cross windows), one
 /// deposit, and the given evidence tables; written to `dir/c.toml`.
-pub fn small_grid_settings(dir: &Path, name: &str, (cols, rows, cell): (usize, usize, f64), evidence: &str) -> lode::Settings {
+pub fn small_grid_settings(
+    dir: &Path,
+    name: &str,
+    (cols, rows, cell): (usize, usize, f64),
+    evidence: &str,
+) -> lode::Settings {
     write(dir, "deposits.geojson", &geojson_collection(&[geojson_point(505.0, 505.0)]));
     let text = format!(
         r#"

@@ -24,7 +24,11 @@ pub fn band_key(token: &str) -> Option<String> {
         return None;
     }
     let trimmed = rest.trim_start_matches('0');
-    let trimmed = if trimmed.is_empty() || !trimmed.starts_with(|c: char| c.is_ascii_digit()) { &rest[rest.len() - trimmed.len() - 1..] } else { trimmed };
+    let trimmed = if trimmed.is_empty() || !trimmed.starts_with(|c: char| c.is_ascii_digit()) {
+        &rest[rest.len() - trimmed.len() - 1..]
+    } else {
+        trimmed
+    };
     Some(format!("B{trimmed}"))
 }
 

@@ -108,7 +108,10 @@ pub fn symmetric_eigen(a: &[f64], p: usize) -> (Vec<f64>, Vec<Vec<f64>>) {
         v[i * p + i] = 1.0;
     }
     for _sweep in 0..100 {
-        let off: f64 = (0..p).flat_map(|i| (0..p).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| a[i * p + j].powi(2)).sum();
+        let off: f64 = (0..p)
+            .flat_map(|i| (0..p).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i * p + j].powi(2))
+            .sum();
         let scale: f64 = (0..p).map(|i| a[i * p + i].powi(2)).sum::<f64>().max(f64::MIN_POSITIVE);
         if off <= 1e-30 * scale {
             break;
@@ -196,10 +199,16 @@ impl Components {
     /// has opposite signs, the largest difference), signed so that `bright` loads
     /// positively: targets bright in `bright` and absorbing in `dark` come out high.
     /// The flag says whether the signs were opposite.
-    pub fn crosta(m: &Moments, standardize: bool, bright: usize, dark: usize) -> std::result::Result<(Components, bool), String> {
+    pub fn crosta(
+        m: &Moments,
+        standardize: bool,
+        bright: usize,
+        dark: usize,
+    ) -> std::result::Result<(Components, bool), String> {
         let (scale, values, vectors) = Self::decompose(m, standardize)?;
         let contrast = |v: &Vec<f64>| (v[bright] - v[dark]).abs();
-        let opposite: Vec<usize> = (0..vectors.len()).filter(|&k| vectors[k][bright] * vectors[k][dark] < 0.0).collect();
+        let opposite: Vec<usize> =
+            (0..vectors.len()).filter(|&k| vectors[k][bright] * vectors[k][dark] < 0.0).collect();
         let candidates: Vec<usize> = if opposite.is_empty() { (0..vectors.len()).collect() } else { opposite.clone() };
         let best = candidates
             .iter()
@@ -213,7 +222,17 @@ impl Components {
         if v[bright] < v[dark] {
             v.iter_mut().for_each(|x| *x = -*x);
         }
-        Ok((Components { cells: m.n, mean: m.mean.clone(), scale, eigenvalues: values, loadings: vec![v], numbers: vec![best + 1] }, !opposite.is_empty()))
+        Ok((
+            Components {
+                cells: m.n,
+                mean: m.mean.clone(),
+                scale,
+                eigenvalues: values,
+                loadings: vec![v],
+                numbers: vec![best + 1],
+            },
+            !opposite.is_empty(),
+        ))
     }
 
     /// Scales, eigenvalues and eigenvectors of the covariance (or correlation) matrix.
@@ -221,7 +240,10 @@ impl Components {
     fn decompose(m: &Moments, standardize: bool) -> std::result::Result<(Vec<f64>, Vec<f64>, Vec<Vec<f64>>), String> {
         let p = m.mean.len();
         if m.n < (p as u64 + 1).max(3) {
-            return Err(format!("only {} cells have data in every band inside the study area; principal components need more", m.n));
+            return Err(format!(
+                "only {} cells have data in every band inside the study area; principal components need more",
+                m.n
+            ));
         }
         let mut cov = m.covariance();
         let mut scale = vec![1.0; p];
@@ -257,7 +279,8 @@ mod tests {
     #[test]
     fn jacobi_finds_the_eigenpairs_of_a_known_matrix() {
         // Q diag(6, 3, 1) Qᵀ with Q orthonormal: eigenvalues 6, 3, 1 and Q's columns.
-        let q = [[2.0 / 3.0, -2.0 / 3.0, 1.0 / 3.0], [2.0 / 3.0, 1.0 / 3.0, -2.0 / 3.0], [1.0 / 3.0, 2.0 / 3.0, 2.0 / 3.0]];
+        let q =
+            [[2.0 / 3.0, -2.0 / 3.0, 1.0 / 3.0], [2.0 / 3.0, 1.0 / 3.0, -2.0 / 3.0], [1.0 / 3.0, 2.0 / 3.0, 2.0 / 3.0]];
         let d = [6.0, 3.0, 1.0];
         let mut a = vec![0.0; 9];
         for i in 0..3 {

@@ -28,7 +28,8 @@ pub enum Sensor {
 /// Landsat 8/9 OLI/TIRS bands.
 pub const LANDSAT8_BANDS: &[&str] = &["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9", "B10", "B11"];
 /// Sentinel-2 MSI bands, in the order of the product metadata's `band_id` (0..12).
-pub const SENTINEL2_BANDS: &[&str] = &["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B10", "B11", "B12"];
+pub const SENTINEL2_BANDS: &[&str] =
+    &["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B10", "B11", "B12"];
 /// ASTER VNIR (B1, B2, B3N at 15 m) and SWIR (B4..B9 at 30 m) bands.
 pub const ASTER_BANDS: &[&str] = &["B1", "B2", "B3N", "B4", "B5", "B6", "B7", "B8", "B9"];
 
@@ -57,8 +58,8 @@ impl Sensor {
         if path.is_file() {
             return Ok(Sensor::Landsat8);
         }
-        let s2 = !folder_band_files(path, Sensor::Sentinel2)?.get(&8).map_or(true, Vec::is_empty);
-        let aster = !folder_band_files(path, Sensor::Aster)?.get(&2).map_or(true, Vec::is_empty);
+        let s2 = !folder_band_files(path, Sensor::Sentinel2)?.get(&8).is_none_or(Vec::is_empty);
+        let aster = !folder_band_files(path, Sensor::Aster)?.get(&2).is_none_or(Vec::is_empty);
         match (s2, aster) {
             (true, false) => Ok(Sensor::Sentinel2),
             (false, true) => Ok(Sensor::Aster),
@@ -170,7 +171,8 @@ pub fn day_of_year(date: &str) -> std::result::Result<u32, String> {
     let bad = || format!("`{date}` is not a date YYYY-MM-DD");
     let parts: Vec<&str> = date.trim().split('-').collect();
     let [y, m, d] = parts.as_slice() else { return Err(bad()) };
-    let (y, m, d): (i32, u32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
+    let (y, m, d): (i32, u32, u32) =
+        (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     if !(1..=12).contains(&m) || d == 0 || d > days[m as usize - 1] {
@@ -222,7 +224,9 @@ impl Mtl {
         let mut reflectance = BTreeMap::new();
         let mut files = BTreeMap::new();
         for b in 1..=11 {
-            if let (Ok(m), Ok(a)) = (num(&format!("REFLECTANCE_MULT_BAND_{b}")), num(&format!("REFLECTANCE_ADD_BAND_{b}"))) {
+            if let (Ok(m), Ok(a)) =
+                (num(&format!("REFLECTANCE_MULT_BAND_{b}")), num(&format!("REFLECTANCE_ADD_BAND_{b}")))
+            {
                 reflectance.insert(b, (m, a));
             }
             if let Some(f) = kv.get(&format!("FILE_NAME_BAND_{b}")) {
@@ -284,7 +288,11 @@ impl S2Metadata {
     /// Parses the metadata text of `file`.
     pub fn parse(file: &Path, text: &str) -> std::result::Result<S2Metadata, String> {
         let l2a = text.contains("BOA_QUANTIFICATION_VALUE");
-        let (qtag, otag) = if l2a { ("BOA_QUANTIFICATION_VALUE", "BOA_ADD_OFFSET") } else { ("QUANTIFICATION_VALUE", "RADIO_ADD_OFFSET") };
+        let (qtag, otag) = if l2a {
+            ("BOA_QUANTIFICATION_VALUE", "BOA_ADD_OFFSET")
+        } else {
+            ("QUANTIFICATION_VALUE", "RADIO_ADD_OFFSET")
+        };
         let quantification = match xml_elements(text, qtag).first() {
             Some((_, v)) => Some(v.parse::<f64>().map_err(|_| format!("{qtag} `{v}` is not a number"))?),
             None => None,
@@ -376,7 +384,11 @@ impl Scene {
                     sensor,
                     source: path.to_path_buf(),
                     scaling,
-                    quantity: if l2a { "BOA reflectance (L2A)".into() } else { "reflectance (TOA for L1C, BOA for L2A)".into() },
+                    quantity: if l2a {
+                        "BOA reflectance (L2A)".into()
+                    } else {
+                        "reflectance (TOA for L1C, BOA for L2A)".into()
+                    },
                     provenance: format!("(DN + offset) / {q} (quantification from {q_from}), {off_from}"),
                     files: Files::Folder(files),
                 })
@@ -389,7 +401,9 @@ impl Scene {
                         let d = earth_sun_distance(doy);
                         Some((elev, d, std::f64::consts::PI * d * d / elev.to_radians().sin()))
                     }
-                    (Some(_), None) => return Err("`sun_elevation` needs `acquisition_date` (for the Earth–Sun distance)".into()),
+                    (Some(_), None) => {
+                        return Err("`sun_elevation` needs `acquisition_date` (for the Earth–Sun distance)".into())
+                    }
                     _ => None,
                 };
                 for b in 0..ASTER_BANDS.len() {
@@ -401,7 +415,11 @@ impl Scene {
                     scaling.insert(b, (ucc * f, -ucc * f));
                 }
                 let gains: Vec<String> = r.gain.iter().map(|(b, g)| format!("{} {g:?}", ASTER_BANDS[*b])).collect();
-                let gains = if gains.is_empty() { "all normal gain".to_string() } else { format!("gains {} (others normal)", gains.join(", ")) };
+                let gains = if gains.is_empty() {
+                    "all normal gain".to_string()
+                } else {
+                    format!("gains {} (others normal)", gains.join(", "))
+                };
                 let (quantity, provenance) = match factor {
                     Some((elev, d, _)) => (
                         "TOA reflectance".to_string(),
@@ -409,7 +427,14 @@ impl Scene {
                     ),
                     None => ("TOA radiance, W m⁻² sr⁻¹ µm⁻¹".to_string(), format!("(DN − 1) · UCC, {gains}")),
                 };
-                Ok(Scene { sensor, source: path.to_path_buf(), scaling, quantity, provenance, files: Files::Folder(files) })
+                Ok(Scene {
+                    sensor,
+                    source: path.to_path_buf(),
+                    scaling,
+                    quantity,
+                    provenance,
+                    files: Files::Folder(files),
+                })
             }
         }
     }
@@ -511,7 +536,8 @@ mod tests {
         let m = S2Metadata::parse(Path::new("MTD_MSIL2A.xml"), l2a).unwrap();
         assert_eq!((m.quantification, m.l2a), (Some(10000.0), true));
         assert_eq!(m.offsets, BTreeMap::from([(12, -1000.0)]));
-        let bad = S2Metadata::parse(Path::new("x"), "<RADIO_ADD_OFFSET band_id=\"13\">-1000</RADIO_ADD_OFFSET>").unwrap_err();
+        let bad =
+            S2Metadata::parse(Path::new("x"), "<RADIO_ADD_OFFSET band_id=\"13\">-1000</RADIO_ADD_OFFSET>").unwrap_err();
         assert!(bad.contains("band_id"), "{bad}");
     }
 
