@@ -456,6 +456,18 @@ pub enum ValidationKind {
     Random,
 }
 
+impl ValidationKind {
+    /// The name used in config files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValidationKind::None => "none",
+            ValidationKind::SpatialBlock => "spatial_block",
+            ValidationKind::Cluster => "cluster",
+            ValidationKind::Random => "random",
+        }
+    }
+}
+
 /// `[validation]`: cross-validation of every model kind.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

@@ -61,6 +61,7 @@ pub use error::{Error, Result};
 use evaluate::Evaluation;
 use features::FeatureStack;
 use labels::Deposits;
+use training::TrainingSet;
 
 /// lode's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -85,7 +86,8 @@ pub struct Metrics {
     /// Deposit counts.
     pub deposits: DepositCounts,
     /// What fitting the model reports (per model kind: see docs/outputs.md).
-    pub fit: serde_json::Value,
+    #[serde(serialize_with = "sorted_keys")]
+    pub fit: model::FitReport,
     /// Prediction cell counts.
     pub prediction: predict::PredictSummary,
     /// The grid.
@@ -102,8 +104,14 @@ pub struct Metrics {
     pub targets: Option<targets::TargetsSummary>,
     /// Cross-validation of the tree models (`[validation]`): fold AUCs, `cv_auc`,
     /// `cv_auc_sd`, `prediction_rate`, `importance` (see docs/outputs.md).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub validation: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "sorted_keys")]
+    pub validation: Option<validation::CvReport>,
+}
+
+/// Serializes `value` with the keys of every object in alphabetical order, as
+/// `metrics.json` has always had them for `fit` and `validation`.
+fn sorted_keys<T: Serialize, S: serde::Serializer>(value: &T, s: S) -> std::result::Result<S::Ok, S::Error> {
+    serde_json::to_value(value).map_err(serde::ser::Error::custom)?.serialize(s)
 }
 
 /// Deposit counts for metrics.
@@ -179,7 +187,11 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
     let stack = FeatureStack::prepare(settings)?;
     clock.lap("prepare evidence");
     let deposits = Deposits::load(settings)?;
-    let fit = fit_or_load(settings, &stack, &deposits, saved)?;
+    let training = match saved {
+        None if model::needs_training_set(settings) => Some(TrainingSet::sample(settings, &stack, &deposits)?),
+        _ => None,
+    };
+    let fit = fit_or_load(settings, &stack, &deposits, training.as_ref(), saved)?;
     let model = &fit.model;
     clock.lap("fit");
 
@@ -218,7 +230,7 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
         model: model.describe(),
         timings_s: clock.timings,
         targets: found.as_ref().map(|t| t.summary.clone()),
-        validation: fit.report.get("validation").filter(|v| !v.is_null()).cloned(),
+        validation: fit.report.validation().cloned(),
     };
     for (name, text) in &fit.files {
         write_file(&out.path(name), text.as_bytes())?;
@@ -264,10 +276,11 @@ fn fit_or_load(
     settings: &Settings,
     stack: &FeatureStack,
     deposits: &Deposits,
+    training: Option<&TrainingSet>,
     saved: Option<(model::FittedModel, PathBuf)>,
 ) -> Result<model::Fit> {
     let Some((m, path)) = saved else {
-        return model::fit(settings, stack, deposits);
+        return model::fit(settings, stack, deposits, training);
     };
     let mismatch = (0..m.columns.len().max(stack.columns.len())).find(|&i| m.columns.get(i) != stack.columns.get(i));
     if let Some(i) = mismatch {
@@ -279,7 +292,7 @@ fn fit_or_load(
             stack.columns.get(i).map_or("(none)", |s| s.as_str()),
         )));
     }
-    Ok(model::Fit { model: m, report: serde_json::json!({ "saved_model": path }), files: Vec::new() })
+    Ok(model::Fit { model: m, report: model::FitReport::Saved { saved_model: path }, files: Vec::new() })
 }
 
 /// Predicts every window into the model's maps (COGs with provenance tags) and the
@@ -352,18 +365,14 @@ fn write_report(
     // Cross-validated models: the prediction-rate curve and the importance bars.
     let mut validation_pngs: Vec<(&str, &str, Vec<u8>)> = Vec::new();
     if let Some(v) = &metrics.validation {
-        let curve: Vec<(f64, f64)> = v["prediction_rate"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|p| Some((p[0].as_f64()?, p[1].as_f64()?))).collect())
-            .unwrap_or_default();
+        // Points and layers with a non-finite figure (`null` in metrics.json) are left out.
+        let curve: Vec<(f64, f64)> =
+            v.prediction_rate.iter().filter(|p| p.iter().all(|x| x.is_finite())).map(|p| (p[0], p[1])).collect();
         if !curve.is_empty() {
             let png = report::prediction_rate_png(&curve, &out.path("prediction_rate.png"))?;
             validation_pngs.push(("prediction-rate", "prediction-rate curve on held-out folds", png));
         }
-        let importance: Vec<(String, f64)> = v["importance"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|p| Some((p[0].as_str()?.to_string(), p[1].as_f64()?))).collect())
-            .unwrap_or_default();
+        let importance: Vec<(String, f64)> = v.importance.iter().filter(|(_, d)| d.is_finite()).cloned().collect();
         if !importance.is_empty() {
             let png = report::importance_png(&importance, &out.path("importance.png"))?;
             validation_pngs.push(("importance", "permutation importance per evidence layer", png));

@@ -41,7 +41,7 @@ use geo::{Area, Centroid};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::config::{ModelKind, RawTargets, Settings};
+use crate::config::{RawTargets, Settings};
 use crate::error::{Error, Result};
 use crate::features::FeatureStack;
 use crate::grid::{Cell, Grid};
@@ -49,7 +49,7 @@ use crate::io::cog;
 use crate::io::polygons::{self, FieldKind, FieldValue, VectorFormat};
 use crate::io::vector::Burner;
 use crate::labels::Deposits;
-use crate::model::FittedModel;
+use crate::model::{Fitted, FittedModel};
 
 /// The default share of the scored area that becomes target cells, in percent.
 pub const DEFAULT_TOP_PERCENT: f64 = 5.0;
@@ -292,7 +292,7 @@ pub fn find_targets(
 
     // Statistics per kept polygon.
     let ncols = stack.columns.len();
-    let linear = model_is_linear(settings);
+    let linear = matches!(model.kind, Fitted::Logistic(_));
     let burner = Burner::new(
         kept.iter().enumerate().map(|(i, p)| (geo::Geometry::Polygon(p.clone()), i as u32)).collect(),
         false,
@@ -375,7 +375,7 @@ pub fn find_targets(
         )?;
 
     let layer_names: Vec<&str> = settings.evidence.iter().map(|e| e.name.as_str()).collect();
-    let explain = Explainer::new(settings, model, &layer_names, &stack.spans, &reference)?;
+    let explain = Explainer::new(model, &layer_names, &stack.spans, &reference);
     let cell_km2 = grid.cell_area() / 1e6;
     let mut targets: Vec<(usize, Target)> = kept
         .into_iter()
@@ -435,10 +435,6 @@ pub fn find_targets(
     })
 }
 
-fn model_is_linear(settings: &Settings) -> bool {
-    settings.model.kind == ModelKind::Logistic
-}
-
 /// Turns a target's feature means into the `top_evidence` text.
 struct Explainer {
     names: Vec<String>,
@@ -451,37 +447,12 @@ struct Explainer {
 }
 
 impl Explainer {
-    fn new(
-        settings: &Settings,
-        model: &FittedModel,
-        names: &[&str],
-        spans: &[std::ops::Range<usize>],
-        reference: &Reference,
-    ) -> Result<Explainer> {
-        let mut linear = None;
-        if model_is_linear(settings) {
-            let d = model.describe();
-            let coefs = d["coefficients_standardised"].as_object();
-            let mean = d["feature_mean"].as_array();
-            let std = d["feature_std"].as_array();
-            let (Some(coefs), Some(mean), Some(std)) = (coefs, mean, std) else {
-                return Err(Error::Model("the logistic model lacks its coefficients or standardisation".into()));
-            };
-            linear = Some(
-                model
-                    .columns
-                    .iter()
-                    .enumerate()
-                    .map(|(j, c)| {
-                        (
-                            coefs.get(c).and_then(|v| v.as_f64()).unwrap_or(0.0),
-                            mean.get(j).and_then(|v| v.as_f64()).unwrap_or(0.0),
-                            std.get(j).and_then(|v| v.as_f64()).unwrap_or(1.0),
-                        )
-                    })
-                    .collect(),
-            );
-        }
+    /// The explainer of `model`: from the saved model's own kind, never the config's.
+    fn new(model: &FittedModel, names: &[&str], spans: &[std::ops::Range<usize>], reference: &Reference) -> Explainer {
+        let linear = match &model.kind {
+            Fitted::Logistic(m) => Some(m.standardised_terms()),
+            _ => None,
+        };
         let n = reference.cells.max(1) as f64;
         let area = reference
             .sum
@@ -492,13 +463,13 @@ impl Explainer {
                 (m, (q / n - m * m).max(0.0).sqrt())
             })
             .collect();
-        Ok(Explainer {
+        Explainer {
             names: names.iter().map(|s| s.to_string()).collect(),
             columns: model.columns.clone(),
             spans: spans.to_vec(),
             linear,
             area,
-        })
+        }
     }
 
     fn top(&self, means: &[f64]) -> String {

@@ -8,12 +8,12 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{FuzzyOperator, Membership, Settings, ValidationKind};
+use crate::config::{FuzzyOperator, Membership, Settings};
 use crate::error::{Error, Result};
 use crate::features::{ClassAt, ClassReader, FeatureBlock, FeatureStack};
-use crate::labels::Deposits;
 use crate::model::BlockPrediction;
 use crate::training::TrainingSet;
+use crate::validation::CrossValidation;
 
 /// A membership function with its parameters.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -194,28 +194,24 @@ impl Fuzzy {
     }
 
     /// Cross-validation (`[validation]`) with the machinery of the other models
-    /// ([`crate::model::trees::cross_validate`]) on the same rows and folds (a
+    /// ([`crate::validation::cross_validate`]) on the same rows and folds (the
     /// [`TrainingSet`] sampled as for `logistic`). Fuzzy memberships are given in the
     /// config, not learnt from the deposits, so every fold's model is this model: the
     /// held-out AUC measures how well the expert's memberships rank held-out deposits
     /// against held-out background cells, comparable with the trained models' `cv_auc`;
-    /// the folds differ only in which rows they score. Returns the `validation` report
-    /// and files (`importance.csv`, `cv_folds.csv`), or `None` without `[validation]`.
-    pub fn cross_validate(
-        &self,
+    /// the folds differ only in which rows they score. `None` without `[validation]`.
+    pub fn cross_validate<'a>(
+        &'a self,
         settings: &Settings,
         stack: &FeatureStack,
-        deposits: &Deposits,
-    ) -> Result<Option<(serde_json::Value, Vec<(String, String)>)>> {
-        if settings.validation.kind == ValidationKind::None {
-            return Ok(None);
-        }
-        let t = TrainingSet::sample(settings, stack, deposits)?;
+        t: &TrainingSet,
+    ) -> Result<Option<CrossValidation<&'a Fuzzy>>> {
         let (cols, nl) = (t.x.ncols(), stack.layers.len());
-        let (cv, _, files) = crate::model::trees::cross_validate(
-            settings,
+        crate::validation::cross_validate(
+            &settings.validation,
+            settings.seed,
             stack,
-            &t,
+            t,
             |_rows, _seed| Ok(self),
             |m: &&Fuzzy, x| {
                 m.predict_block(&crate::model::trees::rows_block(x, cols, nl)).maps[0]
@@ -223,11 +219,7 @@ impl Fuzzy {
                     .map(|&p| p as f64)
                     .collect()
             },
-        )?;
-        match cv {
-            Some(cv) => Ok(Some((serde_json::to_value(&cv).map_err(|e| Error::Model(e.to_string()))?, files))),
-            None => Ok(None),
-        }
+        )
     }
 
     /// The operator and memberships.
