@@ -37,6 +37,7 @@ pub mod grid;
 pub mod io;
 pub mod labels;
 pub mod manifest;
+pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod predict;
@@ -57,89 +58,12 @@ use serde::Serialize;
 
 pub use config::Settings;
 pub use error::{Error, Result};
+pub use metrics::{DepositCounts, Metrics, VERSION};
 
 use evaluate::Evaluation;
 use features::FeatureStack;
 use labels::Deposits;
 use training::TrainingSet;
-
-/// lode's version.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// What `metrics.json` holds (documented in `docs/outputs.md`).
-#[derive(Debug, Clone, Serialize)]
-pub struct Metrics {
-    /// lode's version.
-    pub lode_version: String,
-    /// GDAL's version.
-    pub gdal_version: String,
-    /// Project name.
-    pub project: String,
-    /// SHA-256 of the config file.
-    pub config_sha256: String,
-    /// ROC AUC of the map: deposits against every scored cell without a deposit.
-    pub auc: f64,
-    /// Success-rate curve as `[area_fraction, deposit_fraction]` pairs.
-    pub success_rate: Vec<[f64; 2]>,
-    /// The full evaluation record.
-    pub evaluation: Evaluation,
-    /// Deposit counts.
-    pub deposits: DepositCounts,
-    /// What fitting the model reports (per model kind: see docs/outputs.md).
-    #[serde(serialize_with = "sorted_keys")]
-    pub fit: model::FitReport,
-    /// Prediction cell counts.
-    pub prediction: predict::PredictSummary,
-    /// The grid.
-    pub grid: grid::GridInfo,
-    /// Feature columns, in model order.
-    pub features: Vec<String>,
-    /// Each evidence layer: name, columns, and what preparing it found.
-    pub evidence: Vec<features::LayerSummary>,
-    /// The fitted model.
-    pub model: serde_json::Value,
-    /// Seconds spent per stage.
-    pub timings_s: Vec<(String, f64)>,
-    /// How the target areas were drawn (absent when `[targets] enabled = false`).
-    pub targets: Option<targets::TargetsSummary>,
-    /// Cross-validation of the tree models (`[validation]`): fold AUCs, `cv_auc`,
-    /// `cv_auc_sd`, `prediction_rate`, `importance` (see docs/outputs.md).
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "sorted_keys")]
-    pub validation: Option<validation::CvReport>,
-}
-
-/// Serializes `value` with the keys of every object in alphabetical order, as
-/// `metrics.json` has always had them for `fit` and `validation`.
-fn sorted_keys<T: Serialize, S: serde::Serializer>(value: &T, s: S) -> std::result::Result<S::Ok, S::Error> {
-    serde_json::to_value(value).map_err(serde::ser::Error::custom)?.serialize(s)
-}
-
-/// Deposit counts for metrics.
-#[derive(Debug, Clone, Serialize)]
-pub struct DepositCounts {
-    /// Points read (after the filter).
-    pub read: usize,
-    /// Points inside the grid and study area.
-    pub used: usize,
-    /// Distinct cells holding them.
-    pub cells: usize,
-    /// Points outside the grid.
-    pub outside_grid: usize,
-    /// Points outside the study area.
-    pub outside_study_area: usize,
-}
-
-impl From<&Deposits> for DepositCounts {
-    fn from(d: &Deposits) -> Self {
-        DepositCounts {
-            read: d.read,
-            used: d.points.len(),
-            cells: d.cells.len(),
-            outside_grid: d.outside_grid,
-            outside_study_area: d.outside_study_area,
-        }
-    }
-}
 
 /// The result of [`run`].
 #[derive(Debug, Clone)]
@@ -198,15 +122,15 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
     let mut out = output::Staging::new(&settings.output.dir)?;
     let outputs = model.outputs();
     let prediction = write_maps(settings, &stack, model, &outputs, &mut out)?;
-    let map_path = out.path("prospectivity.tif");
+    let map = io::cog::MapRaster::open(&out.path("prospectivity.tif"), &settings.grid)?;
     clock.lap("predict");
 
-    let evaluation = evaluate::evaluate_map(&map_path, &settings.grid, &deposits.point_cells)?;
+    let evaluation = evaluate::evaluate_map(&map, &settings.grid, &deposits.point_cells)?;
     clock.lap("evaluate");
 
     let found = if settings.raw.targets.enabled {
         let maps: Vec<PathBuf> = outputs.iter().map(|o| out.path(o.file)).collect();
-        let t = write_targets(settings, &stack, model, &deposits, &maps, &mut out)?;
+        let t = write_targets(settings, &stack, model, &deposits, &map, &maps, &mut out)?;
         clock.lap("targets");
         Some(t)
     } else {
@@ -330,13 +254,16 @@ fn write_targets(
     stack: &FeatureStack,
     model: &model::FittedModel,
     deposits: &Deposits,
+    map: &io::cog::MapRaster,
     maps: &[PathBuf],
     out: &mut output::Staging,
 ) -> Result<targets::Targets> {
-    let map_path = out.path("prospectivity.tif");
-    let uncertainty = targets::uncertainty_map(maps);
+    let uncertainty = match targets::uncertainty_map(maps) {
+        Some(path) => Some(io::cog::MapRaster::open(&path, &settings.grid)?),
+        None => None,
+    };
     let scratch = out.scratch("targets-mask.tif");
-    let t = targets::find_targets(settings, stack, model, deposits, &map_path, uncertainty.as_deref(), &scratch)?;
+    let t = targets::find_targets(settings, stack, model, deposits, map, uncertainty.as_ref(), &scratch)?;
     let geojson = settings.raw.targets.geojson.then(|| out.path("targets.geojson"));
     targets::write_vector(&t, &settings.grid, &out.path("targets.gpkg"), geojson.as_deref())?;
     write_file(&out.path("targets.csv"), targets::to_csv(&t).as_bytes())?;
@@ -435,7 +362,7 @@ pub fn validate(config_path: &Path) -> Result<ValidationReport> {
         .collect();
     let mask = match &settings.grid.mask {
         grid::Mask::All => "whole grid".to_string(),
-        grid::Mask::Raster(b) => format!("raster {}", b.source.display()),
+        grid::Mask::Raster(b) => format!("raster {}", b.source().display()),
         grid::Mask::Polygons(_) => {
             format!("polygons {}", settings.raw.grid.mask.as_deref().unwrap_or(Path::new("")).display())
         }
@@ -559,8 +486,7 @@ pub fn weights(req: &WeightsRequest) -> Result<Vec<wofe::WeightsRow>> {
     let stack = FeatureStack::prepare(&settings)?;
     let deposits = Deposits::load(&settings)?;
     let counts = wofe::count_classes(&stack, &deposits)?;
-    let srs = io::parse_crs(&settings.grid.crs_wkt).map_err(|e| Error::input(&req.evidence, e))?;
-    if !srs.is_projected() || (srs.linear_units() - 1.0).abs() > 1e-12 {
+    if !settings.grid.metres_per_unit.is_some_and(|u| (u - 1.0).abs() <= 1e-12) {
         return Err(Error::input(&req.evidence, "weights of evidence needs a projected CRS in metres"));
     }
     let mut params =
@@ -573,5 +499,6 @@ pub fn weights(req: &WeightsRequest) -> Result<Vec<wofe::WeightsRow>> {
 pub fn evaluate(map: &Path, deposits: &Path, mask: Option<&Path>) -> Result<Evaluation> {
     let settings = single_raster_settings(map, deposits, mask)?;
     let deposits = Deposits::load(&settings)?;
-    evaluate::evaluate_map(map, &settings.grid, &deposits.point_cells)
+    let map = io::cog::MapRaster::open(map, &settings.grid)?;
+    evaluate::evaluate_map(&map, &settings.grid, &deposits.point_cells)
 }

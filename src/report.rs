@@ -285,7 +285,7 @@ pub struct ReportInput<'a> {
     /// The manifest (inputs, grid, versions, config).
     pub manifest: &'a Manifest,
     /// The metrics.
-    pub metrics: &'a crate::Metrics,
+    pub metrics: &'a crate::metrics::Metrics,
     /// Targets, when drawn.
     pub targets: Option<&'a Targets>,
     /// PNG bytes: quicklook, ROC, success rate.

@@ -45,7 +45,7 @@ use crate::config::{RawTargets, Settings};
 use crate::error::{Error, Result};
 use crate::features::FeatureStack;
 use crate::grid::{Cell, Grid};
-use crate::io::cog;
+use crate::io::cog::MapRaster;
 use crate::io::polygons::{self, FieldKind, FieldValue, VectorFormat};
 use crate::io::vector::Burner;
 use crate::labels::Deposits;
@@ -151,11 +151,11 @@ fn bucket_of_rank(hist: &[u64], k: u64) -> (usize, u64) {
     (0, above)
 }
 
-fn histogram(map: &Path, grid: &Grid, f: impl Fn(u32) -> Option<usize> + Sync) -> Result<Vec<u64>> {
+fn histogram(map: &MapRaster, grid: &Grid, f: impl Fn(u32) -> Option<usize> + Sync) -> Result<Vec<u64>> {
     grid.windows()
         .par_iter()
         .map(|w| -> Result<Vec<u64>> {
-            let (values, valid) = cog::read_window(map, w)?;
+            let (values, valid) = map.read_window(w)?;
             let mut h = vec![0u64; 1 << 16];
             for (&v, &ok) in values.iter().zip(&valid) {
                 if ok {
@@ -176,11 +176,11 @@ fn histogram(map: &Path, grid: &Grid, f: impl Fn(u32) -> Option<usize> + Sync) -
 }
 
 /// The exact k-th largest valid value of the map (k from 1), and the number of valid cells.
-pub fn kth_largest(map: &Path, grid: &Grid, top_percent: f64) -> Result<(f32, u64, u64)> {
+pub fn kth_largest(map: &MapRaster, grid: &Grid, top_percent: f64) -> Result<(f32, u64, u64)> {
     let high = histogram(map, grid, |k| Some((k >> 16) as usize))?;
     let scored: u64 = high.iter().sum();
     if scored == 0 {
-        return Err(Error::input(map, "has no scored cell to draw targets from"));
+        return Err(Error::input(map.path(), "has no scored cell to draw targets from"));
     }
     let k = ((scored as f64 * top_percent / 100.0).ceil() as u64).clamp(1, scored);
     let (hb, above) = bucket_of_rank(&high, k);
@@ -239,8 +239,8 @@ pub fn find_targets(
     stack: &FeatureStack,
     model: &FittedModel,
     deposits: &Deposits,
-    map: &Path,
-    uncertainty: Option<&Path>,
+    map: &MapRaster,
+    uncertainty: Option<&MapRaster>,
     scratch: &Path,
 ) -> Result<Targets> {
     let t: &RawTargets = &settings.raw.targets;
@@ -265,7 +265,7 @@ pub fn find_targets(
         let blocks: Vec<_> = group
             .par_iter()
             .map(|w| -> Result<Vec<bool>> {
-                let (values, valid) = cog::read_window(map, w)?;
+                let (values, valid) = map.read_window(w)?;
                 Ok(values.iter().zip(&valid).map(|(&v, &ok)| ok && v >= threshold).collect())
             })
             .collect::<Result<_>>()?;
@@ -326,9 +326,9 @@ pub fn find_targets(
             if !any {
                 return Ok((accs, reference));
             }
-            let (values, valid) = cog::read_window(map, w)?;
+            let (values, valid) = map.read_window(w)?;
             let unc = match uncertainty {
-                Some(u) => Some(cog::read_window(u, w)?),
+                Some(u) => Some(u.read_window(w)?),
                 None => None,
             };
             for (i, id) in ids.iter().enumerate() {
@@ -430,7 +430,7 @@ pub fn find_targets(
             polygons: n_found,
             dropped_small,
             min_area_km2: t.min_area_km2,
-            uncertainty_map: uncertainty.and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()),
+            uncertainty_map: uncertainty.and_then(|p| p.path().file_name()).map(|n| n.to_string_lossy().into_owned()),
         },
     })
 }

@@ -473,8 +473,7 @@ fn jackknife_std_ratio(full: &Wofe, folds: &[Wofe], block: &FeatureBlock) -> Opt
 
 /// Area of a grid cell in km²; the grid must be in a projected CRS in metres.
 fn cell_area_km2(grid: &crate::grid::Grid) -> Result<f64> {
-    let srs = crate::io::parse_crs(&grid.crs_wkt).map_err(|e| Error::key("grid.crs", e.to_string()))?;
-    if !srs.is_projected() || (srs.linear_units() - 1.0).abs() > 1e-12 {
+    if !grid.metres_per_unit.is_some_and(|u| (u - 1.0).abs() <= 1e-12) {
         return Err(Error::key(
             "grid",
             format!(
