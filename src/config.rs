@@ -729,6 +729,8 @@ pub struct Settings {
     pub validation: RawValidation,
     /// Output settings (folder resolved).
     pub output: RawOutput,
+    /// Target areas (`[targets]`).
+    pub targets: RawTargets,
 }
 
 /// Validated `[labels]`.
@@ -908,6 +910,7 @@ impl Settings {
             model: raw.model.clone(),
             validation: raw.validation.clone(),
             output: raw.output.clone(),
+            targets: raw.targets.clone(),
             raw,
         })
     }

@@ -9,15 +9,20 @@
 //!   -> features::FeatureStack   each [[evidence]] layer (one file per kind in features/),
 //!                         computed per window, a pure function of the window
 //!   -> labels::Deposits   deposit points placed in grid cells
-//!   -> model::fit         -> model::FittedModel, one of:
-//!        logistic               training::TrainingSet: deposits + seeded random negatives
-//!        random_forest, gradient_boosting   the same rows, binned trees; validation::
-//!                               spatial cross-validation, importance, uncertainty
+//!   -> training::TrainingSet    deposits + seeded random negatives (the models trained on
+//!                         rows, and every model when cross-validated)
+//!   -> model::fit         -> model::Fit: a model::FittedModel (knows its own kind, saved
+//!                         as model.json) and a typed model::FitReport, one of:
+//!        logistic               on the training set
+//!        random_forest, gradient_boosting   the same rows, binned trees, uncertainty
 //!        wofe                   weights of evidence (wofe::*): class counts over the study area
 //!        fuzzy                  memberships from the config
+//!      validation::cross_validate   spatial cross-validation of any kind -> CvReport
 //!   -> predict            every window in parallel, streamed to COGs (io::cog)
+//!   -> io::cog::MapRaster the map, the handle evaluate and targets read
 //!   -> evaluate::Evaluation     ROC AUC and success-rate curve, streamed
 //!   -> targets            ranked target areas (polygonized), styles (QGIS .qml)
+//!   -> metrics::Metrics   metrics.json
 //!   -> report, manifest   pictures and report.html; inputs' checksums, versions, timings
 //!   -> output::Staging    every output published atomically at the end
 //! ```
@@ -107,6 +112,9 @@ pub fn predict(config_path: &Path, model_path: &Path, threads: Option<usize>) ->
 
 /// The pipeline, fitting the model or using a saved one.
 fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, PathBuf)>) -> Result<RunReport> {
+    if saved.is_none() {
+        model::check(settings)?;
+    }
     let mut clock = Stopwatch::new();
     let stack = FeatureStack::prepare(settings)?;
     clock.lap("prepare evidence");
@@ -128,7 +136,7 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
     let evaluation = evaluate::evaluate_map(&map, &settings.grid, &deposits.point_cells)?;
     clock.lap("evaluate");
 
-    let found = if settings.raw.targets.enabled {
+    let found = if settings.targets.enabled {
         let maps: Vec<PathBuf> = outputs.iter().map(|o| out.path(o.file)).collect();
         let t = write_targets(settings, &stack, model, &deposits, &map, &maps, &mut out)?;
         clock.lap("targets");
@@ -162,7 +170,7 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
     out.write_json("metrics.json", &metrics)?;
     out.write_json("model.json", model)?;
     let mut manifest = manifest::build(settings, &out.staged(), &metrics.timings_s)?;
-    if settings.raw.output.report {
+    if settings.output.report {
         write_report(settings, &metrics, &deposits, found.as_ref(), &manifest, &mut out)?;
         manifest.add_outputs(&out.staged())?;
     }
@@ -264,7 +272,7 @@ fn write_targets(
     };
     let scratch = out.scratch("targets-mask.tif");
     let t = targets::find_targets(settings, stack, model, deposits, map, uncertainty.as_ref(), &scratch)?;
-    let geojson = settings.raw.targets.geojson.then(|| out.path("targets.geojson"));
+    let geojson = settings.targets.geojson.then(|| out.path("targets.geojson"));
     targets::write_vector(&t, &settings.grid, &out.path("targets.gpkg"), geojson.as_deref())?;
     write_file(&out.path("targets.csv"), targets::to_csv(&t).as_bytes())?;
     write_file(&out.path("targets.qml"), styles::targets_qml().as_bytes())?;
@@ -336,6 +344,7 @@ pub struct ValidationReport {
 /// Parses the config, opens every input and places the deposits; no heavy work.
 pub fn validate(config_path: &Path) -> Result<ValidationReport> {
     let settings = Settings::load(config_path)?;
+    model::check(&settings)?;
     let deposits = Deposits::load(&settings)?;
     let layers = settings
         .evidence
@@ -363,9 +372,7 @@ pub fn validate(config_path: &Path) -> Result<ValidationReport> {
     let mask = match &settings.grid.mask {
         grid::Mask::All => "whole grid".to_string(),
         grid::Mask::Raster(b) => format!("raster {}", b.source().display()),
-        grid::Mask::Polygons(_) => {
-            format!("polygons {}", settings.raw.grid.mask.as_deref().unwrap_or(Path::new("")).display())
-        }
+        grid::Mask::Polygons(p) => format!("polygons {}", p.source().display()),
     };
     Ok(ValidationReport {
         grid: settings.grid.info(),
@@ -381,6 +388,16 @@ pub fn validate(config_path: &Path) -> Result<ValidationReport> {
 fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -> Result<Settings> {
     let stem = raster.file_stem().and_then(|s| s.to_str()).unwrap_or("layer");
     let name: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    // The evidence table as a config file would give it: every other key at its declared default.
+    let path = raster.to_str().ok_or_else(|| Error::input(raster, "the path is not UTF-8 text"))?;
+    let table = toml::Table::from_iter([
+        ("name".to_string(), toml::Value::from(name.as_str())),
+        ("kind".to_string(), toml::Value::from("raster")),
+        ("path".to_string(), toml::Value::from(path)),
+        ("resampling".to_string(), toml::Value::from("nearest")),
+    ]);
+    let evidence: config::RawEvidence =
+        toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| Error::input(raster, e.to_string()))?;
     let raw = config::RawConfig {
         project: config::RawProject { name: name.clone(), seed: 42, threads: 0 },
         grid: config::RawGrid {
@@ -400,58 +417,7 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
             negatives_per_positive: 1.0,
             positive_buffer: 0.0,
         },
-        evidence: vec![config::RawEvidence {
-            name,
-            kind: config::EvidenceKind::Raster,
-            path: raster.to_path_buf(),
-            band: 1,
-            layer: None,
-            filter: None,
-            attribute: None,
-            resampling: config::Resampling::Nearest,
-            classes: None,
-            max_classes: 256,
-            wofe: None,
-            fuzzy: None,
-            derivative: None,
-            z_factor: None,
-            statistic: None,
-            radius: None,
-            radius_cells: None,
-            shape: None,
-            min_valid: None,
-            method: None,
-            all_touched: None,
-            strike: None,
-            strike_tolerance: None,
-            intersections: None,
-            kernel: None,
-            power: None,
-            search_radius: None,
-            max_points: None,
-            min_points: None,
-            below_detection: None,
-            below_detection_value: None,
-            transform: None,
-            parts: None,
-            interpolation: None,
-            variogram: None,
-            nugget: None,
-            sill: None,
-            range: None,
-            lags: None,
-            kriging_variance: None,
-            expression: None,
-            index: None,
-            sensor: None,
-            quantification: None,
-            offset: None,
-            gain: None,
-            sun_elevation: None,
-            acquisition_date: None,
-            pca: None,
-            crosta: None,
-        }],
+        evidence: vec![evidence],
         model: config::RawModel::default(),
         validation: config::RawValidation::default(),
         output: config::RawOutput { dir: PathBuf::from("."), compression: config::Compression::Deflate, report: false },

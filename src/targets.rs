@@ -243,7 +243,7 @@ pub fn find_targets(
     uncertainty: Option<&MapRaster>,
     scratch: &Path,
 ) -> Result<Targets> {
-    let t: &RawTargets = &settings.raw.targets;
+    let t: &RawTargets = &settings.targets;
     let grid = &settings.grid;
     let (rule, rule_value, threshold, scored, requested) = match t.probability {
         Some(p) => {

@@ -125,6 +125,22 @@ impl FitReport {
     }
 }
 
+/// The checks of the model's per-layer keys that need no evidence prepared: every fuzzy
+/// membership (`model.kind = "fuzzy"`), the weights-of-evidence generalisation keys
+/// (`wofe`). `lode validate` and `lode run` call it before any heavy work.
+pub fn check(settings: &Settings) -> Result<()> {
+    for ev in &settings.evidence {
+        match settings.model.kind {
+            ModelKind::Fuzzy => {
+                fuzzy::membership(ev)?;
+            }
+            ModelKind::Wofe => wofe::check_generalisation(ev, None)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Whether fitting the model of `settings` needs a sampled [`TrainingSet`]: the models
 /// trained on rows, and every model when it is cross-validated.
 pub fn needs_training_set(settings: &Settings) -> bool {

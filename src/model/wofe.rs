@@ -13,7 +13,7 @@ use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Settings;
+use crate::config::{EvidenceSettings, Settings};
 use crate::error::{Error, Result};
 use crate::features::{ClassAt, ClassReader, FeatureBlock, FeatureStack};
 use crate::labels::Deposits;
@@ -27,6 +27,25 @@ use crate::wofe::{
     count_classes, missing_data_variance, posterior, table_csv, weights, weights_table, ClassCount, ClassShare, Counts,
     LayerWeight, Method, Prior, WeightsParams, WeightsRow, NOT_CONFIDENT,
 };
+
+/// Checks the generalisation keys of layer `ev` (`evidence.wofe`) against each other and
+/// against `method` (the layer's method; `None` when it is known only once the layer is
+/// prepared: then only what needs no method is checked). `lode validate` calls it through
+/// [`crate::model::check`] with the method given in the config; the fit with the method used.
+pub fn check_generalisation(ev: &EvidenceSettings, method: Option<Method>) -> Result<()> {
+    let key = |k: &str| format!("evidence `{}`.wofe.{k}", ev.name);
+    let method = method.or(ev.wofe.method);
+    match (&ev.wofe.classes, ev.wofe.threshold) {
+        (Some(_), Some(_)) => Err(Error::key(key("classes"), "give `classes` or `threshold`, not both")),
+        (Some(_), None) if method.is_some_and(|m| m != Method::Categorical) => {
+            Err(Error::key(key("classes"), "applies to the categorical method only"))
+        }
+        (None, Some(_)) if method == Some(Method::Categorical) => {
+            Err(Error::key(key("threshold"), "applies to ascending or descending only"))
+        }
+        _ => Ok(()),
+    }
+}
 
 /// What fitting weights of evidence reports (`metrics.json` `fit`).
 #[derive(Debug, Clone, Serialize)]
@@ -143,16 +162,9 @@ impl Wofe {
             let mut params = WeightsParams::new(method, cell_km2, unit, settings.model.confidence);
             params.missing_data = ev.wofe.missing;
             let class_counts = counts.class_counts(k);
+            check_generalisation(ev, Some(method))?;
             let (table, pattern) = match (&ev.wofe.classes, ev.wofe.threshold) {
-                (Some(_), Some(_)) => {
-                    return Err(Error::key(key("classes"), "give `classes` or `threshold`, not both"))
-                }
-                (Some(classes), None) => {
-                    if method != Method::Categorical {
-                        return Err(Error::key(key("classes"), "applies to the categorical method only"));
-                    }
-                    (binary_table(&class_counts, classes, &params)?, Some(classes.clone()))
-                }
+                (Some(classes), _) => (binary_table(&class_counts, classes, &params)?, Some(classes.clone())),
                 (None, threshold) => {
                     let mut table = weights_table(&class_counts, &params)?;
                     if let Some(t) = threshold {
@@ -162,9 +174,6 @@ impl Wofe {
                             Method::Descending => (class as f64) >= t,
                             Method::Categorical => false,
                         };
-                        if method == Method::Categorical {
-                            return Err(Error::key(key("threshold"), "applies to ascending or descending only"));
-                        }
                         // Rows are in accumulation order: the last favourable row ends the pattern.
                         let k = table
                             .iter()
