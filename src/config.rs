@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::io;
+pub use crate::io::{Compression, Resampling};
 
 // ---------------------------------------------------------------------------------------
 // Raw config: what the TOML file says.
@@ -182,26 +183,6 @@ impl EvidenceKind {
             EvidenceKind::Spectral => "spectral",
         }
     }
-}
-
-/// Resampling used when a raster is warped onto the grid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Resampling {
-    /// Nearest for classes; for continuous values bilinear when the source cells are as
-    /// large as the grid's or larger, average when they are smaller.
-    #[default]
-    Auto,
-    /// Nearest neighbour.
-    Nearest,
-    /// Bilinear.
-    Bilinear,
-    /// Cubic convolution.
-    Cubic,
-    /// Mean of the source cells under the grid cell.
-    Average,
-    /// Most frequent source value under the grid cell.
-    Mode,
 }
 
 /// One `[[evidence]]` table.
@@ -456,6 +437,18 @@ pub enum ValidationKind {
     Random,
 }
 
+impl ValidationKind {
+    /// The name used in config files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValidationKind::None => "none",
+            ValidationKind::SpatialBlock => "spatial_block",
+            ValidationKind::Cluster => "cluster",
+            ValidationKind::Random => "random",
+        }
+    }
+}
+
 /// `[validation]`: cross-validation of every model kind.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -646,17 +639,6 @@ impl Default for RawModel {
     }
 }
 
-/// Compression of the output GeoTIFFs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Compression {
-    /// DEFLATE with a floating-point predictor: read everywhere.
-    #[default]
-    Deflate,
-    /// ZSTD: faster and smaller, needs GDAL 2.3+ readers.
-    Zstd,
-}
-
 /// `[output]`: where results go.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -747,6 +729,8 @@ pub struct Settings {
     pub validation: RawValidation,
     /// Output settings (folder resolved).
     pub output: RawOutput,
+    /// Target areas (`[targets]`).
+    pub targets: RawTargets,
 }
 
 /// Validated `[labels]`.
@@ -828,7 +812,7 @@ impl Settings {
         // Grid.
         raw.grid.template = raw.grid.template.as_deref().map(resolve);
         raw.grid.mask = raw.grid.mask.as_deref().map(resolve);
-        let grid = io::build_grid(&raw.grid)?;
+        let grid = build_grid(&raw.grid)?;
 
         // Labels.
         raw.labels.path = resolve(&raw.labels.path);
@@ -926,6 +910,7 @@ impl Settings {
             model: raw.model.clone(),
             validation: raw.validation.clone(),
             output: raw.output.clone(),
+            targets: raw.targets.clone(),
             raw,
         })
     }
@@ -1095,6 +1080,65 @@ fn check_kind_keys(i: usize, ev: &RawEvidence) -> Result<()> {
     crate::features::interpolate::Params::from_raw(i, ev)?;
     crate::features::spectral::Params::from_raw(i, ev)?;
     Ok(())
+}
+
+/// Builds the grid from `[grid]`: a template raster, or CRS + bounds + cell size.
+pub fn build_grid(raw: &RawGrid) -> Result<Grid> {
+    use crate::grid::Mask;
+    let explicit = raw.crs.is_some() || raw.bounds.is_some() || raw.cell_size.is_some();
+    let mut grid = match (&raw.template, explicit) {
+        (Some(_), true) => {
+            return Err(Error::key(
+                "grid.template",
+                "give either a template raster or crs + bounds + cell_size, not both",
+            ))
+        }
+        (Some(path), false) => io::raster::BandRef::open("grid.template", path, 1)?.grid(raw.block_size),
+        (None, _) => {
+            let (Some(crs), Some(bounds), Some(cell)) = (&raw.crs, raw.bounds, raw.cell_size) else {
+                return Err(Error::key("grid", "needs `template`, or all three of `crs`, `bounds` and `cell_size`"));
+            };
+            let srs = io::resolve_crs(crs).map_err(|e| Error::key("grid.crs", format!("`{crs}`: {e}")))?;
+            if !(cell > 0.0 && cell.is_finite()) {
+                return Err(Error::key("grid.cell_size", format!("{cell} must be > 0")));
+            }
+            let [xmin, ymin, xmax, ymax] = bounds;
+            if !(xmax > xmin && ymax > ymin) {
+                return Err(Error::key("grid.bounds", "must be [xmin, ymin, xmax, ymax] with max > min"));
+            }
+            let whole = |extent: f64, axis: &str| -> Result<usize> {
+                let n = (extent / cell).round();
+                if (n * cell - extent).abs() > 1e-6 * cell || n < 1.0 {
+                    return Err(Error::key(
+                        "grid.bounds",
+                        format!(
+                            "the {axis} extent {extent} is not a whole number of {cell} cells; \
+                             lode does not clip or stretch the grid silently"
+                        ),
+                    ));
+                }
+                Ok(n as usize)
+            };
+            let cols = whole(xmax - xmin, "x")?;
+            let rows = whole(ymax - ymin, "y")?;
+            Grid {
+                crs_wkt: srs.wkt,
+                crs_name: srs.name,
+                metres_per_unit: srs.metres_per_unit,
+                geo_transform: [xmin, cell, 0.0, ymax, 0.0, -cell],
+                cols,
+                rows,
+                block_size: raw.block_size,
+                mask: Mask::All,
+            }
+        }
+    };
+    if let Some(path) = &raw.mask {
+        grid.mask = io::vector::open_mask(path, raw.mask_layer.as_deref(), &grid)?;
+    } else if raw.mask_layer.is_some() {
+        return Err(Error::key("grid.mask_layer", "is set but `grid.mask` is not"));
+    }
+    Ok(grid)
 }
 
 #[cfg(test)]

@@ -30,6 +30,17 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A value given to a library call (not from a config file) cannot be used, e.g. an
+    /// unknown preset name or an empty scene size.
+    #[error("{name} `{value}`: {message}")]
+    InvalidArgument {
+        /// What the value is, e.g. `preset`.
+        name: String,
+        /// The value.
+        value: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// An input file does not exist.
     #[error("config key `{key}`: file {path} does not exist")]
     MissingFile {

@@ -7,15 +7,13 @@
 //! - the success-rate curve: fraction of deposits captured against fraction of the
 //!   scored area, best-scored ground first.
 
-use std::path::Path;
-
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::error::{Error, Result};
-use crate::grid::{Cell, Grid, Window};
-use crate::io::cog;
+use crate::error::Result;
+use crate::grid::{Cell, Grid};
+use crate::io::cog::MapRaster;
 
 /// Rank statistics of a map against positive cells.
 #[derive(Debug, Clone, Serialize)]
@@ -95,27 +93,17 @@ fn summarise(u: &[f32], mult: &[u64], negatives: &Ranks, all: &Ranks) -> (f64, V
     (auc, curve)
 }
 
-/// Evaluates the float map at `map` (on `grid`) against deposits, given as the cell of
+/// Evaluates the float map `map` (on `grid`) against deposits, given as the cell of
 /// each deposit (a cell appears once per deposit in it).
-pub fn evaluate_map(map: &Path, grid: &Grid, cells: &[Cell]) -> Result<Evaluation> {
-    let ds = gdal::Dataset::open(map).map_err(|e| Error::input(map, e))?;
-    if ds.raster_size() != (grid.cols, grid.rows) {
-        return Err(Error::input(
-            map,
-            format!("is {:?} cells, the grid is {}x{}", ds.raster_size(), grid.cols, grid.rows),
-        ));
-    }
+pub fn evaluate_map(map: &MapRaster, grid: &Grid, cells: &[Cell]) -> Result<Evaluation> {
     let mut scores = Vec::new();
     let mut unscored = 0;
-    for &c in cells {
-        let (v, ok) = cog::read_window_from(&ds, map, &Window { col: c.col, row: c.row, cols: 1, rows: 1 })?;
-        if ok[0] {
-            scores.push(v[0]);
-        } else {
-            unscored += 1;
+    for v in map.read_cells(cells)? {
+        match v {
+            Some(v) => scores.push(v),
+            None => unscored += 1,
         }
     }
-    drop(ds);
     let mut sorted = scores.clone();
     sorted.sort_by(f32::total_cmp);
     let mut u: Vec<f32> = Vec::new();
@@ -134,7 +122,7 @@ pub fn evaluate_map(map: &Path, grid: &Grid, cells: &[Cell]) -> Result<Evaluatio
         .par_iter()
         .progress_with(crate::progress::bar(windows.len() as u64, "evaluating"))
         .map(|w| -> Result<(Ranks, Ranks)> {
-            let (values, valid) = cog::read_window(map, w)?;
+            let (values, valid) = map.read_window(w)?;
             let mut neg = Ranks::new(u.len());
             let mut all = Ranks::new(u.len());
             for (i, (&v, &ok)) in values.iter().zip(&valid).enumerate() {

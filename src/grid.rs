@@ -1,13 +1,16 @@
 //! The one grid every layer is put on: CRS, geotransform and shape, plus the
 //! [`Window`]s that the streaming stages walk over.
 //!
-//! A [`Grid`] is plain data (no GDAL handle), so it is `Send + Sync` and every
-//! per-cell stage can be written as a pure function of `(settings, window)`.
+//! A [`Grid`] is plain data (no GDAL handle: a raster study-area mask is a path that
+//! `io` opens per window), so it is `Send + Sync` and every per-cell stage can be written
+//! as a pure function of `(settings, window)`. This module does not import `io`: the
+//! mask's sources are [`StudyArea`]s that `io` implements.
+
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::io;
 
 /// A north-up raster grid: where cell (0, 0) is, how large cells are, how many there
 /// are, and which cells form the study area.
@@ -17,6 +20,8 @@ pub struct Grid {
     pub crs_wkt: String,
     /// Short human name of the CRS, e.g. `EPSG:7845` or the CRS name.
     pub crs_name: String,
+    /// Metres per linear unit of a projected CRS; `None` for a geographic CRS or none.
+    pub metres_per_unit: Option<f64>,
     /// GDAL geotransform `[x0, dx, 0, y0, 0, dy]` with `dy < 0`.
     pub geo_transform: [f64; 6],
     /// Number of columns.
@@ -35,9 +40,17 @@ pub enum Mask {
     /// Every cell.
     All,
     /// Cells where a raster (warped onto the grid) has data and a non-zero value.
-    Raster(io::raster::GridBand),
+    Raster(Arc<dyn StudyArea>),
     /// Cells whose centre lies inside a polygon.
-    Polygons(io::vector::Burner),
+    Polygons(Arc<dyn StudyArea>),
+}
+
+/// A source of study-area flags (a mask raster, mask polygons), implemented in `io`.
+pub trait StudyArea: std::fmt::Debug + Send + Sync {
+    /// Study-area flags of the cells of `w`, row-major.
+    fn flags(&self, grid: &Grid, w: &Window) -> Result<Vec<bool>>;
+    /// The file it comes from, for messages.
+    fn source(&self) -> &std::path::Path;
 }
 
 impl Mask {
@@ -45,11 +58,7 @@ impl Mask {
     pub fn read(&self, grid: &Grid, w: &Window) -> Result<Vec<bool>> {
         match self {
             Mask::All => Ok(vec![true; w.len()]),
-            Mask::Raster(band) => {
-                let block = band.read(grid, w)?;
-                Ok(block.values.iter().zip(&block.valid).map(|(&v, &ok)| ok && v != 0.0).collect())
-            }
-            Mask::Polygons(burner) => Ok(burner.burn(grid, w)?.into_iter().map(|class| class.is_some()).collect()),
+            Mask::Raster(area) | Mask::Polygons(area) => area.flags(grid, w),
         }
     }
 }
@@ -110,7 +119,16 @@ impl Grid {
     /// A grid without a CRS, the whole of it the study area, for unit tests.
     #[cfg(test)]
     pub(crate) fn unreferenced(geo_transform: [f64; 6], cols: usize, rows: usize, block_size: usize) -> Grid {
-        Grid { crs_wkt: String::new(), crs_name: "test".into(), geo_transform, cols, rows, block_size, mask: Mask::All }
+        Grid {
+            crs_wkt: String::new(),
+            crs_name: "test".into(),
+            metres_per_unit: None,
+            geo_transform,
+            cols,
+            rows,
+            block_size,
+            mask: Mask::All,
+        }
     }
 
     /// Cell width in CRS units (metres for a projected CRS).

@@ -9,15 +9,20 @@
 //!   -> features::FeatureStack   each [[evidence]] layer (one file per kind in features/),
 //!                         computed per window, a pure function of the window
 //!   -> labels::Deposits   deposit points placed in grid cells
-//!   -> model::fit         -> model::FittedModel, one of:
-//!        logistic               training::TrainingSet: deposits + seeded random negatives
-//!        random_forest, gradient_boosting   the same rows, binned trees; validation::
-//!                               spatial cross-validation, importance, uncertainty
+//!   -> training::TrainingSet    deposits + seeded random negatives (the models trained on
+//!                         rows, and every model when cross-validated)
+//!   -> model::fit         -> model::Fit: a model::FittedModel (knows its own kind, saved
+//!                         as model.json) and a typed model::FitReport, one of:
+//!        logistic               on the training set
+//!        random_forest, gradient_boosting   the same rows, binned trees, uncertainty
 //!        wofe                   weights of evidence (wofe::*): class counts over the study area
 //!        fuzzy                  memberships from the config
+//!      validation::cross_validate   spatial cross-validation of any kind -> CvReport
 //!   -> predict            every window in parallel, streamed to COGs (io::cog)
+//!   -> io::cog::MapRaster the map, the handle evaluate and targets read
 //!   -> evaluate::Evaluation     ROC AUC and success-rate curve, streamed
 //!   -> targets            ranked target areas (polygonized), styles (QGIS .qml)
+//!   -> metrics::Metrics   metrics.json
 //!   -> report, manifest   pictures and report.html; inputs' checksums, versions, timings
 //!   -> output::Staging    every output published atomically at the end
 //! ```
@@ -37,6 +42,7 @@ pub mod grid;
 pub mod io;
 pub mod labels;
 pub mod manifest;
+pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod predict;
@@ -57,81 +63,12 @@ use serde::Serialize;
 
 pub use config::Settings;
 pub use error::{Error, Result};
+pub use metrics::{DepositCounts, Metrics, VERSION};
 
 use evaluate::Evaluation;
 use features::FeatureStack;
 use labels::Deposits;
-
-/// lode's version.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// What `metrics.json` holds (documented in `docs/outputs.md`).
-#[derive(Debug, Clone, Serialize)]
-pub struct Metrics {
-    /// lode's version.
-    pub lode_version: String,
-    /// GDAL's version.
-    pub gdal_version: String,
-    /// Project name.
-    pub project: String,
-    /// SHA-256 of the config file.
-    pub config_sha256: String,
-    /// ROC AUC of the map: deposits against every scored cell without a deposit.
-    pub auc: f64,
-    /// Success-rate curve as `[area_fraction, deposit_fraction]` pairs.
-    pub success_rate: Vec<[f64; 2]>,
-    /// The full evaluation record.
-    pub evaluation: Evaluation,
-    /// Deposit counts.
-    pub deposits: DepositCounts,
-    /// What fitting the model reports (per model kind: see docs/outputs.md).
-    pub fit: serde_json::Value,
-    /// Prediction cell counts.
-    pub prediction: predict::PredictSummary,
-    /// The grid.
-    pub grid: grid::GridInfo,
-    /// Feature columns, in model order.
-    pub features: Vec<String>,
-    /// Each evidence layer: name, columns, and what preparing it found.
-    pub evidence: Vec<features::LayerSummary>,
-    /// The fitted model.
-    pub model: serde_json::Value,
-    /// Seconds spent per stage.
-    pub timings_s: Vec<(String, f64)>,
-    /// How the target areas were drawn (absent when `[targets] enabled = false`).
-    pub targets: Option<targets::TargetsSummary>,
-    /// Cross-validation of the tree models (`[validation]`): fold AUCs, `cv_auc`,
-    /// `cv_auc_sd`, `prediction_rate`, `importance` (see docs/outputs.md).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub validation: Option<serde_json::Value>,
-}
-
-/// Deposit counts for metrics.
-#[derive(Debug, Clone, Serialize)]
-pub struct DepositCounts {
-    /// Points read (after the filter).
-    pub read: usize,
-    /// Points inside the grid and study area.
-    pub used: usize,
-    /// Distinct cells holding them.
-    pub cells: usize,
-    /// Points outside the grid.
-    pub outside_grid: usize,
-    /// Points outside the study area.
-    pub outside_study_area: usize,
-}
-
-impl From<&Deposits> for DepositCounts {
-    fn from(d: &Deposits) -> Self {
-        DepositCounts {
-            read: d.read,
-            used: d.points.len(),
-            cells: d.cells.len(),
-            outside_grid: d.outside_grid,
-            outside_study_area: d.outside_study_area,
-        }
-    }
-}
+use training::TrainingSet;
 
 /// The result of [`run`].
 #[derive(Debug, Clone)]
@@ -175,26 +112,33 @@ pub fn predict(config_path: &Path, model_path: &Path, threads: Option<usize>) ->
 
 /// The pipeline, fitting the model or using a saved one.
 fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, PathBuf)>) -> Result<RunReport> {
+    if saved.is_none() {
+        model::check(settings)?;
+    }
     let mut clock = Stopwatch::new();
     let stack = FeatureStack::prepare(settings)?;
     clock.lap("prepare evidence");
     let deposits = Deposits::load(settings)?;
-    let fit = fit_or_load(settings, &stack, &deposits, saved)?;
+    let training = match saved {
+        None if model::needs_training_set(settings) => Some(TrainingSet::sample(settings, &stack, &deposits)?),
+        _ => None,
+    };
+    let fit = fit_or_load(settings, &stack, &deposits, training.as_ref(), saved)?;
     let model = &fit.model;
     clock.lap("fit");
 
     let mut out = output::Staging::new(&settings.output.dir)?;
     let outputs = model.outputs();
     let prediction = write_maps(settings, &stack, model, &outputs, &mut out)?;
-    let map_path = out.path("prospectivity.tif");
+    let map = io::cog::MapRaster::open(&out.path("prospectivity.tif"), &settings.grid)?;
     clock.lap("predict");
 
-    let evaluation = evaluate::evaluate_map(&map_path, &settings.grid, &deposits.point_cells)?;
+    let evaluation = evaluate::evaluate_map(&map, &settings.grid, &deposits.point_cells)?;
     clock.lap("evaluate");
 
-    let found = if settings.raw.targets.enabled {
+    let found = if settings.targets.enabled {
         let maps: Vec<PathBuf> = outputs.iter().map(|o| out.path(o.file)).collect();
-        let t = write_targets(settings, &stack, model, &deposits, &maps, &mut out)?;
+        let t = write_targets(settings, &stack, model, &deposits, &map, &maps, &mut out)?;
         clock.lap("targets");
         Some(t)
     } else {
@@ -218,7 +162,7 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
         model: model.describe(),
         timings_s: clock.timings,
         targets: found.as_ref().map(|t| t.summary.clone()),
-        validation: fit.report.get("validation").filter(|v| !v.is_null()).cloned(),
+        validation: fit.report.validation().cloned(),
     };
     for (name, text) in &fit.files {
         write_file(&out.path(name), text.as_bytes())?;
@@ -226,7 +170,7 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
     out.write_json("metrics.json", &metrics)?;
     out.write_json("model.json", model)?;
     let mut manifest = manifest::build(settings, &out.staged(), &metrics.timings_s)?;
-    if settings.raw.output.report {
+    if settings.output.report {
         write_report(settings, &metrics, &deposits, found.as_ref(), &manifest, &mut out)?;
         manifest.add_outputs(&out.staged())?;
     }
@@ -264,10 +208,11 @@ fn fit_or_load(
     settings: &Settings,
     stack: &FeatureStack,
     deposits: &Deposits,
+    training: Option<&TrainingSet>,
     saved: Option<(model::FittedModel, PathBuf)>,
 ) -> Result<model::Fit> {
     let Some((m, path)) = saved else {
-        return model::fit(settings, stack, deposits);
+        return model::fit(settings, stack, deposits, training);
     };
     let mismatch = (0..m.columns.len().max(stack.columns.len())).find(|&i| m.columns.get(i) != stack.columns.get(i));
     if let Some(i) = mismatch {
@@ -279,7 +224,7 @@ fn fit_or_load(
             stack.columns.get(i).map_or("(none)", |s| s.as_str()),
         )));
     }
-    Ok(model::Fit { model: m, report: serde_json::json!({ "saved_model": path }), files: Vec::new() })
+    Ok(model::Fit { model: m, report: model::FitReport::Saved { saved_model: path }, files: Vec::new() })
 }
 
 /// Predicts every window into the model's maps (COGs with provenance tags) and the
@@ -317,14 +262,17 @@ fn write_targets(
     stack: &FeatureStack,
     model: &model::FittedModel,
     deposits: &Deposits,
+    map: &io::cog::MapRaster,
     maps: &[PathBuf],
     out: &mut output::Staging,
 ) -> Result<targets::Targets> {
-    let map_path = out.path("prospectivity.tif");
-    let uncertainty = targets::uncertainty_map(maps);
+    let uncertainty = match targets::uncertainty_map(maps) {
+        Some(path) => Some(io::cog::MapRaster::open(&path, &settings.grid)?),
+        None => None,
+    };
     let scratch = out.scratch("targets-mask.tif");
-    let t = targets::find_targets(settings, stack, model, deposits, &map_path, uncertainty.as_deref(), &scratch)?;
-    let geojson = settings.raw.targets.geojson.then(|| out.path("targets.geojson"));
+    let t = targets::find_targets(settings, stack, model, deposits, map, uncertainty.as_ref(), &scratch)?;
+    let geojson = settings.targets.geojson.then(|| out.path("targets.geojson"));
     targets::write_vector(&t, &settings.grid, &out.path("targets.gpkg"), geojson.as_deref())?;
     write_file(&out.path("targets.csv"), targets::to_csv(&t).as_bytes())?;
     write_file(&out.path("targets.qml"), styles::targets_qml().as_bytes())?;
@@ -352,18 +300,14 @@ fn write_report(
     // Cross-validated models: the prediction-rate curve and the importance bars.
     let mut validation_pngs: Vec<(&str, &str, Vec<u8>)> = Vec::new();
     if let Some(v) = &metrics.validation {
-        let curve: Vec<(f64, f64)> = v["prediction_rate"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|p| Some((p[0].as_f64()?, p[1].as_f64()?))).collect())
-            .unwrap_or_default();
+        // Points and layers with a non-finite figure (`null` in metrics.json) are left out.
+        let curve: Vec<(f64, f64)> =
+            v.prediction_rate.iter().filter(|p| p.iter().all(|x| x.is_finite())).map(|p| (p[0], p[1])).collect();
         if !curve.is_empty() {
             let png = report::prediction_rate_png(&curve, &out.path("prediction_rate.png"))?;
             validation_pngs.push(("prediction-rate", "prediction-rate curve on held-out folds", png));
         }
-        let importance: Vec<(String, f64)> = v["importance"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|p| Some((p[0].as_str()?.to_string(), p[1].as_f64()?))).collect())
-            .unwrap_or_default();
+        let importance: Vec<(String, f64)> = v.importance.iter().filter(|(_, d)| d.is_finite()).cloned().collect();
         if !importance.is_empty() {
             let png = report::importance_png(&importance, &out.path("importance.png"))?;
             validation_pngs.push(("importance", "permutation importance per evidence layer", png));
@@ -400,6 +344,7 @@ pub struct ValidationReport {
 /// Parses the config, opens every input and places the deposits; no heavy work.
 pub fn validate(config_path: &Path) -> Result<ValidationReport> {
     let settings = Settings::load(config_path)?;
+    model::check(&settings)?;
     let deposits = Deposits::load(&settings)?;
     let layers = settings
         .evidence
@@ -426,10 +371,8 @@ pub fn validate(config_path: &Path) -> Result<ValidationReport> {
         .collect();
     let mask = match &settings.grid.mask {
         grid::Mask::All => "whole grid".to_string(),
-        grid::Mask::Raster(b) => format!("raster {}", b.source.display()),
-        grid::Mask::Polygons(_) => {
-            format!("polygons {}", settings.raw.grid.mask.as_deref().unwrap_or(Path::new("")).display())
-        }
+        grid::Mask::Raster(b) => format!("raster {}", b.source().display()),
+        grid::Mask::Polygons(p) => format!("polygons {}", p.source().display()),
     };
     Ok(ValidationReport {
         grid: settings.grid.info(),
@@ -445,6 +388,16 @@ pub fn validate(config_path: &Path) -> Result<ValidationReport> {
 fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -> Result<Settings> {
     let stem = raster.file_stem().and_then(|s| s.to_str()).unwrap_or("layer");
     let name: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    // The evidence table as a config file would give it: every other key at its declared default.
+    let path = raster.to_str().ok_or_else(|| Error::input(raster, "the path is not UTF-8 text"))?;
+    let table = toml::Table::from_iter([
+        ("name".to_string(), toml::Value::from(name.as_str())),
+        ("kind".to_string(), toml::Value::from("raster")),
+        ("path".to_string(), toml::Value::from(path)),
+        ("resampling".to_string(), toml::Value::from("nearest")),
+    ]);
+    let evidence: config::RawEvidence =
+        toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| Error::input(raster, e.to_string()))?;
     let raw = config::RawConfig {
         project: config::RawProject { name: name.clone(), seed: 42, threads: 0 },
         grid: config::RawGrid {
@@ -464,58 +417,7 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
             negatives_per_positive: 1.0,
             positive_buffer: 0.0,
         },
-        evidence: vec![config::RawEvidence {
-            name,
-            kind: config::EvidenceKind::Raster,
-            path: raster.to_path_buf(),
-            band: 1,
-            layer: None,
-            filter: None,
-            attribute: None,
-            resampling: config::Resampling::Nearest,
-            classes: None,
-            max_classes: 256,
-            wofe: None,
-            fuzzy: None,
-            derivative: None,
-            z_factor: None,
-            statistic: None,
-            radius: None,
-            radius_cells: None,
-            shape: None,
-            min_valid: None,
-            method: None,
-            all_touched: None,
-            strike: None,
-            strike_tolerance: None,
-            intersections: None,
-            kernel: None,
-            power: None,
-            search_radius: None,
-            max_points: None,
-            min_points: None,
-            below_detection: None,
-            below_detection_value: None,
-            transform: None,
-            parts: None,
-            interpolation: None,
-            variogram: None,
-            nugget: None,
-            sill: None,
-            range: None,
-            lags: None,
-            kriging_variance: None,
-            expression: None,
-            index: None,
-            sensor: None,
-            quantification: None,
-            offset: None,
-            gain: None,
-            sun_elevation: None,
-            acquisition_date: None,
-            pca: None,
-            crosta: None,
-        }],
+        evidence: vec![evidence],
         model: config::RawModel::default(),
         validation: config::RawValidation::default(),
         output: config::RawOutput { dir: PathBuf::from("."), compression: config::Compression::Deflate, report: false },
@@ -550,8 +452,7 @@ pub fn weights(req: &WeightsRequest) -> Result<Vec<wofe::WeightsRow>> {
     let stack = FeatureStack::prepare(&settings)?;
     let deposits = Deposits::load(&settings)?;
     let counts = wofe::count_classes(&stack, &deposits)?;
-    let srs = io::parse_crs(&settings.grid.crs_wkt).map_err(|e| Error::input(&req.evidence, e))?;
-    if !srs.is_projected() || (srs.linear_units() - 1.0).abs() > 1e-12 {
+    if !settings.grid.metres_per_unit.is_some_and(|u| (u - 1.0).abs() <= 1e-12) {
         return Err(Error::input(&req.evidence, "weights of evidence needs a projected CRS in metres"));
     }
     let mut params =
@@ -564,5 +465,6 @@ pub fn weights(req: &WeightsRequest) -> Result<Vec<wofe::WeightsRow>> {
 pub fn evaluate(map: &Path, deposits: &Path, mask: Option<&Path>) -> Result<Evaluation> {
     let settings = single_raster_settings(map, deposits, mask)?;
     let deposits = Deposits::load(&settings)?;
-    evaluate::evaluate_map(map, &settings.grid, &deposits.point_cells)
+    let map = io::cog::MapRaster::open(map, &settings.grid)?;
+    evaluate::evaluate_map(&map, &settings.grid, &deposits.point_cells)
 }

@@ -167,22 +167,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 m.deposits.used, m.deposits.cells, m.deposits.outside_grid, m.deposits.outside_study_area
             );
             let model = m.model["kind"].as_str().unwrap_or("?");
-            if let Some(t) = m.fit.get("training") {
+            if let Some(t) = m.fit.training() {
                 println!(
                     "  model: {model}; trained on {} positive and {} negative cells, {} features",
-                    t["positives"],
-                    t["negatives"],
+                    t.positives,
+                    t.negatives,
                     m.features.len()
                 );
             } else {
                 println!("  model: {model}; {} features", m.features.len());
             }
-            if let Some(ci) = m.fit.pointer("/conditional_independence/overall") {
+            if let lode::model::FitReport::Wofe(w) = &m.fit {
+                let ci = &w.conditional_independence.overall;
                 println!(
                     "  conditional independence: observed/predicted deposits {:.3}, Agterberg-Cheng p = {:.4}{}",
-                    ci["ratio"].as_f64().unwrap_or(f64::NAN),
-                    ci["agterberg_cheng_p"].as_f64().unwrap_or(f64::NAN),
-                    if ci["independence_doubtful"] == true { " (doubtful: see metrics.json)" } else { "" }
+                    ci.ratio,
+                    ci.agterberg_cheng_p,
+                    if ci.independence_doubtful { " (doubtful: see metrics.json)" } else { "" }
                 );
             }
             println!(
@@ -198,10 +199,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(v) = &m.validation {
                 println!(
                     "  cross-validated AUC ({}, {} folds): {:.4} ± {:.4}",
-                    v["kind"].as_str().unwrap_or("?"),
-                    v["folds"],
-                    v["cv_auc"].as_f64().unwrap_or(f64::NAN),
-                    v["cv_auc_sd"].as_f64().unwrap_or(f64::NAN)
+                    v.kind.as_str(),
+                    v.folds,
+                    v.cv_auc,
+                    v.cv_auc_sd
                 );
             }
             // Linear between curve points: within a run of tied scores deposits and area grow together.

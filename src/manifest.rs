@@ -184,7 +184,7 @@ pub fn build(settings: &Settings, outputs: &[(String, PathBuf)], timings: &[(Str
     let outputs = outputs.iter().map(|(name, p)| Ok((name.clone(), sha256_file(p)?.1))).collect::<Result<Vec<_>>>()?;
     let config_toml = toml::to_string(&config).map_err(|e| Error::output("manifest.json", e))?;
     Ok(Manifest {
-        lode_version: crate::VERSION.to_string(),
+        lode_version: crate::metrics::VERSION.to_string(),
         gdal_version: crate::io::gdal_version(),
         config_path: absolute(&settings.config_path),
         config_sha256: settings.config_sha256.clone(),

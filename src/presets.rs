@@ -62,7 +62,11 @@ pub const PRESETS: [Preset; 4] = [
 pub fn find(name: &str) -> Result<&'static Preset> {
     PRESETS.iter().find(|p| p.name == name).ok_or_else(|| {
         let names: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
-        Error::key("--preset", format!("no preset `{name}`; presets: {}", names.join(", ")))
+        Error::InvalidArgument {
+            name: "preset".into(),
+            value: name.into(),
+            message: format!("no such preset; presets: {}", names.join(", ")),
+        }
     })
 }
 

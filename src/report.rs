@@ -285,7 +285,7 @@ pub struct ReportInput<'a> {
     /// The manifest (inputs, grid, versions, config).
     pub manifest: &'a Manifest,
     /// The metrics.
-    pub metrics: &'a crate::Metrics,
+    pub metrics: &'a crate::metrics::Metrics,
     /// Targets, when drawn.
     pub targets: Option<&'a Targets>,
     /// PNG bytes: quicklook, ROC, success rate.
@@ -340,10 +340,10 @@ th{background:#eee}code{font-size:12px}.figs img{margin:0 1em 1em 0;vertical-ali
         h += &format!(
             "<p>Cross-validation ({}, {} folds): held-out AUC <b>{:.4} ± {:.4}</b>. The prediction-rate curve and \
              the permutation importance are measured on the held-out folds.</p>\n<div class=\"figs\">",
-            esc(v["kind"].as_str().unwrap_or("?")),
-            v["folds"],
-            v["cv_auc"].as_f64().unwrap_or(f64::NAN),
-            v["cv_auc_sd"].as_f64().unwrap_or(f64::NAN)
+            esc(v.kind.as_str()),
+            v.folds,
+            v.cv_auc,
+            v.cv_auc_sd
         );
         for (id, alt, bytes) in &r.validation_images {
             h += &img(bytes, alt, id);

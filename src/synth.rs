@@ -144,7 +144,11 @@ impl Scene {
 /// Writes a scene into `out` (created if missing). Returns the number of deposits.
 pub fn generate(spec: &SceneSpec, out: &Path) -> Result<usize> {
     if spec.cols == 0 || spec.rows == 0 {
-        return Err(Error::key("synth", "--cols and --rows must be at least 1"));
+        return Err(Error::InvalidArgument {
+            name: "scene size".into(),
+            value: format!("{} x {}", spec.cols, spec.rows),
+            message: "columns and rows must be at least 1".into(),
+        });
     }
     std::fs::create_dir_all(out).map_err(|e| Error::output(out, e))?;
     let (x0, y0) = (500_000.0, 7_700_000.0);
@@ -158,7 +162,7 @@ pub fn generate(spec: &SceneSpec, out: &Path) -> Result<usize> {
         mask_layer: None,
         block_size: 256,
     };
-    let grid = io::build_grid(&raw)?;
+    let grid = crate::config::build_grid(&raw)?;
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let n_granites = ((w * h / 1e6) / 100.0).ceil().max(2.0) as usize;
     let granites = (0..n_granites)

@@ -41,15 +41,15 @@ use geo::{Area, Centroid};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::config::{ModelKind, RawTargets, Settings};
+use crate::config::{RawTargets, Settings};
 use crate::error::{Error, Result};
 use crate::features::FeatureStack;
 use crate::grid::{Cell, Grid};
-use crate::io::cog;
+use crate::io::cog::MapRaster;
 use crate::io::polygons::{self, FieldKind, FieldValue, VectorFormat};
 use crate::io::vector::Burner;
 use crate::labels::Deposits;
-use crate::model::FittedModel;
+use crate::model::{Fitted, FittedModel};
 
 /// The default share of the scored area that becomes target cells, in percent.
 pub const DEFAULT_TOP_PERCENT: f64 = 5.0;
@@ -151,11 +151,11 @@ fn bucket_of_rank(hist: &[u64], k: u64) -> (usize, u64) {
     (0, above)
 }
 
-fn histogram(map: &Path, grid: &Grid, f: impl Fn(u32) -> Option<usize> + Sync) -> Result<Vec<u64>> {
+fn histogram(map: &MapRaster, grid: &Grid, f: impl Fn(u32) -> Option<usize> + Sync) -> Result<Vec<u64>> {
     grid.windows()
         .par_iter()
         .map(|w| -> Result<Vec<u64>> {
-            let (values, valid) = cog::read_window(map, w)?;
+            let (values, valid) = map.read_window(w)?;
             let mut h = vec![0u64; 1 << 16];
             for (&v, &ok) in values.iter().zip(&valid) {
                 if ok {
@@ -176,11 +176,11 @@ fn histogram(map: &Path, grid: &Grid, f: impl Fn(u32) -> Option<usize> + Sync) -
 }
 
 /// The exact k-th largest valid value of the map (k from 1), and the number of valid cells.
-pub fn kth_largest(map: &Path, grid: &Grid, top_percent: f64) -> Result<(f32, u64, u64)> {
+pub fn kth_largest(map: &MapRaster, grid: &Grid, top_percent: f64) -> Result<(f32, u64, u64)> {
     let high = histogram(map, grid, |k| Some((k >> 16) as usize))?;
     let scored: u64 = high.iter().sum();
     if scored == 0 {
-        return Err(Error::input(map, "has no scored cell to draw targets from"));
+        return Err(Error::input(map.path(), "has no scored cell to draw targets from"));
     }
     let k = ((scored as f64 * top_percent / 100.0).ceil() as u64).clamp(1, scored);
     let (hb, above) = bucket_of_rank(&high, k);
@@ -239,11 +239,11 @@ pub fn find_targets(
     stack: &FeatureStack,
     model: &FittedModel,
     deposits: &Deposits,
-    map: &Path,
-    uncertainty: Option<&Path>,
+    map: &MapRaster,
+    uncertainty: Option<&MapRaster>,
     scratch: &Path,
 ) -> Result<Targets> {
-    let t: &RawTargets = &settings.raw.targets;
+    let t: &RawTargets = &settings.targets;
     let grid = &settings.grid;
     let (rule, rule_value, threshold, scored, requested) = match t.probability {
         Some(p) => {
@@ -265,7 +265,7 @@ pub fn find_targets(
         let blocks: Vec<_> = group
             .par_iter()
             .map(|w| -> Result<Vec<bool>> {
-                let (values, valid) = cog::read_window(map, w)?;
+                let (values, valid) = map.read_window(w)?;
                 Ok(values.iter().zip(&valid).map(|(&v, &ok)| ok && v >= threshold).collect())
             })
             .collect::<Result<_>>()?;
@@ -292,7 +292,7 @@ pub fn find_targets(
 
     // Statistics per kept polygon.
     let ncols = stack.columns.len();
-    let linear = model_is_linear(settings);
+    let linear = matches!(model.kind, Fitted::Logistic(_));
     let burner = Burner::new(
         kept.iter().enumerate().map(|(i, p)| (geo::Geometry::Polygon(p.clone()), i as u32)).collect(),
         false,
@@ -326,9 +326,9 @@ pub fn find_targets(
             if !any {
                 return Ok((accs, reference));
             }
-            let (values, valid) = cog::read_window(map, w)?;
+            let (values, valid) = map.read_window(w)?;
             let unc = match uncertainty {
-                Some(u) => Some(cog::read_window(u, w)?),
+                Some(u) => Some(u.read_window(w)?),
                 None => None,
             };
             for (i, id) in ids.iter().enumerate() {
@@ -375,7 +375,7 @@ pub fn find_targets(
         )?;
 
     let layer_names: Vec<&str> = settings.evidence.iter().map(|e| e.name.as_str()).collect();
-    let explain = Explainer::new(settings, model, &layer_names, &stack.spans, &reference)?;
+    let explain = Explainer::new(model, &layer_names, &stack.spans, &reference);
     let cell_km2 = grid.cell_area() / 1e6;
     let mut targets: Vec<(usize, Target)> = kept
         .into_iter()
@@ -430,13 +430,9 @@ pub fn find_targets(
             polygons: n_found,
             dropped_small,
             min_area_km2: t.min_area_km2,
-            uncertainty_map: uncertainty.and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()),
+            uncertainty_map: uncertainty.and_then(|p| p.path().file_name()).map(|n| n.to_string_lossy().into_owned()),
         },
     })
-}
-
-fn model_is_linear(settings: &Settings) -> bool {
-    settings.model.kind == ModelKind::Logistic
 }
 
 /// Turns a target's feature means into the `top_evidence` text.
@@ -451,37 +447,12 @@ struct Explainer {
 }
 
 impl Explainer {
-    fn new(
-        settings: &Settings,
-        model: &FittedModel,
-        names: &[&str],
-        spans: &[std::ops::Range<usize>],
-        reference: &Reference,
-    ) -> Result<Explainer> {
-        let mut linear = None;
-        if model_is_linear(settings) {
-            let d = model.describe();
-            let coefs = d["coefficients_standardised"].as_object();
-            let mean = d["feature_mean"].as_array();
-            let std = d["feature_std"].as_array();
-            let (Some(coefs), Some(mean), Some(std)) = (coefs, mean, std) else {
-                return Err(Error::Model("the logistic model lacks its coefficients or standardisation".into()));
-            };
-            linear = Some(
-                model
-                    .columns
-                    .iter()
-                    .enumerate()
-                    .map(|(j, c)| {
-                        (
-                            coefs.get(c).and_then(|v| v.as_f64()).unwrap_or(0.0),
-                            mean.get(j).and_then(|v| v.as_f64()).unwrap_or(0.0),
-                            std.get(j).and_then(|v| v.as_f64()).unwrap_or(1.0),
-                        )
-                    })
-                    .collect(),
-            );
-        }
+    /// The explainer of `model`: from the saved model's own kind, never the config's.
+    fn new(model: &FittedModel, names: &[&str], spans: &[std::ops::Range<usize>], reference: &Reference) -> Explainer {
+        let linear = match &model.kind {
+            Fitted::Logistic(m) => Some(m.standardised_terms()),
+            _ => None,
+        };
         let n = reference.cells.max(1) as f64;
         let area = reference
             .sum
@@ -492,13 +463,13 @@ impl Explainer {
                 (m, (q / n - m * m).max(0.0).sqrt())
             })
             .collect();
-        Ok(Explainer {
+        Explainer {
             names: names.iter().map(|s| s.to_string()).collect(),
             columns: model.columns.clone(),
             spans: spans.to_vec(),
             linear,
             area,
-        })
+        }
     }
 
     fn top(&self, means: &[f64]) -> String {

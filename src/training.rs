@@ -56,6 +56,15 @@ impl TrainingSet {
         }
     }
 
+    /// Row-major copy of the feature rows `idx`.
+    pub fn rows(&self, idx: &[usize]) -> Vec<f64> {
+        let mut out = Vec::with_capacity(idx.len() * self.x.ncols());
+        for &i in idx {
+            out.extend(self.x.row(i).iter());
+        }
+        out
+    }
+
     /// Samples the training set for `deposits`.
     pub fn sample(settings: &Settings, stack: &FeatureStack, deposits: &Deposits) -> Result<TrainingSet> {
         let grid = &stack.grid;
@@ -171,4 +180,13 @@ fn buffered_cells(grid: &crate::grid::Grid, deposits: &Deposits, buffer: f64) ->
         }
     }
     set.into_iter().collect()
+}
+
+/// Derives a per-member seed from a base seed and an index (splitmix64): every seeded
+/// choice of a fit (bags, folds, permutations) draws from its own generator.
+pub fn derive_seed(seed: u64, index: u64) -> u64 {
+    let mut z = seed ^ index.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }

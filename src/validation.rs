@@ -11,6 +11,9 @@
 //!
 //! In every scheme, rows within `buffer` of any test row of a fold are dropped from that
 //! fold's training set (and kept out of its test set: they are simply not used).
+//!
+//! [`cross_validate`] runs the folds for every model kind: it fits a fold model on each
+//! fold's training rows and scores its held-out rows, given how to fit and predict.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +24,9 @@ use rstar::RTree;
 use serde::Serialize;
 
 use crate::config::{RawValidation, ValidationKind};
+use crate::error::Result;
+use crate::features::FeatureStack;
+use crate::training::{derive_seed, TrainingSet};
 
 /// One fold: the rows it tests and the rows its model is trained on.
 #[derive(Debug, Clone, Serialize)]
@@ -183,6 +189,158 @@ pub fn prediction_rate(scores: &[f64], y: &[bool]) -> Vec<[f64; 2]> {
         i = j;
     }
     curve
+}
+
+/// What cross-validation found, for `metrics.json` (`validation`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CvReport {
+    /// The scheme.
+    pub kind: ValidationKind,
+    /// Folds evaluated.
+    pub folds: usize,
+    /// Held-out AUC of each fold (null where a fold lacks deposits or negatives).
+    pub fold_auc: Vec<Option<f64>>,
+    /// Mean of the defined fold AUCs.
+    pub cv_auc: f64,
+    /// Standard deviation of the defined fold AUCs.
+    pub cv_auc_sd: f64,
+    /// AUC of all held-out predictions pooled.
+    pub pooled_auc: f64,
+    /// Prediction-rate curve of the pooled held-out predictions.
+    pub prediction_rate: Vec<[f64; 2]>,
+    /// Mean decrease of the fold AUC when a layer's columns are permuted, per layer.
+    pub importance: Vec<(String, f64)>,
+    /// Test rows, training rows and buffer-dropped rows per fold.
+    pub fold_rows: Vec<[usize; 3]>,
+    /// Weights of evidence only (absent for the other kinds): the median jackknife ratio
+    /// of the fold posteriors' spread to the analytic posterior standard deviation (see
+    /// `model::wofe`), `null` when no row has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jackknife_std_ratio: Option<Option<f64>>,
+}
+
+/// A cross-validation: the report, the model of each fold that had both classes to
+/// train on, and the files it writes (`importance.csv`, `cv_folds.csv`).
+#[derive(Debug)]
+pub struct CrossValidation<M> {
+    /// What `metrics.json` reports under `validation`.
+    pub report: CvReport,
+    /// The fold models, in fold order.
+    pub fold_models: Vec<M>,
+    /// Output files (name, text).
+    pub files: Vec<(String, String)>,
+}
+
+/// Held-out predictions, AUCs and permutation importance of each fold (`[validation]`
+/// `v`, random choices from `seed`), for any model kind that `fit`s on training rows
+/// (with a seed) and `predict`s row-major feature rows. `None` when `v.kind` is `none`.
+pub fn cross_validate<M>(
+    v: &RawValidation,
+    seed: u64,
+    stack: &FeatureStack,
+    t: &TrainingSet,
+    fit: impl Fn(&[usize], u64) -> Result<M>,
+    predict: impl Fn(&M, &[f64]) -> Vec<f64>,
+) -> Result<Option<CrossValidation<M>>> {
+    if v.kind == ValidationKind::None {
+        return Ok(None);
+    }
+    let grid = &stack.grid;
+    let xy: Vec<[f64; 2]> = t
+        .cells
+        .iter()
+        .map(|&c| {
+            let (x, y) = grid.centre(c);
+            [x, y]
+        })
+        .collect();
+    let origin = [grid.geo_transform[0], grid.geo_transform[3]];
+    let folds = folds(v, seed, &xy, &t.y, origin);
+    let cols = t.x.ncols();
+    let mut fold_auc = Vec::new();
+    let mut pooled_s = Vec::new();
+    let mut pooled_y = Vec::new();
+    let mut drops = vec![(0.0, 0usize); stack.layers.len()];
+    let mut models = Vec::new();
+    let mut fold_rows = Vec::new();
+    let mut folds_csv = String::from("fold,row,col,x,y,deposit,role\n");
+    for (k, f) in folds.iter().enumerate() {
+        fold_rows.push([f.test.len(), f.train.len(), f.dropped]);
+        for (rows, role) in [(&f.test, "test"), (&f.train, "train")] {
+            for &i in rows.iter() {
+                let c = t.cells[i];
+                folds_csv += &format!("{k},{},{},{},{},{},{role}\n", c.row, c.col, xy[i][0], xy[i][1], t.y[i] as u8);
+            }
+        }
+        let has_both = |rows: &[usize]| rows.iter().any(|&i| t.y[i]) && rows.iter().any(|&i| !t.y[i]);
+        if !has_both(&f.train) {
+            fold_auc.push(None);
+            continue;
+        }
+        let members = fit(&f.train, derive_seed(seed, 7_000 + k as u64))?;
+        let xt = t.rows(&f.test);
+        let yt: Vec<bool> = f.test.iter().map(|&i| t.y[i]).collect();
+        let s = predict(&members, &xt);
+        pooled_s.extend(&s);
+        pooled_y.extend(&yt);
+        let a = auc(&s, &yt);
+        if a.is_nan() {
+            fold_auc.push(None);
+        } else {
+            fold_auc.push(Some(a));
+            // Permutation importance: one permutation of the test rows moves every column
+            // of a layer together.
+            let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, 9_000 + k as u64));
+            for (l, span) in stack.spans.iter().enumerate() {
+                for _ in 0..v.importance_repeats {
+                    let mut perm: Vec<usize> = (0..yt.len()).collect();
+                    perm.shuffle(&mut rng);
+                    let mut xp = xt.clone();
+                    for (r, &src) in perm.iter().enumerate() {
+                        for c in span.clone() {
+                            xp[r * cols + c] = xt[src * cols + c];
+                        }
+                    }
+                    let ap = auc(&predict(&members, &xp), &yt);
+                    drops[l].0 += a - ap;
+                    drops[l].1 += 1;
+                }
+            }
+        }
+        models.push(members);
+    }
+    let defined: Vec<f64> = fold_auc.iter().flatten().copied().collect();
+    let n = defined.len() as f64;
+    let mean = defined.iter().sum::<f64>() / n;
+    let sd = if defined.len() > 1 {
+        (defined.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+    } else {
+        f64::NAN
+    };
+    let importance: Vec<(String, f64)> = stack
+        .layers
+        .iter()
+        .zip(&drops)
+        .map(|(l, (s, c))| (l.name().to_string(), if *c > 0 { s / *c as f64 } else { f64::NAN }))
+        .collect();
+    let mut csv = String::from("layer,auc_decrease\n");
+    for (name, d) in &importance {
+        csv += &format!("{name},{d}\n");
+    }
+    let report = CvReport {
+        kind: v.kind,
+        folds: folds.len(),
+        fold_auc,
+        cv_auc: mean,
+        cv_auc_sd: sd,
+        pooled_auc: auc(&pooled_s, &pooled_y),
+        prediction_rate: prediction_rate(&pooled_s, &pooled_y),
+        importance,
+        fold_rows,
+        jackknife_std_ratio: None,
+    };
+    let files = vec![("importance.csv".into(), csv), ("cv_folds.csv".into(), folds_csv)];
+    Ok(Some(CrossValidation { report, fold_models: models, files }))
 }
 
 #[cfg(test)]

@@ -115,3 +115,52 @@ fn a_layer_of_two_columns_is_refused_by_weights_of_evidence() {
     let text = cloncurry_config(&out, "", &ev);
     fails_with(&text, &out, tmp.path(), &["breccia_aspect", "2 columns", "breccia_aspect_sin, breccia_aspect_cos"]);
 }
+
+/// `lode validate` rejects the model keys `lode run` would reject, without preparing any
+/// evidence: fuzzy memberships (`low == high`, a missing membership) and the weights-of-
+/// evidence generalisation keys (`classes` with `threshold`, a key of the other method).
+/// `lode run` fails with the same message and writes nothing.
+#[test]
+fn lode_validate_rejects_bad_fuzzy_and_wofe_keys_like_lode_run() {
+    let stratno = cloncurry("binary/StratNo.tif");
+    let layer = |extra: &str| {
+        format!("[[evidence]]\nname = \"units\"\nkind = \"categorical\"\npath = \"{}\"\n{extra}\n", stratno.display())
+    };
+    let cases = [
+        (
+            "fuzzy",
+            layer("fuzzy = { membership = \"linear\", low = 1.0, high = 1.0 }"),
+            vec!["evidence `units`.fuzzy.high", "must differ from `low`"],
+        ),
+        ("fuzzy", layer(""), vec!["evidence[0].fuzzy", "needs a membership for layer `units`"]),
+        (
+            "fuzzy",
+            layer("fuzzy = { membership = \"classes\", values = { \"2\" = 1.5 } }"),
+            vec!["evidence `units`.fuzzy.values", "outside [0, 1]"],
+        ),
+        ("wofe", layer("wofe = { classes = [2], threshold = 2 }"), vec!["evidence `units`.wofe.classes", "not both"]),
+        (
+            "wofe",
+            layer("wofe = { method = \"ascending\", classes = [2] }"),
+            vec!["evidence `units`.wofe.classes", "categorical method only"],
+        ),
+        (
+            "wofe",
+            layer("wofe = { method = \"categorical\", threshold = 2 }"),
+            vec!["evidence `units`.wofe.threshold", "ascending or descending only"],
+        ),
+    ];
+    for (kind, evidence, needles) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let text = cloncurry_config(&out, "", &format!("{evidence}\n[model]\nkind = \"{kind}\"\n"));
+        let path = write(tmp.path(), "bad.toml", &text);
+        let o = lode(&["validate", path.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "lode validate accepted:\n{evidence}\n{err}");
+        for n in &needles {
+            assert!(err.contains(n), "lode validate does not mention `{n}`:\n{err}");
+        }
+        fails_with(&text, &out, tmp.path(), &needles);
+    }
+}

@@ -566,3 +566,55 @@ fn cluster_folds_hold_out_exactly_one_single_linkage_cluster_of_deposits_each() 
     let m = metrics(tmp.path());
     assert_eq!(m["validation"]["folds"].as_u64().unwrap() as usize, fold_of_cluster.len());
 }
+
+/// `lode predict` takes the model kind from the saved `model.json`, never from the
+/// config's `[model]`: a model of each kind, fitted on the Cloncurry binary layers, is
+/// reloaded under a config asking for another kind and gives the same map (GDAL's
+/// checksum of the band) and the same targets.
+#[test]
+fn lode_predict_uses_the_saved_models_kind_whatever_the_config_says() {
+    let kinds = [
+        ("logistic", "[model]\nkind = \"logistic\""),
+        ("random_forest", "[model]\nkind = \"random_forest\"\nn_trees = 20"),
+        ("gradient_boosting", "[model]\nkind = \"gradient_boosting\"\niterations = 20"),
+        ("wofe", "[model]\nkind = \"wofe\"\nunit_cell_km2 = 1.0\nconfidence = 2.0"),
+        ("fuzzy", "[model]\nkind = \"fuzzy\"\noperator = \"gamma\"\ngamma = 0.7"),
+    ];
+    let checksum = |path: &Path| gdalinfo(path, &["-checksum"])["bands"][0]["checksum"].as_i64().unwrap();
+    for (k, (kind, model)) in kinds.iter().enumerate() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        // The wofe demo's four binary layers, each with a fuzzy membership per class.
+        let config_for = |name: &str, model: &str| {
+            let c = shipped_config(tmp.path(), "cloncurry-wofe.toml", &out, "");
+            let text = std::fs::read_to_string(&c).unwrap();
+            let start = text.find("[model]").unwrap();
+            let end = text.find("[output]").unwrap();
+            let text = format!("{}{model}\n\n{}", &text[..start], &text[end..]).replace(
+                "wofe = { method = \"categorical\" }",
+                "wofe = { method = \"categorical\" }\nfuzzy = { membership = \"classes\", values = { \"1\" = 0.3, \"2\" = 0.8 } }",
+            );
+            write(tmp.path(), name, &text)
+        };
+        let fitted = config_for("fit.toml", model);
+        run(&fitted, "2");
+        let saved = tmp.path().join("model.json");
+        std::fs::copy(out.join("model.json"), &saved).unwrap();
+        let map = checksum(&out.join("prospectivity.tif"));
+        let targets = std::fs::read_to_string(out.join("targets.csv")).unwrap();
+        std::fs::remove_dir_all(&out).unwrap();
+
+        let (other, other_model) = kinds[(k + 1) % kinds.len()];
+        let config = config_for("predict.toml", other_model);
+        let o = lode(&["-q", "predict", config.to_str().unwrap(), "--model", saved.to_str().unwrap()]);
+        assert!(o.status.success(), "saved {kind} under a {other} config: {}", stderr(&o));
+        assert_eq!(checksum(&out.join("prospectivity.tif")), map, "saved {kind} under a {other} config: another map");
+        assert_eq!(
+            std::fs::read_to_string(out.join("targets.csv")).unwrap(),
+            targets,
+            "saved {kind} under a {other} config: other targets"
+        );
+        let m = metrics(tmp.path());
+        assert_eq!(m["model"]["kind"], *kind, "{m:?}");
+    }
+}

@@ -1,7 +1,10 @@
 //! Evidence layers: each `[[evidence]]` table becomes one [`Evidence`] that turns a
 //! window of the grid into one or more feature columns plus a validity mask.
 //!
-//! One file per kind; adding a kind is one new file and one line in [`prepare`].
+//! One file per kind. Adding a kind today takes its file, its `pub mod` line and its arm
+//! in [`prepare`] here, its [`EvidenceKind`] variant and its keys in `config.rs` (the
+//! `RawEvidence` fields and the check that refuses them on other kinds), and its rows in
+//! docs/config.md (`tests/config_docs.rs` fails while a key or default is missing there).
 
 pub mod categorical;
 pub mod distance;

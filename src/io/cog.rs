@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use gdal::raster::{Buffer, RasterCreationOptions};
 use gdal::{Dataset, DriverManager, Metadata};
 
-use crate::config::Compression;
 use crate::error::{Error, Result};
-use crate::grid::{Grid, Window};
+use crate::grid::{Cell, Grid, Window};
+use crate::io::Compression;
 
 /// The nodata value of lode's float maps (cells outside the study area or without evidence).
 pub const NODATA: f32 = -9999.0;
@@ -121,8 +121,52 @@ pub fn read_window(path: &Path, w: &Window) -> Result<(Vec<f32>, Vec<bool>)> {
     read_window_from(&ds, path, w)
 }
 
+/// A float32 map on the grid, band 1 (a map lode wrote, or any raster given to `lode
+/// evaluate`): the handle that evaluation and targets read the map through. It holds a
+/// path, not a GDAL handle, so it is `Send + Sync` and every window opens its own.
+#[derive(Debug, Clone)]
+pub struct MapRaster {
+    path: PathBuf,
+}
+
+impl MapRaster {
+    /// The map at `path`, which must have `grid`'s shape.
+    pub fn open(path: &Path, grid: &Grid) -> Result<MapRaster> {
+        let ds = Dataset::open(path).map_err(|e| Error::input(path, e))?;
+        if ds.raster_size() != (grid.cols, grid.rows) {
+            return Err(Error::input(
+                path,
+                format!("is {:?} cells, the grid is {}x{}", ds.raster_size(), grid.cols, grid.rows),
+            ));
+        }
+        Ok(MapRaster { path: path.to_path_buf() })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Values and validity of window `w`.
+    pub fn read_window(&self, w: &Window) -> Result<(Vec<f32>, Vec<bool>)> {
+        read_window(&self.path, w)
+    }
+
+    /// The value of each cell (`None` without data there), read from one open dataset.
+    pub fn read_cells(&self, cells: &[Cell]) -> Result<Vec<Option<f32>>> {
+        let ds = Dataset::open(&self.path).map_err(|e| Error::input(&self.path, e))?;
+        cells
+            .iter()
+            .map(|c| {
+                let (v, ok) = read_window_from(&ds, &self.path, &Window { col: c.col, row: c.row, cols: 1, rows: 1 })?;
+                Ok(ok[0].then_some(v[0]))
+            })
+            .collect()
+    }
+}
+
 /// Like [`read_window`] on an open dataset.
-pub fn read_window_from(ds: &Dataset, path: &Path, w: &Window) -> Result<(Vec<f32>, Vec<bool>)> {
+fn read_window_from(ds: &Dataset, path: &Path, w: &Window) -> Result<(Vec<f32>, Vec<bool>)> {
     let fail = |e: gdal::errors::GdalError| Error::input(path, e);
     let band = ds.rasterband(1).map_err(fail)?;
     let win = (w.col as isize, w.row as isize);

@@ -14,9 +14,9 @@ use std::sync::Once;
 
 use gdal::spatial_ref::{AxisMappingStrategy, SpatialRef};
 
-use crate::config::RawGrid;
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
-use crate::grid::{Grid, Mask};
 
 /// GDAL block cache lode uses unless `GDAL_CACHEMAX` is set, in MB.
 pub const DEFAULT_CACHE_MB: &str = "256";
@@ -50,14 +50,14 @@ pub fn gdal_version() -> String {
 }
 
 /// Parses a CRS definition (`EPSG:xxxx`, WKT, PROJ) with GIS axis order (x = easting).
-pub fn parse_crs(definition: &str) -> std::result::Result<SpatialRef, gdal::errors::GdalError> {
+pub(crate) fn parse_crs(definition: &str) -> std::result::Result<SpatialRef, gdal::errors::GdalError> {
     let mut srs = SpatialRef::from_definition(definition)?;
     srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
     Ok(srs)
 }
 
 /// A short name of a CRS: `EPSG:7845` when it has an authority, else its name.
-pub fn crs_name(srs: &SpatialRef) -> String {
+pub(crate) fn crs_name(srs: &SpatialRef) -> String {
     let mut s = srs.clone();
     if let (Some(auth), Ok(code)) = (s.auth_name(), s.auth_code()) {
         return format!("{auth}:{code}");
@@ -70,61 +70,56 @@ pub fn crs_name(srs: &SpatialRef) -> String {
     s.name().unwrap_or_else(|| "unnamed CRS".into())
 }
 
-/// Builds the grid from `[grid]`: a template raster, or CRS + bounds + cell size.
-pub fn build_grid(raw: &RawGrid) -> Result<Grid> {
-    let explicit = raw.crs.is_some() || raw.bounds.is_some() || raw.cell_size.is_some();
-    let mut grid = match (&raw.template, explicit) {
-        (Some(_), true) => {
-            return Err(Error::key(
-                "grid.template",
-                "give either a template raster or crs + bounds + cell_size, not both",
-            ))
-        }
-        (Some(path), false) => raster::BandRef::open("grid.template", path, 1)?.grid(raw.block_size),
-        (None, _) => {
-            let (Some(crs), Some(bounds), Some(cell)) = (&raw.crs, raw.bounds, raw.cell_size) else {
-                return Err(Error::key("grid", "needs `template`, or all three of `crs`, `bounds` and `cell_size`"));
-            };
-            let srs = parse_crs(crs).map_err(|e| Error::key("grid.crs", format!("`{crs}`: {e}")))?;
-            if !(cell > 0.0 && cell.is_finite()) {
-                return Err(Error::key("grid.cell_size", format!("{cell} must be > 0")));
-            }
-            let [xmin, ymin, xmax, ymax] = bounds;
-            if !(xmax > xmin && ymax > ymin) {
-                return Err(Error::key("grid.bounds", "must be [xmin, ymin, xmax, ymax] with max > min"));
-            }
-            let whole = |extent: f64, axis: &str| -> Result<usize> {
-                let n = (extent / cell).round();
-                if (n * cell - extent).abs() > 1e-6 * cell || n < 1.0 {
-                    return Err(Error::key(
-                        "grid.bounds",
-                        format!(
-                            "the {axis} extent {extent} is not a whole number of {cell} cells; \
-                             lode does not clip or stretch the grid silently"
-                        ),
-                    ));
-                }
-                Ok(n as usize)
-            };
-            let cols = whole(xmax - xmin, "x")?;
-            let rows = whole(ymax - ymin, "y")?;
-            Grid {
-                crs_wkt: srs.to_wkt().map_err(|e| Error::key("grid.crs", e.to_string()))?,
-                crs_name: crs_name(&srs),
-                geo_transform: [xmin, cell, 0.0, ymax, 0.0, -cell],
-                cols,
-                rows,
-                block_size: raw.block_size,
-                mask: Mask::All,
-            }
-        }
-    };
-    if let Some(path) = &raw.mask {
-        grid.mask = Mask::open(path, raw.mask_layer.as_deref(), &grid)?;
-    } else if raw.mask_layer.is_some() {
-        return Err(Error::key("grid.mask_layer", "is set but `grid.mask` is not"));
-    }
-    Ok(grid)
+/// Resampling used when a raster is warped onto the grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Resampling {
+    /// Nearest for classes; for continuous values bilinear when the source cells are as
+    /// large as the grid's or larger, average when they are smaller.
+    #[default]
+    Auto,
+    /// Nearest neighbour.
+    Nearest,
+    /// Bilinear.
+    Bilinear,
+    /// Cubic convolution.
+    Cubic,
+    /// Mean of the source cells under the grid cell.
+    Average,
+    /// Most frequent source value under the grid cell.
+    Mode,
+}
+
+/// Compression of the output GeoTIFFs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    /// DEFLATE with a floating-point predictor: read everywhere.
+    #[default]
+    Deflate,
+    /// ZSTD: faster and smaller, needs GDAL 2.3+ readers.
+    Zstd,
+}
+
+/// A CRS definition resolved by GDAL.
+#[derive(Debug, Clone)]
+pub struct Crs {
+    /// As WKT.
+    pub wkt: String,
+    /// Short name (see [`crs_name`]).
+    pub name: String,
+    /// Metres per linear unit of a projected CRS; `None` for a geographic one.
+    pub metres_per_unit: Option<f64>,
+}
+
+/// Resolves a CRS definition (`EPSG:xxxx`, WKT, PROJ); the error is GDAL's message.
+pub fn resolve_crs(definition: &str) -> std::result::Result<Crs, String> {
+    let srs = parse_crs(definition).map_err(|e| e.to_string())?;
+    Ok(Crs {
+        wkt: srs.to_wkt().map_err(|e| e.to_string())?,
+        name: crs_name(&srs),
+        metres_per_unit: srs.is_projected().then(|| srs.linear_units()),
+    })
 }
 
 /// Converts a list of arguments into the `char**` that GDAL's utility functions take.

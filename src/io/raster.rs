@@ -11,10 +11,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use gdal::spatial_ref::CoordTransform;
 use gdal::Dataset;
 
-use crate::config::Resampling;
 use crate::error::{Error, Result};
 use crate::grid::{Grid, Mask, Window};
-use crate::io::{cpl_args, crs_name, last_gdal_error, parse_crs};
+use crate::io::{cpl_args, crs_name, last_gdal_error, parse_crs, Resampling};
 
 /// A raster band named in the config, checked: it exists, opens, has a CRS and the band.
 #[derive(Debug, Clone)]
@@ -35,6 +34,8 @@ pub struct BandRef {
     pub rows: usize,
     /// GDAL data type name, e.g. `Int32`.
     pub data_type: String,
+    /// Metres per linear unit of a projected CRS; `None` for a geographic one.
+    pub metres_per_unit: Option<f64>,
 }
 
 impl BandRef {
@@ -79,6 +80,7 @@ impl BandRef {
             cols,
             rows,
             data_type: rb.band_type().name(),
+            metres_per_unit: srs.is_projected().then(|| srs.linear_units()),
         })
     }
 
@@ -87,6 +89,7 @@ impl BandRef {
         Grid {
             crs_wkt: self.crs_wkt.clone(),
             crs_name: self.crs_name.clone(),
+            metres_per_unit: self.metres_per_unit,
             geo_transform: self.geo_transform,
             cols: self.cols,
             rows: self.rows,
@@ -139,6 +142,17 @@ pub struct GridBand {
     /// A source value that means "no data" although the file does not declare it
     /// (e.g. Landsat's fill DN 0), set by [`GridBand::with_fill`].
     fill: Option<f64>,
+}
+
+impl crate::grid::StudyArea for GridBand {
+    fn flags(&self, grid: &Grid, w: &Window) -> Result<Vec<bool>> {
+        let block = self.read(grid, w)?;
+        Ok(block.values.iter().zip(&block.valid).map(|(&v, &ok)| ok && v != 0.0).collect())
+    }
+
+    fn source(&self) -> &Path {
+        &self.source
+    }
 }
 
 static VRT_COUNTER: AtomicUsize = AtomicUsize::new(0);

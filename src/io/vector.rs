@@ -236,36 +236,55 @@ impl Burner {
     }
 }
 
-impl crate::grid::Mask {
-    /// Opens a study-area mask: a polygon layer, or a raster warped onto `grid`.
-    pub fn open(path: &Path, layer: Option<&str>, grid: &Grid) -> Result<crate::grid::Mask> {
-        if !path.exists() {
-            return Err(Error::MissingFile { key: "grid.mask".into(), path: path.into() });
+impl crate::grid::StudyArea for MaskPolygons {
+    fn flags(&self, grid: &Grid, w: &Window) -> Result<Vec<bool>> {
+        Ok(self.burner.burn(grid, w)?.into_iter().map(|class| class.is_some()).collect())
+    }
+
+    fn source(&self) -> &Path {
+        &self.source
+    }
+}
+
+/// Study-area polygons: cells whose centre lies inside one.
+#[derive(Debug)]
+struct MaskPolygons {
+    source: PathBuf,
+    burner: Burner,
+}
+
+/// Opens the study-area mask `grid.mask` (`layer`: `grid.mask_layer`): a polygon layer,
+/// or a raster warped onto `grid` whose non-zero cells are the study area.
+pub fn open_mask(path: &Path, layer: Option<&str>, grid: &Grid) -> Result<crate::grid::Mask> {
+    if !path.exists() {
+        return Err(Error::MissingFile { key: "grid.mask".into(), path: path.into() });
+    }
+    let ds = Dataset::open(path).map_err(|e| Error::input(path, e))?;
+    if ds.layer_count() > 0 {
+        let lref = LayerRef::open("grid.mask", path, layer, None)?;
+        let shapes: Vec<_> = lref
+            .read(grid, None)?
+            .into_iter()
+            .filter(|f| matches!(f.geometry, geo::Geometry::Polygon(_) | geo::Geometry::MultiPolygon(_)))
+            .map(|f| (f.geometry, 0))
+            .collect();
+        if shapes.is_empty() {
+            return Err(Error::Layer {
+                path: path.into(),
+                layer: lref.layer,
+                message: "has no polygon to use as the study area".into(),
+            });
         }
-        let ds = Dataset::open(path).map_err(|e| Error::input(path, e))?;
-        if ds.layer_count() > 0 {
-            let lref = LayerRef::open("grid.mask", path, layer, None)?;
-            let shapes: Vec<_> = lref
-                .read(grid, None)?
-                .into_iter()
-                .filter(|f| matches!(f.geometry, geo::Geometry::Polygon(_) | geo::Geometry::MultiPolygon(_)))
-                .map(|f| (f.geometry, 0))
-                .collect();
-            if shapes.is_empty() {
-                return Err(Error::Layer {
-                    path: path.into(),
-                    layer: lref.layer,
-                    message: "has no polygon to use as the study area".into(),
-                });
-            }
-            Ok(crate::grid::Mask::Polygons(Burner::new(shapes, false)))
-        } else {
-            if layer.is_some() {
-                return Err(Error::key("grid.mask_layer", "is set but the mask is a raster"));
-            }
-            let band = crate::io::raster::BandRef::open("grid.mask", path, 1)?;
-            let gb = crate::io::raster::GridBand::new(&band, grid, crate::config::Resampling::Nearest, true)?;
-            Ok(crate::grid::Mask::Raster(gb))
+        Ok(crate::grid::Mask::Polygons(Arc::new(MaskPolygons {
+            source: path.into(),
+            burner: Burner::new(shapes, false),
+        })))
+    } else {
+        if layer.is_some() {
+            return Err(Error::key("grid.mask_layer", "is set but the mask is a raster"));
         }
+        let band = crate::io::raster::BandRef::open("grid.mask", path, 1)?;
+        let gb = crate::io::raster::GridBand::new(&band, grid, crate::io::Resampling::Nearest, true)?;
+        Ok(crate::grid::Mask::Raster(Arc::new(gb)))
     }
 }

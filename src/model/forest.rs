@@ -289,13 +289,7 @@ impl Compiled {
     }
 }
 
-/// Derives a per-member seed from a base seed and an index (splitmix64).
-pub fn derive_seed(seed: u64, index: u64) -> u64 {
-    let mut z = seed ^ index.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+pub use crate::training::derive_seed;
 
 struct Grower<'a> {
     bins: &'a [Vec<u8>],

@@ -8,12 +8,12 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{FuzzyOperator, Membership, Settings, ValidationKind};
+use crate::config::{EvidenceSettings, FuzzyOperator, Membership, Settings};
 use crate::error::{Error, Result};
 use crate::features::{ClassAt, ClassReader, FeatureBlock, FeatureStack};
-use crate::labels::Deposits;
 use crate::model::BlockPrediction;
 use crate::training::TrainingSet;
+use crate::validation::CrossValidation;
 
 /// A membership function with its parameters.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -91,6 +91,58 @@ pub fn combine(op: FuzzyOperator, gamma: f64, m: &[f64]) -> f64 {
     }
 }
 
+/// The membership function of layer `ev` (`evidence.fuzzy`), checked: every key its
+/// membership needs given, values in range. Called by `lode validate` (through
+/// [`crate::model::check`]) and when the model is built.
+pub fn membership(ev: &EvidenceSettings) -> Result<MembershipFn> {
+    let key = |k: &str| format!("evidence `{}`.fuzzy.{k}", ev.name);
+    let f = ev.fuzzy.as_ref().ok_or_else(|| Error::key(key("membership"), "is required by model.kind = \"fuzzy\""))?;
+    let need = |v: Option<f64>, k: &str| {
+        v.ok_or_else(|| Error::key(key(k), format!("is required by membership `{:?}`", f.membership).to_lowercase()))
+    };
+    let func = match f.membership {
+        Membership::Linear => {
+            let (low, high) = (need(f.low, "low")?, need(f.high, "high")?);
+            if low == high {
+                return Err(Error::key(key("high"), "must differ from `low`"));
+            }
+            MembershipFn::Linear { low, high }
+        }
+        Membership::Large | Membership::Small => {
+            let midpoint = need(f.midpoint, "midpoint")?;
+            let spread = f.spread.unwrap_or(5.0);
+            if midpoint <= 0.0 || spread <= 0.0 {
+                return Err(Error::key(key("midpoint"), "midpoint and spread must be > 0"));
+            }
+            if f.membership == Membership::Large {
+                MembershipFn::Large { midpoint, spread }
+            } else {
+                MembershipFn::Small { midpoint, spread }
+            }
+        }
+        Membership::Classes => {
+            let given =
+                f.values.as_ref().ok_or_else(|| Error::key(key("values"), "is required by membership `classes`"))?;
+            let mut values = HashMap::new();
+            for (class, &m) in given {
+                let c: i64 = class
+                    .parse()
+                    .map_err(|_| Error::key(key("values"), format!("`{class}` is not an integer class")))?;
+                if !(0.0..=1.0).contains(&m) {
+                    return Err(Error::key(key("values"), format!("membership {m} of class {c} is outside [0, 1]")));
+                }
+                values.insert(c, m);
+            }
+            let default = f.default.unwrap_or(0.0);
+            if !(0.0..=1.0).contains(&default) {
+                return Err(Error::key(key("default"), "must be in [0, 1]"));
+            }
+            MembershipFn::Classes { values, default }
+        }
+    };
+    Ok(func)
+}
+
 /// A fuzzy overlay model.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Fuzzy {
@@ -106,60 +158,7 @@ impl Fuzzy {
         let mut layers = Vec::new();
         for (ev, reader) in settings.evidence.iter().zip(readers) {
             let key = |k: &str| format!("evidence `{}`.fuzzy.{k}", ev.name);
-            let f = ev
-                .fuzzy
-                .as_ref()
-                .ok_or_else(|| Error::key(key("membership"), "is required by model.kind = \"fuzzy\""))?;
-            let need = |v: Option<f64>, k: &str| {
-                v.ok_or_else(|| {
-                    Error::key(key(k), format!("is required by membership `{:?}`", f.membership).to_lowercase())
-                })
-            };
-            let func = match f.membership {
-                Membership::Linear => {
-                    let (low, high) = (need(f.low, "low")?, need(f.high, "high")?);
-                    if low == high {
-                        return Err(Error::key(key("high"), "must differ from `low`"));
-                    }
-                    MembershipFn::Linear { low, high }
-                }
-                Membership::Large | Membership::Small => {
-                    let midpoint = need(f.midpoint, "midpoint")?;
-                    let spread = f.spread.unwrap_or(5.0);
-                    if midpoint <= 0.0 || spread <= 0.0 {
-                        return Err(Error::key(key("midpoint"), "midpoint and spread must be > 0"));
-                    }
-                    if f.membership == Membership::Large {
-                        MembershipFn::Large { midpoint, spread }
-                    } else {
-                        MembershipFn::Small { midpoint, spread }
-                    }
-                }
-                Membership::Classes => {
-                    let given = f
-                        .values
-                        .as_ref()
-                        .ok_or_else(|| Error::key(key("values"), "is required by membership `classes`"))?;
-                    let mut values = HashMap::new();
-                    for (class, &m) in given {
-                        let c: i64 = class
-                            .parse()
-                            .map_err(|_| Error::key(key("values"), format!("`{class}` is not an integer class")))?;
-                        if !(0.0..=1.0).contains(&m) {
-                            return Err(Error::key(
-                                key("values"),
-                                format!("membership {m} of class {c} is outside [0, 1]"),
-                            ));
-                        }
-                        values.insert(c, m);
-                    }
-                    let default = f.default.unwrap_or(0.0);
-                    if !(0.0..=1.0).contains(&default) {
-                        return Err(Error::key(key("default"), "must be in [0, 1]"));
-                    }
-                    MembershipFn::Classes { values, default }
-                }
-            };
+            let func = membership(ev)?;
             if reader.codes.is_some() && !matches!(func, MembershipFn::Classes { .. }) {
                 return Err(Error::key(key("membership"), "a class layer needs membership = \"classes\""));
             }
@@ -194,28 +193,24 @@ impl Fuzzy {
     }
 
     /// Cross-validation (`[validation]`) with the machinery of the other models
-    /// ([`crate::model::trees::cross_validate`]) on the same rows and folds (a
+    /// ([`crate::validation::cross_validate`]) on the same rows and folds (the
     /// [`TrainingSet`] sampled as for `logistic`). Fuzzy memberships are given in the
     /// config, not learnt from the deposits, so every fold's model is this model: the
     /// held-out AUC measures how well the expert's memberships rank held-out deposits
     /// against held-out background cells, comparable with the trained models' `cv_auc`;
-    /// the folds differ only in which rows they score. Returns the `validation` report
-    /// and files (`importance.csv`, `cv_folds.csv`), or `None` without `[validation]`.
-    pub fn cross_validate(
-        &self,
+    /// the folds differ only in which rows they score. `None` without `[validation]`.
+    pub fn cross_validate<'a>(
+        &'a self,
         settings: &Settings,
         stack: &FeatureStack,
-        deposits: &Deposits,
-    ) -> Result<Option<(serde_json::Value, Vec<(String, String)>)>> {
-        if settings.validation.kind == ValidationKind::None {
-            return Ok(None);
-        }
-        let t = TrainingSet::sample(settings, stack, deposits)?;
+        t: &TrainingSet,
+    ) -> Result<Option<CrossValidation<&'a Fuzzy>>> {
         let (cols, nl) = (t.x.ncols(), stack.layers.len());
-        let (cv, _, files) = crate::model::trees::cross_validate(
-            settings,
+        crate::validation::cross_validate(
+            &settings.validation,
+            settings.seed,
             stack,
-            &t,
+            t,
             |_rows, _seed| Ok(self),
             |m: &&Fuzzy, x| {
                 m.predict_block(&crate::model::trees::rows_block(x, cols, nl)).maps[0]
@@ -223,11 +218,7 @@ impl Fuzzy {
                     .map(|&p| p as f64)
                     .collect()
             },
-        )?;
-        match cv {
-            Some(cv) => Ok(Some((serde_json::to_value(&cv).map_err(|e| Error::Model(e.to_string()))?, files))),
-            None => Ok(None),
-        }
+        )
     }
 
     /// The operator and memberships.

@@ -69,6 +69,18 @@ impl Logistic {
             .collect()
     }
 
+    /// Per feature column, in order: its coefficient on the standardised scale (the sign
+    /// of a deposit), and the mean and standard deviation of the standardisation.
+    pub fn standardised_terms(&self) -> Vec<(f64, f64, f64)> {
+        let sign = if self.fitted.labels().pos.class { 1.0 } else { -1.0 };
+        self.fitted
+            .params()
+            .iter()
+            .zip(self.scaler.mean.iter().zip(&self.scaler.std))
+            .map(|(w, (&m, &s))| (sign * w, m, s))
+            .collect()
+    }
+
     /// Coefficients per feature (on the standardised scale) and the intercept.
     pub fn describe(&self, columns: &[String]) -> serde_json::Value {
         let sign = if self.fitted.labels().pos.class { 1.0 } else { -1.0 };

@@ -15,14 +15,17 @@ pub mod logistic;
 pub mod trees;
 pub mod wofe;
 
+use std::path::PathBuf;
+
 use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ModelKind, Settings};
-use crate::error::Result;
+use crate::config::{ModelKind, Settings, ValidationKind};
+use crate::error::{Error, Result};
 use crate::features::{FeatureBlock, FeatureStack};
 use crate::labels::Deposits;
-use crate::training::TrainingSet;
+use crate::training::{TrainingSet, TrainingSummary};
+use crate::validation::{cross_validate, CrossValidation, CvReport};
 
 /// A fitted model with the feature columns it expects.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,25 +73,107 @@ pub struct Fit {
     /// The model.
     pub model: FittedModel,
     /// What the fit reports into `metrics.json` under `fit` (documented per model).
-    pub report: serde_json::Value,
+    pub report: FitReport,
     /// Extra output files (name, text), e.g. weights tables.
     pub files: Vec<(String, String)>,
 }
 
-/// Fits the model `settings` asks for.
-pub fn fit(settings: &Settings, stack: &FeatureStack, deposits: &Deposits) -> Result<Fit> {
+/// What fitting reports into `metrics.json` under `fit`, per model kind (see
+/// docs/outputs.md). Serialized without a tag: each variant's fields are the keys.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum FitReport {
+    /// `logistic`, `random_forest`, `gradient_boosting`: the training rows and the
+    /// cross-validation (`null` without `[validation]`).
+    Trained {
+        /// What the sampling of the training set did.
+        training: TrainingSummary,
+        /// Cross-validation.
+        validation: Option<CvReport>,
+    },
+    /// `wofe`: prior, layers, conditional independence and cross-validation.
+    Wofe(wofe::WofeReport),
+    /// `fuzzy`: only the cross-validation (no key without `[validation]`).
+    Fuzzy {
+        /// Cross-validation.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        validation: Option<CvReport>,
+    },
+    /// `lode predict`: the saved model used.
+    Saved {
+        /// Path of the `model.json`.
+        saved_model: PathBuf,
+    },
+}
+
+impl FitReport {
+    /// The cross-validation report, if the model was cross-validated.
+    pub fn validation(&self) -> Option<&CvReport> {
+        match self {
+            FitReport::Trained { validation, .. } | FitReport::Fuzzy { validation } => validation.as_ref(),
+            FitReport::Wofe(w) => w.validation.as_ref(),
+            FitReport::Saved { .. } => None,
+        }
+    }
+
+    /// What the training-set sampling did (models fitted on a sampled training set).
+    pub fn training(&self) -> Option<&TrainingSummary> {
+        match self {
+            FitReport::Trained { training, .. } => Some(training),
+            _ => None,
+        }
+    }
+}
+
+/// The checks of the model's per-layer keys that need no evidence prepared: every fuzzy
+/// membership (`model.kind = "fuzzy"`), the weights-of-evidence generalisation keys
+/// (`wofe`). `lode validate` and `lode run` call it before any heavy work.
+pub fn check(settings: &Settings) -> Result<()> {
+    for ev in &settings.evidence {
+        match settings.model.kind {
+            ModelKind::Fuzzy => {
+                fuzzy::membership(ev)?;
+            }
+            ModelKind::Wofe => wofe::check_generalisation(ev, None)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Whether fitting the model of `settings` needs a sampled [`TrainingSet`]: the models
+/// trained on rows, and every model when it is cross-validated.
+pub fn needs_training_set(settings: &Settings) -> bool {
+    match settings.model.kind {
+        ModelKind::Logistic | ModelKind::RandomForest | ModelKind::GradientBoosting => true,
+        ModelKind::Wofe | ModelKind::Fuzzy => settings.validation.kind != ValidationKind::None,
+    }
+}
+
+/// Fits the model `settings` asks for. `training`: the sampled training set, present
+/// when [`needs_training_set`].
+pub fn fit(
+    settings: &Settings,
+    stack: &FeatureStack,
+    deposits: &Deposits,
+    training: Option<&TrainingSet>,
+) -> Result<Fit> {
     let columns = stack.columns.clone();
+    let training_set = || {
+        training.ok_or_else(|| Error::Training("this model is fitted on a sampled training set; none was given".into()))
+    };
     match settings.model.kind {
         ModelKind::Logistic => {
-            let training = TrainingSet::sample(settings, stack, deposits)?;
-            let m = logistic::Logistic::fit(&settings.model, &training)?;
+            let training = training_set()?;
+            let m = logistic::Logistic::fit(&settings.model, training)?;
             // Cross-validation (`[validation]`), as for the tree models: fold models are
             // fitted on the training rows of each fold and scored on its held-out rows.
             let cols = training.x.ncols();
-            let (cv, _, files) = trees::cross_validate(
-                settings,
+            let cv = cross_validate(
+                &settings.validation,
+                settings.seed,
                 stack,
-                &training,
+                training,
                 |rows, _seed| logistic::Logistic::fit(&settings.model, &training.subset(rows)),
                 |fold: &logistic::Logistic, x| {
                     let n = x.len() / cols.max(1);
@@ -96,28 +181,42 @@ pub fn fit(settings: &Settings, stack: &FeatureStack, deposits: &Deposits) -> Re
                     fold.predict_rows(view, &(0..n).collect::<Vec<_>>())
                 },
             )?;
-            let report = serde_json::json!({ "training": training.summary, "validation": cv });
+            let (validation, files) = split(cv);
+            let report = FitReport::Trained { training: training.summary.clone(), validation };
             Ok(Fit { model: FittedModel { columns, kind: Fitted::Logistic(m) }, report, files })
         }
         ModelKind::Wofe => {
-            let (m, report, files) = wofe::Wofe::fit(settings, stack, deposits)?;
-            Ok(Fit { model: FittedModel { columns, kind: Fitted::Wofe(m) }, report, files })
+            let (m, report, files) = wofe::Wofe::fit(settings, stack, deposits, training)?;
+            Ok(Fit { model: FittedModel { columns, kind: Fitted::Wofe(m) }, report: FitReport::Wofe(report), files })
         }
         ModelKind::Fuzzy => {
             let m = fuzzy::Fuzzy::new(settings, stack)?;
             // Cross-validation scores the fixed memberships on the held-out rows.
-            let (report, files) = match m.cross_validate(settings, stack, deposits)? {
-                Some((cv, files)) => (serde_json::json!({ "validation": cv }), files),
-                None => (serde_json::json!({}), Vec::new()),
+            let (validation, files) = match training {
+                Some(t) => split(m.cross_validate(settings, stack, t)?),
+                None => (None, Vec::new()),
             };
-            Ok(Fit { model: FittedModel { columns, kind: Fitted::Fuzzy(m) }, report, files })
+            Ok(Fit {
+                model: FittedModel { columns, kind: Fitted::Fuzzy(m) },
+                report: FitReport::Fuzzy { validation },
+                files,
+            })
         }
         ModelKind::RandomForest | ModelKind::GradientBoosting => {
-            let training = TrainingSet::sample(settings, stack, deposits)?;
-            let (m, cv, files) = trees::fit(settings, stack, &training)?;
-            let report = serde_json::json!({ "training": training.summary, "validation": cv });
+            let training = training_set()?;
+            let (m, cv) = trees::fit(settings, stack, training)?;
+            let (validation, files) = split(cv);
+            let report = FitReport::Trained { training: training.summary.clone(), validation };
             Ok(Fit { model: FittedModel { columns, kind: Fitted::Trees(m) }, report, files })
         }
+    }
+}
+
+/// The report and files of a cross-validation (none without one).
+fn split<M>(cv: Option<CrossValidation<M>>) -> (Option<CvReport>, Vec<(String, String)>) {
+    match cv {
+        Some(cv) => (Some(cv.report), cv.files),
+        None => (None, Vec::new()),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The tree models (`random_forest`, `gradient_boosting`) around a sampled
 //! [`TrainingSet`]: class weights, positive-unlabelled bagging, cross-validation
-//! ([`crate::validation`]) with held-out AUC and permutation importance, and the
+//! ([`crate::validation::cross_validate`], shared by every model kind), and the
 //! per-cell uncertainty (standard deviation over the ensemble).
 //!
 //! Uncertainty: for the forest, the standard deviation of the tree probabilities (all
@@ -8,18 +8,17 @@
 //! cross-validation fold models (at most [`MAX_FOLD_MODELS`]); no uncertainty map for
 //! boosting without either.
 
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ClassWeight, EarlyStopping, ModelKind, NegativeSampling, Settings, ValidationKind};
+use crate::config::{ClassWeight, EarlyStopping, ModelKind, NegativeSampling, Settings};
 use crate::error::{Error, Result};
 use crate::features::FeatureStack;
 use crate::model::boosting::{Boosting, BoostingParams};
 use crate::model::forest::{derive_seed, Binner, Forest, ForestParams};
 use crate::training::TrainingSet;
-use crate::validation;
+use crate::validation::{cross_validate, CrossValidation};
 
 /// One fitted member of an ensemble.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -99,15 +98,6 @@ pub fn rows_block(x: &[f64], cols: usize, layers: usize) -> crate::features::Fea
     }
 }
 
-/// Row-major copy of the rows `idx` of `x`.
-fn take_rows(x: &ndarray::Array2<f64>, idx: &[usize]) -> Vec<f64> {
-    let mut out = Vec::with_capacity(idx.len() * x.ncols());
-    for &i in idx {
-        out.extend(x.row(i).iter());
-    }
-    out
-}
-
 /// The row weights of `class_weight`: 1 for every row with `none`; with `balanced`,
 /// deposit rows weigh `negatives / positives` (so both classes weigh the same in total)
 /// and negative rows 1.
@@ -152,7 +142,7 @@ fn fit_members(settings: &Settings, t: &TrainingSet, idx: &[usize], seed: u64) -
     let mut members = Vec::new();
     let mut forest: Option<Forest> = None;
     for (b, rows) in bags.iter().enumerate() {
-        let x = take_rows(&t.x, rows);
+        let x = t.rows(rows);
         let y: Vec<bool> = rows.iter().map(|&i| t.y[i]).collect();
         let w = class_weights(&y, m.class_weight);
         let binner = Binner::fit(&x, y.len(), cols, m.max_bins);
@@ -205,167 +195,36 @@ fn ensemble_predict(members: &[Member], x: &[f64], cols: usize) -> Vec<f64> {
     TreeModel { members: members.to_vec(), folds: Vec::new() }.predict(x, cols).0
 }
 
-/// What cross-validation found, for `metrics.json` (`validation`).
-#[derive(Debug, Clone, Serialize)]
-pub struct CvReport {
-    /// The scheme.
-    pub kind: ValidationKind,
-    /// Folds evaluated.
-    pub folds: usize,
-    /// Held-out AUC of each fold (null where a fold lacks deposits or negatives).
-    pub fold_auc: Vec<Option<f64>>,
-    /// Mean of the defined fold AUCs.
-    pub cv_auc: f64,
-    /// Standard deviation of the defined fold AUCs.
-    pub cv_auc_sd: f64,
-    /// AUC of all held-out predictions pooled.
-    pub pooled_auc: f64,
-    /// Prediction-rate curve of the pooled held-out predictions.
-    pub prediction_rate: Vec<[f64; 2]>,
-    /// Mean decrease of the fold AUC when a layer's columns are permuted, per layer.
-    pub importance: Vec<(String, f64)>,
-    /// Test rows, training rows and buffer-dropped rows per fold.
-    pub fold_rows: Vec<[usize; 3]>,
-}
-
 /// Most cross-validation fold models kept for the uncertainty of boosting (a `cluster`
 /// validation can have a fold per deposit cluster: then there is no uncertainty map).
 pub const MAX_FOLD_MODELS: usize = 20;
 
 /// Fits a tree model (with cross-validation when `[validation]` asks for it). Returns the
-/// model, its report and extra files (`importance.csv`, `cv_folds.csv`).
+/// model and the cross-validation (report, files `importance.csv`, `cv_folds.csv`).
 pub fn fit(
     settings: &Settings,
     stack: &FeatureStack,
     t: &TrainingSet,
-) -> Result<(TreeModel, Option<CvReport>, Vec<(String, String)>)> {
+) -> Result<(TreeModel, Option<CrossValidation<Vec<Member>>>)> {
     let all: Vec<usize> = (0..t.y.len()).collect();
     let members = fit_members(settings, t, &all, settings.seed)?;
     let cols = t.x.ncols();
-    let (cv, fold_models, files) = cross_validate(
-        settings,
+    let mut cv = cross_validate(
+        &settings.validation,
+        settings.seed,
         stack,
         t,
         |rows, seed| fit_members(settings, t, rows, seed),
         |members: &Vec<Member>, x| ensemble_predict(members, x, cols),
     )?;
-    let fold_models: Vec<Member> = fold_models.into_iter().flatten().collect();
+    let fold_models: Vec<Member> =
+        cv.as_mut().map(|cv| std::mem::take(&mut cv.fold_models)).unwrap_or_default().into_iter().flatten().collect();
     // Every kept fold model is evaluated at every cell: keep them only for a few folds.
     let keep_folds = matches!(members.first(), Some(Member::Boosting(_)))
         && members.len() == 1
         && fold_models.len() <= MAX_FOLD_MODELS;
     let model = TreeModel { members, folds: if keep_folds { fold_models } else { Vec::new() } };
-    Ok((model, cv, files))
-}
-
-/// Held-out predictions, AUCs and permutation importance of each fold, for any model
-/// that `fit`s on training rows (with a seed) and `predict`s row-major feature rows.
-/// Returns the report, the fold models and the files (`importance.csv`, `cv_folds.csv`).
-pub fn cross_validate<M>(
-    settings: &Settings,
-    stack: &FeatureStack,
-    t: &TrainingSet,
-    fit: impl Fn(&[usize], u64) -> Result<M>,
-    predict: impl Fn(&M, &[f64]) -> Vec<f64>,
-) -> Result<(Option<CvReport>, Vec<M>, Vec<(String, String)>)> {
-    let v = &settings.validation;
-    if v.kind == ValidationKind::None {
-        return Ok((None, Vec::new(), Vec::new()));
-    }
-    let grid = &stack.grid;
-    let xy: Vec<[f64; 2]> = t
-        .cells
-        .iter()
-        .map(|&c| {
-            let (x, y) = grid.centre(c);
-            [x, y]
-        })
-        .collect();
-    let origin = [grid.geo_transform[0], grid.geo_transform[3]];
-    let folds = validation::folds(v, settings.seed, &xy, &t.y, origin);
-    let cols = t.x.ncols();
-    let mut fold_auc = Vec::new();
-    let mut pooled_s = Vec::new();
-    let mut pooled_y = Vec::new();
-    let mut drops = vec![(0.0, 0usize); stack.layers.len()];
-    let mut models = Vec::new();
-    let mut fold_rows = Vec::new();
-    let mut folds_csv = String::from("fold,row,col,x,y,deposit,role\n");
-    for (k, f) in folds.iter().enumerate() {
-        fold_rows.push([f.test.len(), f.train.len(), f.dropped]);
-        for (rows, role) in [(&f.test, "test"), (&f.train, "train")] {
-            for &i in rows.iter() {
-                let c = t.cells[i];
-                folds_csv += &format!("{k},{},{},{},{},{},{role}\n", c.row, c.col, xy[i][0], xy[i][1], t.y[i] as u8);
-            }
-        }
-        let has_both = |rows: &[usize]| rows.iter().any(|&i| t.y[i]) && rows.iter().any(|&i| !t.y[i]);
-        if !has_both(&f.train) {
-            fold_auc.push(None);
-            continue;
-        }
-        let members = fit(&f.train, derive_seed(settings.seed, 7_000 + k as u64))?;
-        let xt = take_rows(&t.x, &f.test);
-        let yt: Vec<bool> = f.test.iter().map(|&i| t.y[i]).collect();
-        let s = predict(&members, &xt);
-        pooled_s.extend(&s);
-        pooled_y.extend(&yt);
-        let a = validation::auc(&s, &yt);
-        if a.is_nan() {
-            fold_auc.push(None);
-        } else {
-            fold_auc.push(Some(a));
-            // Permutation importance: one permutation of the test rows moves every column
-            // of a layer together.
-            let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(settings.seed, 9_000 + k as u64));
-            for (l, span) in stack.spans.iter().enumerate() {
-                for _ in 0..v.importance_repeats {
-                    let mut perm: Vec<usize> = (0..yt.len()).collect();
-                    perm.shuffle(&mut rng);
-                    let mut xp = xt.clone();
-                    for (r, &src) in perm.iter().enumerate() {
-                        for c in span.clone() {
-                            xp[r * cols + c] = xt[src * cols + c];
-                        }
-                    }
-                    let ap = validation::auc(&predict(&members, &xp), &yt);
-                    drops[l].0 += a - ap;
-                    drops[l].1 += 1;
-                }
-            }
-        }
-        models.push(members);
-    }
-    let defined: Vec<f64> = fold_auc.iter().flatten().copied().collect();
-    let n = defined.len() as f64;
-    let mean = defined.iter().sum::<f64>() / n;
-    let sd = if defined.len() > 1 {
-        (defined.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-    } else {
-        f64::NAN
-    };
-    let importance: Vec<(String, f64)> = stack
-        .layers
-        .iter()
-        .zip(&drops)
-        .map(|(l, (s, c))| (l.name().to_string(), if *c > 0 { s / *c as f64 } else { f64::NAN }))
-        .collect();
-    let mut csv = String::from("layer,auc_decrease\n");
-    for (name, d) in &importance {
-        csv += &format!("{name},{d}\n");
-    }
-    let report = CvReport {
-        kind: v.kind,
-        folds: folds.len(),
-        fold_auc,
-        cv_auc: mean,
-        cv_auc_sd: sd,
-        pooled_auc: validation::auc(&pooled_s, &pooled_y),
-        prediction_rate: validation::prediction_rate(&pooled_s, &pooled_y),
-        importance,
-        fold_rows,
-    };
-    Ok((Some(report), models, vec![("importance.csv".into(), csv), ("cv_folds.csv".into(), folds_csv)]))
+    Ok((model, cv))
 }
 
 #[cfg(test)]
@@ -505,7 +364,7 @@ mod tests {
         ] {
             let back: TreeModel = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
             assert_eq!(m.predict(&x, 2).0, back.predict(&x, 2).0);
-            assert!(validation::auc(&m.predict(&x, 2).0, &y) > 0.9);
+            assert!(crate::validation::auc(&m.predict(&x, 2).0, &y) > 0.9);
         }
     }
 }

@@ -13,18 +13,94 @@ use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Settings, ValidationKind};
+use crate::config::{EvidenceSettings, Settings};
 use crate::error::{Error, Result};
 use crate::features::{ClassAt, ClassReader, FeatureBlock, FeatureStack};
 use crate::labels::Deposits;
-use crate::model::trees::{cross_validate, rows_block};
+use crate::model::trees::rows_block;
 use crate::model::BlockPrediction;
 use crate::training::TrainingSet;
+use crate::validation::{cross_validate, CvReport};
 use crate::wofe::diagnostics::{independence_tests, pair_test, Condition};
+use crate::wofe::diagnostics::{IndependenceTests, PairTest};
 use crate::wofe::{
     count_classes, missing_data_variance, posterior, table_csv, weights, weights_table, ClassCount, ClassShare, Counts,
     LayerWeight, Method, Prior, WeightsParams, WeightsRow, NOT_CONFIDENT,
 };
+
+/// Checks the generalisation keys of layer `ev` (`evidence.wofe`) against each other and
+/// against `method` (the layer's method; `None` when it is known only once the layer is
+/// prepared: then only what needs no method is checked). `lode validate` calls it through
+/// [`crate::model::check`] with the method given in the config; the fit with the method used.
+pub fn check_generalisation(ev: &EvidenceSettings, method: Option<Method>) -> Result<()> {
+    let key = |k: &str| format!("evidence `{}`.wofe.{k}", ev.name);
+    let method = method.or(ev.wofe.method);
+    match (&ev.wofe.classes, ev.wofe.threshold) {
+        (Some(_), Some(_)) => Err(Error::key(key("classes"), "give `classes` or `threshold`, not both")),
+        (Some(_), None) if method.is_some_and(|m| m != Method::Categorical) => {
+            Err(Error::key(key("classes"), "applies to the categorical method only"))
+        }
+        (None, Some(_)) if method == Some(Method::Categorical) => {
+            Err(Error::key(key("threshold"), "applies to ascending or descending only"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// What fitting weights of evidence reports (`metrics.json` `fit`).
+#[derive(Debug, Clone, Serialize)]
+pub struct WofeReport {
+    /// The prior probability.
+    pub prior: PriorReport,
+    /// The unit cell, km².
+    pub unit_cell_km2: f64,
+    /// Each generalised layer.
+    pub layers: Vec<LayerReport>,
+    /// Conditional-independence tests.
+    pub conditional_independence: IndependenceReport,
+    /// Cross-validation (`[validation]`), absent without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation: Option<CvReport>,
+}
+
+/// The prior of a weights-of-evidence model.
+#[derive(Debug, Clone, Serialize)]
+pub struct PriorReport {
+    /// Deposits per unit cell of the study area.
+    pub probability: f64,
+    /// Its logit.
+    pub logit: f64,
+    /// Deposit cells counted.
+    pub deposits: u64,
+    /// Study area in unit cells.
+    pub study_area_unit_cells: f64,
+}
+
+/// One generalised layer of a weights-of-evidence model.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerReport {
+    /// Layer name.
+    pub name: String,
+    /// `ascending`, `descending` or `categorical`.
+    pub method: &'static str,
+    /// Classes of the favourable pattern of a binary generalisation.
+    pub pattern: Option<Vec<i64>>,
+    /// The weights table's file.
+    pub table: String,
+    /// Distinct generalised weights.
+    pub generalised_classes: usize,
+    /// Whether some class reaches the confidence threshold.
+    pub confident: bool,
+}
+
+/// The overall and pairwise conditional-independence tests.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndependenceReport {
+    /// Omnibus and Agterberg-Cheng tests.
+    pub overall: IndependenceTests,
+    /// Pairwise chi-square tests on the deposits.
+    pub pairwise: Vec<PairTest>,
+}
 
 /// A fitted weights-of-evidence model.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -86,16 +162,9 @@ impl Wofe {
             let mut params = WeightsParams::new(method, cell_km2, unit, settings.model.confidence);
             params.missing_data = ev.wofe.missing;
             let class_counts = counts.class_counts(k);
+            check_generalisation(ev, Some(method))?;
             let (table, pattern) = match (&ev.wofe.classes, ev.wofe.threshold) {
-                (Some(_), Some(_)) => {
-                    return Err(Error::key(key("classes"), "give `classes` or `threshold`, not both"))
-                }
-                (Some(classes), None) => {
-                    if method != Method::Categorical {
-                        return Err(Error::key(key("classes"), "applies to the categorical method only"));
-                    }
-                    (binary_table(&class_counts, classes, &params)?, Some(classes.clone()))
-                }
+                (Some(classes), _) => (binary_table(&class_counts, classes, &params)?, Some(classes.clone())),
                 (None, threshold) => {
                     let mut table = weights_table(&class_counts, &params)?;
                     if let Some(t) = threshold {
@@ -105,9 +174,6 @@ impl Wofe {
                             Method::Descending => (class as f64) >= t,
                             Method::Categorical => false,
                         };
-                        if method == Method::Categorical {
-                            return Err(Error::key(key("threshold"), "applies to ascending or descending only"));
-                        }
                         // Rows are in accumulation order: the last favourable row ends the pattern.
                         let k = table
                             .iter()
@@ -146,7 +212,8 @@ impl Wofe {
         settings: &Settings,
         stack: &FeatureStack,
         deposits: &Deposits,
-    ) -> Result<(Wofe, serde_json::Value, Vec<(String, String)>)> {
+        training: Option<&TrainingSet>,
+    ) -> Result<(Wofe, WofeReport, Vec<(String, String)>)> {
         let grid = &stack.grid;
         let cell_km2 = cell_area_km2(grid)?;
         let unit = settings.model.unit_cell_km2;
@@ -206,25 +273,36 @@ impl Wofe {
                 p.p
             );
         }
-        let report = serde_json::json!({
-            "prior": { "probability": 1.0 / (1.0 + (-model.prior.logit).exp()), "logit": model.prior.logit, "deposits": counts.deposits, "study_area_unit_cells": study_units },
-            "unit_cell_km2": unit,
-            "layers": model.layers.iter().map(|l| serde_json::json!({
-                "name": l.name,
-                "method": l.method.as_str(),
-                "pattern": l.pattern,
-                "table": format!("weights_{}.csv", l.name),
-                "generalised_classes": l.weights.len(),
-                "confident": !l.table.iter().any(|r| r.gen_class == NOT_CONFIDENT),
-            })).collect::<Vec<_>>(),
-            "conditional_independence": { "overall": overall, "pairwise": pairs },
-        });
-        let mut report = report;
-        if let Some((cv, cv_files)) =
-            Wofe::cross_validate(settings, stack, deposits, &model, counts.study_cells, cell_km2)?
-        {
-            report["validation"] = cv;
-            files.extend(cv_files);
+        let mut report = WofeReport {
+            prior: PriorReport {
+                probability: 1.0 / (1.0 + (-model.prior.logit).exp()),
+                logit: model.prior.logit,
+                deposits: counts.deposits,
+                study_area_unit_cells: study_units,
+            },
+            unit_cell_km2: unit,
+            layers: model
+                .layers
+                .iter()
+                .map(|l| LayerReport {
+                    name: l.name.clone(),
+                    method: l.method.as_str(),
+                    pattern: l.pattern.clone(),
+                    table: format!("weights_{}.csv", l.name),
+                    generalised_classes: l.weights.len(),
+                    confident: !l.table.iter().any(|r| r.gen_class == NOT_CONFIDENT),
+                })
+                .collect(),
+            conditional_independence: IndependenceReport { overall, pairwise: pairs },
+            validation: None,
+        };
+        if let Some(t) = training {
+            if let Some((cv, cv_files)) =
+                Wofe::cross_validate(settings, stack, t, &model, counts.study_cells, cell_km2)?
+            {
+                report.validation = Some(cv);
+                files.extend(cv_files);
+            }
         }
         Ok((model, report, files))
     }
@@ -238,7 +316,7 @@ impl Wofe {
     /// study-area cells each negative row stands for (`(study cells - deposit rows) /
     /// negative rows`) plus its deposit rows. The fold model scores the held-out rows.
     ///
-    /// The report is [`CvReport`](crate::model::trees::CvReport) plus `jackknife_std_ratio`: over all rows, the median
+    /// The report is a [`CvReport`] with its `jackknife_std_ratio`: over all rows, the median
     /// of `sqrt(k - 1) * (standard deviation of the k fold posteriors) / posterior_std`
     /// of the full model. `sqrt(k - 1)` times the spread of delete-a-fold estimates is
     /// the jackknife standard error, so a ratio near 1 means the analytic posterior
@@ -247,15 +325,11 @@ impl Wofe {
     fn cross_validate(
         settings: &Settings,
         stack: &FeatureStack,
-        deposits: &Deposits,
+        t: &TrainingSet,
         full: &Wofe,
         study_cells: u64,
         cell_km2: f64,
-    ) -> Result<Option<(serde_json::Value, Vec<(String, String)>)>> {
-        if settings.validation.kind == ValidationKind::None {
-            return Ok(None);
-        }
-        let t = TrainingSet::sample(settings, stack, deposits)?;
+    ) -> Result<Option<(CvReport, Vec<(String, String)>)>> {
         let readers = stack.class_readers()?;
         let (n, cols, nl) = (t.y.len(), t.x.ncols(), readers.len());
         let all = rows_block(&t.x.iter().copied().collect::<Vec<f64>>(), cols, nl);
@@ -299,11 +373,12 @@ impl Wofe {
         let predict = |m: &Wofe, x: &[f64]| -> Vec<f64> {
             m.predict_block(&rows_block(x, cols, nl)).maps[0].iter().map(|&p| p as f64).collect()
         };
-        let (cv, fold_models, files) = cross_validate(settings, stack, &t, fit, predict)?;
-        let Some(cv) = cv else { return Ok(None) };
-        let mut value = serde_json::to_value(&cv).map_err(|e| Error::Model(e.to_string()))?;
-        value["jackknife_std_ratio"] = serde_json::json!(jackknife_std_ratio(full, &fold_models, &all));
-        Ok(Some((value, files)))
+        let Some(cv) = cross_validate(&settings.validation, settings.seed, stack, t, fit, predict)? else {
+            return Ok(None);
+        };
+        let mut report = cv.report;
+        report.jackknife_std_ratio = Some(jackknife_std_ratio(full, &cv.fold_models, &all));
+        Ok(Some((report, cv.files)))
     }
 
     /// Counts study-area cells per unique condition (tuple of generalised weights).
@@ -407,8 +482,7 @@ fn jackknife_std_ratio(full: &Wofe, folds: &[Wofe], block: &FeatureBlock) -> Opt
 
 /// Area of a grid cell in km²; the grid must be in a projected CRS in metres.
 fn cell_area_km2(grid: &crate::grid::Grid) -> Result<f64> {
-    let srs = crate::io::parse_crs(&grid.crs_wkt).map_err(|e| Error::key("grid.crs", e.to_string()))?;
-    if !srs.is_projected() || (srs.linear_units() - 1.0).abs() > 1e-12 {
+    if !grid.metres_per_unit.is_some_and(|u| (u - 1.0).abs() <= 1e-12) {
         return Err(Error::key(
             "grid",
             format!(

@@ -1,0 +1,86 @@
+//! What a run reports: `metrics.json` ([`Metrics`]) and lode's version. Stages below
+//! `lib.rs` (report, manifest) take these from here, never from the crate root.
+
+use serde::Serialize;
+
+use crate::evaluate::Evaluation;
+use crate::labels::Deposits;
+use crate::{features, grid, model, predict, targets, validation};
+
+/// lode's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What `metrics.json` holds (documented in `docs/outputs.md`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Metrics {
+    /// lode's version.
+    pub lode_version: String,
+    /// GDAL's version.
+    pub gdal_version: String,
+    /// Project name.
+    pub project: String,
+    /// SHA-256 of the config file.
+    pub config_sha256: String,
+    /// ROC AUC of the map: deposits against every scored cell without a deposit.
+    pub auc: f64,
+    /// Success-rate curve as `[area_fraction, deposit_fraction]` pairs.
+    pub success_rate: Vec<[f64; 2]>,
+    /// The full evaluation record.
+    pub evaluation: Evaluation,
+    /// Deposit counts.
+    pub deposits: DepositCounts,
+    /// What fitting the model reports (per model kind: see docs/outputs.md).
+    #[serde(serialize_with = "sorted_keys")]
+    pub fit: model::FitReport,
+    /// Prediction cell counts.
+    pub prediction: predict::PredictSummary,
+    /// The grid.
+    pub grid: grid::GridInfo,
+    /// Feature columns, in model order.
+    pub features: Vec<String>,
+    /// Each evidence layer: name, columns, and what preparing it found.
+    pub evidence: Vec<features::LayerSummary>,
+    /// The fitted model.
+    pub model: serde_json::Value,
+    /// Seconds spent per stage.
+    pub timings_s: Vec<(String, f64)>,
+    /// How the target areas were drawn (absent when `[targets] enabled = false`).
+    pub targets: Option<targets::TargetsSummary>,
+    /// Cross-validation of the tree models (`[validation]`): fold AUCs, `cv_auc`,
+    /// `cv_auc_sd`, `prediction_rate`, `importance` (see docs/outputs.md).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "sorted_keys")]
+    pub validation: Option<validation::CvReport>,
+}
+
+/// Serializes `value` with the keys of every object in alphabetical order, as
+/// `metrics.json` has always had them for `fit` and `validation`.
+fn sorted_keys<T: Serialize, S: serde::Serializer>(value: &T, s: S) -> std::result::Result<S::Ok, S::Error> {
+    serde_json::to_value(value).map_err(serde::ser::Error::custom)?.serialize(s)
+}
+
+/// Deposit counts for metrics.
+#[derive(Debug, Clone, Serialize)]
+pub struct DepositCounts {
+    /// Points read (after the filter).
+    pub read: usize,
+    /// Points inside the grid and study area.
+    pub used: usize,
+    /// Distinct cells holding them.
+    pub cells: usize,
+    /// Points outside the grid.
+    pub outside_grid: usize,
+    /// Points outside the study area.
+    pub outside_study_area: usize,
+}
+
+impl From<&Deposits> for DepositCounts {
+    fn from(d: &Deposits) -> Self {
+        DepositCounts {
+            read: d.read,
+            used: d.points.len(),
+            cells: d.cells.len(),
+            outside_grid: d.outside_grid,
+            outside_study_area: d.outside_study_area,
+        }
+    }
+}
