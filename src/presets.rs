@@ -94,8 +94,9 @@ mod tests {
     fn every_preset_parses_with_known_keys() {
         for p in PRESETS {
             let raw = crate::config::RawConfig::parse(p.toml, Path::new(p.name)).unwrap();
-            assert!(raw.labels.filter.is_some(), "{}: labels need a where filter", p.name);
-            assert!(raw.labels.path.ends_with(p.labels_file), "{}", p.name);
+            let labels = raw.labels.as_ref().expect("a preset has labels");
+            assert!(labels.filter.is_some(), "{}: labels need a where filter", p.name);
+            assert!(labels.path.ends_with(p.labels_file), "{}", p.name);
             assert!(p.toml.contains("\"../deposits-usgs/"), "{}: init rewrites this path", p.name);
         }
     }

@@ -3,6 +3,7 @@
 //!
 //! One file per kind; adding a kind is one new file and one line in [`prepare`].
 
+pub mod below_detection;
 pub mod categorical;
 pub mod distance;
 pub mod focal;

@@ -8,6 +8,7 @@
 pub mod cog;
 pub mod polygons;
 pub mod raster;
+pub mod table;
 pub mod vector;
 
 use std::sync::Once;
@@ -120,9 +121,11 @@ pub fn build_grid(raw: &RawGrid) -> Result<Grid> {
         }
     };
     if let Some(path) = &raw.mask {
-        grid.mask = Mask::open(path, raw.mask_layer.as_deref(), &grid)?;
+        grid.mask = Mask::open(path, raw.mask_layer.as_deref(), raw.mask_crs.as_deref(), &grid)?;
     } else if raw.mask_layer.is_some() {
         return Err(Error::key("grid.mask_layer", "is set but `grid.mask` is not"));
+    } else if raw.mask_crs.is_some() {
+        return Err(Error::key("grid.mask_crs", "is set but `grid.mask` is not"));
     }
     Ok(grid)
 }

@@ -15,6 +15,17 @@ use crate::labels::Deposits;
 use crate::model::BlockPrediction;
 use crate::training::TrainingSet;
 
+/// What `low` and `high` of a linear membership are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FuzzyFrom {
+    /// Values of the layer.
+    #[default]
+    Value,
+    /// Percentiles (0-100) of the layer over the study area ([`crate::model::percentile`]).
+    Percentile,
+}
+
 /// A membership function with its parameters.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum MembershipFn {
@@ -78,6 +89,55 @@ impl MembershipFn {
     }
 }
 
+/// For every layer with `from = "percentile"`: its `[low, high]` percentiles and the
+/// layer's values at them ([`crate::model::percentile::layer_percentiles`], one pass for
+/// all such layers); `None` for the others. The percentiles must be in [0, 100], the
+/// membership linear and the layer continuous.
+pub fn percentile_memberships(settings: &Settings, stack: &FeatureStack) -> Result<Vec<Option<([f64; 2], [f64; 2])>>> {
+    let mut layers = Vec::new();
+    let mut wanted = Vec::new();
+    for (k, ev) in settings.evidence.iter().enumerate() {
+        let Some(f) = ev.fuzzy.as_ref().filter(|f| f.from == Some(FuzzyFrom::Percentile)) else { continue };
+        let key = |k: &str| format!("evidence `{}`.fuzzy.{k}", ev.name);
+        if f.membership != Membership::Linear {
+            return Err(Error::key(key("from"), "`from = \"percentile\"` applies to membership = \"linear\""));
+        }
+        if stack.layers[k].class_codes().is_some() {
+            return Err(Error::key(key("from"), "a class layer has no percentiles: use membership = \"classes\""));
+        }
+        let (Some(low), Some(high)) = (f.low, f.high) else {
+            return Err(Error::key(key("low"), "`from = \"percentile\"` needs `low` and `high` (percentiles 0-100)"));
+        };
+        for (name, p) in [("low", low), ("high", high)] {
+            if !(0.0..=100.0).contains(&p) {
+                return Err(Error::key(key(name), format!("{p} is not a percentile in [0, 100]")));
+            }
+        }
+        if low == high {
+            return Err(Error::key(key("high"), "must differ from `low`"));
+        }
+        layers.push(k);
+        wanted.push(vec![low, high]);
+    }
+    let mut out = vec![None; settings.evidence.len()];
+    if layers.is_empty() {
+        return Ok(out);
+    }
+    let values = crate::model::percentile::layer_percentiles(stack, &layers, &wanted)?;
+    for ((k, p), v) in layers.into_iter().zip(wanted).zip(values) {
+        tracing::info!(
+            "evidence `{}`: membership 0 at percentile {} ({}), 1 at percentile {} ({})",
+            settings.evidence[k].name,
+            p[0],
+            v[0],
+            p[1],
+            v[1]
+        );
+        out[k] = Some(([p[0], p[1]], [v[0], v[1]]));
+    }
+    Ok(out)
+}
+
 /// Combines memberships with a fuzzy operator.
 pub fn combine(op: FuzzyOperator, gamma: f64, m: &[f64]) -> f64 {
     let product = || m.iter().product::<f64>();
@@ -97,14 +157,18 @@ pub struct Fuzzy {
     operator: FuzzyOperator,
     gamma: f64,
     layers: Vec<(String, ClassReader, MembershipFn)>,
+    /// Per layer: the `[low, high]` percentiles its linear membership was drawn from.
+    #[serde(default)]
+    percentiles: Vec<Option<[f64; 2]>>,
 }
 
 impl Fuzzy {
     /// Builds the model from the config's memberships.
     pub fn new(settings: &Settings, stack: &FeatureStack) -> Result<Fuzzy> {
         let readers = stack.class_readers()?;
+        let percentiles = percentile_memberships(settings, stack)?;
         let mut layers = Vec::new();
-        for (ev, reader) in settings.evidence.iter().zip(readers) {
+        for ((ev, reader), from) in settings.evidence.iter().zip(readers).zip(&percentiles) {
             let key = |k: &str| format!("evidence `{}`.fuzzy.{k}", ev.name);
             let f = ev
                 .fuzzy
@@ -116,6 +180,16 @@ impl Fuzzy {
                 })
             };
             let func = match f.membership {
+                Membership::Linear if from.is_some() => {
+                    let [low, high] = from.expect("percentiles").1;
+                    if low == high {
+                        return Err(Error::key(
+                            key("high"),
+                            format!("the layer's percentiles {:?} are both {low}: no membership to draw", f.low),
+                        ));
+                    }
+                    MembershipFn::Linear { low, high }
+                }
                 Membership::Linear => {
                     let (low, high) = (need(f.low, "low")?, need(f.high, "high")?);
                     if low == high {
@@ -165,7 +239,8 @@ impl Fuzzy {
             }
             layers.push((ev.name.clone(), reader, func));
         }
-        Ok(Fuzzy { operator: settings.model.operator, gamma: settings.model.gamma, layers })
+        let percentiles = percentiles.iter().map(|p| p.map(|(p, _)| p)).collect();
+        Ok(Fuzzy { operator: settings.model.operator, gamma: settings.model.gamma, layers, percentiles })
     }
 
     /// Combined membership of every cell with data in all layers.
@@ -236,7 +311,10 @@ impl Fuzzy {
             "kind": "fuzzy",
             "operator": self.operator,
             "gamma": self.gamma,
-            "layers": self.layers.iter().map(|(n, _, f)| serde_json::json!({ "name": n, "membership": f })).collect::<Vec<_>>(),
+            "layers": self.layers.iter().enumerate().map(|(k, (n, _, f))| match self.percentiles.get(k).copied().flatten() {
+                Some(p) => serde_json::json!({ "name": n, "membership": f, "from_percentiles": p }),
+                None => serde_json::json!({ "name": n, "membership": f }),
+            }).collect::<Vec<_>>(),
         })
     }
 }

@@ -12,6 +12,7 @@ pub mod boosting;
 pub mod forest;
 pub mod fuzzy;
 pub mod logistic;
+pub mod percentile;
 pub mod trees;
 pub mod wofe;
 
