@@ -106,8 +106,10 @@ fn row_number(feature: &gdal::vector::Feature, position: usize) -> u64 {
 /// `key` the config key that assigns a CRS. A CRS without a registered area of use
 /// (a custom WKT) is not checked.
 pub fn check_area_of_use(srs: &SpatialRef, extent: [f64; 4], what: &str, key: &str) -> Result<()> {
-    let Some(area) = srs.area_of_use() else { return Ok(()) };
     let name = crate::io::crs_name(srs);
+    // A CRS read from a file's WKT1 carries its EPSG code but not always its area: look it up.
+    let by_code = || name.starts_with("EPSG:").then(|| parse_crs(&name).ok()).flatten().and_then(|s| s.area_of_use());
+    let Some(area) = srs.area_of_use().or_else(by_code) else { return Ok(()) };
     let fail = |detail: String| {
         Error::key(
             key,
