@@ -30,7 +30,8 @@ const LABELS_README: &str = include_str!("../data/deposits-usgs/README.md");
 pub const PRESETS: [Preset; 4] = [
     Preset {
         name: "li-pegmatite",
-        summary: "lithium LCT pegmatites (Black Hills, South Dakota; USGS LCT pegmatite sites)",
+        summary: "lithium LCT pegmatites (Black Hills, South Dakota; USGS LCT pegmatite sites); \
+                  worked example on real data: data/ireland-li/leinster-lct.toml",
         toml: include_str!("../data/presets/li-pegmatite.toml"),
         labels_file: "minmod_li_sites_usgs_only.geojson",
         labels: LI,

@@ -399,3 +399,22 @@ fn the_leinster_demo_runs_end_to_end_on_the_shipped_data() {
         assert!(out.join(style).exists(), "{style}");
     }
 }
+
+#[test]
+fn the_li_pegmatite_preset_points_at_this_demo() {
+    let preset = lode::presets::PRESETS.iter().find(|p| p.name == "li-pegmatite").unwrap();
+    let demo = "data/ireland-li/leinster-lct.toml";
+    assert!(preset.toml.contains(demo) && preset.summary.contains(demo), "{}", preset.summary);
+    assert!(root().join(demo).exists());
+    // The preset's example snippet uses keys the demo uses, which lode accepts.
+    let snippet: Vec<&str> = preset
+        .toml
+        .lines()
+        .skip_while(|l| !l.starts_with("#   [[evidence]]"))
+        .take_while(|l| l.starts_with("#   "))
+        .map(|l| &l[4..])
+        .collect();
+    assert!(snippet.len() > 5, "{snippet:?}");
+    let parsed: lode::config::RawEvidence = toml::from_str(&snippet[1..].join("\n")).unwrap();
+    assert_eq!(parsed.x.as_deref(), Some("Easting"));
+}
