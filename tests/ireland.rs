@@ -418,3 +418,29 @@ fn the_li_pegmatite_preset_points_at_this_demo() {
     let parsed: lode::config::RawEvidence = toml::from_str(&snippet[1..].join("\n")).unwrap();
     assert_eq!(parsed.x.as_deref(), Some("Easting"));
 }
+
+#[test]
+fn labels_and_point_density_take_point_tables_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // Three occurrences, one without coordinates (skipped and counted), as a CSV table.
+    write(d, "occ.csv", "name,E,N\nAclare-like,690125,676125\nempty,,\nother,700125,650125\n");
+    let text = format!(
+        "{}\n[labels]\npath = \"occ.csv\"\nx = \"E\"\ny = \"N\"\ncrs = \"EPSG:2157\"\n",
+        itm_settings_text(
+            "[[evidence]]\nname = \"occ_density\"\nkind = \"point_density\"\npath = \"occ.csv\"\nx = \"E\"\ny = \"N\"\n\
+             crs = \"EPSG:2157\"\nradius = 5000.0\nfuzzy = { low = 0, high = 1 }\n"
+        )
+    );
+    let s = lode::Settings::load(&write(d, "c.toml", &text)).unwrap_or_else(|e| panic!("{e}"));
+    let deposits = lode::labels::Deposits::load(&s).unwrap();
+    assert_eq!(deposits.read, 2);
+    assert_eq!(deposits.points, vec![[690125.0, 676125.0], [700125.0, 650125.0]]);
+    let stack = FeatureStack::prepare(&s).unwrap();
+    let all = compute_all(&stack);
+    // The cell holding the first occurrence has a positive density; one 60 km away has none.
+    let cell = s.grid.cell_at(690125.0, 676125.0).unwrap();
+    assert!(all[0][s.grid.index(cell)].0 > 0.0);
+    let far = s.grid.cell_at(620125.0, 590125.0).unwrap();
+    assert_eq!(all[0][s.grid.index(far)].0, 0.0);
+}

@@ -2,11 +2,14 @@
 //! soil, stream sediment, rock chips) at each cell centre, by inverse distance weighting.
 //!
 //! - The value is the numeric `attribute` of each point. Values below detection are
-//!   explicit: text such as `<0.5` and negative numbers (the common `-0.5` convention)
-//!   mean "below a detection limit of 0.5", replaced as `below_detection` says: `half`
-//!   (default: half the limit), `drop` (the sample is not used) or `value` (the
-//!   `below_detection_value`). A null value drops the sample; any other text is an error
-//!   naming the feature.
+//!   explicit ([`crate::features::below_detection`]): text such as `<0.5`, negative numbers
+//!   (the common `-0.5` convention) and numbers under a column's `detection_limits` are
+//!   below detection, replaced as `below_detection` says: `half` (default: half the limit),
+//!   `drop` (the sample is not used), `value` (the `below_detection_value`) or `layer` (the
+//!   uncensored value from a separate sheet), counted per column. A null value means the
+//!   sample is not used (counted and reported); any other text is an error naming the
+//!   feature. Points may come from a table's coordinate columns (`x`, `y`, `crs`).
+//! - Kriging with `duplicates = "mean"` merges samples at one place into their mean.
 //! - `transform = "log"` interpolates natural logarithms and returns `exp` of the
 //!   estimate (for IDW, a weighted geometric mean); a value ≤ 0 is then an error.
 //! - `transform = "clr"` with `parts = [...]` (the attributes of a composition, the
