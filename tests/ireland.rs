@@ -444,3 +444,32 @@ fn labels_and_point_density_take_point_tables_too() {
     let far = s.grid.cell_at(620125.0, 590125.0).unwrap();
     assert_eq!(all[0][s.grid.index(far)].0, 0.0);
 }
+
+#[test]
+fn a_vector_mask_without_a_crs_is_named_and_mask_crs_assigns_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // A study area in ITM metres as GeoJSON without a CRS (GDAL reads it as WGS 84).
+    let ring = "[[650000,600000],[700000,600000],[700000,680000],[650000,680000],[650000,600000]]";
+    write(
+        d,
+        "area.geojson",
+        &format!(
+            r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{}},"geometry":{{"type":"Polygon","coordinates":[{ring}]}}}}]}}"#
+        ),
+    );
+    write(d, "soil.csv", "id,e,n,li\na,660000,640000,20\nb,690000,650000,30\n");
+    let ev = "[[evidence]]\nname = \"li\"\nkind = \"interpolate\"\npath = \"soil.csv\"\nx = \"e\"\ny = \"n\"\n\
+              crs = \"EPSG:2157\"\nattribute = \"li\"\nfuzzy = { low = 0, high = 100 }\n";
+    let text = itm_settings_text(ev).replace("cell_size = 2000.0\n", "cell_size = 2000.0\nmask = \"area.geojson\"\n");
+    let e = lode::Settings::load(&write(d, "c.toml", &text)).unwrap_err().to_string();
+    assert!(e.contains("grid.mask_crs") && e.contains("area of use"), "{e}");
+    let text = text.replace("mask = \"area.geojson\"\n", "mask = \"area.geojson\"\nmask_crs = \"EPSG:2157\"\n");
+    let s = lode::Settings::load(&write(d, "c.toml", &text)).unwrap_or_else(|e| panic!("{e}"));
+    let inside = s.grid.cell_at(675000.0, 640000.0).unwrap();
+    let w = lode::grid::Window { col: inside.col, row: inside.row, cols: 1, rows: 1 };
+    assert!(s.grid.mask(&w).unwrap()[0]);
+    let outside = s.grid.cell_at(620000.0, 590000.0).unwrap();
+    let w = lode::grid::Window { col: outside.col, row: outside.row, cols: 1, rows: 1 };
+    assert!(!s.grid.mask(&w).unwrap()[0]);
+}

@@ -101,7 +101,8 @@ fn row_number(feature: &gdal::vector::Feature, position: usize) -> u64 {
 }
 
 /// Errors unless the extent `[xmin, ymin, xmax, ymax]` of a layer's coordinates lies in
-/// the area of use of `srs` (with a margin of 1 degree): coordinates in metres read as
+/// the area of use of `srs` (with a margin of 5 degrees, as a projected CRS's area is not a
+/// rectangle in it): coordinates in metres read as
 /// degrees, or a source that declares a CRS it is not in. `what` names the layer and
 /// `key` the config key that assigns a CRS. A CRS without a registered area of use
 /// (a custom WKT) is not checked.
@@ -139,7 +140,7 @@ pub fn check_area_of_use(srs: &SpatialRef, extent: [f64; 4], what: &str, key: &s
     if let Err(e) = to_lonlat.transform_coords(&mut xs, &mut ys, &mut zs) {
         return Err(fail(format!(" (they cannot be converted to longitude and latitude: {e})")));
     }
-    const MARGIN: f64 = 1.0;
+    const MARGIN: f64 = 5.0;
     let (w, e) = (area.west_lon_degree - MARGIN, area.east_lon_degree + MARGIN);
     let (s, n) = (area.south_lat_degree - MARGIN, area.north_lat_degree + MARGIN);
     // An area of use across the antimeridian has west > east.
