@@ -1125,6 +1125,10 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
                 for part in ev.parts.iter().flatten() {
                     layer.check_field(part)?;
                 }
+                if let (Some(sheet), Some(join)) = (&ev.below_detection_layer, &ev.join) {
+                    layer.check_field(join)?;
+                    io::table::check_columns(&ev.path, sheet, &[join], &key("below_detection_layer"))?;
+                }
             }
             EvidenceInput::Vector(layer)
         }

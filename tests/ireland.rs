@@ -159,6 +159,14 @@ fn point_table_rows_are_counted_and_bad_columns_and_crs_are_named() {
         .replace("x = \"e\"", "x = \"east\"");
     let e = lode::Settings::load(&write(d, "c.toml", &text)).unwrap_err().to_string();
     assert!(e.contains("evidence[0].x") && e.contains("no column `east`") && e.contains("e, n, li"), "{e}");
+    // The separate below-detection sheet and its join column are checked by validate.
+    let bld = text.replace(
+        "attribute = \"li\"\n",
+        "attribute = \"li\"\nbelow_detection = \"layer\"\nbelow_detection_layer = \"lld\"\njoin = \"id\"\n",
+    );
+    let e =
+        lode::Settings::load(&write(d, "c.toml", &bld.replace("x = \"east\"", "x = \"e\""))).unwrap_err().to_string();
+    assert!(e.contains("evidence[0].below_detection_layer") && e.contains("no layer `lld`"), "{e}");
     // A table needs the CRS of its coordinates.
     let text = text.replace("x = \"east\"", "x = \"e\"").replace("y = \"n\"\ncrs = \"EPSG:2157\"", "y = \"n\"");
     let e = lode::Settings::load(&write(d, "c.toml", &text)).unwrap_err().to_string();

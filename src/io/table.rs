@@ -153,6 +153,25 @@ pub fn check_area_of_use(srs: &SpatialRef, extent: [f64; 4], what: &str, key: &s
     Ok(())
 }
 
+/// Errors unless layer `layer` of `path` exists and has every one of `columns`; `key`
+/// names the config key in the error (for `lode validate`).
+pub fn check_columns(path: &std::path::Path, layer: &str, columns: &[&str], key: &str) -> Result<()> {
+    crate::io::init();
+    let ds = gdal::Dataset::open(path).map_err(|e| Error::input(path, e))?;
+    let lyr = ds.layer_by_name(layer).map_err(|_| {
+        let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
+        Error::key(key, format!("{} has no layer `{layer}`; its layers are: {}", path.display(), names.join(", ")))
+    })?;
+    let names: Vec<String> = lyr.defn().fields().map(|f| f.name()).collect();
+    match columns.iter().find(|c| !names.iter().any(|n| n == *c)) {
+        Some(c) => Err(Error::key(
+            key,
+            format!("layer `{layer}` of {} has no column `{c}`; its columns are: {}", path.display(), names.join(", ")),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The values of `columns` in every row of layer `layer` of `path` (no geometry needed: a
 /// sheet of a workbook), with `None` for a column the layer does not have.
 pub fn read_columns(
