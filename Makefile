@@ -13,10 +13,11 @@ BUILD_PACKAGES := libgdal-dev pkg-config build-essential
 # rendered and screenshotted), python3-venv (the notebook test's venv).
 TEST_PACKAGES := gdal-bin python3-gdal chromium python3-venv
 
-.PHONY: help deps test-deps build demo test lint bench clean notebook-env
+.PHONY: help deps test-deps build demo test lint bench clean notebook-env test-env
 
 help:
-	@echo "make demo   run lode on Geoscience Australia's Cloncurry data (outputs in out/cloncurry)"
+	@echo "make demo   run lode on Geoscience Australia's Cloncurry data (out/cloncurry), then on GSI's"
+	@echo "            Tellus lithium data of south-east Ireland (out/ireland-li)"
 	@echo "make test   run the test suite"
 	@echo "make bench  run the benchmarks against peer tools (needs PyPI)"
 
@@ -44,6 +45,7 @@ build: deps
 
 demo: build
 	./target/release/lode run data/cloncurry/cloncurry.toml
+	./target/release/lode run data/ireland-li/leinster-lct.toml
 
 # The notebook test's Python environment: a venv from PyPI with pinned versions
 # (notebooks/requirements.txt), rebuilt only when that file changes.
@@ -56,6 +58,17 @@ $(NOTEBOOK_VENV)/.installed: notebooks/requirements.txt | test-deps
 
 notebook-env: $(NOTEBOOK_VENV)/.installed
 
+# The reference checks' Python environment (PyKrige, numpy: tests/ireland.rs), made the
+# same way from tests/requirements.txt.
+TEST_VENV := .venv-test
+$(TEST_VENV)/.installed: tests/requirements.txt | test-deps
+	rm -rf $(TEST_VENV)
+	python3 -m venv $(TEST_VENV)
+	$(TEST_VENV)/bin/pip install -q -r tests/requirements.txt
+	touch $@
+
+test-env: $(TEST_VENV)/.installed
+
 # Formatting (rustfmt.toml), clippy with warnings as errors, and the declared rust-version
 # against every dependency's: `make test` fails on any of them, so CI does too.
 lint: deps
@@ -63,7 +76,7 @@ lint: deps
 	$(CARGO) clippy --release --all-targets --locked -- -D warnings
 	python3 .ci/msrv.py
 
-test: test-deps notebook-env lint
+test: test-deps notebook-env test-env lint
 	$(CARGO) test --release --locked
 
 bench: build

@@ -27,8 +27,10 @@ pub struct RawConfig {
     pub project: RawProject,
     /// `[grid]`
     pub grid: RawGrid,
-    /// `[labels]`
-    pub labels: RawLabels,
+    /// `[labels]`: optional for a fuzzy model without `[validation]` (knowledge-driven,
+    /// nothing to train or evaluate on).
+    #[serde(default)]
+    pub labels: Option<RawLabels>,
     /// `[[evidence]]`, one table per layer.
     pub evidence: Vec<RawEvidence>,
     /// `[model]`
@@ -114,6 +116,8 @@ pub struct RawGrid {
     pub mask: Option<PathBuf>,
     /// Layer of `mask` when it is a multi-layer vector source.
     pub mask_layer: Option<String>,
+    /// CRS of a vector `mask` that has none or declares a wrong one (`EPSG:2157`, WKT or PROJ).
+    pub mask_crs: Option<String>,
     /// Edge of the processing windows, in cells. Default 256.
     #[serde(default = "default_block_size")]
     pub block_size: usize,
@@ -130,6 +134,12 @@ pub struct RawLabels {
     /// OGR SQL attribute filter, e.g. `commodity LIKE '%Li%'`.
     #[serde(rename = "where")]
     pub filter: Option<String>,
+    /// Point table (XLSX, ODS, CSV, ...): column of the x coordinate (with `y` and `crs`).
+    pub x: Option<String>,
+    /// Point table: column of the y coordinate.
+    pub y: Option<String>,
+    /// CRS of the coordinates: a point table's, or one that replaces a source's missing or wrong CRS.
+    pub crs: Option<String>,
     /// Negatives are drawn from cells at least this far (CRS units) from every deposit. Default 1000.
     #[serde(default = "default_negative_buffer")]
     pub negative_buffer: f64,
@@ -205,6 +215,12 @@ pub struct RawEvidence {
     pub filter: Option<String>,
     /// Attribute burnt by `rasterize` (integer or text classes).
     pub attribute: Option<String>,
+    /// Point table (XLSX, ODS, CSV, ...): column of the x coordinate (with `y` and `crs`).
+    pub x: Option<String>,
+    /// Point table: column of the y coordinate.
+    pub y: Option<String>,
+    /// Vector kinds: CRS of the coordinates (a point table's, or one replacing a source's missing or wrong CRS).
+    pub crs: Option<String>,
     /// Resampling onto the grid (rasters). Default `auto`.
     #[serde(default)]
     pub resampling: Resampling,
@@ -256,6 +272,13 @@ pub struct RawEvidence {
     pub below_detection: Option<crate::features::interpolate::BelowDetection>,
     /// `interpolate` with `below_detection = "value"`: the replacement.
     pub below_detection_value: Option<f64>,
+    /// `interpolate`: detection limit per column; a number below it is below detection.
+    pub detection_limits: Option<std::collections::BTreeMap<String, f64>>,
+    /// `interpolate` with `below_detection = "layer"`: the layer (sheet) of the same source
+    /// holding the uncensored values.
+    pub below_detection_layer: Option<String>,
+    /// `interpolate` with `below_detection = "layer"`: the sample-id column of both layers.
+    pub join: Option<String>,
     /// `interpolate`: `log` or `clr`. Default none.
     pub transform: Option<crate::features::interpolate::Transform>,
     /// `interpolate` with `transform = "clr"`: the attributes of the composition (the
@@ -275,6 +298,9 @@ pub struct RawEvidence {
     pub lags: Option<usize>,
     /// Kriging: add the kriging variance as a second column. Default false.
     pub kriging_variance: Option<bool>,
+    /// Kriging: samples at one place are an `error` (default) or replaced by their `mean`
+    /// (field duplicates; counted and reported).
+    pub duplicates: Option<crate::features::interpolate::Duplicates>,
     /// `spectral`: band-math expression on TOA reflectance, e.g. `(B6 - B7) / (B6 + B7)`.
     pub expression: Option<String>,
     /// `spectral`: a named index instead of an expression.
@@ -349,15 +375,30 @@ pub enum Membership {
     Classes,
 }
 
+/// What `low` and `high` of a linear membership are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FuzzyFrom {
+    /// Values of the layer.
+    #[default]
+    Value,
+    /// Percentiles (0-100) of the layer over the study area (`model::percentile`).
+    Percentile,
+}
+
 /// `fuzzy = { ... }` of an evidence layer.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFuzzy {
-    /// The membership function.
+    /// The membership function. Default `linear`.
+    #[serde(default = "default_membership")]
     pub membership: Membership,
-    /// `linear`: value of membership 0.
+    /// `percentile`: `low` and `high` are percentiles (0-100) of the layer over the study
+    /// area, not values. Default `value`.
+    pub from: Option<FuzzyFrom>,
+    /// `linear`: value (or percentile) of membership 0.
     pub low: Option<f64>,
-    /// `linear`: value of membership 1.
+    /// `linear`: value (or percentile) of membership 1.
     pub high: Option<f64>,
     /// `large` / `small`: value of membership 0.5.
     pub midpoint: Option<f64>,
@@ -683,6 +724,9 @@ fn default_unit_cell() -> f64 {
 fn default_confidence() -> f64 {
     2.0
 }
+fn default_membership() -> Membership {
+    Membership::Linear
+}
 fn default_gamma() -> f64 {
     0.9
 }
@@ -736,8 +780,8 @@ pub struct Settings {
 /// Validated `[labels]`.
 #[derive(Debug, Clone)]
 pub struct LabelSettings {
-    /// The vector source and layer of the deposits.
-    pub source: io::vector::LayerRef,
+    /// The vector source and layer of the deposits; `None` without `[labels]`.
+    pub source: Option<io::vector::LayerRef>,
     /// Minimum distance of a negative from every deposit.
     pub negative_buffer: f64,
     /// Negatives per positive.
@@ -814,30 +858,50 @@ impl Settings {
         raw.grid.mask = raw.grid.mask.as_deref().map(resolve);
         let grid = build_grid(&raw.grid)?;
 
-        // Labels.
-        raw.labels.path = resolve(&raw.labels.path);
-        let labels_key = "labels.path";
-        let source = io::vector::LayerRef::open(
-            labels_key,
-            &raw.labels.path,
-            raw.labels.layer.as_deref(),
-            raw.labels.filter.as_deref(),
-        )?;
-        if !(raw.labels.negative_buffer >= 0.0 && raw.labels.negative_buffer.is_finite()) {
-            return Err(Error::key("labels.negative_buffer", "must be a distance >= 0"));
-        }
-        if !(raw.labels.negatives_per_positive > 0.0 && raw.labels.negatives_per_positive <= 1000.0) {
-            return Err(Error::key("labels.negatives_per_positive", "must be in (0, 1000]"));
-        }
-        let labels = LabelSettings {
-            source,
-            negative_buffer: raw.labels.negative_buffer,
-            negatives_per_positive: raw.labels.negatives_per_positive,
-            positive_buffer: raw.labels.positive_buffer,
+        // Labels: only a fuzzy overlay without [validation] needs none.
+        let labels = match &mut raw.labels {
+            Some(l) => {
+                l.path = resolve(&l.path);
+                let keys = io::vector::SourceKeys::new("labels", l.x.as_deref(), l.y.as_deref(), l.crs.as_deref());
+                let source = io::vector::LayerRef::open_with(
+                    "labels.path",
+                    &l.path,
+                    l.layer.as_deref(),
+                    l.filter.as_deref(),
+                    &keys,
+                )?;
+                if !(l.negative_buffer >= 0.0 && l.negative_buffer.is_finite()) {
+                    return Err(Error::key("labels.negative_buffer", "must be a distance >= 0"));
+                }
+                if !(l.negatives_per_positive > 0.0 && l.negatives_per_positive <= 1000.0) {
+                    return Err(Error::key("labels.negatives_per_positive", "must be in (0, 1000]"));
+                }
+                if !(l.positive_buffer >= 0.0 && l.positive_buffer.is_finite()) {
+                    return Err(Error::key("labels.positive_buffer", "must be a distance >= 0"));
+                }
+                LabelSettings {
+                    source: Some(source),
+                    negative_buffer: l.negative_buffer,
+                    negatives_per_positive: l.negatives_per_positive,
+                    positive_buffer: l.positive_buffer,
+                }
+            }
+            None if raw.model.kind == ModelKind::Fuzzy && raw.validation.kind == ValidationKind::None => {
+                LabelSettings {
+                    source: None,
+                    negative_buffer: default_negative_buffer(),
+                    negatives_per_positive: default_negative_ratio(),
+                    positive_buffer: 0.0,
+                }
+            }
+            None => {
+                return Err(Error::key(
+                    "labels",
+                    "[labels] (the known deposits) is needed to train and to cross-validate; only \
+                     model.kind = \"fuzzy\" without [validation] runs without it",
+                ))
+            }
         };
-        if !(raw.labels.positive_buffer >= 0.0 && raw.labels.positive_buffer.is_finite()) {
-            return Err(Error::key("labels.positive_buffer", "must be a distance >= 0"));
-        }
 
         // Evidence.
         if raw.evidence.is_empty() {
@@ -1019,6 +1083,9 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
             vector_only("layer", ev.layer.is_some())?;
             vector_only("where", ev.filter.is_some())?;
             vector_only("attribute", ev.attribute.is_some())?;
+            vector_only("x", ev.x.is_some())?;
+            vector_only("y", ev.y.is_some())?;
+            vector_only("crs", ev.crs.is_some())?;
             EvidenceInput::Raster(io::raster::BandRef::open(&key("path"), &ev.path, ev.band)?)
         }
         EvidenceKind::Distance
@@ -1026,7 +1093,19 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
         | EvidenceKind::LineDensity
         | EvidenceKind::PointDensity
         | EvidenceKind::Interpolate => {
-            let layer = io::vector::LayerRef::open(&key("path"), &ev.path, ev.layer.as_deref(), ev.filter.as_deref())?;
+            let keys = io::vector::SourceKeys::new(
+                &format!("evidence[{i}]"),
+                ev.x.as_deref(),
+                ev.y.as_deref(),
+                ev.crs.as_deref(),
+            );
+            let layer = io::vector::LayerRef::open_with(
+                &key("path"),
+                &ev.path,
+                ev.layer.as_deref(),
+                ev.filter.as_deref(),
+                &keys,
+            )?;
             if ev.kind == EvidenceKind::Rasterize {
                 let Some(attr) = ev.attribute.as_deref() else {
                     return Err(Error::key(key("attribute"), "`rasterize` needs the attribute to burn"));
@@ -1041,6 +1120,10 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
             if ev.kind == EvidenceKind::Interpolate {
                 for part in ev.parts.iter().flatten() {
                     layer.check_field(part)?;
+                }
+                if let (Some(sheet), Some(join)) = (&ev.below_detection_layer, &ev.join) {
+                    layer.check_field(join)?;
+                    io::table::check_columns(&ev.path, sheet, &[join], &key("below_detection_layer"))?;
                 }
             }
             EvidenceInput::Vector(layer)
@@ -1134,9 +1217,11 @@ pub fn build_grid(raw: &RawGrid) -> Result<Grid> {
         }
     };
     if let Some(path) = &raw.mask {
-        grid.mask = io::vector::open_mask(path, raw.mask_layer.as_deref(), &grid)?;
+        grid.mask = io::vector::open_mask(path, raw.mask_layer.as_deref(), raw.mask_crs.as_deref(), &grid)?;
     } else if raw.mask_layer.is_some() {
         return Err(Error::key("grid.mask_layer", "is set but `grid.mask` is not"));
+    } else if raw.mask_crs.is_some() {
+        return Err(Error::key("grid.mask_crs", "is set but `grid.mask` is not"));
     }
     Ok(grid)
 }
@@ -1169,8 +1254,9 @@ dir = "out"
         let c = RawConfig::parse(MINIMAL, Path::new("c.toml")).unwrap();
         assert_eq!(c.project.seed, 42);
         assert_eq!(c.grid.block_size, 256);
-        assert_eq!(c.labels.negative_buffer, 1000.0);
-        assert_eq!(c.labels.negatives_per_positive, 10.0);
+        let labels = c.labels.as_ref().unwrap();
+        assert_eq!(labels.negative_buffer, 1000.0);
+        assert_eq!(labels.negatives_per_positive, 10.0);
         assert_eq!(c.evidence[0].band, 1);
         assert_eq!(c.evidence[0].resampling, Resampling::Auto);
         assert_eq!(c.model.kind, ModelKind::Logistic);

@@ -76,6 +76,10 @@ fn summarise(u: &[f32], mult: &[u64], negatives: &Ranks, all: &Ranks) -> (f64, V
         below += negatives.eq[j];
     }
     let auc = if p == 0 || n == 0 { f64::NAN } else { wins / (p as f64 * n as f64) };
+    if p == 0 {
+        // No deposits (a knowledge-driven map without [labels]): no curve to draw.
+        return (auc, Vec::new());
+    }
 
     let total = all.total() as f64;
     let mut curve = vec![[0.0, 0.0]];

@@ -29,8 +29,19 @@ pub struct Deposits {
 
 impl Deposits {
     /// Reads the `[labels]` layer onto the grid.
+    /// Without `[labels]` (a knowledge-driven fuzzy map): no deposits.
     pub fn load(settings: &Settings) -> Result<Deposits> {
-        let src = &settings.labels.source;
+        let Some(src) = &settings.labels.source else {
+            tracing::info!("no [labels]: the map is knowledge-driven and is not evaluated against deposits");
+            return Ok(Deposits {
+                points: Vec::new(),
+                point_cells: Vec::new(),
+                cells: Vec::new(),
+                read: 0,
+                outside_grid: 0,
+                outside_study_area: 0,
+            });
+        };
         let grid = &settings.grid;
         let layer_err = |message: String| Error::Layer { path: src.path.clone(), layer: src.layer.clone(), message };
         let features = src.read(grid, None)?;

@@ -292,10 +292,14 @@ fn write_report(
     let map_path = out.path("prospectivity.tif");
     let quicklook = out.path("quicklook.png");
     let ql = report::quicklook(&map_path, &settings.grid, &deposits.points, found, 900, &quicklook)?;
-    let roc = report::roc_png(&metrics.evaluation, &out.path("roc.png"))?;
-    let success = report::success_png(&metrics.evaluation, &out.path("success_rate.png"))?;
-    for (name, bytes) in [("quicklook.png", &ql), ("roc.png", &roc), ("success_rate.png", &success)] {
-        write_file(&out.path(name), bytes)?;
+    write_file(&out.path("quicklook.png"), &ql)?;
+    // Without deposits (no [labels]) there is no ROC or success-rate curve to draw.
+    let (mut roc, mut success) = (Vec::new(), Vec::new());
+    if metrics.evaluation.deposits_scored > 0 {
+        roc = report::roc_png(&metrics.evaluation, &out.path("roc.png"))?;
+        success = report::success_png(&metrics.evaluation, &out.path("success_rate.png"))?;
+        write_file(&out.path("roc.png"), &roc)?;
+        write_file(&out.path("success_rate.png"), &success)?;
     }
     // Cross-validated models: the prediction-rate curve and the importance bars.
     let mut validation_pngs: Vec<(&str, &str, Vec<u8>)> = Vec::new();
@@ -407,16 +411,20 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
             cell_size: None,
             mask: mask.map(Path::to_path_buf),
             mask_layer: None,
+            mask_crs: None,
             block_size: 256,
         },
-        labels: config::RawLabels {
+        labels: Some(config::RawLabels {
             path: deposits.to_path_buf(),
             layer: None,
             filter: None,
+            x: None,
+            y: None,
+            crs: None,
             negative_buffer: 0.0,
             negatives_per_positive: 1.0,
             positive_buffer: 0.0,
-        },
+        }),
         evidence: vec![evidence],
         model: config::RawModel::default(),
         validation: config::RawValidation::default(),

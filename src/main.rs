@@ -195,7 +195,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 "deposits used in training: optimistic"
             };
-            println!("  AUC: {:.4} (on the map, {caveat})", m.auc);
+            let evaluated = m.evaluation.deposits_scored > 0;
+            if evaluated {
+                println!("  AUC: {:.4} (on the map, {caveat})", m.auc);
+            } else {
+                println!("  no deposits ([labels]): a knowledge-driven map, not evaluated");
+            }
             if let Some(v) = &m.validation {
                 println!(
                     "  cross-validated AUC ({}, {} folds): {:.4} ± {:.4}",
@@ -220,11 +225,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     })
                     .unwrap_or(1.0)
             };
-            println!(
-                "  success rate: {:.0}% of deposits in the top 10% of the area, {:.0}% in the top 20%",
-                100.0 * at(0.1),
-                100.0 * at(0.2)
-            );
+            if evaluated {
+                println!(
+                    "  success rate: {:.0}% of deposits in the top 10% of the area, {:.0}% in the top 20%",
+                    100.0 * at(0.1),
+                    100.0 * at(0.2)
+                );
+            }
             if let Some(t) = &m.targets {
                 println!(
                     "  targets: {} areas of at least {} km² from {} cells scoring >= {:.4} ({} = {})",

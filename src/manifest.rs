@@ -143,7 +143,9 @@ pub fn absolute_config(raw: &RawConfig) -> RawConfig {
     let mut raw = raw.clone();
     raw.grid.template = raw.grid.template.as_deref().map(absolute);
     raw.grid.mask = raw.grid.mask.as_deref().map(absolute);
-    raw.labels.path = absolute(&raw.labels.path);
+    if let Some(l) = &mut raw.labels {
+        l.path = absolute(&l.path);
+    }
     for ev in &mut raw.evidence {
         ev.path = absolute(&ev.path);
     }
@@ -160,7 +162,9 @@ fn inputs(raw: &RawConfig) -> Vec<(String, PathBuf)> {
     if let Some(m) = &raw.grid.mask {
         v.push(("grid.mask".to_string(), m.clone()));
     }
-    v.push(("labels.path".to_string(), raw.labels.path.clone()));
+    if let Some(l) = &raw.labels {
+        v.push(("labels.path".to_string(), l.path.clone()));
+    }
     for (i, ev) in raw.evidence.iter().enumerate() {
         v.push((format!("evidence[{i}].path"), ev.path.clone()));
     }

@@ -30,7 +30,8 @@ const LABELS_README: &str = include_str!("../data/deposits-usgs/README.md");
 pub const PRESETS: [Preset; 4] = [
     Preset {
         name: "li-pegmatite",
-        summary: "lithium LCT pegmatites (Black Hills, South Dakota; USGS LCT pegmatite sites)",
+        summary: "lithium LCT pegmatites (Black Hills, South Dakota; USGS LCT pegmatite sites); \
+                  worked example on real data: data/ireland-li/leinster-lct.toml",
         toml: include_str!("../data/presets/li-pegmatite.toml"),
         labels_file: "minmod_li_sites_usgs_only.geojson",
         labels: LI,
@@ -98,8 +99,9 @@ mod tests {
     fn every_preset_parses_with_known_keys() {
         for p in PRESETS {
             let raw = crate::config::RawConfig::parse(p.toml, Path::new(p.name)).unwrap();
-            assert!(raw.labels.filter.is_some(), "{}: labels need a where filter", p.name);
-            assert!(raw.labels.path.ends_with(p.labels_file), "{}", p.name);
+            let labels = raw.labels.as_ref().expect("a preset has labels");
+            assert!(labels.filter.is_some(), "{}: labels need a where filter", p.name);
+            assert!(labels.path.ends_with(p.labels_file), "{}", p.name);
             assert!(p.toml.contains("\"../deposits-usgs/"), "{}: init rewrites this path", p.name);
         }
     }

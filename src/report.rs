@@ -321,8 +321,17 @@ th{background:#eee}code{font-size:12px}.figs img{margin:0 1em 1em 0;vertical-ali
     h += "</div>\n";
 
     h += "<h2>Validation</h2>\n";
+    if m.evaluation.deposits_scored == 0 {
+        h +=
+            "<p id=\"no-deposits\">No deposits were given (no <code>[labels]</code>): this is a knowledge-driven map, \
+              built from the memberships in the config alone, and it is not validated here. Add the known occurrences \
+              as <code>[labels]</code> to measure its ROC AUC and success rate.</p>\n";
+    }
     let at = |area: f64| m.success_rate.iter().filter(|p| p[0] <= area).map(|p| p[1]).fold(0.0, f64::max);
-    h += &format!(
+    h += &if m.evaluation.deposits_scored == 0 {
+        String::new()
+    } else {
+        format!(
         "<p>ROC AUC <b>{:.4}</b> ({} deposits on scored cells against {} scored cells; measured on the deposits the model \
          was fitted to, so optimistic for data-driven models). {:.0}% of the deposits lie in the best 10% of the area, \
          {:.0}% in the best 20%.</p>\n",
@@ -331,11 +340,14 @@ th{background:#eee}code{font-size:12px}.figs img{margin:0 1em 1em 0;vertical-ali
         m.evaluation.scored_cells,
         100.0 * at(0.1),
         100.0 * at(0.2)
-    );
-    h += "<div class=\"figs\">";
-    h += &img(r.images[1], "ROC curve", "roc");
-    h += &img(r.images[2], "success-rate curve", "success-rate");
-    h += "</div>\n";
+    )
+    };
+    if !r.images[1].is_empty() {
+        h += "<div class=\"figs\">";
+        h += &img(r.images[1], "ROC curve", "roc");
+        h += &img(r.images[2], "success-rate curve", "success-rate");
+        h += "</div>\n";
+    }
     if let Some(v) = &m.validation {
         h += &format!(
             "<p>Cross-validation ({}, {} folds): held-out AUC <b>{:.4} ± {:.4}</b>. The prediction-rate curve and \

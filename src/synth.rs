@@ -160,6 +160,7 @@ pub fn generate(spec: &SceneSpec, out: &Path) -> Result<usize> {
         cell_size: Some(CELL),
         mask: None,
         mask_layer: None,
+        mask_crs: None,
         block_size: 256,
     };
     let grid = crate::config::build_grid(&raw)?;

@@ -2,11 +2,14 @@
 //! soil, stream sediment, rock chips) at each cell centre, by inverse distance weighting.
 //!
 //! - The value is the numeric `attribute` of each point. Values below detection are
-//!   explicit: text such as `<0.5` and negative numbers (the common `-0.5` convention)
-//!   mean "below a detection limit of 0.5", replaced as `below_detection` says: `half`
-//!   (default: half the limit), `drop` (the sample is not used) or `value` (the
-//!   `below_detection_value`). A null value drops the sample; any other text is an error
-//!   naming the feature.
+//!   explicit ([`crate::features::below_detection`]): text such as `<0.5`, negative numbers
+//!   (the common `-0.5` convention) and numbers under a column's `detection_limits` are
+//!   below detection, replaced as `below_detection` says: `half` (default: half the limit),
+//!   `drop` (the sample is not used), `value` (the `below_detection_value`) or `layer` (the
+//!   uncensored value from a separate sheet), counted per column. A null value means the
+//!   sample is not used (counted and reported); any other text is an error naming the
+//!   feature. Points may come from a table's coordinate columns (`x`, `y`, `crs`).
+//! - Kriging with `duplicates = "mean"` merges samples at one place into their mean.
 //! - `transform = "log"` interpolates natural logarithms and returns `exp` of the
 //!   estimate (for IDW, a weighted geometric mean); a value ≤ 0 is then an error.
 //! - `transform = "clr"` with `parts = [...]` (the attributes of a composition, the
@@ -29,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{EvidenceInput, EvidenceKind, EvidenceSettings, RawEvidence};
 use crate::error::{Error, Result};
-use crate::features::{Evidence, LayerBlock};
+use crate::features::{below_detection, Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
 use crate::io::vector::Attr;
 
@@ -44,6 +47,20 @@ pub enum BelowDetection {
     Drop,
     /// `below_detection_value`.
     Value,
+    /// The value in `below_detection_layer` (joined on `join`); half the limit for a
+    /// column that layer does not have.
+    Layer,
+}
+
+/// What kriging does with several samples at one place (its system would be singular).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Duplicates {
+    /// An error naming the place.
+    #[default]
+    Error,
+    /// One sample with the mean of their (transformed) values; counted and reported.
+    Mean,
 }
 
 /// Interpolation methods.
@@ -263,8 +280,9 @@ pub fn clr(parts: &[f64], i: usize) -> f64 {
 }
 
 /// The keys that only apply to ordinary kriging, with whether `ev` sets them.
-fn kriging_keys(ev: &RawEvidence) -> [(&'static str, bool); 6] {
+fn kriging_keys(ev: &RawEvidence) -> [(&'static str, bool); 7] {
     [
+        ("duplicates", ev.duplicates.is_some()),
         ("variogram", ev.variogram.is_some()),
         ("nugget", ev.nugget.is_some()),
         ("sill", ev.sill.is_some()),
@@ -303,6 +321,8 @@ pub struct Params {
     pub lags: usize,
     /// Kriging: add the kriging variance as a second column.
     pub kriging_variance: bool,
+    /// Kriging: samples at one place.
+    pub duplicates: Duplicates,
 }
 
 impl Params {
@@ -317,6 +337,9 @@ impl Params {
                 ("min_points", ev.min_points.is_some()),
                 ("below_detection", ev.below_detection.is_some()),
                 ("below_detection_value", ev.below_detection_value.is_some()),
+                ("detection_limits", ev.detection_limits.is_some()),
+                ("below_detection_layer", ev.below_detection_layer.is_some()),
+                ("join", ev.join.is_some()),
                 ("transform", ev.transform.is_some()),
                 ("parts", ev.parts.is_some()),
                 ("interpolation", ev.interpolation.is_some()),
@@ -353,10 +376,29 @@ impl Params {
             (BelowDetection::Value, Some(v)) if !v.is_finite() => {
                 return Err(Error::key(key("below_detection_value"), format!("{v} is not a number")))
             }
-            (BelowDetection::Half | BelowDetection::Drop, Some(_)) => {
+            (BelowDetection::Half | BelowDetection::Drop | BelowDetection::Layer, Some(_)) => {
                 return Err(Error::key(key("below_detection_value"), "only applies with `below_detection = \"value\"`"))
             }
             _ => {}
+        }
+        match (below_detection, &ev.below_detection_layer, &ev.join) {
+            (BelowDetection::Layer, None, _) => {
+                return Err(Error::key(key("below_detection_layer"), "`below_detection = \"layer\"` needs it"))
+            }
+            (BelowDetection::Layer, _, None) => {
+                return Err(Error::key(key("join"), "`below_detection = \"layer\"` needs the sample-id column"))
+            }
+            (BelowDetection::Layer, _, _) => {}
+            (_, Some(_), _) => {
+                return Err(Error::key(key("below_detection_layer"), "only applies with `below_detection = \"layer\"`"))
+            }
+            (_, _, Some(_)) => return Err(Error::key(key("join"), "only applies with `below_detection = \"layer\"`")),
+            _ => {}
+        }
+        for (column, limit) in ev.detection_limits.iter().flatten() {
+            if !(limit.is_finite() && *limit > 0.0) {
+                return Err(Error::key(key("detection_limits"), format!("`{column}` = {limit}: a limit must be > 0")));
+            }
         }
         let interpolation = ev.interpolation.unwrap_or_default();
         if interpolation == Interpolation::Idw {
@@ -408,6 +450,7 @@ impl Params {
             variogram_parameters,
             lags,
             kriging_variance: ev.kriging_variance.unwrap_or(false),
+            duplicates: ev.duplicates.unwrap_or_default(),
             power,
             search_radius,
             max_points,
@@ -464,7 +507,11 @@ pub struct Interpolate {
     source: String,
     params: Params,
     samples: RTree<GeomWithData<[f64; 2], f64>>,
-    below_detection: usize,
+    below_detection: crate::features::below_detection::Counts,
+    /// Samples not used: (no coordinates, a null value, dropped below detection, merged duplicates).
+    unused: [usize; 4],
+    /// `below_detection_layer`, for the description.
+    rule_layer: Option<String>,
     /// The variogram used by kriging (given or fitted).
     variogram: Option<Variogram>,
 }
@@ -488,15 +535,59 @@ impl Interpolate {
         let names: Vec<&str> =
             if params.parts.is_empty() { vec![attribute] } else { params.parts.iter().map(String::as_str).collect() };
         let at = names.iter().position(|n| *n == attribute).unwrap_or(0);
+        let raw = &settings.raw;
+        let join = raw.join.as_deref();
+        let mut read_names = names.clone();
+        read_names.extend(join);
+        // The separate layer of uncensored values, by sample id.
+        let separate = match (params.below_detection, raw.below_detection_layer.as_deref(), join) {
+            (BelowDetection::Layer, Some(sheet), Some(join)) => {
+                let mut cols = names.clone();
+                cols.push(join);
+                let rows = crate::io::table::read_columns(&layer.path, sheet, &cols)?;
+                let mut by_id = std::collections::HashMap::new();
+                for mut row in rows {
+                    let Some(id) = row.pop().flatten() else {
+                        return Err(Error::key(
+                            format!("evidence `{}`.join", settings.name),
+                            format!("layer `{sheet}` of {} has no column `{join}`", layer.path.display()),
+                        ));
+                    };
+                    if let Some(id) = below_detection::join_key(&id) {
+                        by_id.insert(id, row);
+                    }
+                }
+                Some(by_id)
+            }
+            _ => None,
+        };
+        let rule = below_detection::Rule {
+            replace: params.below_detection,
+            value: params.below_detection_value,
+            limits: names.iter().map(|n| raw.detection_limits.as_ref().and_then(|l| l.get(*n).copied())).collect(),
+            separate,
+        };
+        if let Some(l) = &raw.detection_limits {
+            if let Some(c) = l.keys().find(|c| !names.contains(&c.as_str())) {
+                return Err(Error::key(
+                    format!("evidence `{}`.detection_limits", settings.name),
+                    format!("`{c}` is not the attribute or a part of this layer"),
+                ));
+            }
+        }
+        let mut counts = below_detection::Counts { columns: names.iter().map(|n| (n.to_string(), 0, 0)).collect() };
         let mut samples = Vec::new();
-        let mut below = 0;
+        let mut unused = [0usize; 4];
         let mut values = Vec::with_capacity(names.len());
-        'features: for (k, (geometry, attrs)) in layer.read_attributes(grid, &names)?.into_iter().enumerate() {
+        let (features, no_xy) = layer.read_counted(grid, &read_names)?;
+        unused[0] = no_xy;
+        'features: for (k, (geometry, attrs)) in features.into_iter().enumerate() {
             let geo::Geometry::Point(p) = geometry else {
                 return Err(err(format!("feature {k} is not a point")));
             };
+            let id = join.and_then(|_| attrs.last().and_then(below_detection::join_key));
             values.clear();
-            for (name, a) in names.iter().zip(&attrs) {
+            for (c, (name, a)) in names.iter().zip(&attrs).enumerate() {
                 let part = |m: String| {
                     if names.len() > 1 {
                         format!("feature {k}, part `{name}`: {m}")
@@ -504,16 +595,15 @@ impl Interpolate {
                         format!("feature {k}: {m}")
                     }
                 };
-                let value = match reading(a).map_err(|m| err(part(m)))? {
-                    None => continue 'features,
-                    Some(Reading::Value(v)) => v,
-                    Some(Reading::BelowDetection(limit)) => {
-                        below += 1;
-                        match params.below_detection {
-                            BelowDetection::Half => limit / 2.0,
-                            BelowDetection::Drop => continue 'features,
-                            BelowDetection::Value => params.below_detection_value.unwrap_or_default(),
-                        }
+                let value = match rule.apply(c, a, id.as_deref(), &mut counts).map_err(|m| err(part(m)))? {
+                    below_detection::Outcome::Value(v) => v,
+                    below_detection::Outcome::Missing => {
+                        unused[1] += 1;
+                        continue 'features;
+                    }
+                    below_detection::Outcome::Dropped => {
+                        unused[2] += 1;
+                        continue 'features;
                     }
                 };
                 if params.transform.is_some() && value <= 0.0 {
@@ -528,17 +618,33 @@ impl Interpolate {
             };
             samples.push(GeomWithData::new([p.x(), p.y()], value));
         }
+        if unused[1] > 0 {
+            tracing::warn!("evidence `{}`: {} sample(s) with an empty value not used", settings.name, unused[1]);
+        }
         if samples.len() < params.min_points {
             return Err(err(format!("{} usable samples, fewer than min_points", samples.len())));
         }
         let variogram = match params.interpolation {
             Interpolation::Idw => None,
             Interpolation::OrdinaryKriging => Some({
+                if params.duplicates == Duplicates::Mean {
+                    let before = samples.len();
+                    samples = mean_of_duplicates(samples);
+                    unused[3] = before - samples.len();
+                    if unused[3] > 0 {
+                        tracing::info!(
+                            "evidence `{}`: {} sample(s) at the place of another merged into their mean",
+                            settings.name,
+                            unused[3]
+                        );
+                    }
+                }
                 let mut at: Vec<[f64; 2]> = samples.iter().map(|s| *s.geom()).collect();
                 at.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
                 if let Some(w) = at.windows(2).find(|w| w[0] == w[1]) {
                     return Err(err(format!(
-                        "two samples at ({}, {}): kriging needs one sample per place (average duplicates first)",
+                        "two samples at ({}, {}): kriging needs one sample per place (`duplicates = \"mean\"` \
+                         averages them)",
                         w[0][0], w[0][1]
                     )));
                 }
@@ -568,7 +674,9 @@ impl Interpolate {
             source: format!("{} layer {}", layer.path.display(), layer.layer),
             params,
             samples: RTree::bulk_load(samples),
-            below_detection: below,
+            below_detection: counts,
+            unused,
+            rule_layer: settings.raw.below_detection_layer.clone(),
         })
     }
 
@@ -676,6 +784,23 @@ pub const WINDOW_CANDIDATES: usize = 1024;
 /// Edge, in cells, of the tiles IDW gathers candidate samples for.
 const IDW_TILE: usize = 32;
 
+/// Samples with every place once: samples at one place become one with the mean of
+/// their values. The order is by position.
+pub fn mean_of_duplicates(mut samples: Vec<GeomWithData<[f64; 2], f64>>) -> Vec<GeomWithData<[f64; 2], f64>> {
+    samples.sort_by(|a, b| a.geom()[0].total_cmp(&b.geom()[0]).then(a.geom()[1].total_cmp(&b.geom()[1])));
+    let mut out: Vec<(GeomWithData<[f64; 2], f64>, usize)> = Vec::with_capacity(samples.len());
+    for s in samples {
+        match out.last_mut() {
+            Some((last, n)) if last.geom() == s.geom() => {
+                last.data += s.data;
+                *n += 1;
+            }
+            _ => out.push((s, 1)),
+        }
+    }
+    out.into_iter().map(|(s, n)| GeomWithData::new(*s.geom(), s.data / n as f64)).collect()
+}
+
 /// Inverse distance weighting of `(squared distance, value)` pairs.
 pub fn idw(near: &[(f64, f64)], power: f64) -> f64 {
     let at_centre: Vec<f64> = near.iter().filter(|(d2, _)| *d2 == 0.0).map(|&(_, v)| v).collect();
@@ -737,13 +862,26 @@ impl Evidence for Interpolate {
                 if self.params.variogram_parameters.is_some() { " as given" } else { " fitted" }
             ),
         };
+        let [no_xy, null, dropped, merged] = self.unused;
+        let mut unused = Vec::new();
+        for (n, what) in [
+            (no_xy, "without coordinates"),
+            (null, "with an empty value"),
+            (dropped, "dropped below detection"),
+            (merged, "merged into the mean of samples at one place"),
+        ] {
+            if n > 0 {
+                unused.push(format!("{n} {what}"));
+            }
+        }
+        let unused = if unused.is_empty() { String::new() } else { format!("; not used: {}", unused.join(", ")) };
         format!(
-            "{method}, {} nearest within {}) of {} samples of {} ({} below detection, {:?}){}",
+            "{method}, {} nearest within {}) of {} samples of {} (below detection: {}; rule {:?}{unused}){}",
             self.params.max_points,
             self.params.search_radius,
             self.samples.size(),
             self.source,
-            self.below_detection,
+            self.below_detection.describe(self.rule_layer.as_deref()),
             self.params.below_detection,
             match self.params.transform {
                 None => String::new(),

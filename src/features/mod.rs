@@ -6,6 +6,7 @@
 //! `RawEvidence` fields and the check that refuses them on other kinds), and its rows in
 //! docs/config.md (`tests/config_docs.rs` fails while a key or default is missing there).
 
+pub mod below_detection;
 pub mod categorical;
 pub mod distance;
 pub mod focal;

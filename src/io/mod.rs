@@ -8,6 +8,7 @@
 pub mod cog;
 pub mod polygons;
 pub mod raster;
+pub mod table;
 pub mod vector;
 
 use std::sync::Once;

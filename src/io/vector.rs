@@ -16,8 +16,10 @@ use rstar::{RTree, AABB};
 use crate::error::{Error, Result};
 use crate::grid::{Grid, Window};
 use crate::io::parse_crs;
+use crate::io::table::{self, XyColumns};
 
 /// A vector layer named in the config, checked: it opens, has a CRS, the filter parses.
+/// A point table (`x`/`y` columns) is one too: its points are built from the columns.
 #[derive(Debug, Clone)]
 pub struct LayerRef {
     /// The file.
@@ -30,6 +32,31 @@ pub struct LayerRef {
     pub crs_wkt: String,
     /// Features that pass the filter.
     pub feature_count: u64,
+    /// A point table's coordinate columns (`x`, `y` keys); `None`: the source's geometry.
+    pub xy: Option<XyColumns>,
+}
+
+/// The keys of a vector input besides its path, layer and filter: coordinate columns of a
+/// point table and a CRS that replaces (or supplies) the source's.
+#[derive(Debug, Clone, Default)]
+pub struct SourceKeys<'a> {
+    /// The table's key prefix in errors: `labels`, `evidence[2]`, `grid`.
+    pub prefix: String,
+    /// `x`: column of the x coordinate.
+    pub x: Option<&'a str>,
+    /// `y`: column of the y coordinate.
+    pub y: Option<&'a str>,
+    /// `crs`: the CRS of the coordinates, replacing the source's (or supplying a missing one).
+    pub crs: Option<&'a str>,
+    /// The full name of the `crs` key in errors (`labels.crs`, `grid.mask_crs`).
+    pub crs_key: String,
+}
+
+impl SourceKeys<'_> {
+    /// Keys of a table prefixed `prefix` whose CRS key is `{prefix}.crs`.
+    pub fn new<'a>(prefix: &str, x: Option<&'a str>, y: Option<&'a str>, crs: Option<&'a str>) -> SourceKeys<'a> {
+        SourceKeys { prefix: prefix.into(), x, y, crs, crs_key: format!("{prefix}.crs") }
+    }
 }
 
 /// An attribute value read from a feature.
@@ -68,6 +95,20 @@ pub struct VFeature {
 impl LayerRef {
     /// Opens and checks a layer; `key` names the config key in errors.
     pub fn open(key: &str, path: &Path, layer: Option<&str>, filter: Option<&str>) -> Result<LayerRef> {
+        let prefix = key.strip_suffix(".path").unwrap_or(key);
+        LayerRef::open_with(key, path, layer, filter, &SourceKeys::new(prefix, None, None, None))
+    }
+
+    /// Opens and checks a layer with its coordinate columns and CRS keys: the columns
+    /// exist and hold numbers, the source has a CRS (or `crs` gives one), and the
+    /// coordinates lie in that CRS's area of use.
+    pub fn open_with(
+        key: &str,
+        path: &Path,
+        layer: Option<&str>,
+        filter: Option<&str>,
+        keys: &SourceKeys,
+    ) -> Result<LayerRef> {
         crate::io::init();
         if !path.exists() {
             return Err(Error::MissingFile { key: key.into(), path: path.into() });
@@ -89,12 +130,34 @@ impl LayerRef {
             None => ds.layer(0).map_err(|e| Error::input(path, e))?,
         };
         let name = lyr.name();
-        let Some(srs) = lyr.spatial_ref() else {
-            return Err(Error::Layer {
-                path: path.into(),
-                layer: name,
-                message: "has no coordinate reference system (a Shapefile needs its .prj)".into(),
-            });
+        let layer_err = |message: String| Error::Layer { path: path.into(), layer: name.clone(), message };
+        let xy = match (keys.x, keys.y) {
+            (Some(x), Some(y)) => Some(XyColumns { x: x.into(), y: y.into() }),
+            (None, None) => None,
+            (Some(_), None) => return Err(Error::key(format!("{}.y", keys.prefix), "`x` is given: give `y` too")),
+            (None, Some(_)) => return Err(Error::key(format!("{}.x", keys.prefix), "`y` is given: give `x` too")),
+        };
+        let srs = match keys.crs {
+            Some(def) => parse_crs(def)
+                .map_err(|e| Error::key(&keys.crs_key, format!("`{def}` is not a CRS GDAL knows: {e}")))?,
+            None => match lyr.spatial_ref() {
+                // A point table's own CRS (a GeoPackage table with geometry has one) is
+                // not the coordinate columns': they need `crs`.
+                Some(srs) if xy.is_none() => srs,
+                _ if xy.is_some() => {
+                    return Err(Error::key(
+                        &keys.crs_key,
+                        format!("layer `{name}` of {}: give the CRS of the `x`/`y` columns", path.display()),
+                    ))
+                }
+                _ => {
+                    return Err(layer_err(format!(
+                        "has no coordinate reference system (a Shapefile needs its .prj); \
+                         assign one with `{}`",
+                        keys.crs_key
+                    )))
+                }
+            },
         };
         let crs_wkt = srs.to_wkt().map_err(|e| Error::input(path, e))?;
         if let Some(f) = filter {
@@ -105,7 +168,34 @@ impl LayerRef {
             })?;
         }
         let feature_count = lyr.feature_count();
-        Ok(LayerRef { path: path.into(), layer: name, filter: filter.map(String::from), crs_wkt, feature_count })
+        // The extent of the coordinates, checked against the CRS's area of use.
+        let extent = match &xy {
+            Some(cols) => {
+                let (ix, iy) = table::column_indices(&lyr, cols, &keys.prefix)?;
+                let rows = table::row_points(&mut lyr, ix, iy, cols).map_err(layer_err)?;
+                let mut e: Option<[f64; 4]> = None;
+                for (x, y) in rows.iter().filter_map(|r| r.xy) {
+                    let b = e.get_or_insert([x, y, x, y]);
+                    *b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+                }
+                e
+            }
+            None => {
+                if lyr.defn().geom_fields().next().is_none() {
+                    return Err(layer_err(format!(
+                        "has no geometry: for a table of points give its coordinate columns with `{0}.x` and \
+                         `{0}.y` (and their CRS with `{0}.crs`)",
+                        keys.prefix
+                    )));
+                }
+                (feature_count > 0).then(|| lyr.get_extent().ok()).flatten().map(|e| [e.MinX, e.MinY, e.MaxX, e.MaxY])
+            }
+        };
+        if let Some(extent) = extent {
+            let what = format!("{}, layer `{name}`", path.display());
+            table::check_area_of_use(&srs, extent, &what, &keys.crs_key)?;
+        }
+        Ok(LayerRef { path: path.into(), layer: name, filter: filter.map(String::from), crs_wkt, feature_count, xy })
     }
 
     /// Errors unless the layer has a field `name`.
@@ -136,6 +226,16 @@ impl LayerRef {
 
     /// Like [`LayerRef::read`] with the values of several attributes, in the order given.
     pub fn read_attributes(&self, grid: &Grid, attributes: &[&str]) -> Result<Vec<(geo::Geometry<f64>, Vec<Attr>)>> {
+        Ok(self.read_counted(grid, attributes)?.0)
+    }
+
+    /// Like [`LayerRef::read_attributes`], with the number of features skipped for having
+    /// no geometry (a point table: an empty coordinate). Skips are logged as a warning.
+    pub fn read_counted(
+        &self,
+        grid: &Grid,
+        attributes: &[&str],
+    ) -> Result<(Vec<(geo::Geometry<f64>, Vec<Attr>)>, usize)> {
         let err = |message: String| Error::Layer { path: self.path.clone(), layer: self.layer.clone(), message };
         let ds = Dataset::open(&self.path).map_err(|e| Error::input(&self.path, e))?;
         let mut lyr = ds.layer_by_name(&self.layer).map_err(|e| Error::input(&self.path, e))?;
@@ -153,14 +253,50 @@ impl LayerRef {
             .iter()
             .map(|a| lyr.defn().field_index(a).map_err(|_| err(format!("has no attribute `{a}`"))))
             .collect::<Result<Vec<_>>>()?;
+        let xy_idx = match &self.xy {
+            Some(cols) => Some(table::column_indices(&lyr, cols, "")?),
+            None => None,
+        };
         let mut out = Vec::new();
+        let mut skipped = 0;
+        let fid = |f: &gdal::vector::Feature| f.fid().map_or("?".to_string(), |v| v.to_string());
         for feature in lyr.features() {
-            let Some(geom) = feature.geometry() else { continue };
-            let geom = match &transform {
-                Some(t) => geom.transform(t).map_err(|e| err(format!("feature {:?}: {e}", feature.fid())))?,
-                None => geom.clone(),
+            let geometry = match (&self.xy, xy_idx) {
+                (Some(cols), Some((ix, iy))) => {
+                    let coord = |i: usize, name: &str| {
+                        let v = feature.field(i).map_err(|e| err(format!("feature {}: {e}", fid(&feature))))?;
+                        table::coordinate_of(v)
+                            .map_err(|m| err(format!("feature {}, column `{name}`: {m}", fid(&feature))))
+                    };
+                    let (Some(x), Some(y)) = (coord(ix, &cols.x)?, coord(iy, &cols.y)?) else {
+                        skipped += 1;
+                        continue;
+                    };
+                    let (mut xs, mut ys, mut zs) = ([x], [y], [0.0]);
+                    if let Some(t) = &transform {
+                        t.transform_coords(&mut xs, &mut ys, &mut zs).map_err(|e| {
+                            err(format!(
+                                "feature {}: ({x}, {y}) cannot be reprojected to the grid CRS: {e}",
+                                fid(&feature)
+                            ))
+                        })?;
+                    }
+                    geo::Geometry::Point(geo::Point::new(xs[0], ys[0]))
+                }
+                _ => {
+                    let Some(geom) = feature.geometry() else {
+                        skipped += 1;
+                        continue;
+                    };
+                    let geom = match &transform {
+                        Some(t) => geom.transform(t).map_err(|e| {
+                            err(format!("feature {}: cannot be reprojected to the grid CRS: {e}", fid(&feature)))
+                        })?,
+                        None => geom.clone(),
+                    };
+                    geom.to_geo().map_err(|e| err(format!("feature {}: {e}", fid(&feature))))?
+                }
             };
-            let geometry = geom.to_geo().map_err(|e| err(format!("feature {:?}: {e}", feature.fid())))?;
             let values = field_idx
                 .iter()
                 .map(|&i| {
@@ -176,7 +312,16 @@ impl LayerRef {
                 .collect::<Result<Vec<_>>>()?;
             out.push((geometry, values));
         }
-        Ok(out)
+        if skipped > 0 {
+            tracing::warn!(
+                "{}, layer `{}`: skipped {skipped} of {} feature(s) without {}",
+                self.path.display(),
+                self.layer,
+                skipped + out.len(),
+                if self.xy.is_some() { "both coordinates" } else { "a geometry" }
+            );
+        }
+        Ok((out, skipped))
     }
 }
 
@@ -254,14 +399,16 @@ struct MaskPolygons {
 }
 
 /// Opens the study-area mask `grid.mask` (`layer`: `grid.mask_layer`): a polygon layer,
-/// or a raster warped onto `grid` whose non-zero cells are the study area.
-pub fn open_mask(path: &Path, layer: Option<&str>, grid: &Grid) -> Result<crate::grid::Mask> {
+/// or a raster warped onto `grid` whose non-zero cells are the study area. `crs`
+/// (`grid.mask_crs`) assigns a vector mask's CRS.
+pub fn open_mask(path: &Path, layer: Option<&str>, crs: Option<&str>, grid: &Grid) -> Result<crate::grid::Mask> {
     if !path.exists() {
         return Err(Error::MissingFile { key: "grid.mask".into(), path: path.into() });
     }
     let ds = Dataset::open(path).map_err(|e| Error::input(path, e))?;
     if ds.layer_count() > 0 {
-        let lref = LayerRef::open("grid.mask", path, layer, None)?;
+        let keys = SourceKeys { prefix: "grid".into(), crs, crs_key: "grid.mask_crs".into(), ..Default::default() };
+        let lref = LayerRef::open_with("grid.mask", path, layer, None, &keys)?;
         let shapes: Vec<_> = lref
             .read(grid, None)?
             .into_iter()
@@ -282,6 +429,9 @@ pub fn open_mask(path: &Path, layer: Option<&str>, grid: &Grid) -> Result<crate:
     } else {
         if layer.is_some() {
             return Err(Error::key("grid.mask_layer", "is set but the mask is a raster"));
+        }
+        if crs.is_some() {
+            return Err(Error::key("grid.mask_crs", "is set but the mask is a raster"));
         }
         let band = crate::io::raster::BandRef::open("grid.mask", path, 1)?;
         let gb = crate::io::raster::GridBand::new(&band, grid, crate::io::Resampling::Nearest, true)?;

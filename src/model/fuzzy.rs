@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::FuzzyFrom;
 use crate::config::{EvidenceSettings, FuzzyOperator, Membership, Settings};
 use crate::error::{Error, Result};
 use crate::features::{ClassAt, ClassReader, FeatureBlock, FeatureStack};
@@ -78,6 +79,55 @@ impl MembershipFn {
     }
 }
 
+/// For every layer with `from = "percentile"`: its `[low, high]` percentiles and the
+/// layer's values at them ([`crate::model::percentile::layer_percentiles`], one pass for
+/// all such layers); `None` for the others. The percentiles must be in [0, 100], the
+/// membership linear and the layer continuous.
+pub fn percentile_memberships(settings: &Settings, stack: &FeatureStack) -> Result<Vec<Option<([f64; 2], [f64; 2])>>> {
+    let mut layers = Vec::new();
+    let mut wanted = Vec::new();
+    for (k, ev) in settings.evidence.iter().enumerate() {
+        let Some(f) = ev.fuzzy.as_ref().filter(|f| f.from == Some(FuzzyFrom::Percentile)) else { continue };
+        let key = |k: &str| format!("evidence `{}`.fuzzy.{k}", ev.name);
+        if f.membership != Membership::Linear {
+            return Err(Error::key(key("from"), "`from = \"percentile\"` applies to membership = \"linear\""));
+        }
+        if stack.layers[k].class_codes().is_some() {
+            return Err(Error::key(key("from"), "a class layer has no percentiles: use membership = \"classes\""));
+        }
+        let (Some(low), Some(high)) = (f.low, f.high) else {
+            return Err(Error::key(key("low"), "`from = \"percentile\"` needs `low` and `high` (percentiles 0-100)"));
+        };
+        for (name, p) in [("low", low), ("high", high)] {
+            if !(0.0..=100.0).contains(&p) {
+                return Err(Error::key(key(name), format!("{p} is not a percentile in [0, 100]")));
+            }
+        }
+        if low == high {
+            return Err(Error::key(key("high"), "must differ from `low`"));
+        }
+        layers.push(k);
+        wanted.push(vec![low, high]);
+    }
+    let mut out = vec![None; settings.evidence.len()];
+    if layers.is_empty() {
+        return Ok(out);
+    }
+    let values = crate::model::percentile::layer_percentiles(stack, &layers, &wanted)?;
+    for ((k, p), v) in layers.into_iter().zip(wanted).zip(values) {
+        tracing::info!(
+            "evidence `{}`: membership 0 at percentile {} ({}), 1 at percentile {} ({})",
+            settings.evidence[k].name,
+            p[0],
+            v[0],
+            p[1],
+            v[1]
+        );
+        out[k] = Some(([p[0], p[1]], [v[0], v[1]]));
+    }
+    Ok(out)
+}
+
 /// Combines memberships with a fuzzy operator.
 pub fn combine(op: FuzzyOperator, gamma: f64, m: &[f64]) -> f64 {
     let product = || m.iter().product::<f64>();
@@ -94,13 +144,28 @@ pub fn combine(op: FuzzyOperator, gamma: f64, m: &[f64]) -> f64 {
 /// The membership function of layer `ev` (`evidence.fuzzy`), checked: every key its
 /// membership needs given, values in range. Called by `lode validate` (through
 /// [`crate::model::check`]) and when the model is built.
-pub fn membership(ev: &EvidenceSettings) -> Result<MembershipFn> {
+/// `resolved`: the `[low, high]` values of a `from = "percentile"` membership, once the
+/// layer's percentiles are known (`None` at `lode validate`, which checks the keys only).
+pub fn membership(ev: &EvidenceSettings, resolved: Option<[f64; 2]>) -> Result<MembershipFn> {
     let key = |k: &str| format!("evidence `{}`.fuzzy.{k}", ev.name);
     let f = ev.fuzzy.as_ref().ok_or_else(|| Error::key(key("membership"), "is required by model.kind = \"fuzzy\""))?;
     let need = |v: Option<f64>, k: &str| {
         v.ok_or_else(|| Error::key(key(k), format!("is required by membership `{:?}`", f.membership).to_lowercase()))
     };
     let func = match f.membership {
+        Membership::Linear if resolved.is_some() => {
+            let [low, high] = resolved.expect("resolved percentiles");
+            if low == high {
+                return Err(Error::key(
+                    key("high"),
+                    format!(
+                        "the layer's percentiles {:?} and {:?} are both {low}: no membership to draw",
+                        f.low, f.high
+                    ),
+                ));
+            }
+            MembershipFn::Linear { low, high }
+        }
         Membership::Linear => {
             let (low, high) = (need(f.low, "low")?, need(f.high, "high")?);
             if low == high {
@@ -149,22 +214,27 @@ pub struct Fuzzy {
     operator: FuzzyOperator,
     gamma: f64,
     layers: Vec<(String, ClassReader, MembershipFn)>,
+    /// Per layer: the `[low, high]` percentiles its linear membership was drawn from.
+    #[serde(default)]
+    percentiles: Vec<Option<[f64; 2]>>,
 }
 
 impl Fuzzy {
     /// Builds the model from the config's memberships.
     pub fn new(settings: &Settings, stack: &FeatureStack) -> Result<Fuzzy> {
         let readers = stack.class_readers()?;
+        let percentiles = percentile_memberships(settings, stack)?;
         let mut layers = Vec::new();
-        for (ev, reader) in settings.evidence.iter().zip(readers) {
+        for ((ev, reader), from) in settings.evidence.iter().zip(readers).zip(&percentiles) {
             let key = |k: &str| format!("evidence `{}`.fuzzy.{k}", ev.name);
-            let func = membership(ev)?;
+            let func = membership(ev, from.map(|f| f.1))?;
             if reader.codes.is_some() && !matches!(func, MembershipFn::Classes { .. }) {
                 return Err(Error::key(key("membership"), "a class layer needs membership = \"classes\""));
             }
             layers.push((ev.name.clone(), reader, func));
         }
-        Ok(Fuzzy { operator: settings.model.operator, gamma: settings.model.gamma, layers })
+        let percentiles = percentiles.iter().map(|p| p.map(|(p, _)| p)).collect();
+        Ok(Fuzzy { operator: settings.model.operator, gamma: settings.model.gamma, layers, percentiles })
     }
 
     /// Combined membership of every cell with data in all layers.
@@ -227,7 +297,10 @@ impl Fuzzy {
             "kind": "fuzzy",
             "operator": self.operator,
             "gamma": self.gamma,
-            "layers": self.layers.iter().map(|(n, _, f)| serde_json::json!({ "name": n, "membership": f })).collect::<Vec<_>>(),
+            "layers": self.layers.iter().enumerate().map(|(k, (n, _, f))| match self.percentiles.get(k).copied().flatten() {
+                Some(p) => serde_json::json!({ "name": n, "membership": f, "from_percentiles": p }),
+                None => serde_json::json!({ "name": n, "membership": f }),
+            }).collect::<Vec<_>>(),
         })
     }
 }

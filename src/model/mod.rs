@@ -12,6 +12,7 @@ pub mod boosting;
 pub mod forest;
 pub mod fuzzy;
 pub mod logistic;
+pub mod percentile;
 pub mod trees;
 pub mod wofe;
 
@@ -132,7 +133,7 @@ pub fn check(settings: &Settings) -> Result<()> {
     for ev in &settings.evidence {
         match settings.model.kind {
             ModelKind::Fuzzy => {
-                fuzzy::membership(ev)?;
+                fuzzy::membership(ev, None)?;
             }
             ModelKind::Wofe => wofe::check_generalisation(ev, None)?,
             _ => {}
