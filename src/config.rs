@@ -116,6 +116,14 @@ pub struct RawGrid {
     /// Edge of the processing windows, in cells. Default 256.
     #[serde(default = "default_block_size")]
     pub block_size: usize,
+    /// Fraction of the study area every evidence layer must have data on. Default 0.5
+    /// (see [`crate::coverage::DEFAULT_MIN_COVERAGE`]).
+    #[serde(default = "default_min_coverage")]
+    pub min_coverage: f64,
+}
+
+fn default_min_coverage() -> f64 {
+    crate::coverage::DEFAULT_MIN_COVERAGE
 }
 
 /// `[labels]`: the known deposits and how negatives are drawn.
@@ -671,6 +679,9 @@ pub struct RawOutput {
     pub report: bool,
 }
 
+/// Longest `project.name` accepted, in bytes.
+pub const MAX_NAME_BYTES: usize = 256;
+
 fn default_seed() -> u64 {
     42
 }
@@ -824,6 +835,16 @@ impl Settings {
         if raw.grid.block_size < 16 || raw.grid.block_size > 4096 {
             return Err(Error::key("grid.block_size", format!("{} is outside 16..=4096 cells", raw.grid.block_size)));
         }
+        if !(0.0..=1.0).contains(&raw.grid.min_coverage) {
+            return Err(Error::key("grid.min_coverage", format!("{} is outside [0, 1]", raw.grid.min_coverage)));
+        }
+        if raw.project.name.len() > MAX_NAME_BYTES {
+            // The name is copied into every map's tags, the manifest and the report.
+            return Err(Error::key(
+                "project.name",
+                format!("is {} bytes long; at most {MAX_NAME_BYTES}", raw.project.name.len()),
+            ));
+        }
 
         // Grid.
         raw.grid.template = raw.grid.template.as_deref().map(resolve);
@@ -891,6 +912,9 @@ impl Settings {
 
         validate_trees(&raw.model, &raw.validation)?;
 
+        if raw.output.dir.as_os_str().is_empty() {
+            return Err(Error::key("output.dir", "is empty; name a folder of its own, e.g. \"out\""));
+        }
         raw.output.dir = resolve(&raw.output.dir);
         let t = &raw.targets;
         match (t.top_percent, t.probability) {
@@ -1068,6 +1092,12 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
         if classes.is_empty() {
             return Err(Error::key(key("classes"), "lists no class"));
         }
+    }
+    if ev.max_classes == 0 || ev.max_classes > crate::grid::MAX_CLASSES {
+        return Err(Error::key(
+            key("max_classes"),
+            format!("{} is outside 1..={} (each class is a feature column)", ev.max_classes, crate::grid::MAX_CLASSES),
+        ));
     }
     check_kind_keys(i, ev)?;
     Ok(EvidenceSettings {

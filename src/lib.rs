@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod coverage;
 pub mod error;
 pub mod evaluate;
 pub mod features;
@@ -94,6 +95,8 @@ pub struct Metrics {
     pub features: Vec<String>,
     /// Each evidence layer: name, columns, and what preparing it found.
     pub evidence: Vec<features::LayerSummary>,
+    /// Each evidence layer's coverage of the study area, measured cell by cell.
+    pub coverage: Vec<coverage::LayerCoverage>,
     /// The fitted model.
     pub model: serde_json::Value,
     /// Seconds spent per stage.
@@ -176,14 +179,17 @@ pub fn predict(config_path: &Path, model_path: &Path, threads: Option<usize>) ->
 /// The pipeline, fitting the model or using a saved one.
 fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, PathBuf)>) -> Result<RunReport> {
     let mut clock = Stopwatch::new();
+    output::check_dir(settings)?;
+    let mut out = output::Staging::new(&settings.output.dir)?;
     let stack = FeatureStack::prepare(settings)?;
+    let coverage = coverage::measure(&stack)?;
+    coverage::check(&coverage, settings.raw.grid.min_coverage)?;
     clock.lap("prepare evidence");
     let deposits = Deposits::load(settings)?;
     let fit = fit_or_load(settings, &stack, &deposits, saved)?;
     let model = &fit.model;
     clock.lap("fit");
 
-    let mut out = output::Staging::new(&settings.output.dir)?;
     let outputs = model.outputs();
     let prediction = write_maps(settings, &stack, model, &outputs, &mut out)?;
     let map_path = out.path("prospectivity.tif");
@@ -215,6 +221,7 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
         grid: settings.grid.info(),
         features: stack.columns.clone(),
         evidence: stack.summaries(),
+        coverage,
         model: model.describe(),
         timings_s: clock.timings,
         targets: found.as_ref().map(|t| t.summary.clone()),
@@ -393,14 +400,21 @@ pub struct ValidationReport {
     pub layers: Vec<String>,
     /// Deposit counts.
     pub deposits: DepositCounts,
+    /// Each layer's coverage of the study area.
+    pub coverage: Vec<coverage::LayerCoverage>,
     /// Output folder.
     pub output_dir: PathBuf,
 }
 
-/// Parses the config, opens every input and places the deposits; no heavy work.
+/// Parses the config, opens every input, places the deposits, checks the output folder
+/// and measures each layer's coverage of the study area (one pass over the grid).
 pub fn validate(config_path: &Path) -> Result<ValidationReport> {
     let settings = Settings::load(config_path)?;
+    output::check_dir(&settings)?;
     let deposits = Deposits::load(&settings)?;
+    let stack = FeatureStack::prepare(&settings)?;
+    let coverage = coverage::measure(&stack)?;
+    coverage::check(&coverage, settings.raw.grid.min_coverage)?;
     let layers = settings
         .evidence
         .iter()
@@ -436,6 +450,7 @@ pub fn validate(config_path: &Path) -> Result<ValidationReport> {
         mask,
         layers,
         deposits: DepositCounts::from(&deposits),
+        coverage,
         output_dir: settings.output.dir.clone(),
     })
 }
@@ -455,6 +470,7 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
             mask: mask.map(Path::to_path_buf),
             mask_layer: None,
             block_size: 256,
+            min_coverage: 0.0,
         },
         labels: config::RawLabels {
             path: deposits.to_path_buf(),

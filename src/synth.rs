@@ -157,6 +157,7 @@ pub fn generate(spec: &SceneSpec, out: &Path) -> Result<usize> {
         mask: None,
         mask_layer: None,
         block_size: 256,
+        min_coverage: 0.0,
     };
     let grid = io::build_grid(&raw)?;
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);

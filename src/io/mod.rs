@@ -21,6 +21,9 @@ use crate::grid::{Grid, Mask};
 /// GDAL block cache lode uses unless `GDAL_CACHEMAX` is set, in MB.
 pub const DEFAULT_CACHE_MB: &str = "256";
 
+/// The `last_change` stamp of every GeoPackage lode writes (GDAL's `OGR_CURRENT_DATE`).
+pub const GPKG_DATE: &str = "2000-01-01T00:00:00.000Z";
+
 /// Registers GDAL's drivers and routes its messages to `tracing`. Idempotent.
 pub fn init() {
     static ONCE: Once = Once::new();
@@ -32,6 +35,12 @@ pub fn init() {
         // environment still wins) so that peak memory does not depend on the grid.
         if std::env::var_os("GDAL_CACHEMAX").is_none() {
             let _ = gdal::config::set_config_option("GDAL_CACHEMAX", DEFAULT_CACHE_MB);
+        }
+        // GeoPackages stamp the time they were written (gpkg_contents.last_change): a
+        // fixed stamp keeps targets.gpkg, and the manifest's checksum of it, byte-identical
+        // between identical runs (docs/outputs.md).
+        if std::env::var_os("OGR_CURRENT_DATE").is_none() {
+            let _ = gdal::config::set_config_option("OGR_CURRENT_DATE", GPKG_DATE);
         }
         gdal::config::set_error_handler(|class, _code, msg| {
             use gdal::errors::CplErrType;
@@ -90,9 +99,10 @@ pub fn build_grid(raw: &RawGrid) -> Result<Grid> {
                 return Err(Error::key("grid.cell_size", format!("{cell} must be > 0")));
             }
             let [xmin, ymin, xmax, ymax] = bounds;
-            if !(xmax > xmin && ymax > ymin) {
-                return Err(Error::key("grid.bounds", "must be [xmin, ymin, xmax, ymax] with max > min"));
+            if !(xmax > xmin && ymax > ymin && (xmax - xmin).is_finite() && (ymax - ymin).is_finite()) {
+                return Err(Error::key("grid.bounds", "must be finite [xmin, ymin, xmax, ymax] with max > min"));
             }
+            crate::grid::checked_shape(xmax - xmin, ymax - ymin, cell, raw.block_size)?;
             let whole = |extent: f64, axis: &str| -> Result<usize> {
                 let n = (extent / cell).round();
                 if (n * cell - extent).abs() > 1e-6 * cell || n < 1.0 {
@@ -119,6 +129,8 @@ pub fn build_grid(raw: &RawGrid) -> Result<Grid> {
             }
         }
     };
+    crate::grid::check_counts(grid.cols as u64, grid.rows as u64, grid.block_size)
+        .map_err(|why| Error::key("grid", format!("{} x {} cells: {why}", grid.cols, grid.rows)))?;
     if let Some(path) = &raw.mask {
         grid.mask = Mask::open(path, raw.mask_layer.as_deref(), &grid)?;
     } else if raw.mask_layer.is_some() {

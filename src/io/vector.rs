@@ -101,7 +101,10 @@ impl LayerRef {
             lyr.set_attribute_filter(f).map_err(|e| Error::Layer {
                 path: path.into(),
                 layer: name.clone(),
-                message: format!("the filter `{f}` (config key `where`) is not valid OGR SQL: {e}"),
+                message: format!(
+                    "the filter `{f}` (config key `where`) is not valid OGR SQL: {} ({e})",
+                    crate::io::last_gdal_error()
+                ),
             })?;
         }
         let feature_count = lyr.feature_count();
@@ -140,7 +143,8 @@ impl LayerRef {
         let ds = Dataset::open(&self.path).map_err(|e| Error::input(&self.path, e))?;
         let mut lyr = ds.layer_by_name(&self.layer).map_err(|e| Error::input(&self.path, e))?;
         if let Some(f) = &self.filter {
-            lyr.set_attribute_filter(f).map_err(|e| err(format!("filter `{f}`: {e}")))?;
+            lyr.set_attribute_filter(f)
+                .map_err(|e| err(format!("filter `{f}`: {} ({e})", crate::io::last_gdal_error())))?;
         }
         let src = parse_crs(&self.crs_wkt).map_err(|e| err(format!("CRS: {e}")))?;
         let dst = parse_crs(&grid.crs_wkt).map_err(|e| err(format!("grid CRS: {e}")))?;
@@ -155,12 +159,16 @@ impl LayerRef {
             .collect::<Result<Vec<_>>>()?;
         let mut out = Vec::new();
         for feature in lyr.features() {
-            let Some(geom) = feature.geometry() else { continue };
+            // A null or empty geometry is a feature without geometry: skipped.
+            let Some(geom) = feature.geometry().filter(|g| !g.is_empty()) else { continue };
+            let fid = feature.fid().map_or_else(|| "without id".to_string(), |f| f.to_string());
             let geom = match &transform {
-                Some(t) => geom.transform(t).map_err(|e| err(format!("feature {:?}: {e}", feature.fid())))?,
+                Some(t) => geom.transform(t).map_err(|e| err(format!("feature {fid}: {e}")))?,
                 None => geom.clone(),
             };
-            let geometry = geom.to_geo().map_err(|e| err(format!("feature {:?}: {e}", feature.fid())))?;
+            let geometry = geom
+                .to_geo()
+                .map_err(|e| err(format!("feature {fid}: {e} (geometry type {})", geom.geometry_name())))?;
             let values = field_idx
                 .iter()
                 .map(|&i| {
