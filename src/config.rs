@@ -121,6 +121,20 @@ pub struct RawGrid {
     /// Edge of the processing windows, in cells. Default 256.
     #[serde(default = "default_block_size")]
     pub block_size: usize,
+    /// Fraction of the study area every evidence layer must have data on. Default 0.5
+    /// (see [`DEFAULT_MIN_COVERAGE`]).
+    #[serde(default = "default_min_coverage")]
+    pub min_coverage: f64,
+}
+
+/// What `grid.min_coverage` defaults to: every layer must have data on at least half of
+/// the study area. A cell needs data in every layer to be scored, so below one half most
+/// of the map would be nodata, which is far more often a misplaced or mis-projected
+/// layer than intent; a deliberately partial layer can lower it.
+pub const DEFAULT_MIN_COVERAGE: f64 = 0.5;
+
+fn default_min_coverage() -> f64 {
+    DEFAULT_MIN_COVERAGE
 }
 
 /// `[labels]`: the known deposits and how negatives are drawn.
@@ -694,6 +708,9 @@ pub struct RawOutput {
     pub report: bool,
 }
 
+/// Longest `project.name` accepted, in bytes.
+pub const MAX_NAME_BYTES: usize = 256;
+
 fn default_seed() -> u64 {
     42
 }
@@ -852,6 +869,16 @@ impl Settings {
         if raw.grid.block_size < 16 || raw.grid.block_size > 4096 {
             return Err(Error::key("grid.block_size", format!("{} is outside 16..=4096 cells", raw.grid.block_size)));
         }
+        if !(0.0..=1.0).contains(&raw.grid.min_coverage) {
+            return Err(Error::key("grid.min_coverage", format!("{} is outside [0, 1]", raw.grid.min_coverage)));
+        }
+        if raw.project.name.len() > MAX_NAME_BYTES {
+            // The name is copied into every map's tags, the manifest and the report.
+            return Err(Error::key(
+                "project.name",
+                format!("is {} bytes long; at most {MAX_NAME_BYTES}", raw.project.name.len()),
+            ));
+        }
 
         // Grid.
         raw.grid.template = raw.grid.template.as_deref().map(resolve);
@@ -939,6 +966,9 @@ impl Settings {
 
         validate_trees(&raw.model, &raw.validation)?;
 
+        if raw.output.dir.as_os_str().is_empty() {
+            return Err(Error::key("output.dir", "is empty; name a folder of its own, e.g. \"out\""));
+        }
         raw.output.dir = resolve(&raw.output.dir);
         let t = &raw.targets;
         match (t.top_percent, t.probability) {
@@ -1137,6 +1167,12 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
             return Err(Error::key(key("classes"), "lists no class"));
         }
     }
+    if ev.max_classes == 0 || ev.max_classes > crate::grid::MAX_CLASSES {
+        return Err(Error::key(
+            key("max_classes"),
+            format!("{} is outside 1..={} (each class is a feature column)", ev.max_classes, crate::grid::MAX_CLASSES),
+        ));
+    }
     check_kind_keys(i, ev)?;
     Ok(EvidenceSettings {
         name: name.to_string(),
@@ -1186,9 +1222,10 @@ pub fn build_grid(raw: &RawGrid) -> Result<Grid> {
                 return Err(Error::key("grid.cell_size", format!("{cell} must be > 0")));
             }
             let [xmin, ymin, xmax, ymax] = bounds;
-            if !(xmax > xmin && ymax > ymin) {
-                return Err(Error::key("grid.bounds", "must be [xmin, ymin, xmax, ymax] with max > min"));
+            if !(xmax > xmin && ymax > ymin && (xmax - xmin).is_finite() && (ymax - ymin).is_finite()) {
+                return Err(Error::key("grid.bounds", "must be finite [xmin, ymin, xmax, ymax] with max > min"));
             }
+            crate::grid::checked_shape(xmax - xmin, ymax - ymin, cell, raw.block_size)?;
             let whole = |extent: f64, axis: &str| -> Result<usize> {
                 let n = (extent / cell).round();
                 if (n * cell - extent).abs() > 1e-6 * cell || n < 1.0 {
@@ -1216,6 +1253,8 @@ pub fn build_grid(raw: &RawGrid) -> Result<Grid> {
             }
         }
     };
+    crate::grid::check_counts(grid.cols as u64, grid.rows as u64, grid.block_size)
+        .map_err(|why| Error::key("grid", format!("{} x {} cells: {why}", grid.cols, grid.rows)))?;
     if let Some(path) = &raw.mask {
         grid.mask = io::vector::open_mask(path, raw.mask_layer.as_deref(), raw.mask_crs.as_deref(), &grid)?;
     } else if raw.mask_layer.is_some() {

@@ -10,7 +10,77 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// Most columns or rows of a grid: GDAL's raster sizes are C `int`s.
+pub const MAX_AXIS: u64 = i32::MAX as u64;
+/// Most cells of a grid: 2^36 (a 262,144-cell square; 256 GiB per Float32 map). Per-cell
+/// counts and offsets stay far inside 64 bits, and a run over more would take days.
+pub const MAX_CELLS: u64 = 1 << 36;
+/// Most processing windows: their list (32 bytes each) is held in memory, 128 MiB at most.
+pub const MAX_WINDOWS: u64 = 1 << 22;
+/// Most bytes of one window's feature block (`block_size`² cells x columns x 8 bytes);
+/// a few windows per thread are in memory at once.
+pub const MAX_WINDOW_BYTES: u64 = 1 << 30;
+/// Most classes of one class-valued layer (`max_classes`): each is a one-hot column.
+pub const MAX_CLASSES: usize = 1 << 16;
+
+/// Columns and rows of `extent_x` x `extent_y` in cells of `cell`, checked against what
+/// lode can address before anything is allocated (`cell` > 0 and extents > 0 already
+/// checked). The error gives the numbers.
+pub fn checked_shape(extent_x: f64, extent_y: f64, cell: f64, block_size: usize) -> Result<(u64, u64)> {
+    let (cols, rows) = ((extent_x / cell).round(), (extent_y / cell).round());
+    let too_big = |what: String| {
+        Error::key(
+            "grid.cell_size",
+            format!(
+                "{cell} over a {extent_x} x {extent_y} extent gives {cols} x {rows} cells: {what}; \
+                 use a larger cell_size or a smaller grid.bounds"
+            ),
+        )
+    };
+    if cols > MAX_AXIS as f64 || rows > MAX_AXIS as f64 {
+        return Err(too_big(format!("more than {MAX_AXIS} cells on an axis (GDAL's limit)")));
+    }
+    let (c, r) = (cols as u64, rows as u64);
+    check_counts(c, r, block_size).map_err(too_big)?;
+    Ok((c, r))
+}
+
+/// Checks a shape's cell and window counts (overflow-checked); the reason when refused.
+pub fn check_counts(cols: u64, rows: u64, block_size: usize) -> std::result::Result<(), String> {
+    let cells = cols.checked_mul(rows).filter(|&n| n <= MAX_CELLS);
+    let Some(cells) = cells else {
+        return Err(format!("{} cells, more than lode addresses ({MAX_CELLS})", (cols as u128 * rows as u128)));
+    };
+    let b = block_size.max(1) as u64;
+    let windows = cols.div_ceil(b).saturating_mul(rows.div_ceil(b));
+    if windows > MAX_WINDOWS {
+        return Err(format!(
+            "{cells} cells in {windows} windows of {b} x {b} cells, more than {MAX_WINDOWS} windows \
+             (raise grid.block_size)"
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a window whose feature block would exceed [`MAX_WINDOW_BYTES`]: `columns`
+/// feature columns of 8 bytes on `block_size`² cells.
+pub fn check_window_bytes(block_size: usize, columns: usize) -> Result<()> {
+    let bytes =
+        (block_size as u64).checked_pow(2).and_then(|c| c.checked_mul(columns as u64)).and_then(|c| c.checked_mul(8));
+    match bytes {
+        Some(b) if b <= MAX_WINDOW_BYTES => Ok(()),
+        _ => Err(Error::key(
+            "grid.block_size",
+            format!(
+                "{columns} feature columns on windows of {block_size} x {block_size} cells take {} bytes per window, \
+                 more than {MAX_WINDOW_BYTES}: lower grid.block_size or the number of classes",
+                (block_size as u128).pow(2) * columns as u128 * 8
+            ),
+        )),
+    }
+}
 
 /// A north-up raster grid: where cell (0, 0) is, how large cells are, how many there
 /// are, and which cells form the study area.

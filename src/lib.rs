@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod coverage;
 pub mod error;
 pub mod evaluate;
 pub mod features;
@@ -116,7 +117,11 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
         model::check(settings)?;
     }
     let mut clock = Stopwatch::new();
+    output::check_dir(settings)?;
+    let mut out = output::Staging::new(&settings.output.dir)?;
     let stack = FeatureStack::prepare(settings)?;
+    let coverage = coverage::measure(&stack)?;
+    coverage::check(&coverage, settings.raw.grid.min_coverage)?;
     clock.lap("prepare evidence");
     let deposits = Deposits::load(settings)?;
     let training = match saved {
@@ -127,7 +132,6 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
     let model = &fit.model;
     clock.lap("fit");
 
-    let mut out = output::Staging::new(&settings.output.dir)?;
     let outputs = model.outputs();
     let prediction = write_maps(settings, &stack, model, &outputs, &mut out)?;
     let map = io::cog::MapRaster::open(&out.path("prospectivity.tif"), &settings.grid)?;
@@ -159,6 +163,7 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
         grid: settings.grid.info(),
         features: stack.columns.clone(),
         evidence: stack.summaries(),
+        coverage,
         model: model.describe(),
         timings_s: clock.timings,
         targets: found.as_ref().map(|t| t.summary.clone()),
@@ -341,15 +346,22 @@ pub struct ValidationReport {
     pub layers: Vec<String>,
     /// Deposit counts.
     pub deposits: DepositCounts,
+    /// Each layer's coverage of the study area.
+    pub coverage: Vec<coverage::LayerCoverage>,
     /// Output folder.
     pub output_dir: PathBuf,
 }
 
-/// Parses the config, opens every input and places the deposits; no heavy work.
+/// Parses the config, opens every input, places the deposits, checks the output folder
+/// and measures each layer's coverage of the study area (one pass over the grid).
 pub fn validate(config_path: &Path) -> Result<ValidationReport> {
     let settings = Settings::load(config_path)?;
     model::check(&settings)?;
+    output::check_dir(&settings)?;
     let deposits = Deposits::load(&settings)?;
+    let stack = FeatureStack::prepare(&settings)?;
+    let coverage = coverage::measure(&stack)?;
+    coverage::check(&coverage, settings.raw.grid.min_coverage)?;
     let layers = settings
         .evidence
         .iter()
@@ -383,6 +395,7 @@ pub fn validate(config_path: &Path) -> Result<ValidationReport> {
         mask,
         layers,
         deposits: DepositCounts::from(&deposits),
+        coverage,
         output_dir: settings.output.dir.clone(),
     })
 }
@@ -413,6 +426,7 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
             mask_layer: None,
             mask_crs: None,
             block_size: 256,
+            min_coverage: 0.0,
         },
         labels: Some(config::RawLabels {
             path: deposits.to_path_buf(),

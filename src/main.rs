@@ -130,7 +130,23 @@ fn parse_method(s: &str) -> Result<lode::wofe::Method, String> {
 }
 
 fn main() -> ExitCode {
+    // A closed pipe (`lode validate x.toml | head -1`) ends lode quietly, as it does any
+    // other command-line tool, instead of a panic in println!. A file-size limit
+    // (`ulimit -f`) gives a write error naming the file instead of a kill by SIGXFSZ.
+    // SAFETY: setting signal dispositions before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let cli = Cli::parse();
+    if cli.quiet {
+        // -q: nothing on stdout; errors still go to stderr.
+        quiet_stdout();
+    }
+    if let Err(e) = lode::output::install_signal_handlers() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => tracing::Level::ERROR,
         (false, 0) => tracing::Level::INFO,
@@ -151,6 +167,17 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Points stdout at /dev/null (for `-q`), so no summary or "wrote" line is printed.
+fn quiet_stdout() {
+    use std::os::fd::AsRawFd;
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        // SAFETY: dup2 onto stdout's descriptor; `null` is closed after, stdout stays open.
+        unsafe {
+            libc::dup2(null.as_raw_fd(), libc::STDOUT_FILENO);
         }
     }
 }
@@ -190,6 +217,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "  map: {} cells scored, {} study-area cells without evidence",
                 m.prediction.scored_cells, m.prediction.cells_without_evidence
             );
+            for c in &m.coverage {
+                println!("  coverage: {} {}", c.name, lode::coverage::describe(c));
+            }
             let caveat = if model == "fuzzy" {
                 "memberships set by hand, not fitted to the deposits"
             } else {
@@ -280,8 +310,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 g.cols, g.rows, g.cell_size, g.crs, g.bounds[0], g.bounds[1], g.bounds[2], g.bounds[3]
             );
             println!("  study area: {}", r.mask);
-            for l in &r.layers {
-                println!("  evidence: {l}");
+            for (l, c) in r.layers.iter().zip(&r.coverage) {
+                println!("  evidence: {l}; covers {}", lode::coverage::describe(c));
             }
             let d = &r.deposits;
             println!(

@@ -153,8 +153,9 @@ pub fn absolute_config(raw: &RawConfig) -> RawConfig {
     raw
 }
 
-/// Every input of the config with its config key.
-fn inputs(raw: &RawConfig) -> Vec<(String, PathBuf)> {
+/// Every input of the config with its config key (also what `output::check_dir` keeps
+/// out of the output folder).
+pub(crate) fn inputs(raw: &RawConfig) -> Vec<(String, PathBuf)> {
     let mut v = Vec::new();
     if let Some(t) = &raw.grid.template {
         v.push(("grid.template".to_string(), t.clone()));

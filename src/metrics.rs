@@ -40,6 +40,8 @@ pub struct Metrics {
     pub features: Vec<String>,
     /// Each evidence layer: name, columns, and what preparing it found.
     pub evidence: Vec<features::LayerSummary>,
+    /// Each evidence layer's coverage of the study area, measured cell by cell.
+    pub coverage: Vec<crate::coverage::LayerCoverage>,
     /// The fitted model.
     pub model: serde_json::Value,
     /// Seconds spent per stage.

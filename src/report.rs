@@ -435,6 +435,19 @@ th{background:#eee}code{font-size:12px}.figs img{margin:0 1em 1em 0;vertical-ali
         m.prediction.scored_cells
     );
 
+    h += "<h2>Evidence coverage</h2>\n<table id=\"coverage\"><tr><th>layer</th><th>study-area cells with data</th><th>coverage</th></tr>\n";
+    for c in &m.coverage {
+        h += &format!(
+            "<tr><td>{}</td><td>{} of {}</td><td>{:.1} %{}</td></tr>\n",
+            esc(&c.name),
+            c.covered_cells,
+            c.study_area_cells,
+            100.0 * c.fraction,
+            c.constant.map(|v| format!(" (constant {v})")).unwrap_or_default()
+        );
+    }
+    h += "</table>\n";
+
     h += "<h2>Inputs</h2>\n<table id=\"inputs\"><tr><th>config key</th><th>file</th><th>bytes</th><th>SHA-256</th></tr>\n";
     for i in &r.manifest.inputs {
         h += &format!(

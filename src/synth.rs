@@ -162,6 +162,7 @@ pub fn generate(spec: &SceneSpec, out: &Path) -> Result<usize> {
         mask_layer: None,
         mask_crs: None,
         block_size: 256,
+        min_coverage: 0.0,
     };
     let grid = crate::config::build_grid(&raw)?;
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);

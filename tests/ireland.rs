@@ -69,6 +69,7 @@ fn itm_grid(cell: f64) -> lode::grid::Grid {
         mask_layer: None,
         mask_crs: None,
         block_size: 64,
+        min_coverage: 0.0,
     };
     lode::config::build_grid(&raw).unwrap()
 }

@@ -61,7 +61,18 @@ impl Categorical {
 /// Distinct integer values of the band inside the study area, window by window.
 fn scan_classes(band: &GridBand, grid: &Grid, name: &str, max_classes: usize) -> Result<Vec<i64>> {
     let windows = grid.windows();
-    let sets: Vec<BTreeSet<i64>> = windows
+    let too_many = |n: usize| {
+        Error::input(
+            &band.source,
+            format!(
+                "evidence `{name}` has {n} or more distinct values, more than max_classes = {max_classes}; \
+                 is it continuous (kind = \"raster\")? Otherwise raise max_classes"
+            ),
+        )
+    };
+    // Sets are merged as windows finish and refused as soon as one holds more than
+    // max_classes, so memory stays bounded by max_classes, not by the grid's cells.
+    let all: BTreeSet<i64> = windows
         .par_iter()
         .progress_with(crate::progress::bar(windows.len() as u64, "classes"))
         .map(|w| {
@@ -79,22 +90,20 @@ fn scan_classes(band: &GridBand, grid: &Grid, name: &str, max_classes: usize) ->
                     set.insert(v as i64);
                 }
             }
+            if set.len() > max_classes {
+                return Err(too_many(set.len()));
+            }
             Ok(set)
         })
-        .collect::<Result<_>>()?;
-    let all: BTreeSet<i64> = sets.into_iter().flatten().collect();
+        .try_reduce(BTreeSet::new, |mut a, b| {
+            a.extend(b);
+            if a.len() > max_classes {
+                return Err(too_many(a.len()));
+            }
+            Ok(a)
+        })?;
     if all.is_empty() {
         return Err(Error::input(&band.source, format!("evidence `{name}` has no data inside the study area")));
-    }
-    if all.len() > max_classes {
-        return Err(Error::input(
-            &band.source,
-            format!(
-                "evidence `{name}` has {} distinct values, more than max_classes = {max_classes}; \
-                 is it continuous (kind = \"raster\")? Otherwise raise max_classes",
-                all.len()
-            ),
-        ));
     }
     Ok(all.into_iter().collect())
 }

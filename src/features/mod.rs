@@ -136,7 +136,8 @@ impl FeatureStack {
         let prepared: Vec<Result<Box<dyn Evidence>>> =
             settings.evidence.par_iter().map(|ev| prepare(ev, &grid)).collect();
         let layers: Vec<Box<dyn Evidence>> = prepared.into_iter().collect::<Result<_>>()?;
-        let columns = layers.iter().flat_map(|l| l.columns()).collect();
+        let columns: Vec<String> = layers.iter().flat_map(|l| l.columns()).collect();
+        crate::grid::check_window_bytes(grid.block_size, columns.len())?;
         let mut spans = Vec::new();
         let mut start = 0;
         for l in &layers {

@@ -22,6 +22,9 @@ use crate::error::{Error, Result};
 /// GDAL block cache lode uses unless `GDAL_CACHEMAX` is set, in MB.
 pub const DEFAULT_CACHE_MB: &str = "256";
 
+/// The `last_change` stamp of every GeoPackage lode writes (GDAL's `OGR_CURRENT_DATE`).
+pub const GPKG_DATE: &str = "2000-01-01T00:00:00.000Z";
+
 /// Registers GDAL's drivers and routes its messages to `tracing`. Idempotent.
 pub fn init() {
     static ONCE: Once = Once::new();
@@ -33,6 +36,12 @@ pub fn init() {
         // environment still wins) so that peak memory does not depend on the grid.
         if std::env::var_os("GDAL_CACHEMAX").is_none() {
             let _ = gdal::config::set_config_option("GDAL_CACHEMAX", DEFAULT_CACHE_MB);
+        }
+        // GeoPackages stamp the time they were written (gpkg_contents.last_change): a
+        // fixed stamp keeps targets.gpkg, and the manifest's checksum of it, byte-identical
+        // between identical runs (docs/outputs.md).
+        if std::env::var_os("OGR_CURRENT_DATE").is_none() {
+            let _ = gdal::config::set_config_option("OGR_CURRENT_DATE", GPKG_DATE);
         }
         gdal::config::set_error_handler(|class, _code, msg| {
             use gdal::errors::CplErrType;

@@ -51,9 +51,11 @@ impl BandRef {
             return Err(Error::input(path, format!("has no raster band (config key `{key}`)")));
         }
         if band == 0 || band > ds.raster_count() {
+            // The band number is the `band` key of the table whose `path` this is.
+            let band_key = key.strip_suffix(".path").map_or(key.to_string(), |k| format!("{k}.band"));
             return Err(Error::input(
                 path,
-                format!("has {} band(s); config key `{key}` asks for band {band}", ds.raster_count()),
+                format!("has {} band(s); config key `{band_key}` asks for band {band}", ds.raster_count()),
             ));
         }
         let wkt = ds.projection();
@@ -70,6 +72,21 @@ impl BandRef {
             return Err(Error::input(path, "is rotated; lode needs a north-up raster (run gdalwarp first)"));
         }
         let rb = ds.rasterband(band).map_err(|e| Error::input(path, e))?;
+        // SAFETY: the band handle is valid while `rb` lives.
+        let raw_type = unsafe { gdal_sys::GDALGetRasterDataType(rb.c_rasterband()) };
+        let data_type =
+            unsafe { std::ffi::CStr::from_ptr(gdal_sys::GDALGetDataTypeName(raw_type)) }.to_string_lossy().into_owned();
+        if unsafe { gdal_sys::GDALDataTypeIsComplex(raw_type) } != 0 {
+            // CInt16, CInt32, CFloat32, CFloat64: reading them as real numbers drops the
+            // imaginary part silently.
+            return Err(Error::input(
+                path,
+                format!(
+                    "band {band} holds complex values ({data_type}); lode reads real numbers: \
+                     take the amplitude or one part first (e.g. `gdal_calc.py --calc \"abs(A)\"`)"
+                ),
+            ));
+        }
         let (cols, rows) = ds.raster_size();
         Ok(BandRef {
             path: path.to_path_buf(),
@@ -79,7 +96,7 @@ impl BandRef {
             geo_transform: gt,
             cols,
             rows,
-            data_type: rb.band_type().name(),
+            data_type,
             metres_per_unit: srs.is_projected().then(|| srs.linear_units()),
         })
     }
@@ -142,6 +159,10 @@ pub struct GridBand {
     /// A source value that means "no data" although the file does not declare it
     /// (e.g. Landsat's fill DN 0), set by [`GridBand::with_fill`].
     fill: Option<f64>,
+    /// The warped VRT's alpha band (0 outside the source's footprint). Read explicitly:
+    /// GDAL takes an alpha band as the mask band only when it is Byte or UInt16, and a
+    /// Float64 warp's alpha is Float64, so cells off the source would read as valid zeros.
+    alpha: Option<usize>,
 }
 
 impl crate::grid::StudyArea for GridBand {
@@ -186,6 +207,7 @@ impl GridBand {
                 band: band.band,
                 resampling: None,
                 fill,
+                alpha: None,
             });
         }
         let alg = match resampling {
@@ -265,7 +287,14 @@ impl GridBand {
             .map_err(|e| Error::input(&band.path, format!("cannot be warped onto the grid: {e}")))?;
         // GDAL 3.6's warper can still return the fill value, with a valid alpha, for a
         // cell whose source pixels are all fill: mask it after warping too.
-        Ok(GridBand { source: band.path.clone(), read_path: warped, band: 1, resampling: Some(alg), fill })
+        Ok(GridBand {
+            source: band.path.clone(),
+            read_path: warped,
+            band: 1,
+            resampling: Some(alg),
+            fill,
+            alpha: Some(2),
+        })
     }
 
     /// Values and validity of the cells of `w`, row-major.
@@ -275,9 +304,25 @@ impl GridBand {
             let win = (w.col as isize, w.row as isize);
             let size = (w.cols, w.rows);
             let values = band.read_as::<f64>(win, size, size, None)?.into_shape_and_vec().1;
-            let mask = band.open_mask_band()?.read_as::<u8>(win, size, size, None)?.into_shape_and_vec().1;
-            let valid =
-                values.iter().zip(&mask).map(|(v, &m)| m != 0 && v.is_finite() && Some(*v) != self.fill).collect();
+            let mask: Vec<bool> = match self.alpha {
+                Some(a) => ds
+                    .rasterband(a)?
+                    .read_as::<f64>(win, size, size, None)?
+                    .into_shape_and_vec()
+                    .1
+                    .iter()
+                    .map(|&m| m > 0.0)
+                    .collect(),
+                None => band
+                    .open_mask_band()?
+                    .read_as::<u8>(win, size, size, None)?
+                    .into_shape_and_vec()
+                    .1
+                    .iter()
+                    .map(|&m| m != 0)
+                    .collect(),
+            };
+            let valid = values.iter().zip(&mask).map(|(v, &m)| m && v.is_finite() && Some(*v) != self.fill).collect();
             Ok(BandBlock { values, valid })
         })
         .map_err(|e| Error::input(&self.source, format!("reading window {w:?}: {e}")))

@@ -164,7 +164,10 @@ impl LayerRef {
             lyr.set_attribute_filter(f).map_err(|e| Error::Layer {
                 path: path.into(),
                 layer: name.clone(),
-                message: format!("the filter `{f}` (config key `where`) is not valid OGR SQL: {e}"),
+                message: format!(
+                    "the filter `{f}` (config key `where`) is not valid OGR SQL: {} ({e})",
+                    crate::io::last_gdal_error()
+                ),
             })?;
         }
         let feature_count = lyr.feature_count();
@@ -240,7 +243,8 @@ impl LayerRef {
         let ds = Dataset::open(&self.path).map_err(|e| Error::input(&self.path, e))?;
         let mut lyr = ds.layer_by_name(&self.layer).map_err(|e| Error::input(&self.path, e))?;
         if let Some(f) = &self.filter {
-            lyr.set_attribute_filter(f).map_err(|e| err(format!("filter `{f}`: {e}")))?;
+            lyr.set_attribute_filter(f)
+                .map_err(|e| err(format!("filter `{f}`: {} ({e})", crate::io::last_gdal_error())))?;
         }
         let src = parse_crs(&self.crs_wkt).map_err(|e| err(format!("CRS: {e}")))?;
         let dst = parse_crs(&grid.crs_wkt).map_err(|e| err(format!("grid CRS: {e}")))?;
@@ -284,7 +288,8 @@ impl LayerRef {
                     geo::Geometry::Point(geo::Point::new(xs[0], ys[0]))
                 }
                 _ => {
-                    let Some(geom) = feature.geometry() else {
+                    // A null or empty geometry is a feature without geometry: skipped, counted.
+                    let Some(geom) = feature.geometry().filter(|g| !g.is_empty()) else {
                         skipped += 1;
                         continue;
                     };
@@ -294,7 +299,9 @@ impl LayerRef {
                         })?,
                         None => geom.clone(),
                     };
-                    geom.to_geo().map_err(|e| err(format!("feature {}: {e}", fid(&feature))))?
+                    geom.to_geo().map_err(|e| {
+                        err(format!("feature {}: {e} (geometry type {})", fid(&feature), geom.geometry_name()))
+                    })?
                 }
             };
             let values = field_idx
