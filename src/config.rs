@@ -61,6 +61,21 @@ pub struct RawTargets {
     /// Also write `targets.geojson` (WGS84). Default false.
     #[serde(default)]
     pub geojson: bool,
+    /// `score` (default): ranks by score; `greenfield`: every target without a known
+    /// deposit first (by score), then the others (by score).
+    #[serde(default)]
+    pub rank_by: RankBy,
+}
+
+/// How targets are ranked (`[targets] rank_by`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RankBy {
+    /// By score.
+    #[default]
+    Score,
+    /// New ground first.
+    Greenfield,
 }
 
 impl Default for RawTargets {
@@ -71,6 +86,7 @@ impl Default for RawTargets {
             probability: None,
             min_area_km2: default_min_area(),
             geojson: false,
+            rank_by: RankBy::Score,
         }
     }
 }
@@ -138,6 +154,11 @@ pub struct RawLabels {
     /// Cells whose centre lies within this distance of a deposit are positives too. Default 0.
     #[serde(default)]
     pub positive_buffer: f64,
+    /// Attribute holding each deposit's name or id, listed in the `deposits` field of the
+    /// targets holding it. Default none (deposits are listed as `#N`, their position in the
+    /// layer after the filter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_field: Option<String>,
 }
 
 /// The kinds of evidence layer.
@@ -839,6 +860,9 @@ impl Settings {
             raw.labels.layer.as_deref(),
             raw.labels.filter.as_deref(),
         )?;
+        if let Some(f) = &raw.labels.name_field {
+            source.check_field(f).map_err(|e| Error::key("labels.name_field", e.to_string()))?;
+        }
         if !(raw.labels.negative_buffer >= 0.0 && raw.labels.negative_buffer.is_finite()) {
             return Err(Error::key("labels.negative_buffer", "must be a distance >= 0"));
         }

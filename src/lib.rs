@@ -22,7 +22,8 @@
 //!   -> output::Staging    every output published atomically at the end
 //! ```
 //!
-//! Side doors: `synth` (synthetic districts with known truth), `presets` (`lode init`).
+//! Side doors: `synth` (synthetic districts with known truth), `presets` (`lode init`),
+//! `redraw` (`lode targets`: new targets from a finished run), `stac` (the run's STAC item).
 //!
 //! Every per-cell stage is a pure function of `(settings, window)`, so a run can be split
 //! into tiles computed by separate processes. `io` is the only module that calls GDAL.
@@ -42,7 +43,9 @@ pub mod output;
 pub mod predict;
 pub mod presets;
 pub mod progress;
+pub mod redraw;
 pub mod report;
+pub mod stac;
 pub mod styles;
 pub mod synth;
 pub mod targets;
@@ -76,8 +79,14 @@ pub struct Metrics {
     pub project: String,
     /// SHA-256 of the config file.
     pub config_sha256: String,
-    /// ROC AUC of the map: deposits against every scored cell without a deposit.
+    /// The held-out figures of `[validation]` (absent without it): the honest headline.
+    pub held_out: Option<report::HeldOut>,
+    /// ROC AUC of the map: deposits against every scored cell without a deposit. Fitted:
+    /// measured on the deposits the model was trained on, so optimistic.
     pub auc: f64,
+    /// Deposits in the best 1, 5, 10, 20, 50 % of the scored area, on the map (fitted;
+    /// the one definition: see `evaluate`).
+    pub capture: Vec<evaluate::Capture>,
     /// Success-rate curve as `[area_fraction, deposit_fraction]` pairs.
     pub success_rate: Vec<[f64; 2]>,
     /// The full evaluation record.
@@ -189,11 +198,14 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
     let map_path = out.path("prospectivity.tif");
     clock.lap("predict");
 
+    let maps: Vec<PathBuf> = outputs.iter().map(|o| out.path(o.file)).collect();
+    let looks = style_maps(settings, &maps, &mut out)?;
     let evaluation = evaluate::evaluate_map(&map_path, &settings.grid, &deposits.point_cells)?;
+    let capture =
+        evaluate::capture(&map_path, &deposits.point_cells, &looks.classes.areas, looks.classes.scored_cells)?;
     clock.lap("evaluate");
 
     let found = if settings.raw.targets.enabled {
-        let maps: Vec<PathBuf> = outputs.iter().map(|o| out.path(o.file)).collect();
         let t = write_targets(settings, &stack, model, &deposits, &maps, &mut out)?;
         clock.lap("targets");
         Some(t)
@@ -206,7 +218,9 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
         gdal_version: io::gdal_version(),
         project: settings.name.clone(),
         config_sha256: settings.config_sha256.clone(),
+        held_out: report::HeldOut::from_fit(&fit.report),
         auc: evaluation.auc,
+        capture,
         success_rate: evaluation.success_rate.clone(),
         evaluation,
         deposits: DepositCounts::from(&deposits),
@@ -227,9 +241,12 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
     out.write_json("model.json", model)?;
     let mut manifest = manifest::build(settings, &out.staged(), &metrics.timings_s)?;
     if settings.raw.output.report {
-        write_report(settings, &metrics, &deposits, found.as_ref(), &manifest, &mut out)?;
-        manifest.add_outputs(&out.staged())?;
+        write_report(settings, &metrics, &deposits, found.as_ref(), &looks, &manifest, &mut out)?;
     }
+    // The STAC item lists every output written so far (not the manifest, written last).
+    let now = stac::rfc3339(std::time::SystemTime::now());
+    stac::write(settings, &out.staged(), &now, &out.path(stac::ITEM_PATH))?;
+    manifest.add_outputs(&out.staged())?;
     out.write_json("manifest.json", &manifest)?;
     let outputs = out.commit()?;
     Ok(RunReport { outputs, metrics })
@@ -306,13 +323,39 @@ fn write_maps(
     use rayon::prelude::*;
     let finished: Vec<(PathBuf, io::cog::MapWriter)> = outputs.iter().map(|o| out.path(o.file)).zip(writers).collect();
     finished.into_par_iter().try_for_each(|(path, w)| w.finish(&path, settings.output.compression))?;
-    write_file(&out.path("prospectivity.qml"), styles::prospectivity_qml().as_bytes())?;
     Ok(prediction)
+}
+
+/// How the maps are coloured: the area classes of the map and the top of the
+/// uncertainty ramp (the value only 1 % of the cells exceed).
+pub struct MapLooks {
+    /// Classes by area of `prospectivity.tif`.
+    pub classes: styles::AreaClasses,
+    /// The uncertainty map and the top of its ramp, when the model writes one.
+    pub uncertainty: Option<(PathBuf, f64)>,
+}
+
+/// Measures the colour stretches of the maps and writes their QGIS styles
+/// (`prospectivity.qml`, and `uncertainty.qml` or `posterior_std.qml`).
+fn style_maps(settings: &Settings, maps: &[PathBuf], out: &mut output::Staging) -> Result<MapLooks> {
+    let classes = styles::AreaClasses::of_map(&maps[0], &settings.grid)?;
+    write_file(&out.path("prospectivity.qml"), styles::prospectivity_qml(&classes).as_bytes())?;
+    let uncertainty = match targets::uncertainty_map(maps) {
+        Some(u) => {
+            let (top, _) = targets::top_areas(&u, &settings.grid, &[1.0])?;
+            let max = top[0].threshold as f64;
+            let stem = u.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            write_file(&out.path(&format!("{stem}.qml")), styles::uncertainty_qml(max).as_bytes())?;
+            Some((u, max))
+        }
+        None => None,
+    };
+    Ok(MapLooks { classes, uncertainty })
 }
 
 /// Finds the ranked target areas and writes them (GeoPackage, CSV, optional GeoJSON,
 /// QGIS style).
-fn write_targets(
+pub(crate) fn write_targets(
     settings: &Settings,
     stack: &FeatureStack,
     model: &model::FittedModel,
@@ -338,12 +381,25 @@ fn write_report(
     metrics: &Metrics,
     deposits: &Deposits,
     found: Option<&targets::Targets>,
+    looks: &MapLooks,
     manifest: &manifest::Manifest,
     out: &mut output::Staging,
 ) -> Result<()> {
     let map_path = out.path("prospectivity.tif");
     let quicklook = out.path("quicklook.png");
-    let ql = report::quicklook(&map_path, &settings.grid, &deposits.points, found, 900, &quicklook)?;
+    let ql = report::quicklook(settings, &looks.classes, &map_path, &deposits.points, found, &quicklook)?;
+    let crs = settings.grid.info().crs;
+    let metres = io::units_are_metres(&settings.grid.crs_wkt);
+    let mut uncertainty_png = None;
+    if let Some((u, max)) = &looks.uncertainty {
+        let path = out.path("uncertainty.png");
+        let frame = report::Frame { title: "Uncertainty of the probability", crs: &crs, metres, max_px: 600 };
+        let stretch = report::Stretch::Ramp { max: *max, title: "Standard deviation" };
+        let png = report::map_png(u, &settings.grid, &frame, &stretch, &deposits.points, None, &path)?;
+        write_file(&path, &png)?;
+        let name = u.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        uncertainty_png = Some((png, name));
+    }
     let roc = report::roc_png(&metrics.evaluation, &out.path("roc.png"))?;
     let success = report::success_png(&metrics.evaluation, &out.path("success_rate.png"))?;
     for (name, bytes) in [("quicklook.png", &ql), ("roc.png", &roc), ("success_rate.png", &success)] {
@@ -377,6 +433,7 @@ fn write_report(
         metrics,
         targets: found,
         images: [&ql, &roc, &success],
+        uncertainty: uncertainty_png.as_ref().map(|(p, n)| (p.as_slice(), n.as_str())),
         validation_images: validation_pngs.iter().map(|(i, a, b)| (*i, *a, b.as_slice())).collect(),
     });
     write_file(&out.path("report.html"), page.as_bytes())
@@ -463,6 +520,7 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
             negative_buffer: 0.0,
             negatives_per_positive: 1.0,
             positive_buffer: 0.0,
+            name_field: None,
         },
         evidence: vec![config::RawEvidence {
             name,

@@ -41,6 +41,21 @@ enum Command {
         /// Folder to write `lode.toml`, `deposits/` and `evidence/` into.
         dir: PathBuf,
     },
+    /// Redraw the target areas of a finished run at another threshold, without fitting
+    /// again: targets.gpkg/.csv/.qml, the report's targets and quicklook, metrics and manifest.
+    Targets {
+        /// The run's output folder (holding manifest.json, model.json, prospectivity.tif).
+        run_dir: PathBuf,
+        /// Target cells: the best X % of the scored area.
+        #[arg(long = "top-percent", conflicts_with = "probability", required_unless_present = "probability")]
+        top_percent: Option<f64>,
+        /// Target cells: cells scoring at least P.
+        #[arg(long)]
+        probability: Option<f64>,
+        /// Drop target areas smaller than this (km²); default: the run's.
+        #[arg(long = "min-area-km2")]
+        min_area_km2: Option<f64>,
+    },
     /// Predict and evaluate with a saved model (a run's `model.json`) instead of fitting.
     Predict {
         /// The config file (TOML); its evidence must give the model's feature columns.
@@ -189,41 +204,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "  map: {} cells scored, {} study-area cells without evidence",
                 m.prediction.scored_cells, m.prediction.cells_without_evidence
             );
-            let caveat = if model == "fuzzy" {
-                "memberships set by hand, not fitted to the deposits"
-            } else {
-                "deposits used in training: optimistic"
-            };
-            println!("  AUC: {:.4} (on the map, {caveat})", m.auc);
-            if let Some(v) = &m.validation {
-                println!(
-                    "  cross-validated AUC ({}, {} folds): {:.4} ± {:.4}",
-                    v["kind"].as_str().unwrap_or("?"),
-                    v["folds"],
-                    v["cv_auc"].as_f64().unwrap_or(f64::NAN),
-                    v["cv_auc_sd"].as_f64().unwrap_or(f64::NAN)
-                );
+            // Held-out figures first, the fitted ones labelled: the report prints the same lines.
+            for line in lode::report::headline(m) {
+                println!("  {line}");
             }
-            // Linear between curve points: within a run of tied scores deposits and area grow together.
-            let at = |area: f64| {
-                let c = &m.success_rate;
-                c.windows(2)
-                    .find(|w| w[0][0] <= area && area <= w[1][0])
-                    .map(|w| {
-                        let span = w[1][0] - w[0][0];
-                        if span > 0.0 {
-                            w[0][1] + (area - w[0][0]) / span * (w[1][1] - w[0][1])
-                        } else {
-                            w[1][1]
-                        }
-                    })
-                    .unwrap_or(1.0)
-            };
-            println!(
-                "  success rate: {:.0}% of deposits in the top 10% of the area, {:.0}% in the top 20%",
-                100.0 * at(0.1),
-                100.0 * at(0.2)
-            );
             if let Some(t) = &m.targets {
                 println!(
                     "  targets: {} areas of at least {} km² from {} cells scoring >= {:.4} ({} = {})",
@@ -248,6 +232,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 dir.join("evidence").display(),
                 config.display()
             );
+        }
+        Command::Targets { run_dir, top_percent, probability, min_area_km2 } => {
+            let rule = match (top_percent, probability) {
+                (Some(p), _) => lode::redraw::Rule::TopPercent(p),
+                (None, Some(p)) => lode::redraw::Rule::Probability(p),
+                (None, None) => anyhow::bail!("give --top-percent or --probability"),
+            };
+            let r = lode::redraw::redraw(&run_dir, rule, min_area_km2)
+                .with_context(|| format!("lode targets {}", run_dir.display()))?;
+            let t = &r.targets.summary;
+            println!(
+                "  targets: {} areas of at least {} km² from {} cells scoring >= {:.4} ({} = {}), {} without a known deposit",
+                r.targets.targets.len(),
+                t.min_area_km2,
+                t.target_cells,
+                t.threshold,
+                t.rule,
+                t.rule_value,
+                t.greenfield
+            );
+            for p in &r.outputs {
+                println!("  wrote {}", p.display());
+            }
         }
         Command::Predict { config, model, threads } => {
             let report = lode::predict(&config, &model, threads)

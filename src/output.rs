@@ -63,6 +63,9 @@ impl Staging {
         for name in &self.files {
             let from = self.staging.join(name);
             let to = self.dir.join(name);
+            if let Some(parent) = to.parent().filter(|p| !p.exists()) {
+                std::fs::create_dir_all(parent).map_err(|e| Error::output(parent, e))?;
+            }
             std::fs::rename(&from, &to).map_err(|e| Error::output(&to, e))?;
             out.push(to);
         }
