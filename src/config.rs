@@ -110,6 +110,10 @@ pub struct RawProject {
     /// Worker threads; 0 means one per core. Default 0.
     #[serde(default)]
     pub threads: usize,
+    /// The evidence is a generated example, not real data (`lode init --example` sets
+    /// it): the report and the console say so at the top. Default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub synthetic: bool,
 }
 
 /// `[grid]`: the template raster, or CRS + bounds + cell size; optional study-area mask.

@@ -77,6 +77,9 @@ pub struct Metrics {
     pub gdal_version: String,
     /// Project name.
     pub project: String,
+    /// The evidence is a generated example (`project.synthetic`), not real data.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub synthetic: bool,
     /// SHA-256 of the config file.
     pub config_sha256: String,
     /// The held-out figures of `[validation]` (absent without it): the honest headline.
@@ -217,6 +220,7 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
         lode_version: VERSION.to_string(),
         gdal_version: io::gdal_version(),
         project: settings.name.clone(),
+        synthetic: settings.raw.project.synthetic,
         config_sha256: settings.config_sha256.clone(),
         held_out: report::HeldOut::from_fit(&fit.report),
         auc: evaluation.auc,
@@ -454,8 +458,10 @@ pub struct ValidationReport {
     pub output_dir: PathBuf,
 }
 
-/// Parses the config, opens every input and places the deposits; no heavy work.
+/// Parses the config, opens every input and places the deposits; no heavy work. Every
+/// input file that does not exist is listed in one error.
 pub fn validate(config_path: &Path) -> Result<ValidationReport> {
+    presets::check_inputs_exist(config_path)?;
     let settings = Settings::load(config_path)?;
     let deposits = Deposits::load(&settings)?;
     let layers = settings
@@ -503,7 +509,7 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
     let stem = raster.file_stem().and_then(|s| s.to_str()).unwrap_or("layer");
     let name: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
     let raw = config::RawConfig {
-        project: config::RawProject { name: name.clone(), seed: 42, threads: 0 },
+        project: config::RawProject { name: name.clone(), seed: 42, threads: 0, synthetic: false },
         grid: config::RawGrid {
             template: Some(raster.to_path_buf()),
             crs: None,

@@ -92,8 +92,11 @@ pub fn item(settings: &Settings, files: &[(String, PathBuf)], datetime: &str) ->
     for (name, path) in files {
         let Some((media, roles, raster)) = kind_of(name) else { continue };
         let (size, sha) = crate::manifest::sha256_file(path)?;
-        let key = name.rsplit_once('.').map_or(name.as_str(), |(stem, _)| stem);
-        let key = if name.ends_with(".qml") { format!("{key}-style") } else { key.to_string() };
+        // The maps and the targets by their stem, every other file by its name.
+        let key = match name.rsplit_once('.') {
+            Some((stem, "tif" | "gpkg")) => stem.to_string(),
+            _ => name.replace(['.', '/'], "-"),
+        };
         let mut a = json!({
             "href": format!("../{name}"),
             "type": media,
