@@ -21,6 +21,9 @@ fn the_qgis_provider_registers_runs_lode_and_loads_the_outputs_styled() {
     let text = text.replace("kind = \"random_forest\"", "kind = \"logistic\"");
     let config = write(&scene, "scene.toml", &text);
     let binary = env!("CARGO_BIN_EXE_lode");
+    let runtime = tmp.path().join("xdg-runtime");
+    std::fs::create_dir(&runtime).unwrap();
+    std::fs::set_permissions(&runtime, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     let out = std::process::Command::new("/usr/bin/python3")
         .args([
             root().join("tests/peers/qgis_check.py").to_str().unwrap(),
@@ -32,7 +35,7 @@ fn the_qgis_provider_registers_runs_lode_and_loads_the_outputs_styled() {
         ])
         .env("QT_QPA_PLATFORM", "offscreen")
         .env("LODE_BIN", binary)
-        .env("XDG_RUNTIME_DIR", tmp.path())
+        .env("XDG_RUNTIME_DIR", &runtime)
         .env("HOME", tmp.path())
         .output()
         .unwrap();

@@ -51,27 +51,27 @@ def run_lode(args, feedback, binary=""):
     Raises QgsProcessingException with lode's error when it fails."""
     cmd = [lode_binary(binary)] + [str(a) for a in args]
     feedback.pushCommandInfo(" ".join(cmd))
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, env=dict(os.environ, NO_COLOR="1")
-    )
     lines = []
     errors = []
-    for raw in proc.stdout:
-        line = ANSI.sub("", raw.rstrip("\n"))
-        lines.append(line)
-        m = STAGE_LINE.search(line)
-        if m:
-            feedback.setProgress(STAGES[m.group(1)])
-        if line.startswith("error:") or errors:
-            errors.append(line)
-            feedback.reportError(line)
-        else:
-            feedback.pushConsoleInfo(line)
-        if feedback.isCanceled():
-            proc.terminate()
-            proc.wait()
-            raise QgsProcessingException("cancelled")
-    code = proc.wait()
+    with subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, env=dict(os.environ, NO_COLOR="1")
+    ) as proc:
+        for raw in proc.stdout:
+            line = ANSI.sub("", raw.rstrip("\n"))
+            lines.append(line)
+            m = STAGE_LINE.search(line)
+            if m:
+                feedback.setProgress(STAGES[m.group(1)])
+            if line.startswith("error:") or errors:
+                errors.append(line)
+                feedback.reportError(line)
+            else:
+                feedback.pushConsoleInfo(line)
+            if feedback.isCanceled():
+                proc.terminate()
+                proc.wait()
+                raise QgsProcessingException("cancelled")
+        code = proc.wait()
     if code != 0:
         raise QgsProcessingException("\n".join(errors) or f"lode exited with status {code}")
     feedback.setProgress(100)
