@@ -643,13 +643,18 @@ th{background:#eee}code{font-size:12px}.figs img{margin:0 1em 1em 0;vertical-ali
     if let Some((png, name)) = r.uncertainty {
         h += &format!(
             "<figure id=\"uncertainty-panel\" style=\"display:inline-block;margin:0;vertical-align:top;max-width:520px\">{}\
-             <figcaption>How to read it: <code>{}</code> is the spread of the probability between the models of \
-             the ensemble (for logistic regression, the cross-validation fold models). Where it is dark, the models \
-             disagree and the class on the map depends on which deposits trained it: treat a high-scoring area that is \
-             also dark here as less certain than one that is pale, and check its evidence before spending on it.\
-             </figcaption></figure>",
+             <figcaption>How to read it: <code>{}</code> is {}. Where it is dark, the class on the map is least \
+             certain: treat a high-scoring area that is also dark here as less certain than one that is pale, and \
+             check its evidence before spending on it.</figcaption></figure>",
             img(png, "uncertainty map", "uncertainty"),
-            esc(name)
+            esc(name),
+            if name == "posterior_std.tif" {
+                "the standard deviation of the posterior probability, from the variances of the weights"
+            } else {
+                "the spread of the probability between the models of the ensemble (for logistic regression, the \
+                 cross-validation fold models): dark where they disagree, so where the map depends on which deposits \
+                 trained it"
+            }
         );
     }
     h += "</div>\n";

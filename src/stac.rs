@@ -149,3 +149,17 @@ pub fn write(settings: &Settings, files: &[(String, PathBuf)], datetime: &str, d
     let text = serde_json::to_string_pretty(&value).map_err(|e| Error::output(dest, e))?;
     std::fs::write(dest, text + "\n").map_err(|e| Error::output(dest, e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_formats_known_instants() {
+        let at = |s: u64| rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_secs(s));
+        assert_eq!(at(0), "1970-01-01T00:00:00Z");
+        // `date -u -d @951782400`: the leap day of 2000, and `date -u -d @1796160645`.
+        assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(at(1_796_160_645), "2026-12-01T21:30:45Z");
+    }
+}
