@@ -1,7 +1,9 @@
 //! The QGIS Processing provider (`qgis/lode_provider/`), headless in Debian's QGIS 3.22
 //! (`python3-qgis`, `QT_QPA_PLATFORM=offscreen`): it registers its four algorithms, *Run*
 //! produces the outputs with lode's progress in the feedback, the layers load with
-//! their renderers, a rendered map is not blank, and the other algorithms run.
+//! their renderers, a rendered map is not blank, and the other algorithms run. The
+//! provider is imported from the zip `make` builds (`target/lode_provider.zip`), checked
+//! to hold the current sources.
 
 mod common;
 
@@ -44,6 +46,8 @@ fn the_qgis_provider_registers_runs_lode_and_loads_the_outputs_styled() {
     let json_line = stdout.lines().rev().find(|l| l.starts_with('{')).expect("a JSON report");
     let r: serde_json::Value = serde_json::from_str(json_line).unwrap();
     assert_eq!(r["provider"], "lode");
+    let plugin = r["plugin_file"].as_str().unwrap();
+    assert!(plugin.contains("target/lode_provider.zip"), "the provider is imported from make's zip: {plugin}");
     assert_eq!(
         r["algorithms"],
         serde_json::json!(["lode:redraw_targets", "lode:run", "lode:validate", "lode:weights"])

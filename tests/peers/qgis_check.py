@@ -12,7 +12,24 @@ import os
 import sys
 
 repo, config, evidence, deposits, work = sys.argv[1:6]
-sys.path.insert(0, os.path.join(repo, "qgis"))
+# The plugin as users install it: the zip `make` builds, which must hold the sources of
+# qgis/lode_provider as they are now.
+import zipfile  # noqa: E402
+
+plugin_zip = os.path.join(repo, "target", "lode_provider.zip")
+if not os.path.exists(plugin_zip):
+    sys.exit(f"{plugin_zip} is missing: run `make qgis-plugin` (make test does)")
+with zipfile.ZipFile(plugin_zip) as z:
+    packed = {n: z.read(n) for n in z.namelist()}
+src_dir = os.path.join(repo, "qgis", "lode_provider")
+sources = {}
+for n in os.listdir(src_dir):
+    if os.path.isfile(os.path.join(src_dir, n)):
+        with open(os.path.join(src_dir, n), "rb") as f:
+            sources[f"lode_provider/{n}"] = f.read()
+if packed != sources:
+    sys.exit(f"{plugin_zip} is stale: it differs from qgis/lode_provider; run `make qgis-plugin`")
+sys.path.insert(0, plugin_zip)
 sys.path.insert(0, "/usr/share/qgis/python/plugins")
 
 from qgis.core import (  # noqa: E402
@@ -41,7 +58,7 @@ plugin = lode_provider.classFactory(None)
 plugin.initProcessing()
 registry = QgsApplication.processingRegistry()
 provider = registry.providerById("lode")
-result = {"provider": provider is not None and provider.name()}
+result = {"provider": provider is not None and provider.name(), "plugin_file": lode_provider.__file__}
 result["algorithms"] = sorted(a.id() for a in provider.algorithms())
 
 
