@@ -10,16 +10,18 @@ BUILD_PACKAGES := libgdal-dev pkg-config build-essential
 # What `make test` adds: gdal-bin (gdalinfo, gdalwarp, gdal_rasterize, gdaldem: the
 # independent readers and references), python3-gdal (gdal_proximity.py, gdal_edit.py and
 # GDAL's Python bindings used by reference checks), chromium (headless: report.html is
-# rendered and screenshotted), python3-venv (the notebook test's venv).
-TEST_PACKAGES := gdal-bin python3-gdal chromium python3-venv
+# rendered and screenshotted), python3-venv (the notebook and STAC tests' venvs), qgis and
+# python3-qgis (QGIS 3.22: the Processing provider in qgis/ is tested headless).
+TEST_PACKAGES := gdal-bin python3-gdal chromium python3-venv qgis python3-qgis
 
-.PHONY: help deps test-deps build demo test lint bench clean notebook-env test-env
+.PHONY: help deps test-deps build demo test lint bench clean notebook-env test-env stac-env qgis-plugin
 
 help:
 	@echo "make demo   run lode on Geoscience Australia's Cloncurry data (out/cloncurry), then on GSI's"
 	@echo "            Tellus lithium data of south-east Ireland (out/ireland-li)"
 	@echo "make test   run the test suite"
 	@echo "make bench  run the benchmarks against peer tools (needs PyPI)"
+	@echo "make qgis-plugin  package the QGIS Processing provider (target/lode_provider.zip)"
 
 # install_missing PACKAGES...: apt-get install the ones not installed yet (sudo when not root).
 define install_missing
@@ -40,7 +42,7 @@ deps:
 test-deps: deps
 	$(call install_missing,$(TEST_PACKAGES))
 
-build: deps
+build: deps $(QGIS_ZIP)
 	$(CARGO) build --release --locked
 
 demo: build
@@ -69,6 +71,27 @@ $(TEST_VENV)/.installed: tests/requirements.txt | test-deps
 
 test-env: $(TEST_VENV)/.installed
 
+# The STAC test's venv: pystac from PyPI validates stac/item.json offline
+# (tests/peers/stac_check.py; extension schemas in tests/fixtures/stac-schemas).
+STAC_VENV := .venv-stac
+$(STAC_VENV)/.installed: tests/peers/stac-requirements.txt | test-deps
+	rm -rf $(STAC_VENV)
+	python3 -m venv $(STAC_VENV)
+	$(STAC_VENV)/bin/pip install -q -r tests/peers/stac-requirements.txt
+	touch $@
+
+stac-env: $(STAC_VENV)/.installed
+
+# The QGIS Processing provider as a plugin zip (install it in QGIS: Plugins > Manage and
+# Install Plugins > Install from ZIP).
+QGIS_ZIP := target/lode_provider.zip
+$(QGIS_ZIP): $(wildcard qgis/lode_provider/*)
+	mkdir -p target
+	rm -f $@
+	cd qgis && python3 -c "import sys, zipfile, pathlib; z = zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED); [z.write(p) for p in sorted(pathlib.Path('lode_provider').rglob('*')) if '__pycache__' not in p.parts]" ../$@
+
+qgis-plugin: $(QGIS_ZIP)
+
 # Formatting (rustfmt.toml), clippy with warnings as errors, and the declared rust-version
 # against every dependency's: `make test` fails on any of them, so CI does too.
 lint: deps
@@ -76,7 +99,7 @@ lint: deps
 	$(CARGO) clippy --release --all-targets --locked -- -D warnings
 	python3 .ci/msrv.py
 
-test: test-deps notebook-env test-env lint
+test: test-deps notebook-env test-env stac-env lint $(QGIS_ZIP)
 	$(CARGO) test --release --locked
 
 bench: build

@@ -64,6 +64,21 @@ pub struct RawTargets {
     /// Also write `targets.geojson` (WGS84). Default false.
     #[serde(default)]
     pub geojson: bool,
+    /// `score` (default): ranks by score; `greenfield`: every target without a known
+    /// deposit first (by score), then the others (by score).
+    #[serde(default)]
+    pub rank_by: RankBy,
+}
+
+/// How targets are ranked (`[targets] rank_by`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RankBy {
+    /// By score.
+    #[default]
+    Score,
+    /// New ground first.
+    Greenfield,
 }
 
 impl Default for RawTargets {
@@ -74,6 +89,7 @@ impl Default for RawTargets {
             probability: None,
             min_area_km2: default_min_area(),
             geojson: false,
+            rank_by: RankBy::Score,
         }
     }
 }
@@ -97,6 +113,10 @@ pub struct RawProject {
     /// Worker threads; 0 means one per core. Default 0.
     #[serde(default)]
     pub threads: usize,
+    /// The evidence is a generated example, not real data (`lode init --example` sets
+    /// it): the report and the console say so at the top. Default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub synthetic: bool,
 }
 
 /// `[grid]`: the template raster, or CRS + bounds + cell size; optional study-area mask.
@@ -163,6 +183,11 @@ pub struct RawLabels {
     /// Cells whose centre lies within this distance of a deposit are positives too. Default 0.
     #[serde(default)]
     pub positive_buffer: f64,
+    /// Attribute holding each deposit's name or id, listed in the `deposits` field of the
+    /// targets holding it. Default none (deposits are listed as `#N`, their position in the
+    /// layer after the filter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_field: Option<String>,
 }
 
 /// The kinds of evidence layer.
@@ -805,6 +830,8 @@ pub struct LabelSettings {
     pub negatives_per_positive: f64,
     /// Cells within this distance of a deposit are positives too.
     pub positive_buffer: f64,
+    /// The attribute naming each deposit (`labels.name_field`).
+    pub name_field: Option<String>,
 }
 
 /// A validated `[[evidence]]` table.
@@ -897,6 +924,9 @@ impl Settings {
                     l.filter.as_deref(),
                     &keys,
                 )?;
+                if let Some(f) = &l.name_field {
+                    source.check_field(f).map_err(|e| Error::key("labels.name_field", e.to_string()))?;
+                }
                 if !(l.negative_buffer >= 0.0 && l.negative_buffer.is_finite()) {
                     return Err(Error::key("labels.negative_buffer", "must be a distance >= 0"));
                 }
@@ -908,6 +938,7 @@ impl Settings {
                 }
                 LabelSettings {
                     source: Some(source),
+                    name_field: l.name_field.clone(),
                     negative_buffer: l.negative_buffer,
                     negatives_per_positive: l.negatives_per_positive,
                     positive_buffer: l.positive_buffer,
@@ -916,6 +947,7 @@ impl Settings {
             None if raw.model.kind == ModelKind::Fuzzy && raw.validation.kind == ValidationKind::None => {
                 LabelSettings {
                     source: None,
+                    name_field: None,
                     negative_buffer: default_negative_buffer(),
                     negatives_per_positive: default_negative_ratio(),
                     positive_buffer: 0.0,

@@ -5,7 +5,13 @@
 //!   the definition of Geoscience Australia's Calculate AUC (modEvA), whose figure for
 //!   its own Cloncurry posterior lode reproduces;
 //! - the success-rate curve: fraction of deposits captured against fraction of the
-//!   scored area, best-scored ground first.
+//!   scored area, best-scored ground first;
+//! - capture: the deposits in the best X % of the scored area, for X in
+//!   [`crate::styles::AREA_PERCENTS`]. The **one** definition every summary uses (console,
+//!   `report.html`, `metrics.json` `capture`): the best X % are the cells scoring `>=` the
+//!   exact k-th largest score, `k = ceil(scored_cells * X / 100)` (the same cells the
+//!   targets' `top_percent` and the map's colour classes take); a deposit is captured when
+//!   its cell is one of them. Nothing is interpolated along the curve.
 
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
@@ -149,6 +155,45 @@ pub fn evaluate_map(map: &MapRaster, grid: &Grid, cells: &[Cell]) -> Result<Eval
         deposits_unscored: unscored,
         scored_cells: all.total(),
     })
+}
+
+/// Deposits in the best `top_percent` % of the scored area (see the module docs).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Capture {
+    /// The share of the scored area, percent.
+    pub top_percent: f64,
+    /// Cells scoring `>=` this are in it.
+    pub threshold: f64,
+    /// Its cells over the scored cells (above `top_percent / 100` only when cells tie).
+    pub area_fraction: f64,
+    /// Deposits on its cells (two in one cell count twice).
+    pub deposits: usize,
+    /// `deposits / deposits_scored`.
+    pub fraction: f64,
+}
+
+/// Capture of the deposits at `cells` by the best areas `areas` of the map at `map`
+/// (from [`crate::targets::top_areas`], `scored` cells).
+pub fn capture(
+    map: &MapRaster,
+    cells: &[Cell],
+    areas: &[crate::targets::TopArea],
+    scored: u64,
+) -> Result<Vec<Capture>> {
+    let scores: Vec<f32> = map.read_cells(cells)?.into_iter().flatten().collect();
+    Ok(areas
+        .iter()
+        .map(|a| {
+            let deposits = scores.iter().filter(|&&s| s >= a.threshold).count();
+            Capture {
+                top_percent: a.top_percent,
+                threshold: a.threshold as f64,
+                area_fraction: a.cells as f64 / scored.max(1) as f64,
+                deposits,
+                fraction: if scores.is_empty() { f64::NAN } else { deposits as f64 / scores.len() as f64 },
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]

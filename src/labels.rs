@@ -17,6 +17,9 @@ pub struct Deposits {
     pub points: Vec<[f64; 2]>,
     /// The cell of each point in `points`.
     pub point_cells: Vec<Cell>,
+    /// The name of each point in `points`: its `labels.name_field`, or `#N` (its position
+    /// in the layer after the filter, from 1) without one.
+    pub names: Vec<String>,
     /// Distinct cells holding at least one deposit, sorted.
     pub cells: Vec<Cell>,
     /// Points read from the layer (after the attribute filter).
@@ -40,25 +43,32 @@ impl Deposits {
                 read: 0,
                 outside_grid: 0,
                 outside_study_area: 0,
+                names: Vec::new(),
             });
         };
         let grid = &settings.grid;
         let layer_err = |message: String| Error::Layer { path: src.path.clone(), layer: src.layer.clone(), message };
-        let features = src.read(grid, None)?;
+        let name_field = settings.labels.name_field.as_deref();
+        let features = src.read(grid, name_field)?;
         let mut all = Vec::new();
-        for f in &features {
+        for (n, f) in features.iter().enumerate() {
+            let name = match (&f.value, name_field) {
+                (crate::io::vector::Attr::Null, _) | (_, None) => format!("#{}", n + 1),
+                (v, Some(_)) => v.to_string(),
+            };
             match &f.geometry {
-                geo::Geometry::Point(p) => all.push([p.x(), p.y()]),
-                geo::Geometry::MultiPoint(mp) => all.extend(mp.iter().map(|p| [p.x(), p.y()])),
+                geo::Geometry::Point(p) => all.push(([p.x(), p.y()], name)),
+                geo::Geometry::MultiPoint(mp) => all.extend(mp.iter().map(|p| ([p.x(), p.y()], name.clone()))),
                 _ => return Err(layer_err("labels must be points (deposits); found a line or polygon".into())),
             }
         }
         let read = all.len();
         let mut points = Vec::new();
         let mut point_cells = Vec::new();
+        let mut names = Vec::new();
         let mut outside_grid = 0;
         let mut outside_study_area = 0;
-        for p in all {
+        for (p, name) in all {
             let Some(cell) = grid.cell_at(p[0], p[1]) else {
                 outside_grid += 1;
                 continue;
@@ -70,6 +80,7 @@ impl Deposits {
             }
             points.push(p);
             point_cells.push(cell);
+            names.push(name);
         }
         if points.is_empty() {
             return Err(layer_err(format!(
@@ -93,6 +104,7 @@ impl Deposits {
             cells: per_cell.keys().copied().collect(),
             points,
             point_cells,
+            names,
             read,
             outside_grid,
             outside_study_area,

@@ -27,7 +27,8 @@
 //!   -> output::Staging    every output published atomically at the end
 //! ```
 //!
-//! Side doors: `synth` (synthetic districts with known truth), `presets` (`lode init`).
+//! Side doors: `synth` (synthetic districts with known truth), `presets` (`lode init`),
+//! `redraw` (`lode targets`: new targets from a finished run), `stac` (the run's STAC item).
 //!
 //! Every per-cell stage is a pure function of `(settings, window)`, so a run can be split
 //! into tiles computed by separate processes. `io` is the only module that calls GDAL.
@@ -49,7 +50,9 @@ pub mod output;
 pub mod predict;
 pub mod presets;
 pub mod progress;
+pub mod redraw;
 pub mod report;
+pub mod stac;
 pub mod styles;
 pub mod synth;
 pub mod targets;
@@ -137,11 +140,13 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
     let map = io::cog::MapRaster::open(&out.path("prospectivity.tif"), &settings.grid)?;
     clock.lap("predict");
 
+    let maps: Vec<PathBuf> = outputs.iter().map(|o| out.path(o.file)).collect();
+    let looks = style_maps(settings, &map, &maps, &mut out)?;
     let evaluation = evaluate::evaluate_map(&map, &settings.grid, &deposits.point_cells)?;
+    let capture = evaluate::capture(&map, &deposits.point_cells, &looks.classes.areas, looks.classes.scored_cells)?;
     clock.lap("evaluate");
 
     let found = if settings.targets.enabled {
-        let maps: Vec<PathBuf> = outputs.iter().map(|o| out.path(o.file)).collect();
         let t = write_targets(settings, &stack, model, &deposits, &map, &maps, &mut out)?;
         clock.lap("targets");
         Some(t)
@@ -153,8 +158,11 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
         lode_version: VERSION.to_string(),
         gdal_version: io::gdal_version(),
         project: settings.name.clone(),
+        synthetic: settings.raw.project.synthetic,
         config_sha256: settings.config_sha256.clone(),
+        held_out: metrics::HeldOut::from_fit(&fit.report),
         auc: evaluation.auc,
+        capture,
         success_rate: evaluation.success_rate.clone(),
         evaluation,
         deposits: DepositCounts::from(&deposits),
@@ -176,9 +184,12 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
     out.write_json("model.json", model)?;
     let mut manifest = manifest::build(settings, &out.staged(), &metrics.timings_s)?;
     if settings.output.report {
-        write_report(settings, &metrics, &deposits, found.as_ref(), &manifest, &mut out)?;
-        manifest.add_outputs(&out.staged())?;
+        write_report(settings, &metrics, &deposits, found.as_ref(), &looks, &manifest, &mut out)?;
     }
+    // The STAC item lists every output written so far (not the manifest, written last).
+    let now = stac::rfc3339(std::time::SystemTime::now());
+    stac::write(settings, &out.staged(), &now, &out.path(stac::ITEM_PATH))?;
+    manifest.add_outputs(&out.staged())?;
     out.write_json("manifest.json", &manifest)?;
     let outputs = out.commit()?;
     Ok(RunReport { outputs, metrics })
@@ -256,13 +267,44 @@ fn write_maps(
     use rayon::prelude::*;
     let finished: Vec<(PathBuf, io::cog::MapWriter)> = outputs.iter().map(|o| out.path(o.file)).zip(writers).collect();
     finished.into_par_iter().try_for_each(|(path, w)| w.finish(&path, settings.output.compression))?;
-    write_file(&out.path("prospectivity.qml"), styles::prospectivity_qml().as_bytes())?;
     Ok(prediction)
+}
+
+/// How the maps are coloured: the area classes of the map and the top of the
+/// uncertainty ramp (the value only 1 % of the cells exceed).
+pub struct MapLooks {
+    /// Classes by area of `prospectivity.tif`.
+    pub classes: styles::AreaClasses,
+    /// The uncertainty map and the top of its ramp, when the model writes one.
+    pub uncertainty: Option<(PathBuf, f64)>,
+}
+
+/// Measures the colour stretches of the maps and writes their QGIS styles
+/// (`prospectivity.qml`, and `uncertainty.qml` or `posterior_std.qml`).
+fn style_maps(
+    settings: &Settings,
+    map: &io::cog::MapRaster,
+    maps: &[PathBuf],
+    out: &mut output::Staging,
+) -> Result<MapLooks> {
+    let classes = styles::AreaClasses::of_map(map, &settings.grid)?;
+    write_file(&out.path("prospectivity.qml"), styles::prospectivity_qml(&classes).as_bytes())?;
+    let uncertainty = match targets::uncertainty_map(maps) {
+        Some(u) => {
+            let (top, _) = targets::top_areas(&io::cog::MapRaster::open(&u, &settings.grid)?, &settings.grid, &[1.0])?;
+            let max = top[0].threshold as f64;
+            let stem = u.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            write_file(&out.path(&format!("{stem}.qml")), styles::uncertainty_qml(max).as_bytes())?;
+            Some((u, max))
+        }
+        None => None,
+    };
+    Ok(MapLooks { classes, uncertainty })
 }
 
 /// Finds the ranked target areas and writes them (GeoPackage, CSV, optional GeoJSON,
 /// QGIS style).
-fn write_targets(
+pub(crate) fn write_targets(
     settings: &Settings,
     stack: &FeatureStack,
     model: &model::FittedModel,
@@ -291,13 +333,26 @@ fn write_report(
     metrics: &Metrics,
     deposits: &Deposits,
     found: Option<&targets::Targets>,
+    looks: &MapLooks,
     manifest: &manifest::Manifest,
     out: &mut output::Staging,
 ) -> Result<()> {
     let map_path = out.path("prospectivity.tif");
     let quicklook = out.path("quicklook.png");
-    let ql = report::quicklook(&map_path, &settings.grid, &deposits.points, found, 900, &quicklook)?;
-    write_file(&out.path("quicklook.png"), &ql)?;
+    let ql = report::quicklook(settings, &looks.classes, &map_path, &deposits.points, found, &quicklook)?;
+    write_file(&quicklook, &ql)?;
+    let crs = settings.grid.info().crs;
+    let metres = io::units_are_metres(&settings.grid.crs_wkt);
+    let mut uncertainty_png = None;
+    if let Some((u, max)) = &looks.uncertainty {
+        let path = out.path("uncertainty.png");
+        let frame = report::Frame { title: "Uncertainty of the probability", crs: &crs, metres, max_px: 600 };
+        let stretch = report::Stretch::Ramp { max: *max, title: "Standard deviation" };
+        let png = report::map_png(u, &settings.grid, &frame, &stretch, &deposits.points, None, &path)?;
+        write_file(&path, &png)?;
+        let name = u.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        uncertainty_png = Some((png, name));
+    }
     // Without deposits (no [labels]) there is no ROC or success-rate curve to draw.
     let (mut roc, mut success) = (Vec::new(), Vec::new());
     if metrics.evaluation.deposits_scored > 0 {
@@ -330,6 +385,7 @@ fn write_report(
         metrics,
         targets: found,
         images: [&ql, &roc, &success],
+        uncertainty: uncertainty_png.as_ref().map(|(p, n)| (p.as_slice(), n.as_str())),
         validation_images: validation_pngs.iter().map(|(i, a, b)| (*i, *a, b.as_slice())).collect(),
     });
     write_file(&out.path("report.html"), page.as_bytes())
@@ -353,8 +409,10 @@ pub struct ValidationReport {
 }
 
 /// Parses the config, opens every input, places the deposits, checks the output folder
-/// and measures each layer's coverage of the study area (one pass over the grid).
+/// and measures each layer's coverage of the study area (one pass over the grid). Every
+/// input file that does not exist is listed in one error.
 pub fn validate(config_path: &Path) -> Result<ValidationReport> {
+    presets::check_inputs_exist(config_path)?;
     let settings = Settings::load(config_path)?;
     model::check(&settings)?;
     output::check_dir(&settings)?;
@@ -416,7 +474,7 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
     let evidence: config::RawEvidence =
         toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| Error::input(raster, e.to_string()))?;
     let raw = config::RawConfig {
-        project: config::RawProject { name: name.clone(), seed: 42, threads: 0 },
+        project: config::RawProject { name: name.clone(), seed: 42, threads: 0, synthetic: false },
         grid: config::RawGrid {
             template: Some(raster.to_path_buf()),
             crs: None,
@@ -438,6 +496,7 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
             negative_buffer: 0.0,
             negatives_per_positive: 1.0,
             positive_buffer: 0.0,
+            name_field: None,
         }),
         evidence: vec![evidence],
         model: config::RawModel::default(),

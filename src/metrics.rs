@@ -19,10 +19,19 @@ pub struct Metrics {
     pub gdal_version: String,
     /// Project name.
     pub project: String,
+    /// The evidence is a generated example (`project.synthetic`), not real data.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub synthetic: bool,
     /// SHA-256 of the config file.
     pub config_sha256: String,
-    /// ROC AUC of the map: deposits against every scored cell without a deposit.
+    /// The held-out figures of `[validation]` (absent without it): the honest headline.
+    pub held_out: Option<HeldOut>,
+    /// ROC AUC of the map: deposits against every scored cell without a deposit. Fitted:
+    /// measured on the deposits the model was trained on, so optimistic.
     pub auc: f64,
+    /// Deposits in the best 1, 5, 10, 20, 50 % of the scored area, on the map (fitted;
+    /// the one definition: see `evaluate`).
+    pub capture: Vec<crate::evaluate::Capture>,
     /// Success-rate curve as `[area_fraction, deposit_fraction]` pairs.
     pub success_rate: Vec<[f64; 2]>,
     /// The full evaluation record.
@@ -52,6 +61,32 @@ pub struct Metrics {
     /// `cv_auc_sd`, `prediction_rate`, `importance` (see docs/outputs.md).
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "sorted_keys")]
     pub validation: Option<validation::CvReport>,
+}
+
+/// The held-out figures of cross-validation (`metrics.json` `held_out`).
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldOut {
+    /// `spatial_block`, `cluster`, `random` or `layer`.
+    pub kind: String,
+    /// Folds.
+    pub folds: u64,
+    /// Mean AUC of the folds' held-out rows.
+    pub auc: f64,
+    /// Its standard deviation over the folds.
+    pub auc_sd: f64,
+}
+
+impl HeldOut {
+    /// From what fitting reports, when cross-validated with a finite held-out AUC.
+    pub fn from_fit(fit: &model::FitReport) -> Option<HeldOut> {
+        let v = fit.validation()?;
+        v.cv_auc.is_finite().then(|| HeldOut {
+            kind: v.kind.as_str().to_string(),
+            folds: v.folds as u64,
+            auc: v.cv_auc,
+            auc_sd: v.cv_auc_sd,
+        })
+    }
 }
 
 /// Serializes `value` with the keys of every object in alphabetical order, as

@@ -164,6 +164,27 @@ impl Staging {
         Ok(path)
     }
 
+    /// Stages every output of the previous set that this run did not write again (hard
+    /// links, or copies across file systems), so that a run that rewrites part of a finished
+    /// run (`lode targets`) still commits a complete set. Call it after the last write.
+    pub fn carry_over_previous(&mut self) -> Result<()> {
+        for name in read_record(&self.dir) {
+            if self.files.contains(&name) {
+                continue;
+            }
+            let (from, to) = (self.dir.join(&name), self.staging.join(&name));
+            if !from.exists() {
+                continue;
+            }
+            create_parent(&to)?;
+            if std::fs::hard_link(&from, &to).is_err() {
+                std::fs::copy(&from, &to).map_err(|e| Error::output(&to, e))?;
+            }
+            self.files.push(name);
+        }
+        Ok(())
+    }
+
     /// Replaces the previous run's outputs with the staged ones as a whole (journalled, see
     /// the module docs) and removes the staging folder. Returns the final paths.
     pub fn commit(mut self) -> Result<Vec<PathBuf>> {
@@ -181,7 +202,11 @@ impl Staging {
         let moved = journal.old.iter().try_for_each(|name| {
             let from = self.dir.join(name);
             match from.exists() {
-                true => std::fs::rename(&from, old_dir.join(name)).map_err(|e| Error::output(&from, e)),
+                true => {
+                    let to = old_dir.join(name);
+                    create_parent(&to)?;
+                    std::fs::rename(&from, &to).map_err(|e| Error::output(&from, e))
+                }
                 false => Ok(()),
             }
         });
@@ -218,6 +243,14 @@ struct Journal {
     new: Vec<String>,
 }
 
+/// Creates the folder an output in a subfolder (`stac/item.json`) goes into.
+fn create_parent(path: &Path) -> Result<()> {
+    match path.parent().filter(|p| !p.exists()) {
+        Some(parent) => std::fs::create_dir_all(parent).map_err(|e| Error::output(parent, e)),
+        None => Ok(()),
+    }
+}
+
 /// Finishes a journalled commit: removes what is left of the old set, moves what is left
 /// of the new one in, writes the record and removes the journal.
 fn roll_forward(dir: &Path, j: &Journal) -> Result<()> {
@@ -231,6 +264,7 @@ fn roll_forward(dir: &Path, j: &Journal) -> Result<()> {
     for name in &j.new {
         let (from, to) = (staging.join(name), dir.join(name));
         if from.exists() {
+            create_parent(&to)?;
             std::fs::rename(&from, &to).map_err(|e| Error::output(&to, e))?;
         }
     }
@@ -264,7 +298,9 @@ fn recover(dir: &Path) -> Result<()> {
 /// The previous run's outputs: `.lode-outputs`, or for a folder written before it existed,
 /// the outputs its `manifest.json` lists (and the manifest itself).
 fn read_record(dir: &Path) -> BTreeSet<String> {
-    let safe = |n: &str| !n.is_empty() && !n.contains('/') && !n.starts_with('.');
+    // Relative names inside the folder only (`stac/item.json` is one); never `..` or hidden.
+    let safe =
+        |n: &str| !n.is_empty() && !n.starts_with('/') && n.split('/').all(|c| !c.is_empty() && !c.starts_with('.'));
     if let Ok(text) = std::fs::read_to_string(dir.join(RECORD)) {
         return text.lines().filter(|n| safe(n)).map(str::to_string).collect();
     }

@@ -60,77 +60,250 @@ pub fn encode_png(rgb: &[u8], width: u32, height: u32, path: &Path) -> Result<Ve
     Ok(out)
 }
 
-/// The quicklook of `map`: the map (reduced to at most `max_px` on its longer side),
-/// deposits as white dots, target outlines in red with the ranks of the ten best.
-pub fn quicklook(
+/// How a map panel colours its cells.
+pub enum Stretch<'a> {
+    /// Discrete classes by area (the prospectivity map).
+    Classes(&'a crate::styles::AreaClasses),
+    /// A continuous ramp from 0 to `max` (values above clipped), with the legend title.
+    Ramp {
+        /// The value of the last colour.
+        max: f64,
+        /// What the values are.
+        title: &'a str,
+    },
+}
+
+/// What frames a map panel: its title, the CRS name and whether map units are metres
+/// (the scale bar is drawn only then).
+pub struct Frame<'a> {
+    /// Title above the map.
+    pub title: &'a str,
+    /// CRS name (`EPSG:7845`).
+    pub crs: &'a str,
+    /// Map units are metres.
+    pub metres: bool,
+    /// Longer side of the map in pixels, at most.
+    pub max_px: usize,
+}
+
+/// RGB of a hex colour `#rrggbb`.
+fn hex_rgb(s: &str) -> RGBColor {
+    let n = u32::from_str_radix(s.trim_start_matches('#'), 16).unwrap_or(0);
+    RGBColor((n >> 16) as u8, ((n >> 8) & 255) as u8, (n & 255) as u8)
+}
+
+/// Colour of `t` in [0, 1] on the uncertainty ramp.
+fn uncertainty_colour(t: f64) -> RGBColor {
+    let stops = crate::styles::UNCERTAINTY_RAMP;
+    let t = t.clamp(0.0, 1.0);
+    let j = stops.iter().position(|s| s.0 >= t).unwrap_or(stops.len() - 1).max(1);
+    let (a, b) = (stops[j - 1], stops[j]);
+    let f = if b.0 > a.0 { (t - a.0) / (b.0 - a.0) } else { 0.0 };
+    let (ca, cb) = (hex_rgb(a.1), hex_rgb(b.1));
+    let mix = |x: u8, y: u8| (x as f64 + f * (y as f64 - x as f64)).round() as u8;
+    RGBColor(mix(ca.0, cb.0), mix(ca.1, cb.1), mix(ca.2, cb.2))
+}
+
+/// A "nice" step (1, 2 or 5 times a power of ten) near `raw`.
+pub fn nice_step(raw: f64) -> f64 {
+    if raw <= 0.0 || !raw.is_finite() {
+        return 1.0;
+    }
+    let p = 10f64.powf(raw.log10().floor());
+    let m = raw / p;
+    p * if m < 1.5 {
+        1.0
+    } else if m < 3.5 {
+        2.0
+    } else if m < 7.5 {
+        5.0
+    } else {
+        10.0
+    }
+}
+
+/// Pixels left of the map in a map picture (tick labels).
+pub const MAP_LEFT: u32 = 62;
+/// Pixels above the map (title).
+pub const MAP_TOP: u32 = 40;
+/// Width of the legend panel right of the map (14 px after the map's frame).
+pub const LEGEND_WIDTH: u32 = 230;
+
+/// Grey of cells outside the study area or without a score.
+pub const NO_DATA_GREY: RGBColor = RGBColor(235, 235, 235);
+
+/// The map picture of `map` with its cartography: the map reduced to at most `max_px`
+/// on its longer side, coordinate ticks on its frame (labelled in the CRS units, km when
+/// metres) with the CRS named, a scale bar, a north arrow (grid north), a legend of the
+/// colour classes, deposits as white dots and target outlines in red with the ranks of
+/// the ten best.
+pub fn map_png(
     map: &Path,
     grid: &Grid,
+    frame: &Frame,
+    stretch: &Stretch,
     deposits: &[[f64; 2]],
     targets: Option<&Targets>,
-    max_px: usize,
     path: &Path,
 ) -> Result<Vec<u8>> {
     register_font();
+    let max_px = frame.max_px;
     let scale = (max_px as f64 / grid.cols.max(grid.rows) as f64).min(1.0);
     let (w, h) =
         (((grid.cols as f64 * scale).round() as usize).max(1), ((grid.rows as f64 * scale).round() as usize).max(1));
     let (values, valid) = crate::io::cog::read_reduced(map, w, h)?;
-    let (top, bottom, side) = (34u32, 56u32, 12u32);
-    let (width, height) = (w as u32 + 2 * side, h as u32 + top + bottom);
+    let (left, top, bottom, legend_w) = (MAP_LEFT, MAP_TOP, 70u32, LEGEND_WIDTH);
+    let (width, height) = (left + w as u32 + 14 + legend_w, (top + h as u32 + bottom).max(top + 420));
     let mut buf = vec![255u8; (width * height * 3) as usize];
+    // The map's cells straight into the buffer.
+    let colour = |v: f32| -> RGBColor {
+        match stretch {
+            Stretch::Classes(c) => hex_rgb(crate::styles::CLASS_COLOURS[c.class_of(v)]),
+            Stretch::Ramp { max, .. } => uncertainty_colour(v as f64 / max.max(f64::MIN_POSITIVE)),
+        }
+    };
+    for r in 0..h {
+        for c in 0..w {
+            let i = r * w + c;
+            let RGBColor(cr, cg, cb) = if valid[i] { colour(values[i]) } else { NO_DATA_GREY };
+            let o = (((top as usize + r) * width as usize) + left as usize + c) * 3;
+            buf[o..o + 3].copy_from_slice(&[cr, cg, cb]);
+        }
+    }
     let err = draw_err(path);
+    let e = |x: plotters::drawing::DrawingAreaErrorKind<_>| err(x.to_string());
     {
         let root = BitMapBackend::with_buffer(&mut buf, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
-        for r in 0..h {
-            for c in 0..w {
-                let i = r * w + c;
-                let color = if valid[i] { ramp(values[i] as f64) } else { RGBColor(235, 235, 235) };
-                root.draw_pixel((side as i32 + c as i32, top as i32 + r as i32), &color)
-                    .map_err(|e| err(e.to_string()))?;
-            }
-        }
         let [x0, dx, _, y0, _, dy] = grid.geo_transform;
         let px = |x: f64, y: f64| -> (i32, i32) {
-            (side as i32 + ((x - x0) / dx * scale) as i32, top as i32 + ((y - y0) / dy * scale) as i32)
+            (left as i32 + ((x - x0) / dx * scale) as i32, top as i32 + ((y - y0) / dy * scale) as i32)
         };
+        let (mx0, my0, mx1, my1) = (left as i32, top as i32, left as i32 + w as i32, top as i32 + h as i32);
         if let Some(t) = targets {
             for target in t.targets.iter().rev() {
                 let ring: Vec<(i32, i32)> = target.polygon.exterior().0.iter().map(|p| px(p.x, p.y)).collect();
-                root.draw(&PathElement::new(ring, RED.stroke_width(1))).map_err(|e| err(e.to_string()))?;
+                root.draw(&PathElement::new(ring, RED.stroke_width(1))).map_err(e)?;
             }
         }
         for p in deposits {
             let (x, y) = px(p[0], p[1]);
-            root.draw(&Circle::new((x, y), 2, WHITE.filled())).map_err(|e| err(e.to_string()))?;
-            root.draw(&Circle::new((x, y), 2, BLACK.stroke_width(1))).map_err(|e| err(e.to_string()))?;
+            root.draw(&Circle::new((x, y), 2, WHITE.filled())).map_err(e)?;
+            root.draw(&Circle::new((x, y), 2, BLACK.stroke_width(1))).map_err(e)?;
         }
         let label = ("sans-serif", 13).into_font().color(&BLACK);
         if let Some(t) = targets {
             for target in t.targets.iter().take(10) {
                 let (x, y) = px(target.centroid[0], target.centroid[1]);
-                root.draw(&Text::new(format!("{}", target.rank), (x + 3, y - 6), label.clone()))
-                    .map_err(|e| err(e.to_string()))?;
+                root.draw(&Text::new(format!("{}", target.rank), (x + 3, y - 6), label.clone())).map_err(e)?;
             }
         }
+        // Frame and coordinate ticks.
+        root.draw(&Rectangle::new([(mx0 - 1, my0 - 1), (mx1, my1)], BLACK.stroke_width(1))).map_err(e)?;
+        let small = ("sans-serif", 11).into_font().color(&BLACK);
+        let [bx0, by0, bx1, by1] = grid.bounds();
+        let unit = if frame.metres { 1000.0 } else { 1.0 };
+        let step = nice_step((bx1 - bx0).max(by1 - by0) / 5.0);
+        let fmt = |v: f64| {
+            let u = v / unit;
+            if (u - u.round()).abs() < 1e-9 {
+                format!("{}", u.round())
+            } else {
+                format!("{u:.2}")
+            }
+        };
+        let mut x = (bx0 / step).ceil() * step;
+        while x <= bx1 {
+            let (sx, _) = px(x, by0);
+            root.draw(&PathElement::new(vec![(sx, my1), (sx, my1 + 5)], BLACK.stroke_width(1))).map_err(e)?;
+            root.draw(&PathElement::new(vec![(sx, my0 - 1), (sx, my0 - 5)], BLACK.stroke_width(1))).map_err(e)?;
+            let s = fmt(x);
+            root.draw(&Text::new(s.clone(), (sx - 3 * s.len() as i32, my1 + 7), small.clone())).map_err(e)?;
+            x += step;
+        }
+        let mut y = (by0 / step).ceil() * step;
+        while y <= by1 {
+            let (_, sy) = px(bx0, y);
+            root.draw(&PathElement::new(vec![(mx0 - 6, sy), (mx0 - 1, sy)], BLACK.stroke_width(1))).map_err(e)?;
+            root.draw(&PathElement::new(vec![(mx1, sy), (mx1 + 5, sy)], BLACK.stroke_width(1))).map_err(e)?;
+            let s = fmt(y);
+            root.draw(&Text::new(s.clone(), (mx0 - 8 - 6 * s.len() as i32, sy - 6), small.clone())).map_err(e)?;
+            y += step;
+        }
+        let units = if frame.metres { "km" } else { "CRS units" };
+        root.draw(&Text::new(
+            format!("{}: easting, northing in {units}; ticks every {}", frame.crs, fmt(step)),
+            (mx0, my1 + 22),
+            small.clone(),
+        ))
+        .map_err(e)?;
+        // Scale bar under the map.
+        if frame.metres {
+            let metres_per_px = dx.abs() / scale;
+            let len_m = nice_step(w as f64 * metres_per_px / 4.0);
+            let len_px = (len_m / metres_per_px).round() as i32;
+            let (sx, sy) = (mx0, my1 + 44);
+            let half = len_px / 2;
+            root.draw(&Rectangle::new([(sx, sy), (sx + half, sy + 6)], BLACK.filled())).map_err(e)?;
+            root.draw(&Rectangle::new([(sx + half, sy), (sx + len_px, sy + 6)], WHITE.filled())).map_err(e)?;
+            root.draw(&Rectangle::new([(sx, sy), (sx + len_px, sy + 6)], BLACK.stroke_width(1))).map_err(e)?;
+            root.draw(&Text::new("0", (sx - 3, sy + 9), small.clone())).map_err(e)?;
+            let s = format!("{} km", fmt(len_m));
+            root.draw(&Text::new(s, (sx + len_px - 8, sy + 9), small.clone())).map_err(e)?;
+            root.draw(&Text::new("scale", (sx + len_px + 30, sy - 2), small.clone())).map_err(e)?;
+        }
         let title = ("sans-serif", 15).into_font().color(&BLACK);
-        root.draw(&Text::new("Probability of a deposit", (side as i32, 9), title)).map_err(|e| err(e.to_string()))?;
-        // Colour bar.
-        let bar_y = (top + h as u32 + 10) as i32;
-        let bar_w = (w as i32).min(300);
-        for i in 0..bar_w {
-            let c = ramp(i as f64 / (bar_w - 1).max(1) as f64);
-            root.draw(&Rectangle::new([(side as i32 + i, bar_y), (side as i32 + i + 1, bar_y + 10)], c.filled()))
-                .map_err(|e| err(e.to_string()))?;
+        root.draw(&Text::new(frame.title.to_string(), (mx0, 12), title.clone())).map_err(e)?;
+
+        // Legend panel: north arrow, classes, symbols.
+        let lx = mx1 + 18;
+        let (ax, ay) = (lx + 20, my0 + 8);
+        root.draw(&Polygon::new(vec![(ax, ay), (ax - 9, ay + 30), (ax, ay + 22)], BLACK.filled())).map_err(e)?;
+        root.draw(&Polygon::new(vec![(ax, ay), (ax + 9, ay + 30), (ax, ay + 22)], BLACK.stroke_width(1))).map_err(e)?;
+        root.draw(&Text::new("N", (ax - 4, ay + 33), title.clone())).map_err(e)?;
+        root.draw(&Text::new("grid north", (ax + 16, ay + 12), small.clone())).map_err(e)?;
+        let mut ly = ay + 62;
+        let heading = ("sans-serif", 13).into_font().color(&BLACK);
+        let swatch = |root: &DrawingArea<BitMapBackend, plotters::coord::Shift>, y: i32, c: RGBColor| {
+            root.draw(&Rectangle::new([(lx, y), (lx + 18, y + 12)], c.filled()))?;
+            root.draw(&Rectangle::new([(lx, y), (lx + 18, y + 12)], BLACK.stroke_width(1)))
+        };
+        match stretch {
+            Stretch::Classes(c) => {
+                root.draw(&Text::new("Share of the scored area", (lx, ly), heading.clone())).map_err(e)?;
+                ly += 18;
+                for (i, l) in c.labels().iter().enumerate() {
+                    swatch(&root, ly, hex_rgb(crate::styles::CLASS_COLOURS[i])).map_err(e)?;
+                    root.draw(&Text::new(l.clone(), (lx + 24, ly), small.clone())).map_err(e)?;
+                    ly += 17;
+                }
+            }
+            Stretch::Ramp { max, title } => {
+                root.draw(&Text::new(title.to_string(), (lx, ly), heading.clone())).map_err(e)?;
+                ly += 18;
+                for i in 0..120 {
+                    let c = uncertainty_colour(i as f64 / 119.0);
+                    root.draw(&Rectangle::new([(lx + i, ly), (lx + i + 1, ly + 12)], c.filled())).map_err(e)?;
+                }
+                root.draw(&Rectangle::new([(lx, ly), (lx + 120, ly + 12)], BLACK.stroke_width(1))).map_err(e)?;
+                ly += 15;
+                root.draw(&Text::new("0", (lx, ly), small.clone())).map_err(e)?;
+                let s = format!(">= {}", crate::styles::short(*max));
+                root.draw(&Text::new(s, (lx + 100, ly), small.clone())).map_err(e)?;
+                ly += 17;
+            }
         }
-        let small = ("sans-serif", 12).into_font().color(&BLACK);
-        for (v, s) in [(0.0, "0"), (0.5, "0.5"), (1.0, "1")] {
-            let x = side as i32 + (v * (bar_w - 1) as f64) as i32 - 4;
-            root.draw(&Text::new(s, (x, bar_y + 13), small.clone())).map_err(|e| err(e.to_string()))?;
+        swatch(&root, ly, NO_DATA_GREY).map_err(e)?;
+        root.draw(&Text::new("no score / outside", (lx + 24, ly), small.clone())).map_err(e)?;
+        ly += 22;
+        root.draw(&Circle::new((lx + 9, ly + 6), 3, WHITE.filled())).map_err(e)?;
+        root.draw(&Circle::new((lx + 9, ly + 6), 3, BLACK.stroke_width(1))).map_err(e)?;
+        root.draw(&Text::new("known deposit", (lx + 24, ly), small.clone())).map_err(e)?;
+        if targets.is_some() {
+            ly += 18;
+            root.draw(&Rectangle::new([(lx, ly), (lx + 18, ly + 12)], RED.stroke_width(1))).map_err(e)?;
+            root.draw(&Text::new("target area (rank)", (lx + 24, ly), small.clone())).map_err(e)?;
         }
-        root.draw(&Text::new("o deposits   red: target areas (rank)", (side as i32, bar_y + 28), small))
-            .map_err(|e| err(e.to_string()))?;
-        root.present().map_err(|e| err(e.to_string()))?;
+        root.present().map_err(e)?;
     }
     encode_png(&buf, width, height, path)
 }
@@ -257,6 +430,82 @@ pub fn importance_png(importance: &[(String, f64)], path: &Path) -> Result<Vec<u
     encode_png(&buf, width, height, path)
 }
 
+/// Marks the start of the targets section in `report.html` (`lode targets` replaces it).
+pub const TARGETS_BEGIN: &str = "<!-- lode:targets -->";
+/// Marks its end.
+pub const TARGETS_END: &str = "<!-- /lode:targets -->";
+
+/// How many deposit names a row of the report's targets table lists.
+const NAMES_SHOWN: usize = 6;
+
+/// The targets section of the report, between [`TARGETS_BEGIN`] and [`TARGETS_END`].
+pub fn targets_section(t: &Targets) -> String {
+    let s = &t.summary;
+    let mut h = String::from(TARGETS_BEGIN);
+    h += "\n<h2>Target areas</h2>\n";
+    let order = match s.rank_by {
+        crate::config::RankBy::Score => "ranked by mean probability × √area",
+        crate::config::RankBy::Greenfield => {
+            "new ground first: targets without a known deposit, by mean probability × √area, then the others"
+        }
+    };
+    h += &format!(
+        "<p>{} areas of at least {} km² from the {} cells scoring at least {:.4} ({} = {}); {order}. {} of them \
+         hold no known deposit (new ground). Also in <code>targets.gpkg</code> and <code>targets.csv</code>.</p>\n",
+        t.targets.len(),
+        s.min_area_km2,
+        s.target_cells,
+        s.threshold,
+        s.rule,
+        s.rule_value,
+        s.greenfield
+    );
+    h += "<table id=\"targets\"><tr><th>rank</th><th>area km²</th><th>mean prob</th><th>max prob</th>\
+          <th>mean uncertainty</th><th>known deposits</th><th>new ground</th><th>deposits inside</th>\
+          <th>top evidence</th><th>centroid lon, lat</th></tr>\n";
+    for x in &t.targets {
+        let mut names = x.deposits.iter().take(NAMES_SHOWN).map(|n| esc(n)).collect::<Vec<_>>().join(", ");
+        if x.deposits.len() > NAMES_SHOWN {
+            names += &format!(" and {} more", x.deposits.len() - NAMES_SHOWN);
+        }
+        h += &format!(
+            "<tr><td>{}</td><td>{:.2}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{:.4}, {:.4}</td></tr>\n",
+            x.rank,
+            x.area_km2,
+            x.mean_prob,
+            x.max_prob,
+            x.mean_uncertainty.map_or("–".to_string(), |u| format!("{u:.3}")),
+            x.known_deposits,
+            if x.greenfield { "yes" } else { "no" },
+            names,
+            esc(&x.top_evidence),
+            x.centroid_lonlat[0],
+            x.centroid_lonlat[1]
+        );
+    }
+    h += "</table>\n";
+    h += TARGETS_END;
+    h += "\n";
+    h
+}
+
+/// The quicklook of a run (`quicklook.png`): the map at `map` in its area classes with
+/// the deposits and the targets, 900 px on the longer side, with its cartography.
+pub fn quicklook(
+    settings: &crate::Settings,
+    classes: &crate::styles::AreaClasses,
+    map: &Path,
+    deposits: &[[f64; 2]],
+    targets: Option<&Targets>,
+    path: &Path,
+) -> Result<Vec<u8>> {
+    let crs = settings.grid.info().crs;
+    let metres = crate::io::units_are_metres(&settings.grid.crs_wkt);
+    let frame = Frame { title: "Probability of a deposit, classes by area", crs: &crs, metres, max_px: 900 };
+    map_png(map, &settings.grid, &frame, &Stretch::Classes(classes), deposits, targets, path)
+}
+
 /// Standard base64 (RFC 4648, with padding).
 pub fn base64(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -280,6 +529,46 @@ pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
+pub use crate::metrics::HeldOut;
+
+/// The headline figures, held-out first, as the console and the report print them
+/// (the same text in both, from `metrics` alone).
+pub fn headline(m: &crate::metrics::Metrics) -> Vec<String> {
+    if m.evaluation.deposits_scored == 0 {
+        return vec!["no deposits ([labels]): a knowledge-driven map, not evaluated".to_string()];
+    }
+    let mut lines = Vec::new();
+    match &m.held_out {
+        Some(h) => lines.push(format!(
+            "held-out AUC {:.3} ± {:.3} ({} cross-validation, {} folds): how well the model ranks deposits it was not trained on",
+            h.auc, h.auc_sd, h.kind, h.folds
+        )),
+        None => lines.push(
+            "no held-out figure: the model was not cross-validated (set [validation] kind = \"spatial_block\")".to_string(),
+        ),
+    }
+    let fuzzy = m.model["kind"].as_str() == Some("fuzzy");
+    let caveat = if fuzzy {
+        "memberships set by hand, not fitted to the deposits"
+    } else {
+        "fitted: measured on the deposits the model was trained on, optimistic"
+    };
+    lines.push(format!("AUC on the map {:.3} ({caveat})", m.auc));
+    let pick = |p: f64| m.capture.iter().find(|c| c.top_percent == p);
+    if let (Some(a), Some(b)) = (pick(10.0), pick(20.0)) {
+        lines.push(format!(
+            "deposits in the best 10 % of the area: {} of {} ({:.1} %); in the best 20 %: {} ({:.1} %) ({})",
+            a.deposits,
+            m.evaluation.deposits_scored,
+            100.0 * a.fraction,
+            b.deposits,
+            100.0 * b.fraction,
+            if fuzzy { "on the map" } else { "fitted" }
+        ));
+    }
+    lines
+}
+
 /// What the report shows.
 pub struct ReportInput<'a> {
     /// The manifest (inputs, grid, versions, config).
@@ -290,6 +579,8 @@ pub struct ReportInput<'a> {
     pub targets: Option<&'a Targets>,
     /// PNG bytes: quicklook, ROC, success rate.
     pub images: [&'a [u8]; 3],
+    /// The uncertainty picture and the name of its map, when the model writes one.
+    pub uncertainty: Option<(&'a [u8], &'a str)>,
     /// Cross-validation pictures when the model was cross-validated: (id, caption, PNG).
     pub validation_images: Vec<(&'a str, &'a str, &'a [u8])>,
 }
@@ -316,9 +607,38 @@ th{background:#eee}code{font-size:12px}.figs img{margin:0 1em 1em 0;vertical-ali
         esc(&m.config_sha256),
         r.manifest.seed
     );
+    if m.synthetic {
+        h += "<p id=\"synthetic\" style=\"background:#c0392b;color:#fff;padding:.6em 1em;font-weight:bold\">\
+              SYNTHETIC EXAMPLE: the evidence layers were generated by <code>lode init --example</code>. \
+              This map, its figures and its targets say nothing about the district.</p>\n";
+    }
+    h += "<h2>Headline</h2>\n<ul id=\"headline\">\n";
+    for l in headline(m) {
+        h += &format!("<li>{}</li>\n", esc(&l));
+    }
+    h += "</ul>\n";
     h += "<h2>Map</h2>\n<div class=\"figs\">";
     h += &img(r.images[0], "prospectivity map with deposits and target areas", "quicklook");
+    if let Some((png, name)) = r.uncertainty {
+        h += &format!(
+            "<figure id=\"uncertainty-panel\" style=\"display:inline-block;margin:0;vertical-align:top;max-width:520px\">{}\
+             <figcaption>How to read it: <code>{}</code> is {}. Where it is dark, the class on the map is least \
+             certain: treat a high-scoring area that is also dark here as less certain than one that is pale, and \
+             check its evidence before spending on it.</figcaption></figure>",
+            img(png, "uncertainty map", "uncertainty"),
+            esc(name),
+            if name == "posterior_std.tif" {
+                "the standard deviation of the posterior probability, from the variances of the weights"
+            } else {
+                "the spread of the probability between the models of the ensemble (for logistic regression, the \
+                 cross-validation fold models): dark where they disagree, so where the map depends on which deposits \
+                 trained it"
+            }
+        );
+    }
     h += "</div>\n";
+    h += "<p>Colours are classes by area: the best 1, 5, 10, 20 and 50 % of the scored area, each class \
+          the cells scoring at least the value in the legend (the same classes as <code>prospectivity.qml</code>).</p>\n";
 
     h += "<h2>Validation</h2>\n";
     if m.evaluation.deposits_scored == 0 {
@@ -327,30 +647,9 @@ th{background:#eee}code{font-size:12px}.figs img{margin:0 1em 1em 0;vertical-ali
               built from the memberships in the config alone, and it is not validated here. Add the known occurrences \
               as <code>[labels]</code> to measure its ROC AUC and success rate.</p>\n";
     }
-    let at = |area: f64| m.success_rate.iter().filter(|p| p[0] <= area).map(|p| p[1]).fold(0.0, f64::max);
-    h += &if m.evaluation.deposits_scored == 0 {
-        String::new()
-    } else {
-        format!(
-        "<p>ROC AUC <b>{:.4}</b> ({} deposits on scored cells against {} scored cells; measured on the deposits the model \
-         was fitted to, so optimistic for data-driven models). {:.0}% of the deposits lie in the best 10% of the area, \
-         {:.0}% in the best 20%.</p>\n",
-        m.auc,
-        m.evaluation.deposits_scored,
-        m.evaluation.scored_cells,
-        100.0 * at(0.1),
-        100.0 * at(0.2)
-    )
-    };
-    if !r.images[1].is_empty() {
-        h += "<div class=\"figs\">";
-        h += &img(r.images[1], "ROC curve", "roc");
-        h += &img(r.images[2], "success-rate curve", "success-rate");
-        h += "</div>\n";
-    }
     if let Some(v) = &m.validation {
         h += &format!(
-            "<p>Cross-validation ({}, {} folds): held-out AUC <b>{:.4} ± {:.4}</b>. The prediction-rate curve and \
+            "<p>Held-out (cross-validation, {}, {} folds): AUC <b>{:.4} ± {:.4}</b>. The prediction-rate curve and \
              the permutation importance are measured on the held-out folds.</p>\n<div class=\"figs\">",
             esc(v.kind.as_str()),
             v.folds,
@@ -362,37 +661,33 @@ th{background:#eee}code{font-size:12px}.figs img{margin:0 1em 1em 0;vertical-ali
         }
         h += "</div>\n";
     }
-
-    if let Some(t) = r.targets {
-        let s = &t.summary;
-        h += "<h2>Target areas</h2>\n";
+    // Without deposits (no [labels]) there is nothing to measure the map against.
+    if m.evaluation.deposits_scored > 0 {
         h += &format!(
-            "<p>{} areas of at least {} km² from the {} cells scoring at least {:.4} ({} = {}); ranked by \
-             mean probability × √area. Also in <code>targets.gpkg</code> and <code>targets.csv</code>.</p>\n",
-            t.targets.len(),
-            s.min_area_km2,
-            s.target_cells,
-            s.threshold,
-            s.rule,
-            s.rule_value
+            "<p>Fitted (on the map): ROC AUC {:.4} ({} deposits on scored cells against {} scored cells; measured on the \
+             deposits the model was fitted to, so optimistic for data-driven models).</p>\n",
+            m.auc, m.evaluation.deposits_scored, m.evaluation.scored_cells
         );
-        h += "<table id=\"targets\"><tr><th>rank</th><th>area km²</th><th>mean prob</th><th>max prob</th>\
-              <th>mean uncertainty</th><th>deposits inside</th><th>top evidence</th><th>centroid x, y</th></tr>\n";
-        for x in &t.targets {
+        h += "<table id=\"capture\"><tr><th>best share of the area</th><th>cells scoring at least</th>\
+              <th>area actually taken</th><th>deposits inside</th><th>share of the deposits</th></tr>\n";
+        for c in &m.capture {
             h += &format!(
-                "<tr><td>{}</td><td>{:.2}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}, {:.0}</td></tr>\n",
-                x.rank,
-                x.area_km2,
-                x.mean_prob,
-                x.max_prob,
-                x.mean_uncertainty.map_or("–".to_string(), |u| format!("{u:.3}")),
-                x.deposits_inside,
-                esc(&x.top_evidence),
-                x.centroid[0],
-                x.centroid[1]
+                "<tr><td>{} %</td><td>{}</td><td>{:.2} %</td><td>{}</td><td>{:.1} %</td></tr>\n",
+                c.top_percent,
+                crate::styles::short(c.threshold),
+                100.0 * c.area_fraction,
+                c.deposits,
+                100.0 * c.fraction
             );
         }
         h += "</table>\n";
+        h += "<div class=\"figs\">";
+        h += &img(r.images[1], "ROC curve", "roc");
+        h += &img(r.images[2], "success-rate curve", "success-rate");
+        h += "</div>\n";
+    }
+    if let Some(t) = r.targets {
+        h += &targets_section(t);
     }
 
     h += "<h2>Model</h2>\n";

@@ -2,8 +2,15 @@
 //! or `targets.gpkg` into QGIS shows them styled at once (QGIS loads a `.qml` with the
 //! same base name as the layer automatically).
 //!
-//! - `prospectivity.qml`: single-band pseudocolour on band 1, an interpolated
-//!   perceptually uniform ramp (viridis stops) from 0 to 1, nodata transparent;
+//! - `prospectivity.qml`: single-band pseudocolour on band 1, discrete classes **by area**:
+//!   the best 1 %, 1-5 %, 5-10 %, 10-20 %, 20-50 % and the rest of the scored area (the
+//!   convention of prospectivity maps: a class is a share of the ground, not a fixed
+//!   probability, so a map scoring 0-0.1 is as readable as one scoring 0-1). The class
+//!   limits are the exact thresholds of [`crate::targets::top_areas`] (a cell is in the
+//!   best X % when it scores `>=` the k-th largest value, `k = ceil(scored * X / 100)`),
+//!   the same the quicklook and the report use; colours are viridis stops, nodata transparent;
+//! - `uncertainty.qml`: the uncertainty map (`uncertainty.tif` or `posterior_std.tif`),
+//!   white (0) to dark magenta at the value only 1 % of the scored cells exceed;
 //! - `targets.qml`: polygons graduated by `rank` (1-3 red, 4-10 orange, 11+ yellow,
 //!   translucent fill, solid outline), each labelled with its rank.
 
@@ -11,21 +18,120 @@
 pub const RAMP: [(f64, &str); 6] =
     [(0.0, "#440154"), (0.2, "#414487"), (0.4, "#2a788e"), (0.6, "#22a884"), (0.8, "#7ad151"), (1.0, "#fde725")];
 
-/// The QML style of a probability map in [0, 1] (band 1, nodata transparent).
-pub fn prospectivity_qml() -> String {
-    let items: String = RAMP
+/// The area classes of the map: the best `AREA_PERCENTS` % of the scored area.
+pub const AREA_PERCENTS: [f64; 5] = [1.0, 5.0, 10.0, 20.0, 50.0];
+
+/// Colours of the area classes, best first, then the rest of the area (viridis stops).
+pub const CLASS_COLOURS: [&str; 6] = ["#fde725", "#7ad151", "#22a884", "#2a788e", "#414487", "#440154"];
+
+/// The classes of a map by area (see the module docs).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AreaClasses {
+    /// One per [`AREA_PERCENTS`], best first.
+    pub areas: Vec<crate::targets::TopArea>,
+    /// Scored cells.
+    pub scored_cells: u64,
+}
+
+impl AreaClasses {
+    /// The classes of the map at `map` on `grid` (two streamed passes).
+    pub fn of_map(map: &crate::io::cog::MapRaster, grid: &crate::grid::Grid) -> crate::Result<AreaClasses> {
+        let (areas, scored_cells) = crate::targets::top_areas(map, grid, &AREA_PERCENTS)?;
+        Ok(AreaClasses { areas, scored_cells })
+    }
+
+    /// The class index of a value (0: best 1 %, ..., `AREA_PERCENTS.len()`: the rest).
+    pub fn class_of(&self, v: f32) -> usize {
+        self.areas.iter().position(|a| v >= a.threshold).unwrap_or(self.areas.len())
+    }
+
+    /// Legend labels, best first: `best 1 % (>= 0.2612)`, ..., `rest`.
+    pub fn labels(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut prev = 0.0;
+        for a in &self.areas {
+            let range =
+                if prev == 0.0 { format!("best {} %", a.top_percent) } else { format!("{prev}-{} %", a.top_percent) };
+            out.push(format!("{range} (>= {})", short(a.threshold as f64)));
+            prev = a.top_percent;
+        }
+        out.push(format!("rest (< {})", self.areas.last().map_or("?".to_string(), |a| short(a.threshold as f64))));
+        out
+    }
+}
+
+/// A threshold with 3 significant digits.
+pub fn short(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let digits = (2 - v.abs().log10().floor() as i32).max(0) as usize;
+    format!("{v:.digits$}")
+}
+
+/// The QML style of the map: discrete classes by area (band 1, nodata transparent).
+pub fn prospectivity_qml(classes: &AreaClasses) -> String {
+    let labels = classes.labels();
+    let n = classes.areas.len();
+    // QGIS's DISCRETE shader gives an item's colour to values <= its value (and above the
+    // previous item's): class i holds values from its threshold up to below the next
+    // better class's threshold, so each item's value is the largest float32 below the
+    // threshold of the class above it, written exactly as a double.
+    let mut items = String::new();
+    for i in (0..=n).rev() {
+        let value =
+            if i == 0 { "inf".to_string() } else { format!("{}", classes.areas[i - 1].threshold.next_down() as f64) };
+        items += &format!(
+            "          <item alpha=\"255\" value=\"{value}\" label=\"{}\" color=\"{}\"/>\n",
+            crate::report::esc(&labels[i]),
+            CLASS_COLOURS[i]
+        );
+    }
+    let min = 0.0;
+    let max = classes.areas.first().map_or(1.0, |a| a.threshold as f64);
+    shader_qml(
+        "probability of a deposit in classes by area: the best 1, 5, 10, 20, 50 % of the scored area (yellow) to the rest (purple); nodata transparent",
+        "DISCRETE",
+        min,
+        max,
+        &items,
+    )
+}
+
+/// The QML style of an uncertainty map: white at 0 to dark magenta at `max` (the value
+/// only 1 % of the scored cells exceed), larger values clipped to the last colour.
+pub fn uncertainty_qml(max: f64) -> String {
+    let max = if max > 0.0 { max } else { 1.0 };
+    let items: String = UNCERTAINTY_RAMP
         .iter()
-        .map(|(v, c)| format!("          <item alpha=\"255\" value=\"{v}\" label=\"{v:.1}\" color=\"{c}\"/>\n"))
+        .map(|(t, c)| {
+            let v = t * max;
+            format!("          <item alpha=\"255\" value=\"{v}\" label=\"{}\" color=\"{c}\"/>\n", short(v))
+        })
         .collect();
+    shader_qml(
+        "uncertainty (standard deviation of the probability): white (0) to dark magenta (the top 1 % of the scored cells); nodata transparent",
+        "INTERPOLATED",
+        0.0,
+        max,
+        &items,
+    )
+}
+
+/// Colour stops (fraction of the maximum, hex colour) of the uncertainty ramp.
+pub const UNCERTAINTY_RAMP: [(f64, &str); 4] =
+    [(0.0, "#ffffff"), (0.33, "#fcc5c0"), (0.66, "#dd3497"), (1.0, "#49006a")];
+
+fn shader_qml(comment: &str, ramp_type: &str, min: f64, max: f64, items: &str) -> String {
     format!(
         r#"<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
-<!-- written by lode: probability of a deposit, 0 (purple) to 1 (yellow); nodata transparent -->
+<!-- written by lode: {comment} -->
 <qgis version="3.28.0" styleCategories="AllStyleCategories" hasScaleBasedVisibilityFlag="0">
   <pipe>
     <provider>
       <resampling enabled="false" zoomedInResamplingMethod="nearestNeighbour" zoomedOutResamplingMethod="nearestNeighbour" maxOversampling="2"/>
     </provider>
-    <rasterrenderer type="singlebandpseudocolor" band="1" opacity="1" alphaBand="-1" classificationMin="0" classificationMax="1" nodataColor="">
+    <rasterrenderer type="singlebandpseudocolor" band="1" opacity="1" alphaBand="-1" classificationMin="{min}" classificationMax="{max}" nodataColor="">
       <rasterTransparency/>
       <minMaxOrigin>
         <limits>None</limits>
@@ -36,7 +142,7 @@ pub fn prospectivity_qml() -> String {
         <stdDevFactor>2</stdDevFactor>
       </minMaxOrigin>
       <rastershader>
-        <colorrampshader colorRampType="INTERPOLATED" classificationMode="1" clip="0" minimumValue="0" maximumValue="1" labelPrecision="2">
+        <colorrampshader colorRampType="{ramp_type}" classificationMode="1" clip="0" minimumValue="{min}" maximumValue="{max}" labelPrecision="4">
 {items}        </colorrampshader>
       </rastershader>
     </rasterrenderer>

@@ -75,11 +75,17 @@ pub struct Target {
     /// Mean of the uncertainty map over the cells, when the model writes one.
     pub mean_uncertainty: Option<f64>,
     /// Known deposits (points, after the `[labels]` filter) inside the area.
-    pub deposits_inside: u64,
+    pub known_deposits: u64,
+    /// No known deposit inside: new ground.
+    pub greenfield: bool,
+    /// The names (`labels.name_field`, else `#N`) of the known deposits inside, in layer order.
+    pub deposits: Vec<String>,
     /// The evidence layers that contribute most (see the module docs).
     pub top_evidence: String,
     /// Centroid in the grid CRS.
     pub centroid: [f64; 2],
+    /// Centroid as `[longitude, latitude]` (WGS84).
+    pub centroid_lonlat: [f64; 2],
     /// The outline in the grid CRS.
     #[serde(skip)]
     pub polygon: geo::Polygon<f64>,
@@ -108,6 +114,10 @@ pub struct TargetsSummary {
     pub min_area_km2: f64,
     /// The map used for `mean_uncertainty`, if any.
     pub uncertainty_map: Option<String>,
+    /// `score` or `greenfield` (`[targets] rank_by`).
+    pub rank_by: crate::config::RankBy,
+    /// Targets without a known deposit inside.
+    pub greenfield: usize,
 }
 
 /// Ranked targets and how they were found.
@@ -152,11 +162,16 @@ fn bucket_of_rank(hist: &[u64], k: u64) -> (usize, u64) {
 }
 
 fn histogram(map: &MapRaster, grid: &Grid, f: impl Fn(u32) -> Option<usize> + Sync) -> Result<Vec<u64>> {
+    histogram_n(map, grid, 1 << 16, f)
+}
+
+/// Counts of the valid cells of the map in `n` bins, `f` giving the bin of a key.
+fn histogram_n(map: &MapRaster, grid: &Grid, n: usize, f: impl Fn(u32) -> Option<usize> + Sync) -> Result<Vec<u64>> {
     grid.windows()
         .par_iter()
         .map(|w| -> Result<Vec<u64>> {
             let (values, valid) = map.read_window(w)?;
-            let mut h = vec![0u64; 1 << 16];
+            let mut h = vec![0u64; n];
             for (&v, &ok) in values.iter().zip(&valid) {
                 if ok {
                     if let Some(b) = f(key(v)) {
@@ -167,7 +182,7 @@ fn histogram(map: &MapRaster, grid: &Grid, f: impl Fn(u32) -> Option<usize> + Sy
             Ok(h)
         })
         .try_reduce(
-            || vec![0u64; 1 << 16],
+            || vec![0u64; n],
             |mut a, b| {
                 a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
                 Ok(a)
@@ -175,18 +190,56 @@ fn histogram(map: &MapRaster, grid: &Grid, f: impl Fn(u32) -> Option<usize> + Sy
         )
 }
 
-/// The exact k-th largest valid value of the map (k from 1), and the number of valid cells.
-pub fn kth_largest(map: &MapRaster, grid: &Grid, top_percent: f64) -> Result<(f32, u64, u64)> {
+/// The best `top_percent` % of the scored area of a map: the one definition used by the
+/// targets, the colour classes of the map and the capture figures.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TopArea {
+    /// The share asked for, in percent of the scored cells.
+    pub top_percent: f64,
+    /// `k = ceil(scored_cells * top_percent / 100)` (at least 1).
+    pub k: u64,
+    /// The exact k-th largest value: cells scoring `>=` it are in the top area.
+    pub threshold: f32,
+    /// Cells scoring `>=` the threshold (`k`, more when cells tie with it).
+    pub cells: u64,
+}
+
+/// The exact thresholds of the best `percents` % of the scored area of the map, and the
+/// number of scored cells, in two streamed passes whatever the number of percents.
+pub fn top_areas(map: &MapRaster, grid: &Grid, percents: &[f64]) -> Result<(Vec<TopArea>, u64)> {
     let high = histogram(map, grid, |k| Some((k >> 16) as usize))?;
     let scored: u64 = high.iter().sum();
     if scored == 0 {
-        return Err(Error::input(map.path(), "has no scored cell to draw targets from"));
+        return Err(Error::input(map.path(), "has no scored cell (no cell with a value to rank)"));
     }
-    let k = ((scored as f64 * top_percent / 100.0).ceil() as u64).clamp(1, scored);
-    let (hb, above) = bucket_of_rank(&high, k);
-    let low = histogram(map, grid, |key| ((key >> 16) as usize == hb).then_some((key & 0xffff) as usize))?;
-    let (lb, _) = bucket_of_rank(&low, k - above);
-    Ok((unkey(((hb as u32) << 16) | lb as u32), scored, k))
+    let ks: Vec<u64> = percents.iter().map(|p| ((scored as f64 * p / 100.0).ceil() as u64).clamp(1, scored)).collect();
+    let buckets: Vec<(usize, u64)> = ks.iter().map(|&k| bucket_of_rank(&high, k)).collect();
+    let mut needed: Vec<usize> = buckets.iter().map(|b| b.0).collect();
+    needed.sort_unstable();
+    needed.dedup();
+    let slot = |hb: usize| needed.binary_search(&hb).ok();
+    let low = histogram_n(map, grid, needed.len() << 16, |key| {
+        slot((key >> 16) as usize).map(|s| (s << 16) | (key & 0xffff) as usize)
+    })?;
+    let areas = percents
+        .iter()
+        .zip(&ks)
+        .zip(&buckets)
+        .map(|((&top_percent, &k), &(hb, above))| {
+            let s = slot(hb).expect("the bucket was counted");
+            let lows = &low[s << 16..(s + 1) << 16];
+            let (lb, _) = bucket_of_rank(lows, k - above);
+            let cells = above + lows[lb..].iter().sum::<u64>();
+            TopArea { top_percent, k, threshold: unkey(((hb as u32) << 16) | lb as u32), cells }
+        })
+        .collect();
+    Ok((areas, scored))
+}
+
+/// The exact k-th largest valid value of the map (k from 1), and the number of valid cells.
+pub fn kth_largest(map: &MapRaster, grid: &Grid, top_percent: f64) -> Result<(f32, u64, u64)> {
+    let (areas, scored) = top_areas(map, grid, &[top_percent])?;
+    Ok((areas[0].threshold, scored, areas[0].k))
 }
 
 /// Per-target sums gathered over windows.
@@ -198,6 +251,8 @@ struct Acc {
     sum_u: f64,
     cells_u: u64,
     deposits: u64,
+    /// Indices (into `Deposits::points`) of the deposits inside.
+    deposit_ids: Vec<usize>,
     feature_cells: u64,
     feature_sum: Vec<f64>,
 }
@@ -219,6 +274,7 @@ impl Acc {
         self.sum_u += o.sum_u;
         self.cells_u += o.cells_u;
         self.deposits += o.deposits;
+        self.deposit_ids.extend(&o.deposit_ids);
         self.feature_cells += o.feature_cells;
         self.feature_sum.iter_mut().zip(&o.feature_sum).for_each(|(a, b)| *a += b);
     }
@@ -297,9 +353,9 @@ pub fn find_targets(
         kept.iter().enumerate().map(|(i, p)| (geo::Geometry::Polygon(p.clone()), i as u32)).collect(),
         false,
     );
-    let mut deposit_count: HashMap<Cell, u64> = HashMap::new();
-    for c in &deposits.point_cells {
-        *deposit_count.entry(*c).or_default() += 1;
+    let mut deposits_at: HashMap<Cell, Vec<usize>> = HashMap::new();
+    for (i, c) in deposits.point_cells.iter().enumerate() {
+        deposits_at.entry(*c).or_default().push(i);
     }
     let (accs, reference) = windows
         .par_iter()
@@ -347,7 +403,10 @@ pub fn find_targets(
                         a.cells_u += 1;
                     }
                 }
-                a.deposits += deposit_count.get(&w.cell(i)).copied().unwrap_or(0);
+                if let Some(ids) = deposits_at.get(&w.cell(i)) {
+                    a.deposits += ids.len() as u64;
+                    a.deposit_ids.extend(ids);
+                }
                 if block.valid[i] {
                     a.feature_cells += 1;
                     for (s, &v) in a.feature_sum.iter_mut().zip(block.values.row(i)) {
@@ -389,6 +448,8 @@ pub fn find_targets(
             let mean_prob = a.sum_p / a.cells as f64;
             let means: Vec<f64> = a.feature_sum.iter().map(|s| s / a.feature_cells.max(1) as f64).collect();
             let centroid = polygon.centroid().map(|c| [c.x(), c.y()]).unwrap_or([f64::NAN, f64::NAN]);
+            let mut ids = a.deposit_ids.clone();
+            ids.sort_unstable();
             Some((
                 i,
                 Target {
@@ -399,17 +460,27 @@ pub fn find_targets(
                     mean_prob,
                     max_prob: a.max_p,
                     mean_uncertainty: (uncertainty.is_some() && a.cells_u > 0).then(|| a.sum_u / a.cells_u as f64),
-                    deposits_inside: a.deposits,
+                    known_deposits: a.deposits,
+                    greenfield: a.deposits == 0,
+                    deposits: ids.iter().map(|&d| deposits.names[d].clone()).collect(),
                     top_evidence: if a.feature_cells > 0 { explain.top(&means) } else { String::new() },
                     centroid,
+                    centroid_lonlat: [f64::NAN, f64::NAN],
                     polygon,
                 },
             ))
         })
         .collect();
+    let lonlat = crate::io::to_lonlat(&grid.crs_wkt, &targets.iter().map(|(_, t)| t.centroid).collect::<Vec<_>>())?;
+    for ((_, t), ll) in targets.iter_mut().zip(lonlat) {
+        t.centroid_lonlat = ll;
+    }
+    let new_ground_first = t.rank_by == crate::config::RankBy::Greenfield;
     targets.sort_by(|(ia, a), (ib, b)| {
-        b.score.total_cmp(&a.score).then(b.max_prob.total_cmp(&a.max_prob)).then(ia.cmp(ib))
+        let ground = if new_ground_first { b.greenfield.cmp(&a.greenfield) } else { std::cmp::Ordering::Equal };
+        ground.then(b.score.total_cmp(&a.score)).then(b.max_prob.total_cmp(&a.max_prob)).then(ia.cmp(ib))
     });
+    let greenfield = targets.iter().filter(|(_, t)| t.greenfield).count();
     let targets: Vec<Target> = targets
         .into_iter()
         .enumerate()
@@ -431,6 +502,8 @@ pub fn find_targets(
             dropped_small,
             min_area_km2: t.min_area_km2,
             uncertainty_map: uncertainty.and_then(|p| p.path().file_name()).map(|n| n.to_string_lossy().into_owned()),
+            rank_by: t.rank_by,
+            greenfield,
         },
     })
 }
@@ -505,7 +578,7 @@ impl Explainer {
 }
 
 /// The fields of `targets.gpkg` / `targets.csv`, in order.
-pub const FIELDS: [(&str, FieldKind); 11] = [
+pub const FIELDS: [(&str, FieldKind); 15] = [
     ("rank", FieldKind::Int),
     ("score", FieldKind::Real),
     ("area_km2", FieldKind::Real),
@@ -513,11 +586,18 @@ pub const FIELDS: [(&str, FieldKind); 11] = [
     ("mean_prob", FieldKind::Real),
     ("max_prob", FieldKind::Real),
     ("mean_uncertainty", FieldKind::Real),
-    ("deposits_inside", FieldKind::Int),
+    ("known_deposits", FieldKind::Int),
+    ("greenfield", FieldKind::Int),
+    ("deposits", FieldKind::Text),
     ("top_evidence", FieldKind::Text),
     ("centroid_x", FieldKind::Real),
     ("centroid_y", FieldKind::Real),
+    ("centroid_lon", FieldKind::Real),
+    ("centroid_lat", FieldKind::Real),
 ];
+
+/// How the `deposits` field joins the names of a target's deposits.
+pub const NAME_SEPARATOR: &str = "; ";
 
 impl Target {
     fn row(&self) -> Vec<FieldValue> {
@@ -529,10 +609,14 @@ impl Target {
             FieldValue::Real(self.mean_prob),
             FieldValue::Real(self.max_prob),
             self.mean_uncertainty.map_or(FieldValue::Null, FieldValue::Real),
-            FieldValue::Int(self.deposits_inside as i64),
+            FieldValue::Int(self.known_deposits as i64),
+            FieldValue::Int(self.greenfield as i64),
+            FieldValue::Text(self.deposits.join(NAME_SEPARATOR)),
             FieldValue::Text(self.top_evidence.clone()),
             FieldValue::Real(self.centroid[0]),
             FieldValue::Real(self.centroid[1]),
+            FieldValue::Real(self.centroid_lonlat[0]),
+            FieldValue::Real(self.centroid_lonlat[1]),
         ]
     }
 }

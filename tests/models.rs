@@ -159,7 +159,7 @@ fn check_model_recovers_truth(model: &str, has_uncertainty: bool) {
         assert!(bytes.len() > 2000, "{file} is nearly empty");
         assert!(report.contains(&format!("id=\"{id}\"")), "report lacks {id}");
     }
-    // The uncertainty map (ensembles): same grid, non-negative.
+    // The uncertainty map (ensembles; logistic: its cross-validation fold models): same grid, non-negative.
     if !has_uncertainty {
         assert!(!tmp.path().join("out/uncertainty.tif").exists());
         return;
@@ -182,7 +182,7 @@ fn gradient_boosting_ranks_true_layers_first_and_its_spatial_cv_auc_is_near_the_
 
 #[test]
 fn logistic_regression_is_cross_validated_like_the_tree_models() {
-    check_model_recovers_truth("[model]\nkind = \"logistic\"", false);
+    check_model_recovers_truth("[model]\nkind = \"logistic\"", true);
 }
 
 #[test]

@@ -71,7 +71,7 @@ fn targets_gpkg_has_the_documented_fields_and_ranks_one_to_n_by_score() {
         "mean_prob: Real",
         "max_prob: Real",
         "mean_uncertainty: Real",
-        "deposits_inside: Integer64",
+        "known_deposits: Integer64",
         "top_evidence: String",
         "centroid_x: Real",
         "centroid_y: Real",
@@ -107,9 +107,9 @@ fn targets_gpkg_has_the_documented_fields_and_ranks_one_to_n_by_score() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "rank,score,area_km2,cells,mean_prob,max_prob,mean_uncertainty,deposits_inside,top_evidence,centroid_x,centroid_y"
+        "rank,score,area_km2,cells,mean_prob,max_prob,mean_uncertainty,known_deposits,greenfield,deposits,top_evidence,centroid_x,centroid_y,centroid_lon,centroid_lat"
     );
-    let rows: Vec<Vec<&str>> = lines.map(|l| l.splitn(9, ',').collect()).collect();
+    let rows: Vec<Vec<String>> = lines.map(csv_fields).collect();
     assert_eq!(rows.len() as u64, n_kept);
     let mut last = f64::INFINITY;
     for (i, r) in rows.iter().enumerate() {
@@ -120,11 +120,16 @@ fn targets_gpkg_has_the_documented_fields_and_ranks_one_to_n_by_score() {
         assert!(score <= last, "rank {} scores {score} above rank {i}", i + 1);
         assert!((score - mean * area.sqrt()).abs() < 1e-9 * score.max(1.0), "score = mean_prob * sqrt(area)");
         assert!(area >= 1.0, "areas under min_area_km2 are dropped: {area}");
-        assert_eq!(r[6], "", "the logistic model writes no uncertainty map");
+        let u: f64 = r[6].parse().expect("the cross-validated logistic model maps its fold models' spread");
+        assert!(u >= 0.0, "{u}");
+        let known: usize = r[7].parse().unwrap();
+        assert_eq!(r[8], if known == 0 { "1" } else { "0" }, "greenfield is no known deposit inside");
+        let names = if r[9].is_empty() { 0 } else { r[9].split("; ").count() };
+        assert_eq!(names, known, "one name per known deposit: {:?}", r[9]);
         last = score;
     }
     // The logistic model explains targets by its layers' contributions.
-    assert!(rows[0][8].contains("stratno ("), "{:?}", rows[0]);
+    assert!(rows[0][10].contains("stratno ("), "{:?}", rows[0]);
 }
 
 #[test]
@@ -146,6 +151,12 @@ fn every_target_lies_above_the_threshold_and_its_statistics_match_gdal() {
         assert!((f("mean_prob") - f("mean_prob_field")).abs() < 1e-9, "{t}");
         assert_eq!(f("max_prob"), f("max_prob_field"), "{t}");
         assert_eq!(t["deposits"], t["deposits_field"], "deposits inside by OGR Contains: {t}");
+        assert_eq!(t["names"], t["names_field"], "the names of the deposits inside (labels.name_field): {t}");
+        assert_eq!(t["greenfield_field"].as_i64() == Some(1), t["deposits"] == 0, "greenfield: {t}");
+        for k in 0..2 {
+            let (a, b) = (t["lonlat"][k].as_f64().unwrap(), t["lonlat_field"][k].as_f64().unwrap());
+            assert!((a - b).abs() < 1e-9, "centroid lon/lat as OSR converts it: {t}");
+        }
         deposits += t["deposits"].as_u64().unwrap();
     }
     assert!(deposits > 0, "some known deposits fall in the targets");
@@ -178,13 +189,30 @@ fn qgis_styles_are_well_formed_and_reference_the_band_and_fields() {
     assert_eq!(r.attribute("type"), Some("singlebandpseudocolor"));
     assert_eq!(r.attribute("band"), Some("1"));
     assert_eq!(r.attribute("nodataColor"), Some(""), "nodata is transparent");
+    let shader = doc.descendants().find(|n| n.has_tag_name("colorrampshader")).expect("a colour ramp shader");
+    assert_eq!(shader.attribute("colorRampType"), Some("DISCRETE"), "classes by area");
     let stops: Vec<f64> = doc
         .descendants()
         .filter(|n| n.has_tag_name("item"))
         .map(|n| n.attribute("value").unwrap().parse().unwrap())
         .collect();
-    assert!(stops.len() >= 2 && stops.windows(2).all(|w| w[0] < w[1]), "{stops:?}");
-    assert_eq!((stops[0], *stops.last().unwrap()), (0.0, 1.0));
+    assert!(stops.len() == 6 && stops.windows(2).all(|w| w[0] < w[1]), "{stops:?}");
+    assert_eq!(*stops.last().unwrap(), f64::INFINITY, "the best class is open above");
+    // Each class starts at the exact threshold of its share of the area (metrics.json
+    // `capture`, checked against numpy below): the item below it ends one float32 under it.
+    let metrics = json(&out.join("metrics.json"));
+    let capture = metrics["capture"].as_array().unwrap();
+    assert_eq!(capture.len(), 5);
+    for (c, stop) in capture.iter().zip(stops.iter().rev().skip(1)) {
+        let t = c["threshold"].as_f64().unwrap() as f32;
+        assert_eq!(*stop, t.next_down() as f64, "{c}");
+    }
+    let top5 = capture.iter().find(|c| c["top_percent"] == 5.0).unwrap();
+    assert_eq!(top5["threshold"], metrics["targets"]["threshold"], "the 5 % class is the 5 % targets' threshold");
+    let text = std::fs::read_to_string(out.join("uncertainty.qml")).unwrap();
+    let doc = roxmltree::Document::parse_with_options(&text, xml_options()).expect("uncertainty.qml is well-formed");
+    let items = doc.descendants().filter(|n| n.has_tag_name("item")).count();
+    assert!(items >= 2, "a ramp");
     let info = gdalinfo(&out.join("prospectivity.tif"), &[]);
     assert_eq!(info["bands"].as_array().unwrap().len(), 1, "band 1 is the only band");
 
@@ -309,16 +337,54 @@ fn grey_variance(rgb: &[u8], channels: usize) -> f64 {
     grey.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / grey.len() as f64
 }
 
+/// Pixels of `rgb` (width `w`) in the box `[x0, x1) x [y0, y1)` of colour `c` (within `tol`).
+fn count_colour(rgb: &[u8], ch: usize, w: u32, bx: [u32; 4], c: [u8; 3], tol: u8) -> usize {
+    let mut n = 0;
+    for y in bx[2]..bx[3] {
+        for x in bx[0]..bx[1] {
+            let o = ((y * w + x) as usize) * ch;
+            if (0..3).all(|k| rgb[o + k].abs_diff(c[k]) <= tol) {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+fn hex(s: &str) -> [u8; 3] {
+    let n = u32::from_str_radix(&s[1..], 16).unwrap();
+    [(n >> 16) as u8, (n >> 8) as u8, n as u8]
+}
+
 #[test]
-fn quicklook_and_curves_are_pngs_with_content() {
+fn quicklook_has_its_cartography_and_curves_are_pngs_with_content() {
     let out = demo();
     let (w, h, rgb, ch) = decode_png(&std::fs::read(out.join("quicklook.png")).unwrap());
-    // 1259 x 2487 cells reduced to 900 px on the long side, plus title and colour bar.
-    assert!(h > 900 && h < 1100 && w > 400 && w < 600, "{w} x {h}");
+    // 1259 x 2487 cells reduced to 900 px on the long side, plus title, ticks, legend, scale.
+    let map_w = w - lode::report::MAP_LEFT - 14 - lode::report::LEGEND_WIDTH;
+    assert!(h > 900 && h < 1100 && (400..600).contains(&map_w), "{w} x {h}, map {map_w}");
     assert!(grey_variance(&rgb, ch) > 100.0, "the quicklook is not blank");
     // Target outlines are drawn in pure red.
     assert!(rgb.chunks(ch).filter(|p| p[0] == 255 && p[1] == 0 && p[2] == 0).count() > 500, "no target outline");
-    for name in ["roc.png", "success_rate.png"] {
+    let (left, top) = (lode::report::MAP_LEFT, lode::report::MAP_TOP);
+    let map = [left, left + map_w, top, top + 900];
+    let legend = [left + map_w + 14, w, top, h];
+    let below = [left, left + map_w, top + 900 + 30, h];
+    // Every area class is on the map, and its swatch in the legend.
+    for c in lode::styles::CLASS_COLOURS {
+        assert!(count_colour(&rgb, ch, w, map, hex(c), 0) > 100, "class {c} is not on the map");
+        assert!(count_colour(&rgb, ch, w, legend, hex(c), 0) >= 100, "no legend swatch {c}");
+    }
+    // The north arrow (a filled black triangle) in the legend panel; the scale bar (black
+    // and white halves in a black frame) under the map.
+    assert!(count_colour(&rgb, ch, w, legend, [0, 0, 0], 40) > 150, "no north arrow / legend text");
+    assert!(
+        count_colour(&rgb, ch, w, [left, left + map_w, top + 905, top + 925], [0, 0, 0], 60) > 50,
+        "no tick labels"
+    );
+    let bar = count_colour(&rgb, ch, w, below, [0, 0, 0], 0);
+    assert!(bar > 100, "no scale bar: {bar} black pixels under the map");
+    for name in ["roc.png", "success_rate.png", "uncertainty.png"] {
         let (_, _, rgb, ch) = decode_png(&std::fs::read(out.join(name)).unwrap());
         assert!(grey_variance(&rgb, ch) > 100.0, "{name} is blank");
     }
@@ -336,7 +402,7 @@ fn report_html_renders_the_map_and_the_targets_table_in_chromium() {
     let table = table.split("</table>").next().unwrap();
     assert_eq!(table.matches("<tr>").count(), n_targets + 1, "one row per target plus the header");
     assert!(table.contains("<td>1</td>"), "rank 1 row");
-    for id in ["quicklook", "roc", "success-rate"] {
+    for id in ["quicklook", "uncertainty", "roc", "success-rate"] {
         let tag = dom.split(&format!("<img id=\"{id}\"")).nth(1).unwrap_or_else(|| panic!("no img {id}"));
         let src = tag.split("src=\"").nth(1).unwrap().split('"').next().unwrap();
         assert!(
@@ -350,16 +416,31 @@ fn report_html_renders_the_map_and_the_targets_table_in_chromium() {
     assert!(dom.contains(&lode::report::base64(&ql)), "embedded quicklook differs from quicklook.png");
     assert!(!page.with_file_name("report_files").exists() && !dom.contains("src=\"http"), "self-contained");
 
+    // The headline leads with the held-out figure; the map's cartography is in the page.
+    let headline = dom.split("<ul id=\"headline\">").nth(1).expect("a headline").split("</ul>").next().unwrap();
+    assert!(headline.find("held-out AUC").unwrap() < headline.find("AUC on the map").unwrap(), "{headline}");
+    let panel = dom.split("<figure id=\"uncertainty-panel\"").nth(1).expect("the uncertainty panel");
+    assert!(panel.contains("How to read it"), "the panel says how to read it");
+    let ql = std::fs::read(out.join("uncertainty.png")).unwrap();
+    assert!(dom.contains(&lode::report::base64(&ql)), "embedded uncertainty differs from uncertainty.png");
+
     let shot = tempfile::tempdir().unwrap();
     let png_path = shot.path().join("shot.png");
     let arg = format!("--screenshot={}", png_path.display());
-    chromium(&[&arg, "--window-size=1200,1600", &url]);
+    chromium(&[&arg, "--window-size=1200,2800", &url]);
     let (w, h, rgb, ch) = decode_png(&std::fs::read(&png_path).unwrap());
-    assert_eq!((w, h), (1200, 1600));
+    assert_eq!((w, h), (1200, 2800));
     assert!(grey_variance(&rgb, ch) > 200.0, "the screenshot is blank");
-    // The map's viridis purple (#440154 and neighbours) fills a good part of the page.
-    let purple = rgb.chunks(ch).filter(|p| p[0] < 90 && p[1] < 60 && p[2] > 70 && p[2] < 140).count();
+    // The map renders (its rest class, viridis purple, fills a good part of it), with its
+    // legend swatches, and the uncertainty panel renders (its dark magenta end).
+    let all = [0, w, 0, h];
+    let purple = count_colour(&rgb, ch, w, all, hex(lode::styles::CLASS_COLOURS[5]), 6);
     assert!(purple > 50_000, "the map did not render: {purple} purple pixels");
+    let best = count_colour(&rgb, ch, w, all, hex(lode::styles::CLASS_COLOURS[0]), 6);
+    assert!(best > 1_000, "the best-1 % class did not render: {best}");
+    let magenta =
+        count_colour(&rgb, ch, w, all, hex("#dd3497"), 30) + count_colour(&rgb, ch, w, all, hex("#49006a"), 30);
+    assert!(magenta > 500, "the uncertainty panel did not render: {magenta} magenta pixels");
 }
 
 #[test]

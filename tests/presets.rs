@@ -33,10 +33,17 @@ fn every_preset_initialises_and_validates_with_its_real_labels() {
                 .unwrap()
                 .replace("\"../deposits-usgs/", "\"deposits/")
         );
-        // Validation fails while the evidence is missing, naming the file.
+        // Validation fails while the evidence is missing, listing every missing file at once.
         let o = lode(&["validate", config.to_str().unwrap()]);
         assert!(!o.status.success());
-        assert!(stderr(&o).contains("evidence/"), "{name}: {}", stderr(&o));
+        let raw: toml::Value = toml::from_str(&text).unwrap();
+        let evidence = raw["evidence"].as_array().unwrap();
+        for (i, ev) in evidence.iter().enumerate() {
+            let line = format!("evidence[{i}].path ({})", ev["name"].as_str().unwrap());
+            assert!(stderr(&o).contains(&line), "{name}: `{line}` is not listed: {}", stderr(&o));
+        }
+        assert!(stderr(&o).contains(&format!("{} input file(s) missing", evidence.len())), "{}", stderr(&o));
+        assert!(dir.join("README.md").exists(), "{name}: the preset's README is written beside the config");
 
         tool(
             "/usr/bin/python3",
@@ -50,13 +57,6 @@ fn every_preset_initialises_and_validates_with_its_real_labels() {
         let (read, used) = (nums[0], nums[1]);
         assert!(used >= 5, "{name}: too few deposits in the district: {line}");
 
-        // No public evidence exists for these districts: the preset runs end to end on the
-        // generated stand-ins (the map means nothing; this checks that the preset runs).
-        let o = lode(&["-q", "run", config.to_str().unwrap()]);
-        assert!(o.status.success(), "{name}: lode run on stand-ins: {}", stderr(&o));
-        let info = gdalinfo(&dir.join("out/prospectivity.tif"), &[]);
-        assert_eq!(info["metadata"]["IMAGE_STRUCTURE"]["LAYOUT"], "COG", "{name}");
-
         // ogrinfo counts the same points with the same filter.
         let labels = dir.join(labels_value(&text, "path"));
         let filter = labels_value(&text, "where");
@@ -67,6 +67,48 @@ fn every_preset_initialises_and_validates_with_its_real_labels() {
         // Another init into the same folder refuses to overwrite.
         let o = lode(&["init", "--preset", name, dir.to_str().unwrap()]);
         assert!(!o.status.success() && stderr(&o).contains("exists already"), "{name}");
+    }
+}
+
+#[test]
+fn every_preset_with_example_runs_end_to_end_and_says_it_is_synthetic() {
+    for name in PRESETS {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(name);
+        let o = lode(&["init", "--preset", name, dir.to_str().unwrap(), "--example"]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let config = dir.join("lode.toml");
+        assert!(std::fs::read_to_string(&config).unwrap().contains("synthetic = true"), "{name}");
+        assert!(std::fs::read_to_string(dir.join("evidence/SYNTHETIC.md")).unwrap().contains("SYNTHETIC"), "{name}");
+        let o = lode(&["run", config.to_str().unwrap()]);
+        assert!(o.status.success(), "{name}: lode run on the example: {}", stderr(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("SYNTHETIC EXAMPLE"), "{name}: the console says so");
+        let out = dir.join("out");
+        let info = gdalinfo(&out.join("prospectivity.tif"), &[]);
+        assert_eq!(info["metadata"]["IMAGE_STRUCTURE"]["LAYOUT"], "COG", "{name}");
+        let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+        assert!(report.contains("<p id=\"synthetic\""), "{name}: the report says the example is synthetic");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(out.join("metrics.json")).unwrap())
+                .unwrap()["synthetic"],
+            true
+        );
+        // Every generated file says what it is: rasters in their metadata, vectors in a field.
+        for e in std::fs::read_dir(dir.join("evidence")).unwrap() {
+            let p = e.unwrap().path();
+            match p.extension().and_then(|x| x.to_str()) {
+                Some("tif") => {
+                    let i = gdalinfo(&p, &[]);
+                    let tag = i["metadata"][""]["LODE_SYNTHETIC"].as_str().unwrap_or_default();
+                    assert!(tag.starts_with("SYNTHETIC"), "{}: {tag}", p.display());
+                }
+                Some("gpkg") => {
+                    let text = tool("ogrinfo", &["-ro", "-al", "-q", p.to_str().unwrap()]);
+                    assert!(text.contains("synthetic (String) = SYNTHETIC"), "{}", p.display());
+                }
+                _ => {}
+            }
+        }
     }
 }
 

@@ -18,7 +18,7 @@ fn demo_config_runs_end_to_end_and_writes_a_valid_cog() {
     let o = lode(&["run", config.to_str().unwrap()]);
     assert!(o.status.success(), "lode run failed: {}", stderr(&o));
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("AUC:"), "{stdout}");
+    assert!(stdout.contains("held-out AUC") && stdout.contains("AUC on the map"), "{stdout}");
     assert!(stdout.contains("prospectivity.tif"), "{stdout}");
 
     let leftovers: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();

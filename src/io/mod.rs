@@ -156,3 +156,23 @@ pub(crate) fn last_gdal_error() -> String {
         }
     }
 }
+
+/// Whether the CRS is projected with metres as its linear unit.
+pub fn units_are_metres(crs_wkt: &str) -> bool {
+    parse_crs(crs_wkt).is_ok_and(|s| s.is_projected() && (s.linear_units() - 1.0).abs() < 1e-12)
+}
+
+/// Points in the CRS `crs_wkt` as `[longitude, latitude]` on WGS84 (EPSG:4326).
+pub fn to_lonlat(crs_wkt: &str, points: &[[f64; 2]]) -> Result<Vec<[f64; 2]>> {
+    let err = |e: gdal::errors::GdalError| Error::key("grid.crs", format!("cannot convert to longitude/latitude: {e}"));
+    let src = parse_crs(crs_wkt).map_err(err)?;
+    let dst = parse_crs("EPSG:4326").map_err(err)?;
+    let t = gdal::spatial_ref::CoordTransform::new(&src, &dst).map_err(err)?;
+    let mut xs: Vec<f64> = points.iter().map(|p| p[0]).collect();
+    let mut ys: Vec<f64> = points.iter().map(|p| p[1]).collect();
+    let mut zs = vec![0.0; points.len()];
+    if !points.is_empty() {
+        t.transform_coords(&mut xs, &mut ys, &mut zs).map_err(err)?;
+    }
+    Ok(xs.into_iter().zip(ys).map(|(x, y)| [x, y]).collect())
+}

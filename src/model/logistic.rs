@@ -15,6 +15,10 @@ use crate::training::TrainingSet;
 pub struct Logistic {
     scaler: Standardizer,
     fitted: FittedLogisticRegression<f64, bool>,
+    /// The cross-validation fold models, kept to map the spread of their predictions
+    /// (`uncertainty.tif`); empty without `[validation]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    folds: Vec<Logistic>,
 }
 
 impl Logistic {
@@ -32,7 +36,7 @@ impl Logistic {
             .max_iterations(settings.max_iterations)
             .fit(&data)
             .map_err(|e| Error::Model(format!("logistic regression did not fit: {e}")))?;
-        Ok(Logistic { scaler, fitted })
+        Ok(Logistic { scaler, fitted, folds: Vec::new() })
     }
 
     /// Probability of a deposit for each row of raw features.
@@ -81,6 +85,29 @@ impl Logistic {
             .collect()
     }
 
+    /// Keeps the cross-validation fold models (their spread is the uncertainty map).
+    pub fn with_folds(mut self, folds: Vec<Logistic>) -> Logistic {
+        self.folds = folds.into_iter().map(|f| Logistic { folds: Vec::new(), ..f }).collect();
+        self
+    }
+
+    /// Whether fold models are kept, so that [`Logistic::uncertainty_rows`] has a spread to give.
+    pub fn has_uncertainty(&self) -> bool {
+        self.folds.len() >= 2
+    }
+
+    /// Per row: the standard deviation (population) of the fold models' probabilities.
+    pub fn uncertainty_rows(&self, x: ArrayView2<f64>, rows: &[usize]) -> Vec<f64> {
+        let per_fold: Vec<Vec<f64>> = self.folds.iter().map(|f| f.predict_rows(x, rows)).collect();
+        let n = per_fold.len().max(1) as f64;
+        (0..rows.len())
+            .map(|i| {
+                let mean = per_fold.iter().map(|p| p[i]).sum::<f64>() / n;
+                (per_fold.iter().map(|p| (p[i] - mean).powi(2)).sum::<f64>() / n).sqrt()
+            })
+            .collect()
+    }
+
     /// Coefficients per feature (on the standardised scale) and the intercept.
     pub fn describe(&self, columns: &[String]) -> serde_json::Value {
         let sign = if self.fitted.labels().pos.class { 1.0 } else { -1.0 };
@@ -95,6 +122,7 @@ impl Logistic {
             "coefficients_standardised": coefficients,
             "feature_mean": self.scaler.mean,
             "feature_std": self.scaler.std,
+            "fold_models": self.folds.len(),
         })
     }
 }

@@ -182,7 +182,11 @@ pub fn fit(
                     fold.predict_rows(view, &(0..n).collect::<Vec<_>>())
                 },
             )?;
-            let (validation, files) = split(cv);
+            let (validation, fold_models, files) = match cv {
+                Some(cv) => (Some(cv.report), cv.fold_models, cv.files),
+                None => (None, Vec::new(), Vec::new()),
+            };
+            let m = m.with_folds(fold_models);
             let report = FitReport::Trained { training: training.summary.clone(), validation };
             Ok(Fit { model: FittedModel { columns, kind: Fitted::Logistic(m) }, report, files })
         }
@@ -226,7 +230,16 @@ impl FittedModel {
     pub fn outputs(&self) -> Vec<MapOutput> {
         let prospectivity = |d| MapOutput { file: "prospectivity.tif", description: d };
         match &self.kind {
-            Fitted::Logistic(_) => vec![prospectivity("probability of a deposit")],
+            Fitted::Logistic(m) => {
+                let mut v = vec![prospectivity("probability of a deposit")];
+                if m.has_uncertainty() {
+                    v.push(MapOutput {
+                        file: "uncertainty.tif",
+                        description: "standard deviation of the probability over the cross-validation fold models",
+                    });
+                }
+                v
+            }
             Fitted::Wofe(_) => vec![
                 prospectivity("posterior probability of a deposit (weights of evidence)"),
                 MapOutput { file: "posterior_std.tif", description: "standard deviation of the posterior probability" },
@@ -255,7 +268,15 @@ impl FittedModel {
                 for (&i, p) in rows.iter().zip(m.predict_rows(block.values.view(), &rows)) {
                     values[i] = p as f32;
                 }
-                BlockPrediction { maps: vec![values], valid: block.valid.clone() }
+                let mut maps = vec![values];
+                if m.has_uncertainty() {
+                    let mut u = vec![0f32; block.valid.len()];
+                    for (&i, s) in rows.iter().zip(m.uncertainty_rows(block.values.view(), &rows)) {
+                        u[i] = s as f32;
+                    }
+                    maps.push(u);
+                }
+                BlockPrediction { maps, valid: block.valid.clone() }
             }
             Fitted::Wofe(m) => m.predict_block(block),
             Fitted::Fuzzy(m) => m.predict_block(block),

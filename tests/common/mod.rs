@@ -169,3 +169,22 @@ pub fn compute_all(stack: &lode::features::FeatureStack) -> Vec<Vec<(f64, bool)>
     }
     out
 }
+
+/// The fields of one CSV line (RFC 4180 quoting: `"a, b"` is one field, `""` a quote).
+pub fn csv_fields(line: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                out.last_mut().unwrap().push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(String::new()),
+            (c, _) => out.last_mut().unwrap().push(c),
+        }
+    }
+    out
+}

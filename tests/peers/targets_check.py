@@ -10,7 +10,7 @@ import json
 import sys
 
 import numpy as np
-from osgeo import gdal, ogr
+from osgeo import gdal, ogr, osr
 
 gdal.UseExceptions()
 ogr.UseExceptions()
@@ -24,7 +24,15 @@ src = ogr.Open(gpkg)
 layer = src.GetLayerByName("targets")
 dep_ds = ogr.Open(deposits_path)
 dep_layer = dep_ds.GetLayer(0)
-points = [f.GetGeometryRef().Clone() for f in dep_layer]
+name_idx = dep_layer.GetLayerDefn().GetFieldIndex("Deposit")
+points, names = [], []
+for d in dep_layer:
+    points.append(d.GetGeometryRef().Clone())
+    names.append(d.GetField(name_idx) if name_idx >= 0 else None)
+wgs84 = osr.SpatialReference()
+wgs84.ImportFromEPSG(4326)
+wgs84.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+to_wgs84 = osr.CoordinateTransformation(m.GetSpatialRef(), wgs84)
 out = []
 for f in layer:
     g = f.GetGeometryRef()
@@ -57,7 +65,7 @@ for f in layer:
         "area_km2": f.GetField("area_km2"),
         "mean_prob_field": f.GetField("mean_prob"),
         "max_prob_field": f.GetField("max_prob"),
-        "deposits_field": f.GetField("deposits_inside"),
+        "deposits_field": f.GetField("known_deposits"),
         "top_evidence": f.GetField("top_evidence"),
         "polygon_area_km2": g.GetArea() / 1e6,
         "interior_value": v,
@@ -67,5 +75,10 @@ for f in layer:
         "mean_prob": float(vals[ok].astype(np.float64).mean()),
         "max_prob": float(vals[ok].max()),
         "deposits": sum(1 for q in points if g.Contains(q)),
+        "names": sorted(n for q, n in zip(points, names) if g.Contains(q) and n is not None),
+        "names_field": sorted(x for x in (f.GetField("deposits") or "").split("; ") if x),
+        "lonlat": list(to_wgs84.TransformPoint(f.GetField("centroid_x"), f.GetField("centroid_y"))[:2]),
+        "lonlat_field": [f.GetField("centroid_lon"), f.GetField("centroid_lat")],
+        "greenfield_field": f.GetField("greenfield"),
     })
 print(json.dumps(out))
