@@ -159,6 +159,32 @@ pub fn evaluate_map(map: &Path, grid: &Grid, cells: &[Cell]) -> Result<Evaluatio
     })
 }
 
+/// What a run must not leave unsaid, for the summary, `metrics.json` (`warnings`) and the
+/// report: a map or held-out AUC below 0.5 (worse than random ranking), and what fitting
+/// switched off (`fit.early_stopping.note`).
+pub fn run_warnings(map_auc: f64, fit: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(note) = fit.pointer("/early_stopping/note").and_then(|n| n.as_str()) {
+        out.push(note.to_string());
+    }
+    let v = fit.get("validation").filter(|v| !v.is_null());
+    for (what, auc) in [
+        ("held-out AUC pooled over the folds", v.and_then(|v| v["pooled_auc"].as_f64())),
+        ("mean held-out fold AUC", v.and_then(|v| v["cv_auc"].as_f64())),
+        ("AUC of the map on the training deposits", Some(map_auc)),
+    ] {
+        if let Some(a) = auc.filter(|a| *a < 0.5) {
+            out.push(format!(
+                "worse than random: {what} is {a:.3} (< 0.5); the map ranks deposits below barren ground"
+            ));
+        }
+    }
+    for w in &out {
+        tracing::warn!("{w}");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +204,18 @@ mod tests {
             }
         }
         s / (pos.len() * neg.len()) as f64
+    }
+
+    #[test]
+    fn an_auc_below_one_half_is_flagged_and_one_above_is_not() {
+        let fit = serde_json::json!({ "validation": { "pooled_auc": 0.30, "cv_auc": 0.62 } });
+        let w = run_warnings(0.8, &fit);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("pooled") && w[0].contains("0.300"), "{w:?}");
+        assert!(
+            run_warnings(0.8, &serde_json::json!({ "validation": { "pooled_auc": 0.7, "cv_auc": 0.7 } })).is_empty()
+        );
+        assert_eq!(run_warnings(0.45, &serde_json::json!({})).len(), 1);
     }
 
     #[test]

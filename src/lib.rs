@@ -100,6 +100,9 @@ pub struct Metrics {
     pub timings_s: Vec<(String, f64)>,
     /// How the target areas were drawn (absent when `[targets] enabled = false`).
     pub targets: Option<targets::TargetsSummary>,
+    /// What the run must not leave unsaid: an AUC below 0.5 (map or held out), a fitting
+    /// option switched off (see [`evaluate::run_warnings`]). Empty when all is well.
+    pub warnings: Vec<String>,
     /// Cross-validation of the tree models (`[validation]`): fold AUCs, `cv_auc`,
     /// `cv_auc_sd`, `prediction_rate`, `importance` (see docs/outputs.md).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -201,6 +204,7 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
         None
     };
 
+    let warnings = evaluate::run_warnings(evaluation.auc, &fit.report);
     let metrics = Metrics {
         lode_version: VERSION.to_string(),
         gdal_version: io::gdal_version(),
@@ -219,6 +223,7 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
         timings_s: clock.timings,
         targets: found.as_ref().map(|t| t.summary.clone()),
         validation: fit.report.get("validation").filter(|v| !v.is_null()).cloned(),
+        warnings,
     };
     for (name, text) in &fit.files {
         write_file(&out.path(name), text.as_bytes())?;
@@ -306,7 +311,7 @@ fn write_maps(
     use rayon::prelude::*;
     let finished: Vec<(PathBuf, io::cog::MapWriter)> = outputs.iter().map(|o| out.path(o.file)).zip(writers).collect();
     finished.into_par_iter().try_for_each(|(path, w)| w.finish(&path, settings.output.compression))?;
-    write_file(&out.path("prospectivity.qml"), styles::prospectivity_qml().as_bytes())?;
+    write_file(&out.path("prospectivity.qml"), styles::prospectivity_qml(prediction.max_value).as_bytes())?;
     Ok(prediction)
 }
 

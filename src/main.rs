@@ -204,6 +204,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     v["cv_auc_sd"].as_f64().unwrap_or(f64::NAN)
                 );
             }
+            for w in &m.warnings {
+                println!("  WARNING: {w}");
+            }
             // Linear between curve points: within a run of tied scores deposits and area grow together.
             let at = |area: f64| {
                 let c = &m.success_rate;

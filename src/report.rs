@@ -75,6 +75,10 @@ pub fn quicklook(
     let (w, h) =
         (((grid.cols as f64 * scale).round() as usize).max(1), ((grid.rows as f64 * scale).round() as usize).max(1));
     let (values, valid) = crate::io::cog::read_reduced(map, w, h)?;
+    // The ramp spans 0 to the largest value (at most 1): prior-corrected probabilities of
+    // rare deposits are small.
+    let top_value = values.iter().zip(&valid).filter(|(_, &ok)| ok).fold(0f64, |m, (&v, _)| m.max(v as f64));
+    let top_value = if top_value > 0.0 && top_value < 1.0 { top_value } else { 1.0 };
     let (top, bottom, side) = (34u32, 56u32, 12u32);
     let (width, height) = (w as u32 + 2 * side, h as u32 + top + bottom);
     let mut buf = vec![255u8; (width * height * 3) as usize];
@@ -85,7 +89,7 @@ pub fn quicklook(
         for r in 0..h {
             for c in 0..w {
                 let i = r * w + c;
-                let color = if valid[i] { ramp(values[i] as f64) } else { RGBColor(235, 235, 235) };
+                let color = if valid[i] { ramp(values[i] as f64 / top_value) } else { RGBColor(235, 235, 235) };
                 root.draw_pixel((side as i32 + c as i32, top as i32 + r as i32), &color)
                     .map_err(|e| err(e.to_string()))?;
             }
@@ -124,7 +128,8 @@ pub fn quicklook(
                 .map_err(|e| err(e.to_string()))?;
         }
         let small = ("sans-serif", 12).into_font().color(&BLACK);
-        for (v, s) in [(0.0, "0"), (0.5, "0.5"), (1.0, "1")] {
+        for v in [0.0, 0.5, 1.0] {
+            let s = if top_value == 1.0 { format!("{v}") } else { format!("{:.2e}", v * top_value) };
             let x = side as i32 + (v * (bar_w - 1) as f64) as i32 - 4;
             root.draw(&Text::new(s, (x, bar_y + 13), small.clone())).map_err(|e| err(e.to_string()))?;
         }
@@ -321,6 +326,9 @@ th{background:#eee}code{font-size:12px}.figs img{margin:0 1em 1em 0;vertical-ali
     h += "</div>\n";
 
     h += "<h2>Validation</h2>\n";
+    for w in &m.warnings {
+        h += &format!("<p class=\"warning\" style=\"color:#a00\"><b>Warning:</b> {}</p>\n", esc(w));
+    }
     let at = |area: f64| m.success_rate.iter().filter(|p| p[0] <= area).map(|p| p[1]).fold(0.0, f64::max);
     h += &format!(
         "<p>ROC AUC <b>{:.4}</b> ({} deposits on scored cells against {} scored cells; measured on the deposits the model \

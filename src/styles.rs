@@ -3,7 +3,8 @@
 //! same base name as the layer automatically).
 //!
 //! - `prospectivity.qml`: single-band pseudocolour on band 1, an interpolated
-//!   perceptually uniform ramp (viridis stops) from 0 to 1, nodata transparent;
+//!   perceptually uniform ramp (viridis stops) from 0 to the map's largest value (at
+//!   most 1), nodata transparent;
 //! - `targets.qml`: polygons graduated by `rank` (1-3 red, 4-10 orange, 11+ yellow,
 //!   translucent fill, solid outline), each labelled with its rank.
 
@@ -11,11 +12,17 @@
 pub const RAMP: [(f64, &str); 6] =
     [(0.0, "#440154"), (0.2, "#414487"), (0.4, "#2a788e"), (0.6, "#22a884"), (0.8, "#7ad151"), (1.0, "#fde725")];
 
-/// The QML style of a probability map in [0, 1] (band 1, nodata transparent).
-pub fn prospectivity_qml() -> String {
+/// The QML style of a probability map (band 1, nodata transparent), the ramp from 0 to
+/// `max` (1 for maps of values in [0, 1]; a prior-corrected probability map's largest
+/// value, so that rare-deposit probabilities are not all drawn in the bottom colour).
+pub fn prospectivity_qml(max: f64) -> String {
+    let max = if max > 0.0 && max < 1.0 { max } else { 1.0 };
     let items: String = RAMP
         .iter()
-        .map(|(v, c)| format!("          <item alpha=\"255\" value=\"{v}\" label=\"{v:.1}\" color=\"{c}\"/>\n"))
+        .map(|(v, c)| {
+            let v = v * max;
+            format!("          <item alpha=\"255\" value=\"{v}\" label=\"{v:.3e}\" color=\"{c}\"/>\n")
+        })
         .collect();
     format!(
         r#"<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
@@ -25,7 +32,7 @@ pub fn prospectivity_qml() -> String {
     <provider>
       <resampling enabled="false" zoomedInResamplingMethod="nearestNeighbour" zoomedOutResamplingMethod="nearestNeighbour" maxOversampling="2"/>
     </provider>
-    <rasterrenderer type="singlebandpseudocolor" band="1" opacity="1" alphaBand="-1" classificationMin="0" classificationMax="1" nodataColor="">
+    <rasterrenderer type="singlebandpseudocolor" band="1" opacity="1" alphaBand="-1" classificationMin="0" classificationMax="{max}" nodataColor="">
       <rasterTransparency/>
       <minMaxOrigin>
         <limits>None</limits>
@@ -36,7 +43,7 @@ pub fn prospectivity_qml() -> String {
         <stdDevFactor>2</stdDevFactor>
       </minMaxOrigin>
       <rastershader>
-        <colorrampshader colorRampType="INTERPOLATED" classificationMode="1" clip="0" minimumValue="0" maximumValue="1" labelPrecision="2">
+        <colorrampshader colorRampType="INTERPOLATED" classificationMode="1" clip="0" minimumValue="0" maximumValue="{max}" labelPrecision="4">
 {items}        </colorrampshader>
       </rastershader>
     </rasterrenderer>

@@ -9,6 +9,7 @@
 //!   cross-validation, permutation importance and an uncertainty map.
 
 pub mod boosting;
+pub mod calibration;
 pub mod forest;
 pub mod fuzzy;
 pub mod logistic;
@@ -31,6 +32,10 @@ pub struct FittedModel {
     pub columns: Vec<String>,
     /// The model itself.
     pub kind: Fitted,
+    /// Prior correction of the probability for the negative sampling (logistic and tree
+    /// models; `None` for wofe and fuzzy, whose values are not fitted on sampled rows).
+    #[serde(default)]
+    pub prior_correction: Option<calibration::PriorCorrection>,
 }
 
 /// The fitted model families.
@@ -97,11 +102,19 @@ pub fn fit(settings: &Settings, stack: &FeatureStack, deposits: &Deposits) -> Re
                 },
             )?;
             let report = serde_json::json!({ "training": training.summary, "validation": cv });
-            Ok(Fit { model: FittedModel { columns, kind: Fitted::Logistic(m) }, report, files })
+            Ok(Fit {
+                model: FittedModel {
+                    columns,
+                    kind: Fitted::Logistic(m),
+                    prior_correction: correction(settings, &training)?,
+                },
+                report,
+                files,
+            })
         }
         ModelKind::Wofe => {
             let (m, report, files) = wofe::Wofe::fit(settings, stack, deposits)?;
-            Ok(Fit { model: FittedModel { columns, kind: Fitted::Wofe(m) }, report, files })
+            Ok(Fit { model: FittedModel { columns, kind: Fitted::Wofe(m), prior_correction: None }, report, files })
         }
         ModelKind::Fuzzy => {
             let m = fuzzy::Fuzzy::new(settings, stack)?;
@@ -110,23 +123,49 @@ pub fn fit(settings: &Settings, stack: &FeatureStack, deposits: &Deposits) -> Re
                 Some((cv, files)) => (serde_json::json!({ "validation": cv }), files),
                 None => (serde_json::json!({}), Vec::new()),
             };
-            Ok(Fit { model: FittedModel { columns, kind: Fitted::Fuzzy(m) }, report, files })
+            Ok(Fit { model: FittedModel { columns, kind: Fitted::Fuzzy(m), prior_correction: None }, report, files })
         }
         ModelKind::RandomForest | ModelKind::GradientBoosting => {
             let training = TrainingSet::sample(settings, stack, deposits)?;
             let (m, cv, files) = trees::fit(settings, stack, &training)?;
-            let report = serde_json::json!({ "training": training.summary, "validation": cv });
-            Ok(Fit { model: FittedModel { columns, kind: Fitted::Trees(m) }, report, files })
+            let mut report = serde_json::json!({ "training": training.summary, "validation": cv });
+            if settings.model.kind == ModelKind::GradientBoosting {
+                let es = trees::early_stopping(&settings.model, &training.y);
+                if let Some(note) = &es.note {
+                    tracing::warn!("{note}");
+                }
+                report["early_stopping"] = serde_json::to_value(&es).unwrap_or_default();
+            }
+            Ok(Fit {
+                model: FittedModel {
+                    columns,
+                    kind: Fitted::Trees(m),
+                    prior_correction: correction(settings, &training)?,
+                },
+                report,
+                files,
+            })
         }
     }
+}
+
+/// The prior correction of a model fitted on `training` (see [`calibration`]).
+fn correction(settings: &Settings, training: &TrainingSet) -> Result<Option<calibration::PriorCorrection>> {
+    let cells = calibration::study_area_cells(&settings.grid)?;
+    Ok(calibration::PriorCorrection::for_training(settings, training, cells))
 }
 
 impl FittedModel {
     /// The maps this model writes; the first is always `prospectivity.tif`.
     pub fn outputs(&self) -> Vec<MapOutput> {
         let prospectivity = |d| MapOutput { file: "prospectivity.tif", description: d };
+        let probability = if self.prior_correction.is_some() {
+            "probability of a deposit per cell (prior-corrected for the negative sampling)"
+        } else {
+            "relative prospectivity score (not corrected for the negative sampling)"
+        };
         match &self.kind {
-            Fitted::Logistic(_) => vec![prospectivity("probability of a deposit")],
+            Fitted::Logistic(_) => vec![prospectivity(probability)],
             Fitted::Wofe(_) => vec![
                 prospectivity("posterior probability of a deposit (weights of evidence)"),
                 MapOutput { file: "posterior_std.tif", description: "standard deviation of the posterior probability" },
@@ -134,7 +173,7 @@ impl FittedModel {
             ],
             Fitted::Fuzzy(_) => vec![prospectivity("fuzzy favourability")],
             Fitted::Trees(m) => {
-                let mut v = vec![prospectivity("probability of a deposit")];
+                let mut v = vec![prospectivity(probability)];
                 if m.has_uncertainty() {
                     v.push(MapOutput {
                         file: "uncertainty.tif",
@@ -146,8 +185,23 @@ impl FittedModel {
         }
     }
 
-    /// Predicts the maps of one window of features.
+    /// Predicts the maps of one window of features (prior-corrected, see [`calibration`]).
     pub fn predict_block(&self, block: &FeatureBlock) -> BlockPrediction {
+        let mut p = self.predict_sampled(block);
+        if let Some(pc) = &self.prior_correction {
+            for i in (0..p.valid.len()).filter(|&i| p.valid[i]) {
+                let raw = p.maps[0][i] as f64;
+                p.maps[0][i] = pc.apply(raw) as f32;
+                if let Some(spread) = p.maps.get_mut(1) {
+                    spread[i] = (spread[i] as f64 * pc.slope(raw)) as f32;
+                }
+            }
+        }
+        p
+    }
+
+    /// The maps as fitted on the sampled rows, before the prior correction.
+    fn predict_sampled(&self, block: &FeatureBlock) -> BlockPrediction {
         match &self.kind {
             Fitted::Logistic(m) => {
                 let rows: Vec<usize> = (0..block.valid.len()).filter(|&i| block.valid[i]).collect();
@@ -185,6 +239,29 @@ impl FittedModel {
 
     /// A JSON description for metrics and output metadata.
     pub fn describe(&self) -> serde_json::Value {
+        let mut d = self.describe_kind();
+        if let Some(obj) = d.as_object_mut() {
+            obj.insert("map_values".into(), self.map_values().into());
+            obj.insert("prior_correction".into(), serde_json::to_value(self.prior_correction).unwrap_or_default());
+        }
+        d
+    }
+
+    /// What the values of `prospectivity.tif` are (`metrics.json` `model.map_values`).
+    pub fn map_values(&self) -> &'static str {
+        match (&self.kind, &self.prior_correction) {
+            (Fitted::Wofe(_), _) => "posterior probability per cell (weights of evidence over the whole study area)",
+            (Fitted::Fuzzy(_), _) => "relative favourability in [0, 1], not a probability",
+            (_, Some(_)) => {
+                "probability of a deposit per cell, prior-corrected for the negative sampling (King & Zeng 2001)"
+            }
+            (_, None) => {
+                "relative score: the probability on the sampled training rows, not corrected to the study area"
+            }
+        }
+    }
+
+    fn describe_kind(&self) -> serde_json::Value {
         match &self.kind {
             Fitted::Logistic(m) => m.describe(&self.columns),
             Fitted::Wofe(m) => m.describe(),
