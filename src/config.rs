@@ -164,6 +164,8 @@ pub enum EvidenceKind {
     Interpolate,
     /// A band-math expression or named index of a Landsat 8/9, Sentinel-2 or ASTER scene.
     Spectral,
+    /// Distance to the boundaries between polygons whose `attribute` differs (lithological contacts).
+    Contacts,
 }
 
 impl EvidenceKind {
@@ -180,6 +182,7 @@ impl EvidenceKind {
             EvidenceKind::PointDensity => "point_density",
             EvidenceKind::Interpolate => "interpolate",
             EvidenceKind::Spectral => "spectral",
+            EvidenceKind::Contacts => "contacts",
         }
     }
 }
@@ -227,8 +230,16 @@ pub struct RawEvidence {
     /// Resampling onto the grid (rasters). Default `auto`.
     #[serde(default)]
     pub resampling: Resampling,
-    /// Classes to encode (`categorical`); default every class found in the study area.
-    pub classes: Option<Vec<i64>>,
+    /// Classes to encode (`categorical`, `rasterize`), integers or names; default every
+    /// class found in the study area.
+    pub classes: Option<Vec<crate::features::classes::ClassName>>,
+    /// `categorical`: a name per integer class, e.g. `{ "17306" = "Quartzite" }`.
+    pub class_names: Option<std::collections::BTreeMap<String, String>>,
+    /// `rasterize`: study-area cells outside every polygon are the class `unmapped`
+    /// (`class`, default) or have no data (`nodata`).
+    pub unmapped: Option<crate::features::classes::Unmapped>,
+    /// `contacts`: only contacts between these pairs of classes (`"*"`: any class).
+    pub between: Option<Vec<[String; 2]>>,
     /// Largest number of classes accepted before the layer is declared not categorical. Default 256.
     #[serde(default = "default_max_classes")]
     pub max_classes: usize,
@@ -275,8 +286,16 @@ pub struct RawEvidence {
     pub below_detection: Option<crate::features::interpolate::BelowDetection>,
     /// `interpolate` with `below_detection = "value"`: the replacement.
     pub below_detection_value: Option<f64>,
-    /// `interpolate`: `log` or `clr`. Default none.
+    /// Any continuous layer: `log`, `log10`, `log1p`, `sqrt` or `rank` of the computed
+    /// value (+ `offset`); `interpolate`: `log` and `clr` act on the samples. Default none.
     pub transform: Option<crate::features::interpolate::Transform>,
+    /// With `transform`: what a value outside its domain becomes (`error`, `half_min`, `drop`).
+    pub zeros: Option<crate::features::transform::Zeros>,
+    /// `interpolate` with `transform = "log"`: `exp` of the estimate (true, default) or
+    /// the log-space estimate (false).
+    pub back_transform: Option<bool>,
+    /// Any continuous layer: classes from `quantile`, `equal_interval` or given `breaks`.
+    pub classify: Option<crate::features::transform::RawClassify>,
     /// `interpolate` with `transform = "clr"`: the attributes of the composition (the
     /// `attribute` among them).
     pub parts: Option<Vec<String>>,
@@ -1037,14 +1056,18 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
             EvidenceInput::Raster(io::raster::BandRef::open(&key("path"), &ev.path, ev.band)?)
         }
         EvidenceKind::Distance
+        | EvidenceKind::Contacts
         | EvidenceKind::Rasterize
         | EvidenceKind::LineDensity
         | EvidenceKind::PointDensity
         | EvidenceKind::Interpolate => {
             let layer = io::vector::LayerRef::open(&key("path"), &ev.path, ev.layer.as_deref(), ev.filter.as_deref())?;
-            if ev.kind == EvidenceKind::Rasterize {
+            if matches!(ev.kind, EvidenceKind::Rasterize | EvidenceKind::Contacts) {
                 let Some(attr) = ev.attribute.as_deref() else {
-                    return Err(Error::key(key("attribute"), "`rasterize` needs the attribute to burn"));
+                    return Err(Error::key(
+                        key("attribute"),
+                        format!("`{}` needs the attribute that names the unit of each polygon", ev.kind.as_str()),
+                    ));
                 };
                 layer.check_field(attr)?;
             }
@@ -1061,14 +1084,22 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
             EvidenceInput::Vector(layer)
         }
     };
-    if ev.classes.is_some() && ev.kind != EvidenceKind::Categorical {
-        return Err(Error::key(key("classes"), "only applies to `categorical` layers"));
+    if ev.classes.is_some() && !matches!(ev.kind, EvidenceKind::Categorical | EvidenceKind::Rasterize) {
+        return Err(Error::key(key("classes"), "only applies to `categorical` and `rasterize` layers"));
     }
     if let Some(classes) = &ev.classes {
         if classes.is_empty() {
             return Err(Error::key(key("classes"), "lists no class"));
         }
     }
+    crate::features::classes::check_keys(i, ev)?;
+    let classes = match (&ev.classes, ev.kind) {
+        (Some(c), EvidenceKind::Categorical) => Some(
+            crate::features::classes::categorical_codes(c, ev.class_names.as_ref())
+                .map_err(|m| Error::key(key("classes"), m))?,
+        ),
+        _ => None,
+    };
     check_kind_keys(i, ev)?;
     Ok(EvidenceSettings {
         name: name.to_string(),
@@ -1076,7 +1107,7 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
         input,
         resampling: ev.resampling,
         attribute: ev.attribute.clone(),
-        classes: ev.classes.clone(),
+        classes,
         max_classes: ev.max_classes,
         wofe: ev.wofe.clone().unwrap_or_default(),
         fuzzy: ev.fuzzy.clone(),
@@ -1094,6 +1125,7 @@ fn check_kind_keys(i: usize, ev: &RawEvidence) -> Result<()> {
     crate::features::point_density::Params::from_raw(i, ev)?;
     crate::features::interpolate::Params::from_raw(i, ev)?;
     crate::features::spectral::Params::from_raw(i, ev)?;
+    crate::features::transform::Params::from_raw(i, ev)?;
     Ok(())
 }
 
