@@ -185,3 +185,550 @@ fn logistic_map_values_are_prior_corrected_and_do_not_scale_with_the_negative_sa
     let ratio = means[0] / means[1];
     assert!(ratio > 0.67 && ratio < 1.5, "map mean {} at 10 negatives per deposit, {} at 100", means[0], means[1]);
 }
+
+// ---------------------------------------------------------------------------------------
+// The raw survey fixture, built from real data by GDAL's own tools in the test:
+// Geoscience Australia's Cloncurry StratNo.tif (a 50 km square of it) polygonized into
+// lithology polygons with text unit names (`Unit-585`), one unit deleted to leave holes
+// of unmapped ground; the deposits in that square as GeoJSON; a geochemistry point layer
+// (values made up on a 2 km lattice, text with zeros and `<0.5`).
+// ---------------------------------------------------------------------------------------
+
+/// The square: columns 0..500, rows 500..1000 of StratNo.tif (50 IOCG deposits).
+const SRCWIN: [&str; 4] = ["0", "500", "500", "500"];
+
+/// The unit deleted to make unmapped ground.
+const DELETED_UNIT: &str = "9136";
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).to_str().unwrap().to_string()
+    }
+
+    fn build() -> Fixture {
+        let fx = Fixture { dir: tempfile::tempdir().unwrap() };
+        let p = |n: &str| fx.path(n);
+        let strat = cloncurry("StratNo.tif");
+        let mut args = vec!["-q", "-srcwin"];
+        args.extend(SRCWIN);
+        let (s, t) = (strat.to_str().unwrap().to_string(), p("grid.tif"));
+        args.extend([s.as_str(), t.as_str()]);
+        tool("gdal_translate", &args);
+        tool("gdal_polygonize.py", &["-q", &p("grid.tif"), "-f", "GPKG", &p("poly.gpkg"), "litho", "stratno"]);
+        // Text unit names, one unit deleted: what a geologist's lithology file looks like.
+        let sql =
+            format!("SELECT 'Unit-' || CAST(stratno AS TEXT) AS unit, geom FROM litho WHERE stratno <> {DELETED_UNIT}");
+        tool(
+            "ogr2ogr",
+            &[
+                "-q",
+                "-f",
+                "GPKG",
+                "-nlt",
+                "MULTIPOLYGON",
+                "-nln",
+                "lithology",
+                &p("lithology.gpkg"),
+                &p("poly.gpkg"),
+                "-dialect",
+                "sqlite",
+                "-sql",
+                &sql,
+            ],
+        );
+        // Deposits inside the square, as GeoJSON.
+        let info = gdalinfo(&fx.dir.path().join("grid.tif"), &[]);
+        let c = &info["cornerCoordinates"];
+        let (x0, y1) = (c["upperLeft"][0].as_f64().unwrap(), c["upperLeft"][1].as_f64().unwrap());
+        let (x1, y0) = (c["lowerRight"][0].as_f64().unwrap(), c["lowerRight"][1].as_f64().unwrap());
+        let spat: Vec<String> = [x0, y0, x1, y1].iter().map(|v| v.to_string()).collect();
+        let deposits = cloncurry("IOCG_Deposits.shp");
+        tool(
+            "ogr2ogr",
+            &[
+                "-q",
+                "-f",
+                "GeoJSON",
+                "-spat",
+                &spat[0],
+                &spat[1],
+                &spat[2],
+                &spat[3],
+                &p("deposits.geojson"),
+                deposits.to_str().unwrap(),
+            ],
+        );
+        // Geochemistry: a 2 km lattice, text values, some `0` and some `<0.5`.
+        let mut features = Vec::new();
+        let mut k = 0;
+        let mut y = y0 + 1000.0;
+        while y < y1 {
+            let mut x = x0 + 1000.0;
+            while x < x1 {
+                let v = 5.0 + 40.0 * ((x - x0) / 7000.0).sin().abs() * ((y - y0) / 11000.0).cos().abs();
+                let text = if k % 13 == 0 {
+                    "<0.5".to_string()
+                } else if k % 17 == 0 {
+                    "0".to_string()
+                } else {
+                    format!("{v:.1}")
+                };
+                features.push(format!(
+                    r#"{{"type":"Feature","properties":{{"cu_ppm":"{text}"}},"geometry":{{"type":"Point","coordinates":[{x},{y}]}}}}"#
+                ));
+                k += 1;
+                x += 2000.0;
+            }
+            y += 2000.0;
+        }
+        let crs = r#""crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::7845"}}"#;
+        write(
+            fx.dir.path(),
+            "geochem.geojson",
+            &format!(r#"{{"type":"FeatureCollection",{crs},"features":[{}]}}"#, features.join(",")),
+        );
+        fx
+    }
+
+    /// The GDAL preprocessing a user needed before this issue: contacts by dissolving the
+    /// units and intersecting their boundaries; lithology burnt to integer codes (units in
+    /// name order, unmapped ground the last code); geochemistry cleaned to numbers
+    /// (`<0.5` -> 0.25, zeros -> half the smallest positive value); log1p of the distance.
+    fn preprocess(&self) -> usize {
+        let p = |n: &str| self.path(n);
+        tool(
+            "ogr2ogr",
+            &[
+                "-q",
+                "-f",
+                "GPKG",
+                "-nlt",
+                "MULTIPOLYGON",
+                "-nln",
+                "units",
+                &p("units.gpkg"),
+                &p("lithology.gpkg"),
+                "-dialect",
+                "sqlite",
+                "-sql",
+                "SELECT unit, ST_Union(geom) AS geom FROM lithology GROUP BY unit",
+            ],
+        );
+        tool(
+            "ogr2ogr",
+            &["-q", "-f", "GPKG", "-nlt", "MULTILINESTRING", "-nln", "contacts", &p("contacts.gpkg"), &p("units.gpkg"), "-dialect", "sqlite", "-sql",
+              "SELECT a.unit || '|' || b.unit AS pair, CastToMultiLineString(CollectionExtract(ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom)), 2)) AS geom \
+               FROM units a, units b WHERE a.unit < b.unit AND ST_Intersects(a.geom, b.geom) \
+               AND CollectionExtract(ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom)), 2) IS NOT NULL"],
+        );
+        tool(
+            "ogr2ogr",
+            &["-q", "-f", "GPKG", "-nln", "coded", &p("coded.gpkg"), &p("lithology.gpkg"), "-dialect", "sqlite", "-sql",
+              "SELECT a.geom, a.unit, (SELECT count(DISTINCT b.unit) FROM lithology b WHERE b.unit < a.unit) + 1 AS code FROM lithology a"],
+        );
+        let units: usize = {
+            let out = tool(
+                "ogrinfo",
+                &[
+                    "-q",
+                    "-dialect",
+                    "sqlite",
+                    "-sql",
+                    "SELECT count(DISTINCT unit) AS n FROM lithology",
+                    &p("lithology.gpkg"),
+                ],
+            );
+            out.lines().find_map(|l| l.trim().strip_prefix("n (Integer) = ")).unwrap().trim().parse().unwrap()
+        };
+        let grid = gdalinfo(&self.dir.path().join("grid.tif"), &[]);
+        let c = &grid["cornerCoordinates"];
+        let te: Vec<String> = [
+            c["upperLeft"][0].clone(),
+            c["lowerRight"][1].clone(),
+            c["lowerRight"][0].clone(),
+            c["upperLeft"][1].clone(),
+        ]
+        .iter()
+        .map(|v| v.as_f64().unwrap().to_string())
+        .collect();
+        let init = (units + 1).to_string();
+        tool(
+            "gdal_rasterize",
+            &[
+                "-q",
+                "-a",
+                "code",
+                "-init",
+                &init,
+                "-ot",
+                "Int32",
+                "-te",
+                &te[0],
+                &te[1],
+                &te[2],
+                &te[3],
+                "-tr",
+                "100",
+                "100",
+                &p("coded.gpkg"),
+                &p("lithology.tif"),
+            ],
+        );
+        let num =
+            "(CASE WHEN cu_ppm LIKE '<%' THEN CAST(substr(cu_ppm, 2) AS REAL) / 2.0 ELSE CAST(cu_ppm AS REAL) END)";
+        let sql = format!(
+            "SELECT geometry, CASE WHEN {num} <= 0 THEN (SELECT min({num}) FROM geochem WHERE {num} > 0) / 2.0 ELSE {num} END AS cu_ppm FROM geochem"
+        );
+        tool(
+            "ogr2ogr",
+            &[
+                "-q",
+                "-f",
+                "GPKG",
+                "-nln",
+                "geochem",
+                &p("geochem.gpkg"),
+                &p("geochem.geojson"),
+                "-dialect",
+                "sqlite",
+                "-sql",
+                &sql,
+            ],
+        );
+        let d2b = cloncurry("Dist2Breccia.tif");
+        let mut args = vec!["-q", "-srcwin"];
+        args.extend(SRCWIN);
+        let (s, t) = (d2b.to_str().unwrap().to_string(), p("d2b.tif"));
+        args.extend([s.as_str(), t.as_str()]);
+        tool("gdal_translate", &args);
+        tool(
+            "gdal_calc.py",
+            &[
+                "--quiet",
+                "-A",
+                &p("d2b.tif"),
+                "--outfile",
+                &p("d2b_log1p.tif"),
+                "--type",
+                "Float64",
+                "--calc",
+                "log1p(A)",
+                "--NoDataValue",
+                "-9999",
+            ],
+        );
+        units
+    }
+
+    /// The config: `evidence` tables, logistic regression, spatial-block validation.
+    fn config(&self, name: &str, evidence: &str) -> std::path::PathBuf {
+        let text = format!(
+            r#"
+[project]
+name = "{name}"
+
+[grid]
+template = "grid.tif"
+
+[labels]
+path = "deposits.geojson"
+negative_buffer = 1000.0
+
+{evidence}
+
+[validation]
+kind = "spatial_block"
+block_size = 10000.0
+
+[targets]
+enabled = false
+
+[output]
+dir = "out-{name}"
+report = false
+"#
+        );
+        write(self.dir.path(), &format!("{name}.toml"), &text)
+    }
+}
+
+/// Raw: text lithology with gaps, contacts, geochemistry with zeros and `<0.5`, the
+/// distance raster log1p-transformed: no preprocessing outside lode.
+const RAW_EVIDENCE: &str = r#"
+[[evidence]]
+name = "lith"
+kind = "rasterize"
+path = "lithology.gpkg"
+attribute = "unit"
+
+[[evidence]]
+name = "contacts"
+kind = "contacts"
+path = "lithology.gpkg"
+attribute = "unit"
+
+[[evidence]]
+name = "cu"
+kind = "interpolate"
+path = "geochem.geojson"
+attribute = "cu_ppm"
+transform = "log"
+zeros = "half_min"
+
+[[evidence]]
+name = "d2b"
+kind = "raster"
+path = "D2B"
+transform = "log1p"
+"#;
+
+const PREPROCESSED_EVIDENCE: &str = r#"
+[[evidence]]
+name = "lith"
+kind = "categorical"
+path = "lithology.tif"
+
+[[evidence]]
+name = "contacts"
+kind = "distance"
+path = "contacts.gpkg"
+
+[[evidence]]
+name = "cu"
+kind = "interpolate"
+path = "geochem.gpkg"
+attribute = "cu_ppm"
+transform = "log"
+
+[[evidence]]
+name = "d2b"
+kind = "raster"
+path = "d2b_log1p.tif"
+"#;
+
+/// `(value, valid)` per cell of a single-band raster, by GDAL's `gdal_translate -of XYZ`.
+fn xyz(path: &Path) -> Vec<Option<f64>> {
+    let out = tool("gdal_translate", &["-q", "-of", "XYZ", path.to_str().unwrap(), "/vsistdout/"]);
+    out.lines()
+        .map(|l| {
+            let v: f64 = l.split_whitespace().nth(2).unwrap().parse().unwrap();
+            (v != -9999.0).then_some(v)
+        })
+        .collect()
+}
+
+#[test]
+fn the_raw_package_gives_the_map_of_the_gdal_preprocessed_one_cell_for_cell() {
+    let fx = Fixture::build();
+    let units = fx.preprocess();
+    let d2b = cloncurry("Dist2Breccia.tif");
+    let raw = fx.config("raw", &RAW_EVIDENCE.replace("D2B", d2b.to_str().unwrap()));
+    let pre = fx.config("pre", PREPROCESSED_EVIDENCE);
+    let log = run_ok(&raw);
+    run_ok(&pre);
+    // Unmapped ground is the class `unmapped`, said with its count and share.
+    assert!(log.contains("lie outside every polygon and are the class `unmapped`"), "{log}");
+    let (mr, mp) = (metrics(&fx.dir.path().join("out-raw")), metrics(&fx.dir.path().join("out-pre")));
+    let cols: Vec<&str> = mr["features"].as_array().unwrap().iter().filter_map(|c| c.as_str()).collect();
+    assert!(cols.contains(&"lith=Unit-585") && cols.contains(&"lith=unmapped"), "{cols:?}");
+    assert_eq!(cols.len(), mp["features"].as_array().unwrap().len());
+    assert_eq!(cols.iter().filter(|c| c.starts_with("lith=")).count(), units + 1);
+    assert_eq!(mr["prediction"]["cells_without_evidence"], 0, "no cell silently dropped");
+    let a = xyz(&fx.dir.path().join("out-raw/prospectivity.tif"));
+    let b = xyz(&fx.dir.path().join("out-pre/prospectivity.tif"));
+    assert_eq!(a.len(), 250_000);
+    let mut worst = 0f64;
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        match (x, y) {
+            (Some(x), Some(y)) => worst = worst.max((x - y).abs() / y.abs().max(1e-12)),
+            (None, None) => {}
+            _ => panic!("cell {i}: {x:?} raw, {y:?} preprocessed"),
+        }
+    }
+    assert!(worst < 1e-4, "largest relative difference {worst}");
+    let auc = |m: &serde_json::Value| {
+        (m["validation"]["pooled_auc"].as_f64().unwrap(), m["validation"]["cv_auc"].as_f64().unwrap())
+    };
+    println!(
+        "held-out AUC (pooled, mean of folds): raw {:?}, preprocessed {:?}; largest relative map difference {worst:e}",
+        auc(&mr),
+        auc(&mp)
+    );
+    assert!((auc(&mr).0 - auc(&mp).0).abs() < 1e-6);
+}
+
+/// Every cell of every layer of a config in `dir`, through the library.
+fn layers_of(config: &Path) -> (Vec<String>, Vec<Vec<(f64, bool)>>) {
+    let settings = lode::Settings::load(config).unwrap_or_else(|e| panic!("{e}"));
+    let stack = lode::features::FeatureStack::prepare(&settings).unwrap_or_else(|e| panic!("{e}"));
+    (stack.summaries().into_iter().map(|s| s.description).collect(), compute_all(&stack))
+}
+
+#[test]
+fn contacts_equal_the_distance_to_gdals_dissolved_shared_boundaries() {
+    let fx = Fixture::build();
+    fx.preprocess();
+    let config = fx.config(
+        "contacts",
+        r#"
+[[evidence]]
+name = "contacts"
+kind = "contacts"
+path = "lithology.gpkg"
+attribute = "unit"
+
+[[evidence]]
+name = "reference"
+kind = "distance"
+path = "contacts.gpkg"
+
+[[evidence]]
+name = "every_boundary"
+kind = "distance"
+path = "lithology.gpkg"
+"#,
+    );
+    let (_, l) = layers_of(&config);
+    let mut worst = 0f64;
+    let mut differ = 0;
+    for i in 0..l[0].len() {
+        assert!(l[0][i].1 && l[1][i].1);
+        worst = worst.max((l[0][i].0 - l[1][i].0).abs());
+        // Without contacts: the distance to every polygon boundary (the map edge, the holes,
+        // boundaries inside a unit) is a different layer.
+        if (l[2][i].0 - l[0][i].0).abs() > 100.0 {
+            differ += 1;
+        }
+    }
+    assert!(worst < 1e-6, "contacts differ from GDAL's by {worst} m");
+    assert!(differ > 10_000, "only {differ} cells differ from the distance to every boundary");
+    // `between`: only contacts of one unit with any other.
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("attribute = \"unit\"\n", "attribute = \"unit\"\nbetween = [[\"Unit-585\", \"*\"]]\n");
+    let (_, b) = layers_of(&write(fx.dir.path(), "between.toml", &text));
+    assert!((0..b[0].len()).all(|i| b[0][i].0 >= l[0][i].0 - 1e-9), "a subset of the contacts is never nearer");
+    assert!((0..b[0].len()).any(|i| b[0][i].0 > l[0][i].0 + 100.0));
+}
+
+#[test]
+fn classify_gives_numpy_digitize_classes_with_exact_quantile_breaks_and_wofe_takes_the_layer() {
+    let fx = Fixture::build();
+    fx.preprocess();
+    let config = fx.config(
+        "classify",
+        r#"
+[[evidence]]
+name = "raw"
+kind = "raster"
+path = "d2b.tif"
+
+[[evidence]]
+name = "quantile"
+kind = "raster"
+path = "d2b.tif"
+classify = { method = "quantile", classes = 7 }
+
+[[evidence]]
+name = "equal"
+kind = "raster"
+path = "d2b.tif"
+classify = { method = "equal_interval", classes = 5 }
+
+[[evidence]]
+name = "given"
+kind = "raster"
+path = "d2b.tif"
+transform = "log1p"
+classify = { method = "breaks", breaks = [2.0, 5.5, 7.0, 8.0] }
+"#,
+    );
+    let (_, l) = layers_of(&config);
+    let values: Vec<String> = l[0].iter().map(|v| format!("{}", v.0)).collect();
+    write(fx.dir.path(), "values.txt", &values.join("\n"));
+    // numpy: quantile breaks by the inverted CDF (exact order statistics), digitize.
+    let script = format!(
+        "import numpy as np, json\nx=np.loadtxt('{}')\n\
+         q=np.unique(np.quantile(x, [k/7 for k in range(1,7)], method='inverted_cdf'))\n\
+         e=np.unique(x.min()+np.arange(1,5)*(x.max()-x.min())/5)\n\
+         g=np.digitize(np.log1p(x), [2.0,5.5,7.0,8.0])+1\n\
+         print(json.dumps([(np.digitize(x,q)+1).tolist(), (np.digitize(x,e)+1).tolist(), g.tolist()]))\n",
+        fx.path("values.txt")
+    );
+    let out = tool("/usr/bin/python3", &["-c", &script]);
+    let expected: Vec<Vec<f64>> = serde_json::from_str(&out).unwrap();
+    for (k, layer) in [1, 2, 3].iter().enumerate() {
+        let got: Vec<f64> = l[*layer].iter().map(|v| v.0).collect();
+        let bad = got.iter().zip(&expected[k]).filter(|(a, b)| a != b).count();
+        assert_eq!(bad, 0, "layer {layer}: {bad} cells differ from numpy.digitize");
+    }
+    // Weights of evidence takes the classified distance layer directly; unclassified, it
+    // is refused as before.
+    let wofe = |classify: &str| {
+        fx.config(
+            "wofe",
+            &format!("[[evidence]]\nname = \"contacts\"\nkind = \"distance\"\npath = \"contacts.gpkg\"\n{classify}\n\n[model]\nkind = \"wofe\"\n"),
+        )
+    };
+    run_ok(&wofe("classify = { method = \"quantile\", classes = 10 }"));
+    let o = lode(&["run", wofe("").to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("classify"), "{}", stderr(&o));
+}
+
+#[test]
+fn log_of_geochemistry_with_zeros_names_the_rule_and_half_min_or_drop_run() {
+    let fx = Fixture::build();
+    let table = |zeros: &str| {
+        format!(
+            "[[evidence]]\nname = \"cu\"\nkind = \"interpolate\"\npath = \"geochem.geojson\"\nattribute = \"cu_ppm\"\ntransform = \"log\"\n{zeros}\n"
+        )
+    };
+    let o = lode(&["run", fx.config("zeros", &table("")).to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("no logarithm") && err.contains("zeros = \"half_min\""), "{err}");
+    for rule in ["half_min", "drop"] {
+        let config = fx.config(rule, &table(&format!("zeros = \"{rule}\"")));
+        let log = run_ok(&config);
+        assert!(log.contains("samples <= 0 have no logarithm"), "{log}");
+    }
+    // The log-space estimate kept as the feature: the log of the back-transformed one.
+    let both = format!(
+        "{}\n{}",
+        table("zeros = \"half_min\""),
+        table("zeros = \"half_min\"\nback_transform = false").replace("name = \"cu\"", "name = \"cu_log\"")
+    );
+    let (_, l) = layers_of(&fx.config("both", &both));
+    let i = l[0].iter().position(|v| v.1).unwrap();
+    assert!((l[0][i].0.ln() - l[1][i].0).abs() < 1e-9, "{} vs {}", l[0][i].0, l[1][i].0);
+}
+
+#[test]
+fn text_classes_select_units_and_unmapped_nodata_leaves_the_gaps_out_saying_so() {
+    let fx = Fixture::build();
+    let table = |extra: &str| {
+        format!("[[evidence]]\nname = \"lith\"\nkind = \"rasterize\"\npath = \"lithology.gpkg\"\nattribute = \"unit\"\n{extra}\n")
+    };
+    let config = fx.config("classes", &table("classes = [\"Unit-585\", \"Unit-4727\", \"unmapped\"]"));
+    let s = lode::Settings::load(&config).unwrap_or_else(|e| panic!("{e}"));
+    let stack = lode::features::FeatureStack::prepare(&s).unwrap();
+    assert_eq!(stack.columns, vec!["lith=Unit-585", "lith=Unit-4727", "lith=unmapped"]);
+    let err = lode::Settings::load(&fx.config("typo", &table("classes = [\"Unit-9999\"]")))
+        .and_then(|s| lode::features::FeatureStack::prepare(&s).map(|_| ()))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`Unit-9999`") && err.contains("Unit-585"), "{err}");
+    // The gaps: counted the same by `class` (a column) and by `nodata` (no data).
+    let config = fx.config("nodata", &table("unmapped = \"nodata\""));
+    let log = run_ok(&config);
+    let m = metrics(&fx.dir.path().join("out-nodata"));
+    let gaps = m["prediction"]["cells_without_evidence"].as_u64().unwrap();
+    assert!(gaps > 1000, "{gaps}");
+    let percent = 100.0 * gaps as f64 / 250_000.0;
+    assert!(log.contains(&format!("{gaps} study-area cells ({percent:.2} % of the study area)")), "{log}");
+}
