@@ -135,6 +135,8 @@ pub struct RawLabels {
     /// Negative cells drawn per positive cell. Default 10.
     #[serde(default = "default_negative_ratio")]
     pub negatives_per_positive: f64,
+    /// Negative cells drawn in all, instead of `negatives_per_positive`.
+    pub negatives: Option<usize>,
     /// Cells whose centre lies within this distance of a deposit are positives too. Default 0.
     #[serde(default)]
     pub positive_buffer: f64,
@@ -473,6 +475,8 @@ pub enum ValidationKind {
     Cluster,
     /// Rows assigned to `folds` folds at random: optimistic when evidence is smooth.
     Random,
+    /// Folds given by a polygon layer (`attribute` = fold id) or a raster of fold ids (`path`).
+    Layer,
 }
 
 /// `[validation]`: cross-validation of every model kind.
@@ -498,6 +502,14 @@ pub struct RawValidation {
     /// Permutations per layer and fold for the permutation importance. Default 3.
     #[serde(default = "default_importance_repeats")]
     pub importance_repeats: usize,
+    /// `spatial_block`: `[x, y]` corner the blocks are counted from. Default the grid origin.
+    pub origin: Option<[f64; 2]>,
+    /// `layer`: polygons (with `attribute`) or a raster of fold ids.
+    pub path: Option<PathBuf>,
+    /// `layer`, polygons: the attribute holding the fold id.
+    pub attribute: Option<String>,
+    /// `layer`, polygons: the layer name of a multi-layer source.
+    pub layer: Option<String>,
 }
 
 impl Default for RawValidation {
@@ -509,6 +521,10 @@ impl Default for RawValidation {
             buffer: 0.0,
             cluster_distance: default_cluster_distance(),
             importance_repeats: default_importance_repeats(),
+            origin: None,
+            path: None,
+            attribute: None,
+            layer: None,
         }
     }
 }
@@ -777,6 +793,8 @@ pub struct LabelSettings {
     pub negative_buffer: f64,
     /// Negatives per positive.
     pub negatives_per_positive: f64,
+    /// Negatives in all (instead of per positive).
+    pub negatives: Option<usize>,
     /// Cells within this distance of a deposit are positives too.
     pub positive_buffer: f64,
 }
@@ -861,13 +879,18 @@ impl Settings {
         if !(raw.labels.negative_buffer >= 0.0 && raw.labels.negative_buffer.is_finite()) {
             return Err(Error::key("labels.negative_buffer", "must be a distance >= 0"));
         }
-        if !(raw.labels.negatives_per_positive > 0.0 && raw.labels.negatives_per_positive <= 1000.0) {
-            return Err(Error::key("labels.negatives_per_positive", "must be in (0, 1000]"));
+        // No upper limit: the draw stops with an error if the study area has too few cells.
+        if !(raw.labels.negatives_per_positive > 0.0 && raw.labels.negatives_per_positive.is_finite()) {
+            return Err(Error::key("labels.negatives_per_positive", "must be a number > 0"));
+        }
+        if raw.labels.negatives == Some(0) {
+            return Err(Error::key("labels.negatives", "must be at least 1"));
         }
         let labels = LabelSettings {
             source,
             negative_buffer: raw.labels.negative_buffer,
             negatives_per_positive: raw.labels.negatives_per_positive,
+            negatives: raw.labels.negatives,
             positive_buffer: raw.labels.positive_buffer,
         };
         if !(raw.labels.positive_buffer >= 0.0 && raw.labels.positive_buffer.is_finite()) {
@@ -909,6 +932,8 @@ impl Settings {
         }
 
         validate_trees(&raw.model, &raw.validation)?;
+        raw.validation.path = raw.validation.path.as_deref().map(resolve);
+        crate::validation::check_keys(&raw.validation)?;
 
         raw.output.dir = resolve(&raw.output.dir);
         let t = &raw.targets;

@@ -467,6 +467,7 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
             filter: None,
             negative_buffer: 0.0,
             negatives_per_positive: 1.0,
+            negatives: None,
             positive_buffer: 0.0,
         },
         evidence: vec![config::RawEvidence {

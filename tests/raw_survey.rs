@@ -732,3 +732,129 @@ fn text_classes_select_units_and_unmapped_nodata_leaves_the_gaps_out_saying_so()
     let percent = 100.0 * gaps as f64 / 250_000.0;
     assert!(log.contains(&format!("{gaps} study-area cells ({percent:.2} % of the study area)")), "{log}");
 }
+
+/// `(fold, x, y, role)` rows of `cv_folds.csv`.
+fn cv_rows(out: &Path) -> Vec<(usize, f64, f64, String)> {
+    std::fs::read_to_string(out.join("cv_folds.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].parse().unwrap(), f[3].parse().unwrap(), f[4].parse().unwrap(), f[6].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn a_given_fold_layout_is_reproduced_exactly_from_polygons_or_a_raster_and_blocks_take_an_origin() {
+    let fx = Fixture::build();
+    let info = gdalinfo(&fx.dir.path().join("grid.tif"), &[]);
+    let c = &info["cornerCoordinates"];
+    let (x0, y1) = (c["upperLeft"][0].as_f64().unwrap(), c["upperLeft"][1].as_f64().unwrap());
+    let (x1, y0) = (c["lowerRight"][0].as_f64().unwrap(), c["lowerRight"][1].as_f64().unwrap());
+    // Three published folds: vertical strips with ids 30, 10, 20 from west to east.
+    let edges = [x0, x0 + 15_000.0, x0 + 32_000.0, x1];
+    let ids = [30, 10, 20];
+    let strips: Vec<String> = (0..3)
+        .map(|k| {
+            let (a, b) = (edges[k], edges[k + 1]);
+            format!(
+                r#"{{"type":"Feature","properties":{{"fold":{}}},"geometry":{{"type":"Polygon","coordinates":[[[{a},{y0}],[{b},{y0}],[{b},{y1}],[{a},{y1}],[{a},{y0}]]]}}}}"#,
+                ids[k]
+            )
+        })
+        .collect();
+    let crs = r#""crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::7845"}}"#;
+    write(
+        fx.dir.path(),
+        "folds.geojson",
+        &format!(r#"{{"type":"FeatureCollection",{crs},"features":[{}]}}"#, strips.join(",")),
+    );
+    tool(
+        "gdal_rasterize",
+        &[
+            "-q",
+            "-a",
+            "fold",
+            "-a_nodata",
+            "0",
+            "-ot",
+            "Int32",
+            "-tr",
+            "100",
+            "100",
+            "-te",
+            &x0.to_string(),
+            &y0.to_string(),
+            &x1.to_string(),
+            &y1.to_string(),
+            &fx.path("folds.geojson"),
+            &fx.path("folds.tif"),
+        ],
+    );
+    let evidence =
+        "[[evidence]]\nname = \"lith\"\nkind = \"rasterize\"\npath = \"lithology.gpkg\"\nattribute = \"unit\"\n";
+    let with_validation = |name: &str, validation: &str| {
+        let text = std::fs::read_to_string(fx.config(name, evidence)).unwrap();
+        let start = text.find("[validation]").unwrap();
+        let end = text.find("[targets]").unwrap();
+        write(fx.dir.path(), &format!("{name}.toml"), &format!("{}{validation}\n\n{}", &text[..start], &text[end..]))
+    };
+    run_ok(&with_validation("poly", "[validation]\nkind = \"layer\"\npath = \"folds.geojson\"\nattribute = \"fold\""));
+    run_ok(&with_validation("grid", "[validation]\nkind = \"layer\"\npath = \"folds.tif\""));
+    let poly = cv_rows(&fx.dir.path().join("out-poly"));
+    // Fold k holds the rows of the k-th id in sorted order (10, 20, 30): strips 1, 2, 0.
+    let strip_of = |x: f64| (0..3).find(|&k| x >= edges[k] && x < edges[k + 1]).unwrap();
+    let expected_fold = |x: f64| [2, 0, 1][strip_of(x)];
+    let tests: Vec<_> = poly.iter().filter(|r| r.3 == "test").collect();
+    assert!(!tests.is_empty());
+    for r in &tests {
+        assert_eq!(r.0, expected_fold(r.1), "row at ({}, {})", r.1, r.2);
+    }
+    let m = metrics(&fx.dir.path().join("out-poly"));
+    assert_eq!(m["validation"]["folds"], 3);
+    // The raster of the same folds gives the same layout, row for row.
+    assert_eq!(poly, cv_rows(&fx.dir.path().join("out-grid")));
+
+    // spatial_block from a given origin: rows in one block from that origin share a fold.
+    let (ox, oy) = (x0 + 5_000.0, y1 - 3_000.0);
+    let bs = 10_000.0;
+    run_ok(&with_validation(
+        "origin",
+        &format!("[validation]\nkind = \"spatial_block\"\nblock_size = {bs}\norigin = [{ox}, {oy}]"),
+    ));
+    let rows = cv_rows(&fx.dir.path().join("out-origin"));
+    let mut fold_of_block: std::collections::HashMap<(i64, i64), usize> = Default::default();
+    let mut grid_blocks: std::collections::HashMap<(i64, i64), std::collections::BTreeSet<usize>> = Default::default();
+    for r in rows.iter().filter(|r| r.3 == "test") {
+        let b = (((r.1 - ox) / bs).floor() as i64, ((r.2 - oy) / bs).floor() as i64);
+        assert_eq!(*fold_of_block.entry(b).or_insert(r.0), r.0, "block {b:?} split across folds");
+        let g = (((r.1 - x0) / bs).floor() as i64, ((r.2 - y1) / bs).floor() as i64);
+        grid_blocks.entry(g).or_default().insert(r.0);
+    }
+    assert!(grid_blocks.values().any(|f| f.len() > 1), "blocks from the grid origin would not split: origin unused?");
+}
+
+#[test]
+fn negatives_is_an_absolute_count_and_negatives_per_positive_has_no_cap() {
+    let fx = Fixture::build();
+    let evidence =
+        "[[evidence]]\nname = \"lith\"\nkind = \"rasterize\"\npath = \"lithology.gpkg\"\nattribute = \"unit\"\n";
+    let text = std::fs::read_to_string(fx.config("n", evidence)).unwrap();
+    let abs = write(
+        fx.dir.path(),
+        "abs.toml",
+        &text.replace("negative_buffer = 1000.0", "negative_buffer = 1000.0\nnegatives = 777"),
+    );
+    run_ok(&abs);
+    let m = metrics(&fx.dir.path().join("out-n"));
+    assert_eq!(m["fit"]["training"]["negatives"], 777);
+    let many = write(
+        fx.dir.path(),
+        "many.toml",
+        &text.replace("negative_buffer = 1000.0", "negative_buffer = 100.0\nnegatives_per_positive = 2000"),
+    );
+    let o = lode(&["validate", many.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

@@ -151,3 +151,87 @@ pub(crate) fn last_gdal_error() -> String {
         }
     }
 }
+
+/// Whether `path` exists, asked of GDAL for its virtual file systems (`/vsizip/`,
+/// `/vsis3/`, ...): a path GDAL can open, or a local file or folder.
+pub fn exists(path: &std::path::Path) -> bool {
+    let text = path.to_string_lossy();
+    if text.starts_with("/vsi") {
+        init();
+        return gdal::Dataset::open(path).is_ok();
+    }
+    path.exists()
+}
+
+/// The fold id (as text) at each cell for `[validation] kind = "layer"`: of the polygon
+/// of `path` (layer `layer`) whose `attribute` holds the cell centre (the later polygon
+/// where polygons overlap), or the value of the raster `path` at the cell (nearest
+/// neighbour onto the grid). `None` outside every polygon or on nodata.
+pub fn fold_ids(
+    path: &std::path::Path,
+    layer: Option<&str>,
+    attribute: Option<&str>,
+    grid: &Grid,
+    cells: &[crate::grid::Cell],
+) -> Result<Vec<Option<String>>> {
+    use geo::{BoundingRect, Contains};
+    init();
+    let ds = gdal::Dataset::open(path).map_err(|e| Error::input(path, e))?;
+    if ds.layer_count() > 0 {
+        let lref = vector::LayerRef::open("validation.path", path, layer, None)?;
+        let Some(attr) = attribute else {
+            return Err(Error::key("validation.attribute", "fold polygons need the attribute holding the fold id"));
+        };
+        lref.check_field(attr)?;
+        let polygons: Vec<(geo::Geometry<f64>, String)> = lref
+            .read(grid, Some(attr))?
+            .into_iter()
+            .filter(|f| f.value != vector::Attr::Null)
+            .map(|f| (f.geometry, f.value.to_string()))
+            .collect();
+        let boxes: Vec<rstar::primitives::GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, usize>> = polygons
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (g, _))| {
+                let r = g.bounding_rect()?;
+                Some(rstar::primitives::GeomWithData::new(
+                    rstar::primitives::Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    i,
+                ))
+            })
+            .collect();
+        let index = rstar::RTree::bulk_load(boxes);
+        return Ok(cells
+            .iter()
+            .map(|&c| {
+                let (x, y) = grid.centre(c);
+                let p = geo::Point::new(x, y);
+                index
+                    .locate_all_at_point(&[x, y])
+                    .map(|g| g.data)
+                    .filter(|&i| polygons[i].0.contains(&p))
+                    .max()
+                    .map(|i| polygons[i].1.clone())
+            })
+            .collect());
+    }
+    if attribute.is_some() || layer.is_some() {
+        return Err(Error::key("validation.attribute", "is set but the fold layer is a raster"));
+    }
+    let band = raster::BandRef::open("validation.path", path, 1)?;
+    let gb = raster::GridBand::new(&band, grid, crate::config::Resampling::Nearest, true)?;
+    cells
+        .iter()
+        .map(|&c| {
+            let b = gb.read(grid, &crate::grid::Window { col: c.col, row: c.row, cols: 1, rows: 1 })?;
+            Ok(b.valid[0].then(|| {
+                let v = b.values[0];
+                if v.fract() == 0.0 {
+                    format!("{}", v as i64)
+                } else {
+                    format!("{v}")
+                }
+            }))
+        })
+        .collect()
+}

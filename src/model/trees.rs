@@ -321,8 +321,18 @@ pub fn cross_validate<M>(
             [x, y]
         })
         .collect();
-    let origin = [grid.geo_transform[0], grid.geo_transform[3]];
-    let folds = validation::folds(v, settings.seed, &xy, &t.y, origin);
+    let origin = v.origin.unwrap_or([grid.geo_transform[0], grid.geo_transform[3]]);
+    let folds = if v.kind == ValidationKind::Layer {
+        let (ids, names) = validation::fold_ids(v, grid, &t.cells)?;
+        let unassigned = ids.iter().filter(|i| i.is_none()).count();
+        if unassigned > 0 {
+            tracing::warn!("validation: {unassigned} training rows lie in no fold of the fold layer: never held out");
+        }
+        tracing::info!("validation: {} folds from the fold layer ({})", names.len(), names.join(", "));
+        validation::folds_given(v, &xy, &ids)
+    } else {
+        validation::folds(v, settings.seed, &xy, &t.y, origin)
+    };
     let cols = t.x.ncols();
     let mut fold_auc = Vec::new();
     let mut pooled_s = Vec::new();
