@@ -977,7 +977,7 @@ impl Settings {
 
 /// Removes `.` and `name/..` pairs without touching the file system, so messages show
 /// `out/cloncurry` rather than `data/cloncurry/../../out/cloncurry`.
-fn normalize(p: &Path) -> PathBuf {
+pub(crate) fn normalize(p: &Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();
     for c in p.components() {
@@ -1051,7 +1051,7 @@ fn validate_trees(m: &RawModel, v: &RawValidation) -> Result<()> {
     Ok(())
 }
 
-fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) -> Result<EvidenceSettings> {
+pub(crate) fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) -> Result<EvidenceSettings> {
     let key = |k: &str| format!("evidence[{i}].{k}");
     let name = ev.name.trim();
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {

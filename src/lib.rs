@@ -29,6 +29,7 @@
 
 #![warn(missing_docs)]
 
+pub mod checks;
 pub mod config;
 pub mod error;
 pub mod evaluate;
@@ -404,6 +405,14 @@ pub struct ValidationReport {
 
 /// Parses the config, opens every input and places the deposits; no heavy work.
 pub fn validate(config_path: &Path) -> Result<ValidationReport> {
+    // Every problem found cheaply, all at once (see `checks`).
+    let mut problems = checks::problems(config_path);
+    if problems.len() > 1 {
+        return Err(Error::Problems(problems));
+    }
+    if let Some(e) = problems.pop() {
+        return Err(e);
+    }
     let settings = Settings::load(config_path)?;
     let deposits = Deposits::load(&settings)?;
     let layers = settings

@@ -858,3 +858,64 @@ fn negatives_is_an_absolute_count_and_negatives_per_positive_has_no_cap() {
     let o = lode(&["validate", many.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn validate_lists_every_problem_it_finds_not_just_the_first() {
+    let fx = Fixture::build();
+    // Two missing files and a missing attribute, in three tables.
+    let broken = fx.config(
+        "broken",
+        r#"
+[[evidence]]
+name = "a"
+kind = "raster"
+path = "no-such-magnetics.tif"
+
+[[evidence]]
+name = "b"
+kind = "distance"
+path = "no-such-faults.gpkg"
+
+[[evidence]]
+name = "lith"
+kind = "rasterize"
+path = "lithology.gpkg"
+attribute = "no_such_field"
+"#,
+    );
+    let o = lode(&["validate", broken.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("3 problems"), "{err}");
+    for what in ["no-such-magnetics.tif", "no-such-faults.gpkg", "no_such_field"] {
+        assert!(err.contains(what), "{what} missing from: {err}");
+    }
+    // A config that loads: log of zero samples, and a continuous layer for wofe.
+    let data = fx.config(
+        "data",
+        r#"
+[[evidence]]
+name = "cu"
+kind = "interpolate"
+path = "geochem.geojson"
+attribute = "cu_ppm"
+transform = "log"
+
+[[evidence]]
+name = "contacts"
+kind = "contacts"
+path = "lithology.gpkg"
+attribute = "unit"
+
+[model]
+kind = "wofe"
+"#,
+    );
+    let o = lode(&["validate", data.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("3 problems") && err.contains("feature 17: 0, which has no logarithm"), "{err}");
+    for layer in ["evidence `cu`", "evidence `contacts`"] {
+        assert!(err.contains(&format!("{layer}`: model.kind = \"wofe\" needs classes")), "{layer}: {err}");
+    }
+}
