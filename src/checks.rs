@@ -33,7 +33,7 @@ fn sweep(config_path: &Path) -> Vec<Error> {
         return Vec::new();
     };
     let base = config_path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let resolve = |p: &Path| crate::config::normalize(&if p.is_absolute() { p.to_path_buf() } else { base.join(p) });
+    let resolve = |p: &Path| crate::config::resolve_path(&base, p);
     crate::io::init();
     let mut found = Vec::new();
     raw.grid.template = raw.grid.template.as_deref().map(resolve);

@@ -853,7 +853,7 @@ impl Settings {
     /// Validates a parsed config whose relative paths are relative to `base`.
     pub fn from_raw(mut raw: RawConfig, base: &Path, config_path: &Path, sha: String) -> Result<Settings> {
         io::init();
-        let resolve = |p: &Path| normalize(&if p.is_absolute() { p.to_path_buf() } else { base.join(p) });
+        let resolve = |p: &Path| resolve_path(base, p);
 
         if raw.project.name.trim().is_empty() {
             return Err(Error::key("project.name", "must not be empty"));
@@ -973,6 +973,16 @@ impl Settings {
             raw,
         })
     }
+}
+
+/// A config path resolved against the config's folder `base`: GDAL virtual paths
+/// (`/vsizip/`, `/vsis3/`, `/vsicurl/https://...`) as written, a plain `.zip` through
+/// `/vsizip/`, others joined to `base` and normalised.
+pub(crate) fn resolve_path(base: &Path, p: &Path) -> PathBuf {
+    if io::is_virtual(p) {
+        return p.to_path_buf();
+    }
+    io::gdal_path(&normalize(&if p.is_absolute() { p.to_path_buf() } else { base.join(p) }))
 }
 
 /// Removes `.` and `name/..` pairs without touching the file system, so messages show

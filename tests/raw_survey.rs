@@ -919,3 +919,90 @@ kind = "wofe"
         assert!(err.contains(&format!("{layer}`: model.kind = \"wofe\" needs classes")), "{layer}: {err}");
     }
 }
+
+/// A free loopback port.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn gdal_virtual_paths_and_plain_zips_are_read_wherever_a_path_is() {
+    let fx = Fixture::build();
+    let p = |n: &str| fx.path(n);
+    // Archives of the fixture's inputs: a zipped Shapefile, a tar of the grid, a gzipped GeoJSON.
+    tool("ogr2ogr", &["-q", "-f", "ESRI Shapefile", &p("shp"), &p("deposits.geojson"), "-nln", "deposits"]);
+    let zip = "import zipfile,sys,os\nz=zipfile.ZipFile(sys.argv[1],'w')\nfor f in sorted(os.listdir(sys.argv[2])): z.write(os.path.join(sys.argv[2],f), f)\nz.close()\n";
+    tool("/usr/bin/python3", &["-c", zip, &p("deposits.zip"), &p("shp")]);
+    tool("tar", &["-cf", &p("grid.tar"), "-C", &p(""), "grid.tif"]);
+    tool("gzip", &["-k", &p("geochem.geojson")]);
+    let evidence = |grid: &str, geochem: &str| {
+        format!(
+            "[[evidence]]\nname = \"strat\"\nkind = \"categorical\"\npath = \"{grid}\"\n\n\
+             [[evidence]]\nname = \"cu\"\nkind = \"interpolate\"\npath = \"{geochem}\"\nattribute = \"cu_ppm\"\n"
+        )
+    };
+    let plain = fx.config("plain", &evidence("grid.tif", "geochem.geojson"));
+    let vsi = |name: &str, labels: &str| {
+        let text = std::fs::read_to_string(fx.config(
+            name,
+            &evidence(&format!("/vsitar/{}/grid.tif", p("grid.tar")), &format!("/vsigzip/{}", p("geochem.geojson.gz"))),
+        ))
+        .unwrap()
+        .replace("path = \"deposits.geojson\"", &format!("path = \"{labels}\""));
+        write(fx.dir.path(), &format!("{name}.toml"), &text)
+    };
+    run_ok(&plain);
+    let reference = xyz(&fx.dir.path().join("out-plain/prospectivity.tif"));
+    for (name, labels) in
+        [("zip", "deposits.zip".to_string()), ("vsizip", format!("/vsizip/{}/deposits.shp", p("deposits.zip")))]
+    {
+        let config = vsi(name, &labels);
+        let o = lode(&["validate", config.to_str().unwrap()]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        run_ok(&config);
+        assert_eq!(metrics(&fx.dir.path().join(format!("out-{name}")))["deposits"]["read"], 50, "{name}");
+        assert_eq!(xyz(&fx.dir.path().join(format!("out-{name}/prospectivity.tif"))), reference, "{name}");
+    }
+    // The manifest checksums the local archive a virtual path reads.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fx.dir.path().join("out-vsizip/manifest.json")).unwrap())
+            .unwrap();
+    let inputs = manifest["inputs"].as_array().unwrap();
+    assert!(inputs.iter().any(|i| i["path"].as_str().unwrap().ends_with("grid.tar")), "{inputs:?}");
+    // A missing member is named, checked through GDAL.
+    let missing = vsi("missing", &format!("/vsizip/{}/nothing.shp", p("deposits.zip")));
+    let o = lode(&["validate", missing.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("labels.path") && stderr(&o).contains("nothing.shp"), "{}", stderr(&o));
+
+    // /vsicurl/ against an HTTP server on loopback, started and stopped by this test (by PID).
+    let port = free_port();
+    let mut server = std::process::Command::new("/usr/bin/python3")
+        .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string(), "--directory", &p("")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/deposits.geojson");
+    let mut up = false;
+    for _ in 0..50 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let result = up.then(|| {
+        let config = vsi("curl", &format!("/vsicurl/{url}"));
+        let o = lode(&["run", config.to_str().unwrap()]);
+        (o.status.success(), stderr(&o))
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    let (ok, err) = result.expect("the loopback HTTP server did not start");
+    assert!(ok, "{err}");
+    assert_eq!(xyz(&fx.dir.path().join("out-curl/prospectivity.tif")), reference);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fx.dir.path().join("out-curl/manifest.json")).unwrap()).unwrap();
+    assert!(manifest["inputs"].as_array().unwrap().iter().any(|i| i["path"] == format!("/vsicurl/{url}")));
+}

@@ -152,6 +152,37 @@ pub(crate) fn last_gdal_error() -> String {
     }
 }
 
+/// Whether `path` is one of GDAL's virtual file systems (`/vsizip/`, `/vsis3/`, ...).
+pub fn is_virtual(path: &std::path::Path) -> bool {
+    path.to_string_lossy().starts_with("/vsi")
+}
+
+/// A config path as GDAL should open it: virtual paths untouched (`//` in
+/// `/vsicurl/https://...` kept), a plain `.zip` archive (of a Shapefile, say) read
+/// through `/vsizip/`, anything else as given.
+pub fn gdal_path(path: &std::path::Path) -> std::path::PathBuf {
+    if !is_virtual(path) && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
+        return std::path::PathBuf::from(format!("/vsizip/{}", path.display()));
+    }
+    path.to_path_buf()
+}
+
+/// The local archive a `/vsizip/`, `/vsitar/` or `/vsigzip/` path reads (for checksums);
+/// `None` for remote ones (`/vsicurl/`, `/vsis3/`, ...) and other paths.
+pub fn local_archive(path: &std::path::Path) -> Option<std::path::PathBuf> {
+    let text = path.to_string_lossy();
+    let rest = ["/vsizip/", "/vsitar/", "/vsigzip/"].iter().find_map(|p| text.strip_prefix(p))?;
+    let rest = rest.trim_start_matches('{');
+    let mut acc = std::path::PathBuf::from(if rest.starts_with('/') { "/" } else { "" });
+    for part in rest.split('/').filter(|s| !s.is_empty()) {
+        acc.push(part.trim_end_matches('}'));
+        if acc.is_file() {
+            return Some(acc);
+        }
+    }
+    None
+}
+
 /// Whether `path` exists, asked of GDAL for its virtual file systems (`/vsizip/`,
 /// `/vsis3/`, ...): a path GDAL can open, or a local file or folder.
 pub fn exists(path: &std::path::Path) -> bool {

@@ -69,7 +69,7 @@ impl LayerRef {
     /// Opens and checks a layer; `key` names the config key in errors.
     pub fn open(key: &str, path: &Path, layer: Option<&str>, filter: Option<&str>) -> Result<LayerRef> {
         crate::io::init();
-        if !path.exists() {
+        if !crate::io::exists(path) {
             return Err(Error::MissingFile { key: key.into(), path: path.into() });
         }
         let ds = Dataset::open(path)
@@ -239,7 +239,7 @@ impl Burner {
 impl crate::grid::Mask {
     /// Opens a study-area mask: a polygon layer, or a raster warped onto `grid`.
     pub fn open(path: &Path, layer: Option<&str>, grid: &Grid) -> Result<crate::grid::Mask> {
-        if !path.exists() {
+        if !crate::io::exists(path) {
             return Err(Error::MissingFile { key: "grid.mask".into(), path: path.into() });
         }
         let ds = Dataset::open(path).map_err(|e| Error::input(path, e))?;
