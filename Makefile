@@ -13,7 +13,7 @@ BUILD_PACKAGES := libgdal-dev pkg-config build-essential
 # rendered and screenshotted), python3-venv (the notebook test's venv).
 TEST_PACKAGES := gdal-bin python3-gdal chromium python3-venv
 
-.PHONY: help deps test-deps build demo test lint bench clean notebook-env
+.PHONY: help deps test-deps build demo test lint bench clean notebook-env s3-env
 
 help:
 	@echo "make demo   run lode on Geoscience Australia's Cloncurry data (outputs in out/cloncurry)"
@@ -56,6 +56,17 @@ $(NOTEBOOK_VENV)/.installed: notebooks/requirements.txt | test-deps
 
 notebook-env: $(NOTEBOOK_VENV)/.installed
 
+# The /vsis3/ test's S3-compatible server (moto, on loopback, started and stopped by the
+# test): a venv from PyPI with pinned versions (tests/s3-requirements.txt).
+S3_VENV := .venv-s3
+$(S3_VENV)/.installed: tests/s3-requirements.txt | test-deps
+	rm -rf $(S3_VENV)
+	python3 -m venv $(S3_VENV)
+	$(S3_VENV)/bin/pip install -q -r tests/s3-requirements.txt
+	touch $@
+
+s3-env: $(S3_VENV)/.installed
+
 # Formatting (rustfmt.toml), clippy with warnings as errors, and the declared rust-version
 # against every dependency's: `make test` fails on any of them, so CI does too.
 lint: deps
@@ -63,7 +74,7 @@ lint: deps
 	$(CARGO) clippy --release --all-targets --locked -- -D warnings
 	python3 .ci/msrv.py
 
-test: test-deps notebook-env lint
+test: test-deps notebook-env s3-env lint
 	$(CARGO) test --release --locked
 
 bench: build

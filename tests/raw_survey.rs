@@ -1006,3 +1006,70 @@ fn gdal_virtual_paths_and_plain_zips_are_read_wherever_a_path_is() {
         serde_json::from_str(&std::fs::read_to_string(fx.dir.path().join("out-curl/manifest.json")).unwrap()).unwrap();
     assert!(manifest["inputs"].as_array().unwrap().iter().any(|i| i["path"] == format!("/vsicurl/{url}")));
 }
+
+#[test]
+fn vsis3_paths_read_from_a_local_s3_server_started_and_stopped_by_the_test() {
+    let venv = root().join(".venv-s3/bin");
+    assert!(venv.join("moto_server").exists(), "no {}: run `make s3-env` (part of `make test`)", venv.display());
+    let fx = Fixture::build();
+    let port = free_port();
+    let mut server = std::process::Command::new(venv.join("moto_server"))
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let endpoint = format!("127.0.0.1:{port}");
+    let result = (|| -> Result<(), String> {
+        let mut up = false;
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                up = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        if !up {
+            return Err("moto_server did not start".into());
+        }
+        let upload = format!(
+            "import boto3\ns=boto3.client('s3',endpoint_url='http://{endpoint}',aws_access_key_id='test',aws_secret_access_key='test',region_name='us-east-1')\n\
+             s.create_bucket(Bucket='survey')\ns.upload_file('{}','survey','grid.tif')\ns.upload_file('{}','survey','deposits.geojson')\n",
+            fx.path("grid.tif"),
+            fx.path("deposits.geojson")
+        );
+        tool(venv.join("python").to_str().unwrap(), &["-c", &upload]);
+        let evidence =
+            |grid: &str| format!("[[evidence]]\nname = \"strat\"\nkind = \"categorical\"\npath = \"{grid}\"\n");
+        let local = fx.config("local", &evidence("grid.tif"));
+        run_ok(&local);
+        let text = std::fs::read_to_string(fx.config("s3", &evidence("/vsis3/survey/grid.tif")))
+            .unwrap()
+            .replace("template = \"grid.tif\"", "template = \"/vsis3/survey/grid.tif\"")
+            .replace("path = \"deposits.geojson\"", "path = \"/vsis3/survey/deposits.geojson\"");
+        let s3 = write(fx.dir.path(), "s3.toml", &text);
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_lode"))
+            .args(["run", s3.to_str().unwrap()])
+            .env("AWS_S3_ENDPOINT", &endpoint)
+            .env("AWS_HTTPS", "NO")
+            .env("AWS_VIRTUAL_HOSTING", "FALSE")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .output()
+            .unwrap();
+        if !o.status.success() {
+            return Err(stderr(&o));
+        }
+        Ok(())
+    })();
+    let _ = server.kill();
+    let _ = server.wait();
+    result.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        xyz(&fx.dir.path().join("out-s3/prospectivity.tif")),
+        xyz(&fx.dir.path().join("out-local/prospectivity.tif"))
+    );
+    let m = metrics(&fx.dir.path().join("out-s3"));
+    assert_eq!(m["deposits"]["read"], 50);
+}
