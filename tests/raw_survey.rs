@@ -1073,3 +1073,59 @@ fn vsis3_paths_read_from_a_local_s3_server_started_and_stopped_by_the_test() {
     let m = metrics(&fx.dir.path().join("out-s3"));
     assert_eq!(m["deposits"]["read"], 50);
 }
+
+#[test]
+fn fuzzy_memberships_name_text_classes() {
+    let fx = Fixture::build();
+    let config = fx.config(
+        "fuzzy",
+        "[[evidence]]\nname = \"lith\"\nkind = \"rasterize\"\npath = \"lithology.gpkg\"\nattribute = \"unit\"\n\
+         fuzzy = { membership = \"classes\", values = { \"Unit-585\" = 0.9, \"unmapped\" = 0.0 }, default = 0.1 }\n\n\
+         [model]\nkind = \"fuzzy\"\n",
+    );
+    run_ok(&config);
+    let map = xyz(&fx.dir.path().join("out-fuzzy/prospectivity.tif"));
+    // GDAL burns the same unit on the same grid: its cells are the 0.9 cells.
+    let grid = gdalinfo(&fx.dir.path().join("grid.tif"), &[]);
+    let c = &grid["cornerCoordinates"];
+    let te: Vec<String> = [&c["upperLeft"][0], &c["lowerRight"][1], &c["lowerRight"][0], &c["upperLeft"][1]]
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    tool(
+        "gdal_rasterize",
+        &[
+            "-q",
+            "-burn",
+            "1",
+            "-init",
+            "0",
+            "-ot",
+            "Byte",
+            "-where",
+            "unit = 'Unit-585'",
+            "-te",
+            &te[0],
+            &te[1],
+            &te[2],
+            &te[3],
+            "-tr",
+            "100",
+            "100",
+            &fx.path("lithology.gpkg"),
+            &fx.path("u585.tif"),
+        ],
+    );
+    let unit = xyz(&fx.dir.path().join("u585.tif"));
+    let mut n = 0;
+    for (m, u) in map.iter().zip(&unit) {
+        let m = m.expect("every cell scored");
+        if *u == Some(1.0) {
+            assert!((m - 0.9).abs() < 1e-6, "{m}");
+            n += 1;
+        } else {
+            assert!((m - 0.1).abs() < 1e-6 || m.abs() < 1e-6, "{m}");
+        }
+    }
+    assert!(n > 1000, "{n} cells of Unit-585");
+}

@@ -104,7 +104,12 @@ impl Fuzzy {
     pub fn new(settings: &Settings, stack: &FeatureStack) -> Result<Fuzzy> {
         let readers = stack.class_readers()?;
         let mut layers = Vec::new();
-        for (ev, reader) in settings.evidence.iter().zip(readers) {
+        for ((ev, reader), layer) in settings.evidence.iter().zip(readers).zip(&stack.layers) {
+            // A class named by its text (`"Granite" = 0.9`): its code, for one-hot layers.
+            let names: Vec<(String, i64)> = match (layer.class_names(), layer.class_codes()) {
+                (Some(n), Some(c)) => n.into_iter().zip(c).collect(),
+                _ => Vec::new(),
+            };
             let key = |k: &str| format!("evidence `{}`.fuzzy.{k}", ev.name);
             let f = ev
                 .fuzzy
@@ -142,9 +147,16 @@ impl Fuzzy {
                         .ok_or_else(|| Error::key(key("values"), "is required by membership `classes`"))?;
                     let mut values = HashMap::new();
                     for (class, &m) in given {
-                        let c: i64 = class
-                            .parse()
-                            .map_err(|_| Error::key(key("values"), format!("`{class}` is not an integer class")))?;
+                        let named = names.iter().find(|(n, _)| n == class).map(|(_, c)| *c);
+                        let c: i64 = match named {
+                            Some(c) => c,
+                            None => class.parse().map_err(|_| {
+                                Error::key(
+                                    key("values"),
+                                    format!("`{class}` is neither a class name of the layer nor an integer class"),
+                                )
+                            })?,
+                        };
                         if !(0.0..=1.0).contains(&m) {
                             return Err(Error::key(
                                 key("values"),
