@@ -14,7 +14,7 @@ BUILD_PACKAGES := libgdal-dev pkg-config build-essential
 # python3-qgis (QGIS 3.22: the Processing provider in qgis/ is tested headless).
 TEST_PACKAGES := gdal-bin python3-gdal chromium python3-venv qgis python3-qgis
 
-.PHONY: help deps test-deps build demo test lint bench clean notebook-env test-env stac-env qgis-plugin
+.PHONY: help deps test-deps build demo test lint bench clean notebook-env test-env stac-env s3-env qgis-plugin
 
 help:
 	@echo "make demo   run lode on Geoscience Australia's Cloncurry data (out/cloncurry), then on GSI's"
@@ -92,6 +92,17 @@ $(QGIS_ZIP): $(wildcard qgis/lode_provider/*)
 
 qgis-plugin: $(QGIS_ZIP)
 
+# The /vsis3/ test's S3-compatible server (moto, on loopback, started and stopped by the
+# test): a venv from PyPI with pinned versions (tests/s3-requirements.txt).
+S3_VENV := .venv-s3
+$(S3_VENV)/.installed: tests/s3-requirements.txt | test-deps
+	rm -rf $(S3_VENV)
+	python3 -m venv $(S3_VENV)
+	$(S3_VENV)/bin/pip install -q -r tests/s3-requirements.txt
+	touch $@
+
+s3-env: $(S3_VENV)/.installed
+
 # Formatting (rustfmt.toml), clippy with warnings as errors, and the declared rust-version
 # against every dependency's: `make test` fails on any of them, so CI does too.
 lint: deps
@@ -99,7 +110,7 @@ lint: deps
 	$(CARGO) clippy --release --all-targets --locked -- -D warnings
 	python3 .ci/msrv.py
 
-test: test-deps notebook-env test-env stac-env lint $(QGIS_ZIP)
+test: test-deps notebook-env test-env stac-env s3-env lint $(QGIS_ZIP)
 	$(CARGO) test --release --locked
 
 bench: build

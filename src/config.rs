@@ -180,6 +180,8 @@ pub struct RawLabels {
     /// Negative cells drawn per positive cell. Default 10.
     #[serde(default = "default_negative_ratio")]
     pub negatives_per_positive: f64,
+    /// Negative cells drawn in all, instead of `negatives_per_positive`.
+    pub negatives: Option<usize>,
     /// Cells whose centre lies within this distance of a deposit are positives too. Default 0.
     #[serde(default)]
     pub positive_buffer: f64,
@@ -214,6 +216,8 @@ pub enum EvidenceKind {
     Interpolate,
     /// A band-math expression or named index of a Landsat 8/9, Sentinel-2 or ASTER scene.
     Spectral,
+    /// Distance to the boundaries between polygons whose `attribute` differs (lithological contacts).
+    Contacts,
 }
 
 impl EvidenceKind {
@@ -230,6 +234,7 @@ impl EvidenceKind {
             EvidenceKind::PointDensity => "point_density",
             EvidenceKind::Interpolate => "interpolate",
             EvidenceKind::Spectral => "spectral",
+            EvidenceKind::Contacts => "contacts",
         }
     }
 }
@@ -263,8 +268,16 @@ pub struct RawEvidence {
     /// Resampling onto the grid (rasters). Default `auto`.
     #[serde(default)]
     pub resampling: Resampling,
-    /// Classes to encode (`categorical`); default every class found in the study area.
-    pub classes: Option<Vec<i64>>,
+    /// Classes to encode (`categorical`, `rasterize`), integers or names; default every
+    /// class found in the study area.
+    pub classes: Option<Vec<crate::features::classes::ClassName>>,
+    /// `categorical`: a name per integer class, e.g. `{ "17306" = "Quartzite" }`.
+    pub class_names: Option<std::collections::BTreeMap<String, String>>,
+    /// `rasterize`: study-area cells outside every polygon are the class `unmapped`
+    /// (`class`, default) or have no data (`nodata`).
+    pub unmapped: Option<crate::features::classes::Unmapped>,
+    /// `contacts`: only contacts between these pairs of classes (`"*"`: any class).
+    pub between: Option<Vec<[String; 2]>>,
     /// Largest number of classes accepted before the layer is declared not categorical. Default 256.
     #[serde(default = "default_max_classes")]
     pub max_classes: usize,
@@ -318,8 +331,16 @@ pub struct RawEvidence {
     pub below_detection_layer: Option<String>,
     /// `interpolate` with `below_detection = "layer"`: the sample-id column of both layers.
     pub join: Option<String>,
-    /// `interpolate`: `log` or `clr`. Default none.
+    /// Any continuous layer: `log`, `log10`, `log1p`, `sqrt` or `rank` of the computed
+    /// value (+ `offset`); `interpolate`: `log` and `clr` act on the samples. Default none.
     pub transform: Option<crate::features::interpolate::Transform>,
+    /// With `transform`: what a value outside its domain becomes (`error`, `half_min`, `drop`).
+    pub zeros: Option<crate::features::transform::Zeros>,
+    /// `interpolate` with `transform = "log"`: `exp` of the estimate (true, default) or
+    /// the log-space estimate (false).
+    pub back_transform: Option<bool>,
+    /// Any continuous layer: classes from `quantile`, `equal_interval` or given `breaks`.
+    pub classify: Option<crate::features::transform::RawClassify>,
     /// `interpolate` with `transform = "clr"`: the attributes of the composition (the
     /// `attribute` among them).
     pub parts: Option<Vec<String>>,
@@ -515,6 +536,8 @@ pub enum ValidationKind {
     Cluster,
     /// Rows assigned to `folds` folds at random: optimistic when evidence is smooth.
     Random,
+    /// Folds given by a polygon layer (`attribute` = fold id) or a raster of fold ids (`path`).
+    Layer,
 }
 
 impl ValidationKind {
@@ -525,6 +548,7 @@ impl ValidationKind {
             ValidationKind::SpatialBlock => "spatial_block",
             ValidationKind::Cluster => "cluster",
             ValidationKind::Random => "random",
+            ValidationKind::Layer => "layer",
         }
     }
 }
@@ -552,6 +576,14 @@ pub struct RawValidation {
     /// Permutations per layer and fold for the permutation importance. Default 3.
     #[serde(default = "default_importance_repeats")]
     pub importance_repeats: usize,
+    /// `spatial_block`: `[x, y]` corner the blocks are counted from. Default the grid origin.
+    pub origin: Option<[f64; 2]>,
+    /// `layer`: polygons (with `attribute`) or a raster of fold ids.
+    pub path: Option<PathBuf>,
+    /// `layer`, polygons: the attribute holding the fold id.
+    pub attribute: Option<String>,
+    /// `layer`, polygons: the layer name of a multi-layer source.
+    pub layer: Option<String>,
 }
 
 impl Default for RawValidation {
@@ -563,6 +595,10 @@ impl Default for RawValidation {
             buffer: 0.0,
             cluster_distance: default_cluster_distance(),
             importance_repeats: default_importance_repeats(),
+            origin: None,
+            path: None,
+            attribute: None,
+            layer: None,
         }
     }
 }
@@ -828,6 +864,8 @@ pub struct LabelSettings {
     pub negative_buffer: f64,
     /// Negatives per positive.
     pub negatives_per_positive: f64,
+    /// Negatives in all (instead of per positive).
+    pub negatives: Option<usize>,
     /// Cells within this distance of a deposit are positives too.
     pub positive_buffer: f64,
     /// The attribute naming each deposit (`labels.name_field`).
@@ -888,7 +926,7 @@ impl Settings {
     /// Validates a parsed config whose relative paths are relative to `base`.
     pub fn from_raw(mut raw: RawConfig, base: &Path, config_path: &Path, sha: String) -> Result<Settings> {
         io::init();
-        let resolve = |p: &Path| normalize(&if p.is_absolute() { p.to_path_buf() } else { base.join(p) });
+        let resolve = |p: &Path| resolve_path(base, p);
 
         if raw.project.name.trim().is_empty() {
             return Err(Error::key("project.name", "must not be empty"));
@@ -930,8 +968,12 @@ impl Settings {
                 if !(l.negative_buffer >= 0.0 && l.negative_buffer.is_finite()) {
                     return Err(Error::key("labels.negative_buffer", "must be a distance >= 0"));
                 }
-                if !(l.negatives_per_positive > 0.0 && l.negatives_per_positive <= 1000.0) {
-                    return Err(Error::key("labels.negatives_per_positive", "must be in (0, 1000]"));
+                // No upper limit: the draw stops with an error if the study area has too few cells.
+                if !(l.negatives_per_positive > 0.0 && l.negatives_per_positive.is_finite()) {
+                    return Err(Error::key("labels.negatives_per_positive", "must be a number > 0"));
+                }
+                if l.negatives == Some(0) {
+                    return Err(Error::key("labels.negatives", "must be at least 1"));
                 }
                 if !(l.positive_buffer >= 0.0 && l.positive_buffer.is_finite()) {
                     return Err(Error::key("labels.positive_buffer", "must be a distance >= 0"));
@@ -941,6 +983,7 @@ impl Settings {
                     name_field: l.name_field.clone(),
                     negative_buffer: l.negative_buffer,
                     negatives_per_positive: l.negatives_per_positive,
+                    negatives: l.negatives,
                     positive_buffer: l.positive_buffer,
                 }
             }
@@ -950,6 +993,7 @@ impl Settings {
                     name_field: None,
                     negative_buffer: default_negative_buffer(),
                     negatives_per_positive: default_negative_ratio(),
+                    negatives: None,
                     positive_buffer: 0.0,
                 }
             }
@@ -997,6 +1041,8 @@ impl Settings {
         }
 
         validate_trees(&raw.model, &raw.validation)?;
+        raw.validation.path = raw.validation.path.as_deref().map(resolve);
+        crate::validation::check_keys(&raw.validation)?;
 
         if raw.output.dir.as_os_str().is_empty() {
             return Err(Error::key("output.dir", "is empty; name a folder of its own, e.g. \"out\""));
@@ -1042,9 +1088,19 @@ impl Settings {
     }
 }
 
+/// A config path resolved against the config's folder `base`: GDAL virtual paths
+/// (`/vsizip/`, `/vsis3/`, `/vsicurl/https://...`) as written, a plain `.zip` through
+/// `/vsizip/`, others joined to `base` and normalised.
+pub(crate) fn resolve_path(base: &Path, p: &Path) -> PathBuf {
+    if io::is_virtual(p) {
+        return p.to_path_buf();
+    }
+    io::gdal_path(&normalize(&if p.is_absolute() { p.to_path_buf() } else { base.join(p) }))
+}
+
 /// Removes `.` and `name/..` pairs without touching the file system, so messages show
 /// `out/cloncurry` rather than `data/cloncurry/../../out/cloncurry`.
-fn normalize(p: &Path) -> PathBuf {
+pub(crate) fn normalize(p: &Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();
     for c in p.components() {
@@ -1118,7 +1174,7 @@ fn validate_trees(m: &RawModel, v: &RawValidation) -> Result<()> {
     Ok(())
 }
 
-fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) -> Result<EvidenceSettings> {
+pub(crate) fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) -> Result<EvidenceSettings> {
     let key = |k: &str| format!("evidence[{i}].{k}");
     let name = ev.name.trim();
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
@@ -1151,6 +1207,7 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
             EvidenceInput::Raster(io::raster::BandRef::open(&key("path"), &ev.path, ev.band)?)
         }
         EvidenceKind::Distance
+        | EvidenceKind::Contacts
         | EvidenceKind::Rasterize
         | EvidenceKind::LineDensity
         | EvidenceKind::PointDensity
@@ -1168,9 +1225,12 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
                 ev.filter.as_deref(),
                 &keys,
             )?;
-            if ev.kind == EvidenceKind::Rasterize {
+            if matches!(ev.kind, EvidenceKind::Rasterize | EvidenceKind::Contacts) {
                 let Some(attr) = ev.attribute.as_deref() else {
-                    return Err(Error::key(key("attribute"), "`rasterize` needs the attribute to burn"));
+                    return Err(Error::key(
+                        key("attribute"),
+                        format!("`{}` needs the attribute that names the unit of each polygon", ev.kind.as_str()),
+                    ));
                 };
                 layer.check_field(attr)?;
             }
@@ -1191,8 +1251,8 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
             EvidenceInput::Vector(layer)
         }
     };
-    if ev.classes.is_some() && ev.kind != EvidenceKind::Categorical {
-        return Err(Error::key(key("classes"), "only applies to `categorical` layers"));
+    if ev.classes.is_some() && !matches!(ev.kind, EvidenceKind::Categorical | EvidenceKind::Rasterize) {
+        return Err(Error::key(key("classes"), "only applies to `categorical` and `rasterize` layers"));
     }
     if let Some(classes) = &ev.classes {
         if classes.is_empty() {
@@ -1205,6 +1265,14 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
             format!("{} is outside 1..={} (each class is a feature column)", ev.max_classes, crate::grid::MAX_CLASSES),
         ));
     }
+    crate::features::classes::check_keys(i, ev)?;
+    let classes = match (&ev.classes, ev.kind) {
+        (Some(c), EvidenceKind::Categorical) => Some(
+            crate::features::classes::categorical_codes(c, ev.class_names.as_ref())
+                .map_err(|m| Error::key(key("classes"), m))?,
+        ),
+        _ => None,
+    };
     check_kind_keys(i, ev)?;
     Ok(EvidenceSettings {
         name: name.to_string(),
@@ -1212,7 +1280,7 @@ fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) ->
         input,
         resampling: ev.resampling,
         attribute: ev.attribute.clone(),
-        classes: ev.classes.clone(),
+        classes,
         max_classes: ev.max_classes,
         wofe: ev.wofe.clone().unwrap_or_default(),
         fuzzy: ev.fuzzy.clone(),
@@ -1230,6 +1298,7 @@ fn check_kind_keys(i: usize, ev: &RawEvidence) -> Result<()> {
     crate::features::point_density::Params::from_raw(i, ev)?;
     crate::features::interpolate::Params::from_raw(i, ev)?;
     crate::features::spectral::Params::from_raw(i, ev)?;
+    crate::features::transform::Params::from_raw(i, ev)?;
     Ok(())
 }
 

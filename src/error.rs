@@ -81,6 +81,10 @@ pub enum Error {
     /// A saved or fitted model cannot be used.
     #[error("model: {0}")]
     Model(String),
+
+    /// Several problems found at once (`lode validate`), each on its own line.
+    #[error("{} problems:\n{}", .0.len(), .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
+    Problems(Vec<Error>),
 }
 
 /// lode's result type.

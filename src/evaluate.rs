@@ -196,6 +196,40 @@ pub fn capture(
         .collect())
 }
 
+/// What a run must not leave unsaid, for the summary, `metrics.json` (`warnings`) and the
+/// report: a map or held-out AUC below 0.5 (worse than random ranking), and what fitting
+/// switched off (`fit.early_stopping.note`).
+pub fn run_warnings(map_auc: f64, fit: &crate::model::FitReport) -> Vec<String> {
+    let note = match fit {
+        crate::model::FitReport::Trained { early_stopping: Some(es), .. } => es.note.clone(),
+        _ => None,
+    };
+    let v = fit.validation();
+    let out = warnings_of(map_auc, note, v.map(|v| v.pooled_auc), v.map(|v| v.cv_auc));
+    for w in &out {
+        tracing::warn!("{w}");
+    }
+    out
+}
+
+/// [`run_warnings`] on the figures themselves: a fitting note, the pooled and mean held-out
+/// AUCs (with `[validation]`) and the map's AUC.
+fn warnings_of(map_auc: f64, note: Option<String>, pooled: Option<f64>, cv: Option<f64>) -> Vec<String> {
+    let mut out: Vec<String> = note.into_iter().collect();
+    for (what, auc) in [
+        ("held-out AUC pooled over the folds", pooled),
+        ("mean held-out fold AUC", cv),
+        ("AUC of the map on the training deposits", Some(map_auc)),
+    ] {
+        if let Some(a) = auc.filter(|a| *a < 0.5) {
+            out.push(format!(
+                "worse than random: {what} is {a:.3} (< 0.5); the map ranks deposits below barren ground"
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +249,16 @@ mod tests {
             }
         }
         s / (pos.len() * neg.len()) as f64
+    }
+
+    #[test]
+    fn an_auc_below_one_half_is_flagged_and_one_above_is_not() {
+        let w = warnings_of(0.8, None, Some(0.30), Some(0.62));
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("pooled") && w[0].contains("0.300"), "{w:?}");
+        assert!(warnings_of(0.8, None, Some(0.7), Some(0.7)).is_empty());
+        assert_eq!(warnings_of(0.45, None, None, None).len(), 1);
+        assert_eq!(warnings_of(0.8, Some("early stopping off".into()), None, None), vec!["early stopping off"]);
     }
 
     #[test]

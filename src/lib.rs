@@ -35,6 +35,7 @@
 
 #![warn(missing_docs)]
 
+pub mod checks;
 pub mod config;
 pub mod coverage;
 pub mod error;
@@ -154,6 +155,7 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
         None
     };
 
+    let warnings = evaluate::run_warnings(evaluation.auc, &fit.report);
     let metrics = Metrics {
         lode_version: VERSION.to_string(),
         gdal_version: io::gdal_version(),
@@ -176,6 +178,7 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
         timings_s: clock.timings,
         targets: found.as_ref().map(|t| t.summary.clone()),
         validation: fit.report.validation().cloned(),
+        warnings,
     };
     for (name, text) in &fit.files {
         write_file(&out.path(name), text.as_bytes())?;
@@ -412,7 +415,14 @@ pub struct ValidationReport {
 /// and measures each layer's coverage of the study area (one pass over the grid). Every
 /// input file that does not exist is listed in one error.
 pub fn validate(config_path: &Path) -> Result<ValidationReport> {
-    presets::check_inputs_exist(config_path)?;
+    // Every problem found cheaply, all at once (see `checks`).
+    let mut problems = checks::problems(config_path);
+    if problems.len() > 1 {
+        return Err(Error::Problems(problems));
+    }
+    if let Some(e) = problems.pop() {
+        return Err(e);
+    }
     let settings = Settings::load(config_path)?;
     model::check(&settings)?;
     output::check_dir(&settings)?;
@@ -495,6 +505,7 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
             crs: None,
             negative_buffer: 0.0,
             negatives_per_positive: 1.0,
+            negatives: None,
             positive_buffer: 0.0,
             name_field: None,
         }),

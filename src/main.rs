@@ -248,6 +248,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             for line in lode::report::headline(m) {
                 println!("  {line}");
             }
+            for w in &m.warnings {
+                println!("  WARNING: {w}");
+            }
             if let Some(t) = &m.targets {
                 println!(
                     "  targets: {} areas of at least {} km² from {} cells scoring >= {:.4} ({} = {})",

@@ -135,6 +135,9 @@ pub fn file_set(path: &Path) -> Vec<PathBuf> {
 
 /// `p` made absolute (symbolic links and `..` resolved when the file exists).
 fn absolute(p: &Path) -> PathBuf {
+    if crate::io::is_virtual(p) {
+        return p.to_path_buf();
+    }
     std::fs::canonicalize(p).unwrap_or_else(|_| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
 }
 
@@ -178,7 +181,20 @@ pub fn build(settings: &Settings, outputs: &[(String, PathBuf)], timings: &[(Str
     let mut seen = std::collections::HashSet::new();
     let config = absolute_config(&settings.raw);
     for (key, path) in inputs(&config) {
-        for p in file_set(&path) {
+        // GDAL virtual paths: the local archive they read, or nothing to hash (remote).
+        let set = if crate::io::is_virtual(&path) {
+            match crate::io::local_archive(&path) {
+                Some(a) => vec![a],
+                None => {
+                    let sha256 = "not hashed: a remote GDAL path".to_string();
+                    files.push(InputFile { key: key.clone(), path: path.clone(), bytes: 0, sha256 });
+                    Vec::new()
+                }
+            }
+        } else {
+            file_set(&path)
+        };
+        for p in set {
             if !seen.insert(p.clone()) {
                 continue;
             }

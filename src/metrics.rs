@@ -57,6 +57,9 @@ pub struct Metrics {
     pub timings_s: Vec<(String, f64)>,
     /// How the target areas were drawn (absent when `[targets] enabled = false`).
     pub targets: Option<targets::TargetsSummary>,
+    /// What the run must not leave unsaid: an AUC below 0.5 (map or held out), a fitting
+    /// option switched off (see [`crate::evaluate::run_warnings`]). Empty when all is well.
+    pub warnings: Vec<String>,
     /// Cross-validation of the tree models (`[validation]`): fold AUCs, `cv_auc`,
     /// `cv_auc_sd`, `prediction_rate`, `importance` (see docs/outputs.md).
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "sorted_keys")]

@@ -647,6 +647,9 @@ th{background:#eee}code{font-size:12px}.figs img{margin:0 1em 1em 0;vertical-ali
               built from the memberships in the config alone, and it is not validated here. Add the known occurrences \
               as <code>[labels]</code> to measure its ROC AUC and success rate.</p>\n";
     }
+    for w in &m.warnings {
+        h += &format!("<p class=\"warning\" style=\"color:#a00\"><b>Warning:</b> {}</p>\n", esc(w));
+    }
     if let Some(v) = &m.validation {
         h += &format!(
             "<p>Held-out (cross-validation, {}, {} folds): AUC <b>{:.4} ± {:.4}</b>. The prediction-rate curve and \

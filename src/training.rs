@@ -96,7 +96,10 @@ impl TrainingSet {
             );
         }
 
-        let target = (summary.positives as f64 * settings.labels.negatives_per_positive).ceil() as usize;
+        let target = settings
+            .labels
+            .negatives
+            .unwrap_or((summary.positives as f64 * settings.labels.negatives_per_positive).ceil() as usize);
         let buffer2 = settings.labels.negative_buffer.powi(2);
         let near: RTree<[f64; 2]> = RTree::bulk_load(deposits.points.clone());
         let deposit_cells: HashSet<Cell> = positive_cells.iter().copied().collect();
@@ -139,8 +142,8 @@ impl TrainingSet {
         if negatives < target {
             return Err(Error::Training(format!(
                 "found only {negatives} of {target} negative cells at least {} from every deposit \
-                 inside the study area with data in every layer; lower labels.negative_buffer or \
-                 labels.negatives_per_positive",
+                 inside the study area with data in every layer; lower labels.negative_buffer, \
+                 labels.negatives_per_positive or labels.negatives",
                 settings.labels.negative_buffer
             )));
         }

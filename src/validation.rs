@@ -9,6 +9,13 @@
 //! - `random`: rows go to `folds` folds at random. Neighbouring cells share their evidence,
 //!   so this is optimistic: it measures interpolation, not prediction in new ground.
 //!
+//! - `layer`: the folds of a published design: a polygon layer whose `attribute` is the
+//!   fold id of the rows whose cell centre it holds, or a raster of fold ids (`path`,
+//!   the value at the row's cell). Fold ids are taken in sorted order; rows in no fold
+//!   polygon (or on nodata) are never held out and train every fold (counted in a warning).
+//! - `spatial_block` counts its blocks from `origin` when given (e.g. a published
+//!   design's block corner), else from the grid origin.
+//!
 //! In every scheme, rows within `buffer` of any test row of a fold are dropped from that
 //! fold's training set (and kept out of its test set: they are simply not used).
 //!
@@ -44,7 +51,8 @@ pub fn folds(v: &RawValidation, seed: u64, xy: &[[f64; 2]], y: &[bool], origin: 
     let n = xy.len();
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_F01D);
     let assignment: Vec<usize> = match v.kind {
-        ValidationKind::None => return Vec::new(),
+        // `layer` folds are read from the fold layer: see [`folds_given`].
+        ValidationKind::None | ValidationKind::Layer => return Vec::new(),
         ValidationKind::Random => {
             let mut order: Vec<usize> = (0..n).collect();
             order.shuffle(&mut rng);
@@ -85,15 +93,23 @@ pub fn folds(v: &RawValidation, seed: u64, xy: &[[f64; 2]], y: &[bool], origin: 
             a
         }
     };
-    let k = assignment.iter().max().map_or(0, |m| m + 1);
+    let assignment: Vec<Option<usize>> = assignment.into_iter().map(Some).collect();
+    folds_given(v, xy, &assignment)
+}
+
+/// Folds from a fold index per row (`None`: never held out, trains every fold), with the
+/// exclusion buffer applied.
+pub fn folds_given(v: &RawValidation, xy: &[[f64; 2]], assignment: &[Option<usize>]) -> Vec<Fold> {
+    let n = xy.len();
+    let k = assignment.iter().flatten().max().map_or(0, |m| m + 1);
     let buffer2 = v.buffer * v.buffer;
     (0..k)
         .map(|f| {
-            let test: Vec<usize> = (0..n).filter(|&i| assignment[i] == f).collect();
+            let test: Vec<usize> = (0..n).filter(|&i| assignment[i] == Some(f)).collect();
             let near: RTree<[f64; 2]> = RTree::bulk_load(test.iter().map(|&i| xy[i]).collect());
             let mut train = Vec::new();
             let mut dropped = 0;
-            for i in (0..n).filter(|&i| assignment[i] != f) {
+            for i in (0..n).filter(|&i| assignment[i] != Some(f)) {
                 let close = v.buffer > 0.0
                     && near
                         .nearest_neighbor(&xy[i])
@@ -108,6 +124,53 @@ pub fn folds(v: &RawValidation, seed: u64, xy: &[[f64; 2]], y: &[bool], origin: 
         })
         .filter(|f| !f.test.is_empty())
         .collect()
+}
+
+/// Checks the `[validation]` keys of the `layer` scheme and `origin`.
+pub fn check_keys(v: &RawValidation) -> crate::error::Result<()> {
+    use crate::error::Error;
+    let layer = v.kind == ValidationKind::Layer;
+    for (k, set) in [("path", v.path.is_some()), ("attribute", v.attribute.is_some()), ("layer", v.layer.is_some())] {
+        if set && !layer {
+            return Err(Error::key(format!("validation.{k}"), "only applies to `kind = \"layer\"`"));
+        }
+    }
+    if v.origin.is_some() && v.kind != ValidationKind::SpatialBlock {
+        return Err(Error::key("validation.origin", "only applies to `kind = \"spatial_block\"`"));
+    }
+    if let Some(o) = v.origin.filter(|o| !(o[0].is_finite() && o[1].is_finite())) {
+        return Err(Error::key("validation.origin", format!("{o:?} is not a point")));
+    }
+    if layer {
+        let Some(path) = &v.path else {
+            return Err(Error::key("validation.path", "`kind = \"layer\"` needs the fold polygons or raster"));
+        };
+        if !crate::io::exists(path) {
+            return Err(Error::MissingFile { key: "validation.path".into(), path: path.clone() });
+        }
+    }
+    Ok(())
+}
+
+/// The fold index of each cell for `kind = "layer"` (fold ids in sorted order), and the
+/// fold ids.
+pub fn fold_ids(
+    v: &RawValidation,
+    grid: &crate::grid::Grid,
+    cells: &[crate::grid::Cell],
+) -> crate::error::Result<(Vec<Option<usize>>, Vec<String>)> {
+    let path = v.path.clone().unwrap_or_default();
+    let ids: Vec<Option<String>> = crate::io::fold_ids(&path, v.layer.as_deref(), v.attribute.as_deref(), grid, cells)?;
+    let mut names: Vec<String> = ids.iter().flatten().cloned().collect();
+    // Integer ids in numeric order, text ids alphabetically.
+    names.sort_by(|a, b| match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => x.total_cmp(&y),
+        _ => a.cmp(b),
+    });
+    names.dedup();
+    let index: Vec<Option<usize>> =
+        ids.iter().map(|id| id.as_ref().and_then(|s| names.iter().position(|n| n == s))).collect();
+    Ok((index, names))
 }
 
 /// Cluster id of each point: connected components of the graph linking points closer
@@ -254,8 +317,18 @@ pub fn cross_validate<M>(
             [x, y]
         })
         .collect();
-    let origin = [grid.geo_transform[0], grid.geo_transform[3]];
-    let folds = folds(v, seed, &xy, &t.y, origin);
+    let origin = v.origin.unwrap_or([grid.geo_transform[0], grid.geo_transform[3]]);
+    let folds = if v.kind == ValidationKind::Layer {
+        let (ids, names) = fold_ids(v, grid, &t.cells)?;
+        let unassigned = ids.iter().filter(|i| i.is_none()).count();
+        if unassigned > 0 {
+            tracing::warn!("validation: {unassigned} training rows lie in no fold of the fold layer: never held out");
+        }
+        tracing::info!("validation: {} folds from the fold layer ({})", names.len(), names.join(", "));
+        folds_given(v, &xy, &ids)
+    } else {
+        folds(v, seed, &xy, &t.y, origin)
+    };
     let cols = t.x.ncols();
     let mut fold_auc = Vec::new();
     let mut pooled_s = Vec::new();

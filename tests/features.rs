@@ -221,7 +221,8 @@ fn rasterize_equals_gdal_rasterize() {
     let ev = "[[evidence]]\nname = \"geo\"\nkind = \"rasterize\"\npath = \"geology.geojson\"\nattribute = \"unit\"\n";
     let s = settings(d, &small_grid_config(d, ev, ""));
     let stack = FeatureStack::prepare(&s).unwrap();
-    assert_eq!(stack.columns, vec!["geo=7", "geo=11", "geo=42"]);
+    // Ground outside every polygon is the class `unmapped` by default (never a silent drop).
+    assert_eq!(stack.columns, vec!["geo=7", "geo=11", "geo=42", "geo=unmapped"]);
     let reference = d.join("ref.tif");
     let [x0, y0, x1, y1] = stack.grid.bounds();
     tool(
@@ -261,7 +262,7 @@ fn rasterize_equals_gdal_rasterize() {
                     covered += 1;
                 }
                 None => {
-                    assert!(!b.valid[i], "a cell outside every polygon has no data");
+                    assert!(b.valid[i] && b.values[[i, 3]] == 1.0, "a cell outside every polygon is `unmapped`");
                     assert_eq!(t, 0.0, "cell {:?}: gdal_rasterize burnt {t}", w.cell(i));
                 }
             }

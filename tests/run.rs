@@ -44,7 +44,7 @@ fn demo_config_runs_end_to_end_and_writes_a_valid_cog() {
     let band = &info["bands"][0];
     assert_eq!(band["type"], "Float32");
     assert_eq!(band["noDataValue"], -9999.0);
-    assert_eq!(band["description"], "probability of a deposit");
+    assert_eq!(band["description"], "probability of a deposit per cell (prior-corrected for the negative sampling)");
     let (min, max) = (band["minimum"].as_f64().unwrap(), band["maximum"].as_f64().unwrap());
     assert!(min >= 0.0 && max <= 1.0 && max > min, "values [{min}, {max}] outside [0, 1]");
     assert!(!band["overviews"].as_array().unwrap().is_empty(), "internal overviews");

@@ -19,6 +19,8 @@ pub struct Categorical {
     band: GridBand,
     classes: Vec<i64>,
     position: HashMap<i64, usize>,
+    /// The name of each class (`class_names`, else the code).
+    names: Vec<String>,
     onehot: OneHot,
 }
 
@@ -48,8 +50,16 @@ impl Categorical {
             None => scan_classes(&gb, grid, &settings.name, settings.max_classes)?,
         };
         let position = classes.iter().enumerate().map(|(i, &c)| (c, i)).collect();
-        let onehot = OneHot { columns: classes.iter().map(|c| format!("{}={c}", settings.name)).collect() };
-        Ok(Categorical { name: settings.name.clone(), band: gb, classes, position, onehot })
+        let table = match &settings.raw.class_names {
+            Some(t) => crate::features::classes::parse_class_names(t)
+                .map_err(|m| Error::key(format!("evidence `{}`.class_names", settings.name), m))?,
+            None => Default::default(),
+        };
+        let names: Vec<String> =
+            classes.iter().map(|c| table.get(c).cloned().unwrap_or_else(|| c.to_string())).collect();
+        let onehot =
+            OneHot { columns: names.iter().map(|c| crate::features::classes::column(&settings.name, c)).collect() };
+        Ok(Categorical { name: settings.name.clone(), band: gb, classes, position, names, onehot })
     }
 
     /// The encoded classes, ascending.
@@ -130,6 +140,10 @@ impl Evidence for Categorical {
 
     fn class_codes(&self) -> Option<Vec<i64>> {
         Some(self.classes.clone())
+    }
+
+    fn class_names(&self) -> Option<Vec<String>> {
+        Some(self.names.clone())
     }
 
     fn describe(&self) -> String {

@@ -204,6 +204,18 @@ impl Distance {
         })
     }
 
+    /// Exact distance to the given segments (for layers that derive their lines, such as
+    /// `contacts`).
+    pub(crate) fn from_segments(name: &str, source: String, segments: Vec<Line<[f64; 2]>>) -> Distance {
+        Distance {
+            name: name.to_string(),
+            source,
+            segments: RTree::bulk_load(segments),
+            points: RTree::new(),
+            burnt: None,
+        }
+    }
+
     /// Distance from map point `p` to the nearest feature (the geometry, whatever the method).
     pub fn at(&self, p: [f64; 2]) -> f64 {
         let seg = self.segments.nearest_neighbor(&p).map(|s| s.distance_2(&p));

@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{EvidenceInput, EvidenceKind, EvidenceSettings, RawEvidence};
 use crate::error::{Error, Result};
+use crate::features::transform::Zeros;
 use crate::features::{below_detection, Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
 use crate::io::vector::Attr;
@@ -262,7 +263,10 @@ fn solve_dense(mut a: Vec<f64>, mut b: Vec<f64>, m: usize) -> Option<Vec<f64>> {
     Some(x)
 }
 
-/// Transforms applied before interpolating (the logarithm is undone after).
+/// The `transform` key. On `interpolate`, `log` and `clr` act on the samples (the
+/// logarithm is undone after unless `back_transform = false`); every other transform, and
+/// every transform on other continuous kinds, applies to the computed layer
+/// ([`crate::features::transform`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Transform {
@@ -270,6 +274,14 @@ pub enum Transform {
     Log,
     /// Centred log-ratio of the attribute within the composition `parts`.
     Clr,
+    /// Base-10 logarithm.
+    Log10,
+    /// `ln(1 + x)`.
+    Log1p,
+    /// Square root.
+    Sqrt,
+    /// Mid-rank percentile among the layer's study-area values.
+    Rank,
 }
 
 /// The centred log-ratio of part `i` of a composition: `ln(x_i) - mean_j ln(x_j)`.
@@ -307,8 +319,14 @@ pub struct Params {
     pub below_detection: BelowDetection,
     /// Replacement for `below_detection = "value"`.
     pub below_detection_value: Option<f64>,
-    /// Transform.
+    /// Transform of the samples (`log`, `clr`; other transforms apply after).
     pub transform: Option<Transform>,
+    /// `log`: return `exp` of the estimate (true) or keep the log-space estimate (false).
+    pub back_transform: bool,
+    /// Added to each sample before `log` (subtracted again after `exp`).
+    pub offset: f64,
+    /// What a sample with no logarithm becomes.
+    pub zeros: crate::features::transform::Zeros,
     /// `clr`: the attributes of the composition (empty otherwise).
     pub parts: Vec<String>,
     /// IDW or ordinary kriging.
@@ -340,7 +358,8 @@ impl Params {
                 ("detection_limits", ev.detection_limits.is_some()),
                 ("below_detection_layer", ev.below_detection_layer.is_some()),
                 ("join", ev.join.is_some()),
-                ("transform", ev.transform.is_some()),
+                ("transform", ev.transform == Some(Transform::Clr)),
+                ("back_transform", ev.back_transform.is_some()),
                 ("parts", ev.parts.is_some()),
                 ("interpolation", ev.interpolation.is_some()),
             ]
@@ -440,6 +459,15 @@ impl Params {
             (_, Some(_)) => return Err(Error::key(key("parts"), "only applies with `transform = \"clr\"`")),
             (_, None) => Vec::new(),
         };
+        if ev.transform == Some(Transform::Clr) && ev.zeros == Some(Zeros::HalfMin) {
+            return Err(Error::key(
+                key("zeros"),
+                "`half_min` applies with `transform = \"log\"`; use `drop` with `clr`",
+            ));
+        }
+        if ev.back_transform.is_some() && ev.transform != Some(Transform::Log) {
+            return Err(Error::key(key("back_transform"), "only applies with `transform = \"log\"`"));
+        }
         let lags = ev.lags.unwrap_or(12);
         if lags < 3 {
             return Err(Error::key(key("lags"), format!("{lags}: need at least 3 lag bins to fit a variogram")));
@@ -457,8 +485,11 @@ impl Params {
             min_points,
             below_detection,
             below_detection_value: ev.below_detection_value,
-            transform: ev.transform,
+            transform: ev.transform.filter(|t| matches!(t, Transform::Log | Transform::Clr)),
             parts,
+            back_transform: ev.back_transform.unwrap_or(true),
+            offset: ev.offset.unwrap_or(0.0),
+            zeros: ev.zeros.unwrap_or_default(),
         }))
     }
 }
@@ -578,6 +609,8 @@ impl Interpolate {
         let mut counts = below_detection::Counts { columns: names.iter().map(|n| (n.to_string(), 0, 0)).collect() };
         let mut samples = Vec::new();
         let mut unused = [0usize; 4];
+        let mut zeros = 0;
+        let mut half_min_rows: Vec<usize> = Vec::new();
         let mut values = Vec::with_capacity(names.len());
         let (features, no_xy) = layer.read_counted(grid, &read_names)?;
         unused[0] = no_xy;
@@ -606,20 +639,57 @@ impl Interpolate {
                         continue 'features;
                     }
                 };
+                let value = value + if params.transform == Some(Transform::Log) { params.offset } else { 0.0 };
                 if params.transform.is_some() && value <= 0.0 {
-                    return Err(err(part(format!("{value}, which has no logarithm"))));
+                    match params.zeros {
+                        Zeros::Error => {
+                            return Err(err(part(format!(
+                                "{value}, which has no logarithm (set `zeros = \"half_min\"` or `\"drop\"`, or an `offset`)"
+                            ))))
+                        }
+                        Zeros::Drop => {
+                            zeros += 1;
+                            continue 'features;
+                        }
+                        Zeros::HalfMin => {
+                            zeros += 1;
+                            half_min_rows.push(samples.len());
+                        }
+                    }
                 }
                 values.push(value);
             }
             let value = match params.transform {
-                None => values[0],
                 Some(Transform::Log) => values[0].ln(),
                 Some(Transform::Clr) => clr(&values, at),
+                _ => values[0],
             };
             samples.push(GeomWithData::new([p.x(), p.y()], value));
         }
         if unused[1] > 0 {
             tracing::warn!("evidence `{}`: {} sample(s) with an empty value not used", settings.name, unused[1]);
+        }
+        if !half_min_rows.is_empty() {
+            // `half_min`: half the smallest positive sample (in log space: its log - ln 2).
+            let min = samples
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| !half_min_rows.contains(k))
+                .map(|(_, s)| s.data)
+                .fold(f64::INFINITY, f64::min);
+            if !min.is_finite() {
+                return Err(err("no positive sample to take half of (zeros = \"half_min\")".into()));
+            }
+            for &k in &half_min_rows {
+                samples[k].data = min - std::f64::consts::LN_2;
+            }
+        }
+        if zeros > 0 {
+            tracing::warn!(
+                "evidence `{}`: {zeros} samples <= 0 have no logarithm: {}",
+                settings.name,
+                if params.zeros == Zeros::Drop { "dropped" } else { "set to half the smallest positive sample" }
+            );
         }
         if samples.len() < params.min_points {
             return Err(err(format!("{} usable samples, fewer than min_points", samples.len())));
@@ -706,8 +776,8 @@ impl Interpolate {
             }
         };
         Some(match self.params.transform {
-            None | Some(Transform::Clr) => (estimate, variance),
-            Some(Transform::Log) => (estimate.exp(), variance),
+            Some(Transform::Log) if self.params.back_transform => (estimate.exp() - self.params.offset, variance),
+            _ => (estimate, variance),
         })
     }
 
@@ -760,8 +830,8 @@ impl Interpolate {
                         }
                         let estimate = idw(&near, self.params.power);
                         values[[i, 0]] = match self.params.transform {
-                            Some(Transform::Log) => estimate.exp(),
-                            None | Some(Transform::Clr) => estimate,
+                            Some(Transform::Log) if self.params.back_transform => estimate.exp() - self.params.offset,
+                            _ => estimate,
                         };
                         valid[i] = true;
                     }
@@ -884,9 +954,10 @@ impl Evidence for Interpolate {
             self.below_detection.describe(self.rule_layer.as_deref()),
             self.params.below_detection,
             match self.params.transform {
-                None => String::new(),
-                Some(Transform::Log) => ", log transform".into(),
+                Some(Transform::Log) if self.params.back_transform => ", log transform".into(),
+                Some(Transform::Log) => ", log transform, log-space estimate kept".into(),
                 Some(Transform::Clr) => format!(", centred log-ratio within {}", self.params.parts.join(", ")),
+                _ => String::new(),
             }
         )
     }

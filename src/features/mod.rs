@@ -8,6 +8,8 @@
 
 pub mod below_detection;
 pub mod categorical;
+pub mod classes;
+pub mod contacts;
 pub mod distance;
 pub mod focal;
 pub mod interpolate;
@@ -18,6 +20,7 @@ pub mod raster;
 pub mod rasterize;
 pub mod spectral;
 pub mod terrain;
+pub mod transform;
 
 use ndarray::Array2;
 use rayon::prelude::*;
@@ -71,10 +74,21 @@ pub trait Evidence: Send + Sync + std::fmt::Debug {
     fn class_codes(&self) -> Option<Vec<i64>> {
         None
     }
+    /// For one-hot layers, the class name of each column (the unit's text, or the code),
+    /// aligned with [`Evidence::class_codes`]: what reports and tables show. Default: none.
+    fn class_names(&self) -> Option<Vec<String>> {
+        None
+    }
 }
 
 /// Prepares one evidence layer: warps rasters, loads vectors, finds classes.
 pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Box<dyn Evidence>> {
+    let layer = prepare_kind(settings, grid)?;
+    transform::wrap(&settings.raw, grid, layer)
+}
+
+/// Prepares the layer of one kind, as computed (before any transform or classification).
+fn prepare_kind(settings: &EvidenceSettings, grid: &Grid) -> Result<Box<dyn Evidence>> {
     Ok(match settings.kind {
         EvidenceKind::Raster => Box::new(raster::Continuous::prepare(settings, grid)?),
         EvidenceKind::Categorical => Box::new(categorical::Categorical::prepare(settings, grid)?),
@@ -86,6 +100,7 @@ pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Box<dyn Evide
         EvidenceKind::PointDensity => Box::new(point_density::PointDensity::prepare(settings, grid)?),
         EvidenceKind::Interpolate => Box::new(interpolate::Interpolate::prepare(settings, grid)?),
         EvidenceKind::Spectral => Box::new(spectral::Spectral::prepare(settings, grid)?),
+        EvidenceKind::Contacts => Box::new(contacts::Contacts::prepare(settings, grid)?),
     })
 }
 

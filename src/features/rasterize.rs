@@ -1,11 +1,16 @@
 //! `kind = "rasterize"`: a polygon attribute (lithology unit, stratigraphic number, map
-//! code) burnt onto the grid by GDAL's rasterizer and one-hot encoded. A cell takes the
-//! class of the polygon holding its centre; cells outside every polygon have no data.
+//! code, as text or integers) burnt onto the grid by GDAL's rasterizer and one-hot
+//! encoded, one column `name=class` per class. A cell takes the class of the polygon
+//! holding its centre. Study-area cells outside every polygon are the class `unmapped`
+//! (`unmapped = "class"`, the default; a warning gives their count and share of the study
+//! area) or have no data (`unmapped = "nodata"`): never a silent drop. `classes = [...]`
+//! (names or integers) encodes only those; cells of other classes are valid, all zeros.
 
 use std::collections::BTreeMap;
 
 use crate::config::{EvidenceInput, EvidenceSettings};
 use crate::error::{Error, Result};
+use crate::features::classes::{ClassName, Unmapped, UNMAPPED};
 use crate::features::{Evidence, LayerBlock, OneHot};
 use crate::grid::{Grid, Window};
 use crate::io::vector::{Attr, Burner};
@@ -16,7 +21,15 @@ pub struct Rasterize {
     name: String,
     source: String,
     burner: Burner,
+    /// Every class of the layer, in order (then `unmapped` with `unmapped = "class"`).
     classes: Vec<String>,
+    /// The column of each class of `classes` (`None`: not encoded).
+    column_of: Vec<Option<usize>>,
+    /// The encoded classes, in column order.
+    encoded: Vec<String>,
+    unmapped: Unmapped,
+    /// Study-area cells outside every polygon, and study-area cells.
+    unmapped_cells: (u64, u64),
     onehot: OneHot,
 }
 
@@ -73,16 +86,90 @@ impl Rasterize {
         let index: BTreeMap<(i64, String), u32> =
             classes.keys().enumerate().map(|(i, k)| (k.clone(), i as u32)).collect();
         let shapes = polygons.into_iter().map(|(g, v)| (g, index[&class_key(&v)])).collect();
-        let classes: Vec<String> = classes.into_values().collect();
-        let onehot = OneHot { columns: classes.iter().map(|c| format!("{}={c}", settings.name)).collect() };
+        let mut classes: Vec<String> = classes.into_values().collect();
+        let unmapped = settings.raw.unmapped.unwrap_or_default();
+        if classes.iter().any(|c| c == UNMAPPED) && unmapped == Unmapped::Class {
+            return Err(layer_err(format!(
+                "evidence `{}`: `{attribute}` already has a class named `{UNMAPPED}`; set unmapped = \"nodata\" \
+                 or rename it",
+                settings.name
+            )));
+        }
+        let burner = Burner::new(shapes, false);
+        let unmapped_cells = count_unmapped(&burner, grid)?;
+        if unmapped == Unmapped::Class {
+            classes.push(UNMAPPED.to_string());
+        }
+        if unmapped_cells.0 > 0 {
+            let share = 100.0 * unmapped_cells.0 as f64 / unmapped_cells.1.max(1) as f64;
+            let what = match unmapped {
+                Unmapped::Class => format!("are the class `{UNMAPPED}`"),
+                Unmapped::Nodata => "have no data (unmapped = \"nodata\"): left out of training and the map".into(),
+            };
+            tracing::warn!(
+                "evidence `{}`: {} study-area cells ({share:.2} % of the study area) lie outside every polygon and {what}",
+                settings.name,
+                unmapped_cells.0
+            );
+        }
+        // The encoded classes: those listed in `classes`, else all.
+        let encoded: Vec<String> = match &settings.raw.classes {
+            None => classes.clone(),
+            Some(list) => {
+                let mut out = Vec::new();
+                for c in list {
+                    let name = c.to_string();
+                    let found = classes.iter().find(|k| {
+                        **k == name || matches!(c, ClassName::Code(v) if k.parse::<f64>().ok() == Some(*v as f64))
+                    });
+                    match found {
+                        Some(k) if !out.contains(k) => out.push(k.clone()),
+                        Some(_) => {}
+                        None => {
+                            return Err(layer_err(format!(
+                                "evidence `{}`: classes lists `{name}`, which no polygon's `{attribute}` has \
+                                 (its classes: {})",
+                                settings.name,
+                                classes.join(", ")
+                            )))
+                        }
+                    }
+                }
+                out
+            }
+        };
+        let column_of = classes.iter().map(|c| encoded.iter().position(|e| e == c)).collect();
+        let onehot =
+            OneHot { columns: encoded.iter().map(|c| crate::features::classes::column(&settings.name, c)).collect() };
         Ok(Rasterize {
             name: settings.name.clone(),
             source: format!("{} layer {} attribute {attribute}", layer.path.display(), layer.layer),
-            burner: Burner::new(shapes, false),
+            burner,
             classes,
+            column_of,
+            encoded,
+            unmapped,
+            unmapped_cells,
             onehot,
         })
     }
+}
+
+/// Study-area cells no polygon covers, and study-area cells (one pass over the windows).
+fn count_unmapped(burner: &Burner, grid: &Grid) -> Result<(u64, u64)> {
+    use rayon::prelude::*;
+    let counts: Vec<(u64, u64)> = grid
+        .windows()
+        .par_iter()
+        .map(|w| {
+            let burnt = burner.burn(grid, w)?;
+            let study = grid.mask(w)?;
+            let inside = study.iter().filter(|&&s| s).count() as u64;
+            let gaps = burnt.iter().zip(&study).filter(|(b, &s)| s && b.is_none()).count() as u64;
+            Ok((gaps, inside))
+        })
+        .collect::<Result<_>>()?;
+    Ok(counts.iter().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1)))
 }
 
 fn geometry_name(g: &geo::Geometry<f64>) -> &'static str {
@@ -106,16 +193,44 @@ impl Evidence for Rasterize {
 
     fn compute(&self, grid: &Grid, w: &Window) -> Result<LayerBlock> {
         let burnt = self.burner.burn(grid, w)?;
-        let classes: Vec<Option<Option<usize>>> = burnt.into_iter().map(|c| c.map(|k| Some(k as usize))).collect();
+        let unmapped = match self.unmapped {
+            Unmapped::Class => Some(self.column_of[self.classes.len() - 1]),
+            Unmapped::Nodata => None,
+        };
+        let classes: Vec<Option<Option<usize>>> =
+            burnt.into_iter().map(|c| c.map_or(unmapped, |k| Some(self.column_of[k as usize]))).collect();
         Ok(self.onehot.encode(&classes))
     }
 
     fn class_codes(&self) -> Option<Vec<i64>> {
-        let ints: Option<Vec<i64>> = self.classes.iter().map(|c| c.parse().ok()).collect();
-        Some(ints.unwrap_or_else(|| (1..=self.classes.len() as i64).collect()))
+        // Integer classes keep their values (unmapped: one below the smallest, at most -1);
+        // text classes are numbered from 1 in class order.
+        let mapped: Vec<&String> = self.encoded.iter().filter(|c| *c != UNMAPPED).collect();
+        let ints: Option<Vec<i64>> = mapped.iter().map(|c| c.parse().ok()).collect();
+        match ints {
+            Some(v) => {
+                let below = v.iter().copied().min().map_or(-1, |m| (m - 1).min(-1));
+                Some(
+                    self.encoded
+                        .iter()
+                        .map(|c| if c == UNMAPPED { below } else { c.parse().unwrap_or(below) })
+                        .collect(),
+                )
+            }
+            None => Some((1..=self.encoded.len() as i64).collect()),
+        }
+    }
+
+    fn class_names(&self) -> Option<Vec<String>> {
+        Some(self.encoded.clone())
     }
 
     fn describe(&self) -> String {
-        format!("rasterize {}, {} classes", self.source, self.classes.len())
+        let unmapped = match (self.unmapped, self.unmapped_cells.0) {
+            (_, 0) => String::new(),
+            (Unmapped::Class, n) => format!(", {n} unmapped study-area cells as class `{UNMAPPED}`"),
+            (Unmapped::Nodata, n) => format!(", {n} unmapped study-area cells without data"),
+        };
+        format!("rasterize {}, {} classes{unmapped}", self.source, self.encoded.len())
     }
 }

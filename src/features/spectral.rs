@@ -96,7 +96,8 @@ impl Params {
             ("index", ev.index.is_some()),
             ("sensor", ev.sensor.is_some()),
             ("quantification", ev.quantification.is_some()),
-            ("offset", ev.offset.is_some()),
+            // Elsewhere `offset` is the transform's (features::transform).
+            ("offset", ev.offset.is_some() && ev.transform.is_none()),
             ("gain", ev.gain.is_some()),
             ("sun_elevation", ev.sun_elevation.is_some()),
             ("acquisition_date", ev.acquisition_date.is_some()),

@@ -176,3 +176,118 @@ pub fn to_lonlat(crs_wkt: &str, points: &[[f64; 2]]) -> Result<Vec<[f64; 2]>> {
     }
     Ok(xs.into_iter().zip(ys).map(|(x, y)| [x, y]).collect())
 }
+
+/// Whether `path` is one of GDAL's virtual file systems (`/vsizip/`, `/vsis3/`, ...).
+pub fn is_virtual(path: &std::path::Path) -> bool {
+    path.to_string_lossy().starts_with("/vsi")
+}
+
+/// A config path as GDAL should open it: virtual paths untouched (`//` in
+/// `/vsicurl/https://...` kept), a plain `.zip` archive (of a Shapefile, say) read
+/// through `/vsizip/`, anything else as given.
+pub fn gdal_path(path: &std::path::Path) -> std::path::PathBuf {
+    if !is_virtual(path) && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
+        return std::path::PathBuf::from(format!("/vsizip/{}", path.display()));
+    }
+    path.to_path_buf()
+}
+
+/// The local archive a `/vsizip/`, `/vsitar/` or `/vsigzip/` path reads (for checksums);
+/// `None` for remote ones (`/vsicurl/`, `/vsis3/`, ...) and other paths.
+pub fn local_archive(path: &std::path::Path) -> Option<std::path::PathBuf> {
+    let text = path.to_string_lossy();
+    let rest = ["/vsizip/", "/vsitar/", "/vsigzip/"].iter().find_map(|p| text.strip_prefix(p))?;
+    let rest = rest.trim_start_matches('{');
+    let mut acc = std::path::PathBuf::from(if rest.starts_with('/') { "/" } else { "" });
+    for part in rest.split('/').filter(|s| !s.is_empty()) {
+        acc.push(part.trim_end_matches('}'));
+        if acc.is_file() {
+            return Some(acc);
+        }
+    }
+    None
+}
+
+/// Whether `path` exists, asked of GDAL for its virtual file systems (`/vsizip/`,
+/// `/vsis3/`, ...): a path GDAL can open, or a local file or folder.
+pub fn exists(path: &std::path::Path) -> bool {
+    let text = path.to_string_lossy();
+    if text.starts_with("/vsi") {
+        init();
+        return gdal::Dataset::open(path).is_ok();
+    }
+    path.exists()
+}
+
+/// The fold id (as text) at each cell for `[validation] kind = "layer"`: of the polygon
+/// of `path` (layer `layer`) whose `attribute` holds the cell centre (the later polygon
+/// where polygons overlap), or the value of the raster `path` at the cell (nearest
+/// neighbour onto the grid). `None` outside every polygon or on nodata.
+pub fn fold_ids(
+    path: &std::path::Path,
+    layer: Option<&str>,
+    attribute: Option<&str>,
+    grid: &crate::grid::Grid,
+    cells: &[crate::grid::Cell],
+) -> Result<Vec<Option<String>>> {
+    use geo::{BoundingRect, Contains};
+    init();
+    let ds = gdal::Dataset::open(path).map_err(|e| Error::input(path, e))?;
+    if ds.layer_count() > 0 {
+        let lref = vector::LayerRef::open("validation.path", path, layer, None)?;
+        let Some(attr) = attribute else {
+            return Err(Error::key("validation.attribute", "fold polygons need the attribute holding the fold id"));
+        };
+        lref.check_field(attr)?;
+        let polygons: Vec<(geo::Geometry<f64>, String)> = lref
+            .read(grid, Some(attr))?
+            .into_iter()
+            .filter(|f| f.value != vector::Attr::Null)
+            .map(|f| (f.geometry, f.value.to_string()))
+            .collect();
+        let boxes: Vec<rstar::primitives::GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, usize>> = polygons
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (g, _))| {
+                let r = g.bounding_rect()?;
+                Some(rstar::primitives::GeomWithData::new(
+                    rstar::primitives::Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    i,
+                ))
+            })
+            .collect();
+        let index = rstar::RTree::bulk_load(boxes);
+        return Ok(cells
+            .iter()
+            .map(|&c| {
+                let (x, y) = grid.centre(c);
+                let p = geo::Point::new(x, y);
+                index
+                    .locate_all_at_point(&[x, y])
+                    .map(|g| g.data)
+                    .filter(|&i| polygons[i].0.contains(&p))
+                    .max()
+                    .map(|i| polygons[i].1.clone())
+            })
+            .collect());
+    }
+    if attribute.is_some() || layer.is_some() {
+        return Err(Error::key("validation.attribute", "is set but the fold layer is a raster"));
+    }
+    let band = raster::BandRef::open("validation.path", path, 1)?;
+    let gb = raster::GridBand::new(&band, grid, crate::io::Resampling::Nearest, true)?;
+    cells
+        .iter()
+        .map(|&c| {
+            let b = gb.read(grid, &crate::grid::Window { col: c.col, row: c.row, cols: 1, rows: 1 })?;
+            Ok(b.valid[0].then(|| {
+                let v = b.values[0];
+                if v.fract() == 0.0 {
+                    format!("{}", v as i64)
+                } else {
+                    format!("{v}")
+                }
+            }))
+        })
+        .collect()
+}

@@ -42,7 +42,7 @@ impl BandRef {
     /// Opens and checks `path` band `band`; `key` names the config key in errors.
     pub fn open(key: &str, path: &Path, band: usize) -> Result<BandRef> {
         crate::io::init();
-        if !path.exists() {
+        if !crate::io::exists(path) {
             return Err(Error::MissingFile { key: key.into(), path: path.into() });
         }
         let ds =

@@ -110,7 +110,7 @@ impl LayerRef {
         keys: &SourceKeys,
     ) -> Result<LayerRef> {
         crate::io::init();
-        if !path.exists() {
+        if !crate::io::exists(path) {
             return Err(Error::MissingFile { key: key.into(), path: path.into() });
         }
         let ds = Dataset::open(path)
@@ -409,7 +409,7 @@ struct MaskPolygons {
 /// or a raster warped onto `grid` whose non-zero cells are the study area. `crs`
 /// (`grid.mask_crs`) assigns a vector mask's CRS.
 pub fn open_mask(path: &Path, layer: Option<&str>, crs: Option<&str>, grid: &Grid) -> Result<crate::grid::Mask> {
-    if !path.exists() {
+    if !crate::io::exists(path) {
         return Err(Error::MissingFile { key: "grid.mask".into(), path: path.into() });
     }
     let ds = Dataset::open(path).map_err(|e| Error::input(path, e))?;

@@ -146,7 +146,13 @@ pub fn combine(op: FuzzyOperator, gamma: f64, m: &[f64]) -> f64 {
 /// [`crate::model::check`]) and when the model is built.
 /// `resolved`: the `[low, high]` values of a `from = "percentile"` membership, once the
 /// layer's percentiles are known (`None` at `lode validate`, which checks the keys only).
-pub fn membership(ev: &EvidenceSettings, resolved: Option<[f64; 2]>) -> Result<MembershipFn> {
+/// `names`: the layer's class names and codes, so a class may be named by its text
+/// (`None` at `lode validate`, before the layer is prepared: names are then not checked).
+pub fn membership(
+    ev: &EvidenceSettings,
+    resolved: Option<[f64; 2]>,
+    names: Option<&[(String, i64)]>,
+) -> Result<MembershipFn> {
     let key = |k: &str| format!("evidence `{}`.fuzzy.{k}", ev.name);
     let f = ev.fuzzy.as_ref().ok_or_else(|| Error::key(key("membership"), "is required by model.kind = \"fuzzy\""))?;
     let need = |v: Option<f64>, k: &str| {
@@ -190,9 +196,18 @@ pub fn membership(ev: &EvidenceSettings, resolved: Option<[f64; 2]>) -> Result<M
                 f.values.as_ref().ok_or_else(|| Error::key(key("values"), "is required by membership `classes`"))?;
             let mut values = HashMap::new();
             for (class, &m) in given {
-                let c: i64 = class
-                    .parse()
-                    .map_err(|_| Error::key(key("values"), format!("`{class}` is not an integer class")))?;
+                let named = names.and_then(|n| n.iter().find(|(n, _)| n == class)).map(|(_, c)| *c);
+                let c: i64 = match (named, class.parse::<i64>(), names) {
+                    (Some(c), _, _) | (None, Ok(c), _) => c,
+                    // At `lode validate` a name is checked once the layer's classes are known.
+                    (None, Err(_), None) => continue,
+                    (None, Err(_), Some(_)) => {
+                        return Err(Error::key(
+                            key("values"),
+                            format!("`{class}` is neither a class name of the layer nor an integer class"),
+                        ))
+                    }
+                };
                 if !(0.0..=1.0).contains(&m) {
                     return Err(Error::key(key("values"), format!("membership {m} of class {c} is outside [0, 1]")));
                 }
@@ -225,9 +240,15 @@ impl Fuzzy {
         let readers = stack.class_readers()?;
         let percentiles = percentile_memberships(settings, stack)?;
         let mut layers = Vec::new();
-        for ((ev, reader), from) in settings.evidence.iter().zip(readers).zip(&percentiles) {
+        for (((ev, reader), from), layer) in settings.evidence.iter().zip(readers).zip(&percentiles).zip(&stack.layers)
+        {
+            // A class named by its text (`"Granite" = 0.9`): its code, for one-hot layers.
+            let names: Vec<(String, i64)> = match (layer.class_names(), layer.class_codes()) {
+                (Some(n), Some(c)) => n.into_iter().zip(c).collect(),
+                _ => Vec::new(),
+            };
             let key = |k: &str| format!("evidence `{}`.fuzzy.{k}", ev.name);
-            let func = membership(ev, from.map(|f| f.1))?;
+            let func = membership(ev, from.map(|f| f.1), Some(&names))?;
             if reader.codes.is_some() && !matches!(func, MembershipFn::Classes { .. }) {
                 return Err(Error::key(key("membership"), "a class layer needs membership = \"classes\""));
             }

@@ -9,6 +9,7 @@
 //!   cross-validation, permutation importance and an uncertainty map.
 
 pub mod boosting;
+pub mod calibration;
 pub mod forest;
 pub mod fuzzy;
 pub mod logistic;
@@ -35,6 +36,10 @@ pub struct FittedModel {
     pub columns: Vec<String>,
     /// The model itself.
     pub kind: Fitted,
+    /// Prior correction of the probability for the negative sampling (logistic and tree
+    /// models; `None` for wofe and fuzzy, whose values are not fitted on sampled rows).
+    #[serde(default)]
+    pub prior_correction: Option<calibration::PriorCorrection>,
 }
 
 /// The fitted model families.
@@ -91,6 +96,9 @@ pub enum FitReport {
         training: TrainingSummary,
         /// Cross-validation.
         validation: Option<CvReport>,
+        /// `gradient_boosting`: whether early stopping ran, and why not when it was asked for.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        early_stopping: Option<trees::EarlyStoppingUse>,
     },
     /// `wofe`: prior, layers, conditional independence and cross-validation.
     Wofe(wofe::WofeReport),
@@ -133,7 +141,7 @@ pub fn check(settings: &Settings) -> Result<()> {
     for ev in &settings.evidence {
         match settings.model.kind {
             ModelKind::Fuzzy => {
-                fuzzy::membership(ev, None)?;
+                fuzzy::membership(ev, None, None)?;
             }
             ModelKind::Wofe => wofe::check_generalisation(ev, None)?,
             _ => {}
@@ -187,12 +195,17 @@ pub fn fit(
                 None => (None, Vec::new(), Vec::new()),
             };
             let m = m.with_folds(fold_models);
-            let report = FitReport::Trained { training: training.summary.clone(), validation };
-            Ok(Fit { model: FittedModel { columns, kind: Fitted::Logistic(m) }, report, files })
+            let report = FitReport::Trained { training: training.summary.clone(), validation, early_stopping: None };
+            let prior_correction = correction(settings, training)?;
+            Ok(Fit { model: FittedModel { columns, kind: Fitted::Logistic(m), prior_correction }, report, files })
         }
         ModelKind::Wofe => {
             let (m, report, files) = wofe::Wofe::fit(settings, stack, deposits, training)?;
-            Ok(Fit { model: FittedModel { columns, kind: Fitted::Wofe(m) }, report: FitReport::Wofe(report), files })
+            Ok(Fit {
+                model: FittedModel { columns, kind: Fitted::Wofe(m), prior_correction: None },
+                report: FitReport::Wofe(report),
+                files,
+            })
         }
         ModelKind::Fuzzy => {
             let m = fuzzy::Fuzzy::new(settings, stack)?;
@@ -202,7 +215,7 @@ pub fn fit(
                 None => (None, Vec::new()),
             };
             Ok(Fit {
-                model: FittedModel { columns, kind: Fitted::Fuzzy(m) },
+                model: FittedModel { columns, kind: Fitted::Fuzzy(m), prior_correction: None },
                 report: FitReport::Fuzzy { validation },
                 files,
             })
@@ -211,8 +224,16 @@ pub fn fit(
             let training = training_set()?;
             let (m, cv) = trees::fit(settings, stack, training)?;
             let (validation, files) = split(cv);
-            let report = FitReport::Trained { training: training.summary.clone(), validation };
-            Ok(Fit { model: FittedModel { columns, kind: Fitted::Trees(m) }, report, files })
+            let early_stopping = (settings.model.kind == ModelKind::GradientBoosting).then(|| {
+                let es = trees::early_stopping(&settings.model, &training.y);
+                if let Some(note) = &es.note {
+                    tracing::warn!("{note}");
+                }
+                es
+            });
+            let report = FitReport::Trained { training: training.summary.clone(), validation, early_stopping };
+            let prior_correction = correction(settings, training)?;
+            Ok(Fit { model: FittedModel { columns, kind: Fitted::Trees(m), prior_correction }, report, files })
         }
     }
 }
@@ -225,13 +246,24 @@ fn split<M>(cv: Option<CrossValidation<M>>) -> (Option<CvReport>, Vec<(String, S
     }
 }
 
+/// The prior correction of a model fitted on `training` (see [`calibration`]).
+fn correction(settings: &Settings, training: &TrainingSet) -> Result<Option<calibration::PriorCorrection>> {
+    let cells = calibration::study_area_cells(&settings.grid)?;
+    Ok(calibration::PriorCorrection::for_training(settings, training, cells))
+}
+
 impl FittedModel {
     /// The maps this model writes; the first is always `prospectivity.tif`.
     pub fn outputs(&self) -> Vec<MapOutput> {
         let prospectivity = |d| MapOutput { file: "prospectivity.tif", description: d };
+        let probability = if self.prior_correction.is_some() {
+            "probability of a deposit per cell (prior-corrected for the negative sampling)"
+        } else {
+            "relative prospectivity score (not corrected for the negative sampling)"
+        };
         match &self.kind {
             Fitted::Logistic(m) => {
-                let mut v = vec![prospectivity("probability of a deposit")];
+                let mut v = vec![prospectivity(probability)];
                 if m.has_uncertainty() {
                     v.push(MapOutput {
                         file: "uncertainty.tif",
@@ -247,7 +279,7 @@ impl FittedModel {
             ],
             Fitted::Fuzzy(_) => vec![prospectivity("fuzzy favourability")],
             Fitted::Trees(m) => {
-                let mut v = vec![prospectivity("probability of a deposit")];
+                let mut v = vec![prospectivity(probability)];
                 if m.has_uncertainty() {
                     v.push(MapOutput {
                         file: "uncertainty.tif",
@@ -259,8 +291,23 @@ impl FittedModel {
         }
     }
 
-    /// Predicts the maps of one window of features.
+    /// Predicts the maps of one window of features (prior-corrected, see [`calibration`]).
     pub fn predict_block(&self, block: &FeatureBlock) -> BlockPrediction {
+        let mut p = self.predict_sampled(block);
+        if let Some(pc) = &self.prior_correction {
+            for i in (0..p.valid.len()).filter(|&i| p.valid[i]) {
+                let raw = p.maps[0][i] as f64;
+                p.maps[0][i] = pc.apply(raw) as f32;
+                if let Some(spread) = p.maps.get_mut(1) {
+                    spread[i] = (spread[i] as f64 * pc.slope(raw)) as f32;
+                }
+            }
+        }
+        p
+    }
+
+    /// The maps as fitted on the sampled rows, before the prior correction.
+    fn predict_sampled(&self, block: &FeatureBlock) -> BlockPrediction {
         match &self.kind {
             Fitted::Logistic(m) => {
                 let rows: Vec<usize> = (0..block.valid.len()).filter(|&i| block.valid[i]).collect();
@@ -306,6 +353,29 @@ impl FittedModel {
 
     /// A JSON description for metrics and output metadata.
     pub fn describe(&self) -> serde_json::Value {
+        let mut d = self.describe_kind();
+        if let Some(obj) = d.as_object_mut() {
+            obj.insert("map_values".into(), self.map_values().into());
+            obj.insert("prior_correction".into(), serde_json::to_value(self.prior_correction).unwrap_or_default());
+        }
+        d
+    }
+
+    /// What the values of `prospectivity.tif` are (`metrics.json` `model.map_values`).
+    pub fn map_values(&self) -> &'static str {
+        match (&self.kind, &self.prior_correction) {
+            (Fitted::Wofe(_), _) => "posterior probability per cell (weights of evidence over the whole study area)",
+            (Fitted::Fuzzy(_), _) => "relative favourability in [0, 1], not a probability",
+            (_, Some(_)) => {
+                "probability of a deposit per cell, prior-corrected for the negative sampling (King & Zeng 2001)"
+            }
+            (_, None) => {
+                "relative score: the probability on the sampled training rows, not corrected to the study area"
+            }
+        }
+    }
+
+    fn describe_kind(&self) -> serde_json::Value {
         match &self.kind {
             Fitted::Logistic(m) => m.describe(&self.columns),
             Fitted::Wofe(m) => m.describe(),

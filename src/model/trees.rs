@@ -173,12 +173,7 @@ fn fit_members(settings: &Settings, t: &TrainingSet, idx: &[usize], seed: u64) -
                     max_leaves: m.max_leaves,
                     min_samples_leaf: m.min_samples_leaf.unwrap_or(20),
                     l2_regularization: m.l2_regularization,
-                    // scikit-learn's rule: `auto` is on above 10 000 rows.
-                    n_iter_no_change: match m.early_stopping {
-                        EarlyStopping::On => Some(m.n_iter_no_change),
-                        EarlyStopping::Auto if y.len() > 10_000 => Some(m.n_iter_no_change),
-                        _ => None,
-                    },
+                    n_iter_no_change: early_stopping(m, &y).rounds,
                     validation_fraction: m.validation_fraction,
                 };
                 members.push(Member::Boosting(Boosting::fit(binner, &x, cols, &y, &w, params, bseed)?));
@@ -189,6 +184,51 @@ fn fit_members(settings: &Settings, t: &TrainingSet, idx: &[usize], seed: u64) -
         members.push(Member::Forest(f));
     }
     Ok(members)
+}
+
+/// Fewest deposit rows early stopping must hold out: with fewer, the held-out loss is
+/// decided by one or two deposits and stops the boosting at random (13 deposits and the
+/// default 10 % held out one deposit, and scored a held-out AUC of 0.30).
+pub const MIN_HELD_OUT_DEPOSITS: usize = 10;
+
+/// Whether gradient boosting stops early on rows `y`, and why (for `metrics.json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct EarlyStoppingUse {
+    /// `auto`, `on` or `off`, as configured.
+    pub requested: EarlyStopping,
+    /// Rounds without improvement before stopping (`None`: every round is fitted).
+    pub rounds: Option<usize>,
+    /// Deposit rows the held-out split would keep.
+    pub held_out_deposits: usize,
+    /// Why it is off when it was asked for (`None` when it runs as asked).
+    pub note: Option<String>,
+}
+
+/// scikit-learn's rule (`auto`: on above 10 000 rows), except that early stopping is
+/// switched off when its held-out split would keep fewer than [`MIN_HELD_OUT_DEPOSITS`]
+/// deposit rows (rounded like the split in [`Boosting::fit`]).
+pub fn early_stopping(m: &crate::config::RawModel, y: &[bool]) -> EarlyStoppingUse {
+    let positives = y.iter().filter(|&&v| v).count();
+    let held = ((positives as f64 * m.validation_fraction).round() as usize).min(positives.saturating_sub(1));
+    let asked = match m.early_stopping {
+        EarlyStopping::On => true,
+        EarlyStopping::Auto => y.len() > 10_000,
+        EarlyStopping::Off => false,
+    };
+    let (rounds, note) = if !asked {
+        (None, None)
+    } else if held < MIN_HELD_OUT_DEPOSITS {
+        let note = format!(
+            "early stopping switched off: model.validation_fraction = {} of {positives} deposit rows holds out \
+             {held}, fewer than {MIN_HELD_OUT_DEPOSITS}; every one of the {} rounds is fitted \
+             (set model.early_stopping = \"off\" to silence this, or give more deposits)",
+            m.validation_fraction, m.iterations
+        );
+        (None, Some(note))
+    } else {
+        (Some(m.n_iter_no_change), None)
+    };
+    EarlyStoppingUse { requested: m.early_stopping, rounds, held_out_deposits: held, note }
 }
 
 fn ensemble_predict(members: &[Member], x: &[f64], cols: usize) -> Vec<f64> {

@@ -104,7 +104,7 @@ pub fn count_classes(stack: &FeatureStack, deposits: &Deposits) -> Result<Counts
             format!("evidence `{}`", stack.layers[k].name()),
             format!(
                 "weights of evidence needs integer classes, found the value {v}; \
-                 classify the layer first (or use kind = \"categorical\")"
+                 classify the layer, e.g. `classify = {{ method = \"quantile\", classes = 10 }}` (or use kind = \"categorical\")"
             ),
         )
     };

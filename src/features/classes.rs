@@ -1,0 +1,115 @@
+//! Class names as geologists write them: `classes = ["Granite", 17306]` (text or integer
+//! classes, on `rasterize` and `categorical`), `class_names = { "17306" = "Quartzite" }`
+//! (a name per integer class of a `categorical` raster), and `unmapped = "class" |
+//! "nodata"` (what a `rasterize` layer gives study-area cells outside every polygon).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One class named in `classes`: an integer code or a text name.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum ClassName {
+    /// An integer class.
+    Code(i64),
+    /// A text class (a unit name).
+    Text(String),
+}
+
+impl std::fmt::Display for ClassName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClassName::Code(c) => write!(f, "{c}"),
+            ClassName::Text(t) => write!(f, "{t}"),
+        }
+    }
+}
+
+/// What a `rasterize` layer gives study-area cells that no polygon covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Unmapped {
+    /// A class of their own, named [`UNMAPPED`] (with a warning of how many cells).
+    #[default]
+    Class,
+    /// No data: the cells are left out of training and of the map.
+    Nodata,
+}
+
+/// The name of the class of unmapped ground.
+pub const UNMAPPED: &str = "unmapped";
+
+/// Checks that `class_names`, `unmapped` and `between` sit on the kinds they belong to
+/// and that a `class_names` table has integer keys.
+pub fn check_keys(i: usize, ev: &crate::config::RawEvidence) -> crate::error::Result<()> {
+    use crate::config::EvidenceKind as K;
+    if ev.kind != K::Categorical {
+        ev.refuse_keys_of(i, K::Categorical, [("class_names", ev.class_names.is_some())])?;
+    }
+    if ev.kind != K::Rasterize {
+        ev.refuse_keys_of(i, K::Rasterize, [("unmapped", ev.unmapped.is_some())])?;
+    }
+    if ev.kind != K::Contacts {
+        ev.refuse_keys_of(i, K::Contacts, [("between", ev.between.is_some())])?;
+    }
+    if let Some(t) = &ev.class_names {
+        parse_class_names(t).map_err(|m| crate::error::Error::key(format!("evidence[{i}].class_names"), m))?;
+    }
+    Ok(())
+}
+
+/// The integer codes of `classes` on a `categorical` raster: integers as given, names
+/// looked up in `class_names` (name -> code). Errors name the class that has no code.
+pub fn categorical_codes(
+    classes: &[ClassName],
+    class_names: Option<&BTreeMap<String, String>>,
+) -> std::result::Result<Vec<i64>, String> {
+    classes
+        .iter()
+        .map(|c| match c {
+            ClassName::Code(v) => Ok(*v),
+            ClassName::Text(t) => {
+                let found = class_names.and_then(|m| m.iter().find(|(_, name)| *name == t)).map(|(code, _)| code);
+                match found {
+                    Some(code) => code.parse::<i64>().map_err(|_| format!("class_names key `{code}` is not an integer")),
+                    None => Err(format!(
+                        "`{t}` is a name, but no `class_names` entry gives it a code (e.g. class_names = {{ \"17306\" = \"{t}\" }})"
+                    )),
+                }
+            }
+        })
+        .collect()
+}
+
+/// The codes of a `class_names` table, checked to be integers.
+pub fn parse_class_names(table: &BTreeMap<String, String>) -> std::result::Result<BTreeMap<i64, String>, String> {
+    table
+        .iter()
+        .map(|(k, v)| {
+            k.trim().parse::<i64>().map(|c| (c, v.clone())).map_err(|_| format!("key `{k}` is not an integer class"))
+        })
+        .collect()
+}
+
+/// A feature column name `layer=class`.
+pub fn column(layer: &str, class: &str) -> String {
+    format!("{layer}={class}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_take_their_codes_from_the_table_and_an_unknown_name_is_refused() {
+        let table: BTreeMap<String, String> = [("17306".to_string(), "Quartzite".to_string())].into();
+        let classes = vec![ClassName::Text("Quartzite".into()), ClassName::Code(5)];
+        assert_eq!(categorical_codes(&classes, Some(&table)).unwrap(), vec![17306, 5]);
+        let err = categorical_codes(&[ClassName::Text("Granite".into())], Some(&table)).unwrap_err();
+        assert!(err.contains("`Granite`") && err.contains("class_names"), "{err}");
+        let parsed: Vec<ClassName> =
+            toml::from_str::<BTreeMap<String, Vec<ClassName>>>("c = [\"Granite\", 3]").unwrap()["c"].clone();
+        assert_eq!(parsed, vec![ClassName::Text("Granite".into()), ClassName::Code(3)]);
+    }
+}
