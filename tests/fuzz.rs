@@ -83,8 +83,15 @@ fn grid() -> lode::grid::Grid {
     lode::config::build_grid(&raw).unwrap()
 }
 
+/// A fixed seed: CI runs the same cases every time (a failure is reproducible), and the
+/// corpus's saved regressions are replayed first.
 fn config() -> ProptestConfig {
-    ProptestConfig { cases: 3000, max_shrink_iters: 200, ..ProptestConfig::default() }
+    ProptestConfig {
+        cases: 3000,
+        max_shrink_iters: 200,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(13),
+        ..ProptestConfig::default()
+    }
 }
 
 proptest! {
@@ -108,7 +115,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1500, ..config() })]
+    #![proptest_config(ProptestConfig { cases: 400, ..config() })]
 
     #[test]
     fn mutated_rasters_open_and_read_or_fail_cleanly(
@@ -122,7 +129,7 @@ proptest! {
         if seed.ends_with(".asc") {
             std::fs::copy(src.with_extension("prj"), path.with_extension("prj")).unwrap();
         }
-        read_raster(&path);
+        within(&path, read_raster);
     }
 
     #[test]
@@ -136,17 +143,36 @@ proptest! {
     }
 }
 
+/// Runs `f(path)` on a thread and fails if it takes more than 30 s, keeping the mutant as
+/// `target/fuzz-slow-NAME` to reproduce (a hang must not stall CI silently).
+fn within(path: &Path, f: fn(&Path)) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let p = path.to_path_buf();
+    std::thread::spawn(move || {
+        f(&p);
+        let _ = tx.send(());
+    });
+    if rx.recv_timeout(std::time::Duration::from_secs(30)).is_err() {
+        let keep =
+            common::root().join("target").join(format!("fuzz-slow-{}", path.file_name().unwrap().to_string_lossy()));
+        std::fs::copy(path, &keep).unwrap();
+        panic!("reading a mutated raster took more than 30 s; kept as {}", keep.display());
+    }
+}
+
 /// Opens `path` as lode opens an evidence raster and reads it on its own grid and on the
 /// corpus grid (a warp), at most four windows each.
 fn read_raster(path: &Path) {
     use lode::config::Resampling;
     use lode::io::raster::{BandRef, GridBand};
     let Ok(band) = BandRef::open("evidence[0].path", path, 1) else { return };
+    // A header mutated to claim millions of cells is opened, but not read or warped: a
+    // warp reads the source at full resolution, which is slow by design, not a hang.
+    if band.cols.saturating_mul(band.rows) > 1 << 20 {
+        return;
+    }
     let on = [band.grid(16), grid()];
     for g in on.iter() {
-        if lode::grid::check_counts(g.cols as u64, g.rows as u64, g.block_size).is_err() {
-            continue;
-        }
         let Ok(gb) = GridBand::new(&band, g, Resampling::Auto, false) else { continue };
         for w in g.windows().iter().take(4) {
             let _ = gb.read(g, w);

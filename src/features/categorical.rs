@@ -71,17 +71,19 @@ impl Categorical {
 /// Distinct integer values of the band inside the study area, window by window.
 fn scan_classes(band: &GridBand, grid: &Grid, name: &str, max_classes: usize) -> Result<Vec<i64>> {
     let windows = grid.windows();
-    let too_many = |n: usize| {
+    let too_many = |n: String| {
         Error::input(
             &band.source,
             format!(
-                "evidence `{name}` has {n} or more distinct values, more than max_classes = {max_classes}; \
+                "evidence `{name}` has {n} distinct values, more than max_classes = {max_classes}; \
                  is it continuous (kind = \"raster\")? Otherwise raise max_classes"
             ),
         )
     };
-    // Sets are merged as windows finish and refused as soon as one holds more than
-    // max_classes, so memory stays bounded by max_classes, not by the grid's cells.
+    // Sets are merged as windows finish and the scan stops once one holds more than
+    // grid::MAX_CLASSES (the most max_classes can be), so memory stays bounded by that,
+    // not by the grid's cells, and the count up to it is exact.
+    let cap = crate::grid::MAX_CLASSES;
     let all: BTreeSet<i64> = windows
         .par_iter()
         .progress_with(crate::progress::bar(windows.len() as u64, "classes"))
@@ -100,20 +102,23 @@ fn scan_classes(band: &GridBand, grid: &Grid, name: &str, max_classes: usize) ->
                     set.insert(v as i64);
                 }
             }
-            if set.len() > max_classes {
-                return Err(too_many(set.len()));
+            if set.len() > cap {
+                return Err(too_many(format!("more than {cap}")));
             }
             Ok(set)
         })
         .try_reduce(BTreeSet::new, |mut a, b| {
             a.extend(b);
-            if a.len() > max_classes {
-                return Err(too_many(a.len()));
+            if a.len() > cap {
+                return Err(too_many(format!("more than {cap}")));
             }
             Ok(a)
         })?;
     if all.is_empty() {
         return Err(Error::input(&band.source, format!("evidence `{name}` has no data inside the study area")));
+    }
+    if all.len() > max_classes {
+        return Err(too_many(all.len().to_string()));
     }
     Ok(all.into_iter().collect())
 }
