@@ -1042,7 +1042,7 @@ impl Settings {
 
         validate_trees(&raw.model, &raw.validation)?;
         raw.validation.path = raw.validation.path.as_deref().map(resolve);
-        crate::validation::check_keys(&raw.validation)?;
+        check_validation_keys(&raw.validation)?;
 
         if raw.output.dir.as_os_str().is_empty() {
             return Err(Error::key("output.dir", "is empty; name a folder of its own, e.g. \"out\""));
@@ -1096,6 +1096,31 @@ pub(crate) fn resolve_path(base: &Path, p: &Path) -> PathBuf {
         return p.to_path_buf();
     }
     io::gdal_path(&normalize(&if p.is_absolute() { p.to_path_buf() } else { base.join(p) }))
+}
+
+/// Checks the `[validation]` keys of the `layer` scheme and `origin`.
+fn check_validation_keys(v: &RawValidation) -> Result<()> {
+    let layer = v.kind == ValidationKind::Layer;
+    for (k, set) in [("path", v.path.is_some()), ("attribute", v.attribute.is_some()), ("layer", v.layer.is_some())] {
+        if set && !layer {
+            return Err(Error::key(format!("validation.{k}"), "only applies to `kind = \"layer\"`"));
+        }
+    }
+    if v.origin.is_some() && v.kind != ValidationKind::SpatialBlock {
+        return Err(Error::key("validation.origin", "only applies to `kind = \"spatial_block\"`"));
+    }
+    if let Some(o) = v.origin.filter(|o| !(o[0].is_finite() && o[1].is_finite())) {
+        return Err(Error::key("validation.origin", format!("{o:?} is not a point")));
+    }
+    if layer {
+        let Some(path) = &v.path else {
+            return Err(Error::key("validation.path", "`kind = \"layer\"` needs the fold polygons or raster"));
+        };
+        if !crate::io::exists(path) {
+            return Err(Error::MissingFile { key: "validation.path".into(), path: path.clone() });
+        }
+    }
+    Ok(())
 }
 
 /// Removes `.` and `name/..` pairs without touching the file system, so messages show

@@ -190,8 +190,16 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
         write_report(settings, &metrics, &deposits, found.as_ref(), &looks, &manifest, &mut out)?;
     }
     // The STAC item lists every output written so far (not the manifest, written last).
-    let now = stac::rfc3339(std::time::SystemTime::now());
-    stac::write(settings, &out.staged(), &now, &out.path(stac::ITEM_PATH))?;
+    // Dated by its data, not by the clock, so that reruns stay byte-identical: the newest
+    // modification time of the config and the inputs.
+    let dated = manifest::inputs(&settings.raw)
+        .into_iter()
+        .map(|(_, p)| p)
+        .chain([settings.config_path.clone()])
+        .filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .max()
+        .unwrap_or(std::time::UNIX_EPOCH);
+    stac::write(settings, &out.staged(), &stac::rfc3339(dated), &out.path(stac::ITEM_PATH))?;
     manifest.add_outputs(&out.staged())?;
     out.write_json("manifest.json", &manifest)?;
     let outputs = out.commit()?;

@@ -49,7 +49,12 @@ pub fn install_signal_handlers() -> Result<()> {
                 }
             }
             eprintln!("lode: interrupted ({}); no output written", if sig == SIGINT { "SIGINT" } else { "SIGTERM" });
-            std::process::exit(128 + sig);
+            // `_exit`, not `exit`: the other threads are still inside GDAL, and the exit
+            // handlers (GDAL's driver teardown among them) would pull it from under them
+            // (a SIGTERM during fitting crashed with SIGSEGV). The staging folder is gone
+            // and nothing else needs flushing: stderr is unbuffered.
+            // SAFETY: `_exit` ends the process at once; no Rust state is observed after it.
+            unsafe { libc::_exit(128 + sig) }
         }
     });
     Ok(())

@@ -246,36 +246,6 @@ pub fn write_example(config: &Path) -> Result<usize> {
     Ok(done.len())
 }
 
-/// Errors listing every input file the config at `config_path` names that does not
-/// exist (grid template and mask, labels, every evidence path), all at once.
-pub fn check_inputs_exist(config_path: &Path) -> Result<()> {
-    let Ok(text) = std::fs::read_to_string(config_path) else { return Ok(()) };
-    let Ok(raw) = crate::config::RawConfig::parse(&text, config_path) else { return Ok(()) };
-    let base = config_path.parent().unwrap_or(Path::new("."));
-    let mut inputs: Vec<(String, PathBuf)> = Vec::new();
-    if let Some(t) = &raw.grid.template {
-        inputs.push(("grid.template".into(), t.clone()));
-    }
-    if let Some(m) = &raw.grid.mask {
-        inputs.push(("grid.mask".into(), m.clone()));
-    }
-    if let Some(l) = &raw.labels {
-        inputs.push(("labels.path".into(), l.path.clone()));
-    }
-    for (i, ev) in raw.evidence.iter().enumerate() {
-        inputs.push((format!("evidence[{i}].path ({})", ev.name), ev.path.clone()));
-    }
-    let missing: Vec<String> = inputs
-        .into_iter()
-        .filter(|(_, p)| !base.join(p).exists())
-        .map(|(k, p)| format!("  {k}: {} does not exist", base.join(p).display()))
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    Err(Error::key("inputs", format!("{} input file(s) missing:\n{}", missing.len(), missing.join("\n"))))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,14 +57,22 @@ pub fn redraw(run_dir: &Path, rule: Rule, min_area_km2: Option<f64>) -> Result<R
     match rule {
         Rule::TopPercent(p) => {
             if !(p > 0.0 && p <= 100.0) {
-                return Err(Error::key("--top-percent", format!("{p} is outside (0, 100]")));
+                return Err(Error::InvalidArgument {
+                    name: "top percent".into(),
+                    value: p.to_string(),
+                    message: "is outside (0, 100]".into(),
+                });
             }
             raw.targets.top_percent = Some(p);
             raw.targets.probability = None;
         }
         Rule::Probability(p) => {
             if !p.is_finite() {
-                return Err(Error::key("--probability", format!("{p} is not a number")));
+                return Err(Error::InvalidArgument {
+                    name: "probability".into(),
+                    value: p.to_string(),
+                    message: "is not a number".into(),
+                });
             }
             raw.targets.probability = Some(p);
             raw.targets.top_percent = None;
@@ -72,7 +80,11 @@ pub fn redraw(run_dir: &Path, rule: Rule, min_area_km2: Option<f64>) -> Result<R
     }
     if let Some(a) = min_area_km2 {
         if !(a >= 0.0 && a.is_finite()) {
-            return Err(Error::key("--min-area-km2", format!("{a} must be an area >= 0")));
+            return Err(Error::InvalidArgument {
+                name: "minimum target area in km²".into(),
+                value: a.to_string(),
+                message: "must be an area >= 0".into(),
+            });
         }
         raw.targets.min_area_km2 = a;
     }
@@ -171,7 +183,7 @@ pub fn redraw(run_dir: &Path, rule: Rule, min_area_km2: Option<f64>) -> Result<R
         }
     }
     let entry = serde_json::json!({
-        "lode_version": crate::VERSION,
+        "lode_version": crate::metrics::VERSION,
         "targets": config.targets,
         "summary": t.summary,
         "rewrote": staged.iter().map(|s| s.0.clone()).collect::<Vec<_>>(),

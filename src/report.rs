@@ -493,7 +493,7 @@ pub fn targets_section(t: &Targets) -> String {
 /// The quicklook of a run (`quicklook.png`): the map at `map` in its area classes with
 /// the deposits and the targets, 900 px on the longer side, with its cartography.
 pub fn quicklook(
-    settings: &crate::Settings,
+    settings: &crate::config::Settings,
     classes: &crate::styles::AreaClasses,
     map: &Path,
     deposits: &[[f64; 2]],
@@ -525,9 +525,7 @@ pub fn base64(bytes: &[u8]) -> String {
 }
 
 /// Escapes text for HTML.
-pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
+pub use crate::styles::esc;
 
 pub use crate::metrics::HeldOut;
 

@@ -35,7 +35,7 @@ pub struct AreaClasses {
 
 impl AreaClasses {
     /// The classes of the map at `map` on `grid` (two streamed passes).
-    pub fn of_map(map: &crate::io::cog::MapRaster, grid: &crate::grid::Grid) -> crate::Result<AreaClasses> {
+    pub fn of_map(map: &crate::io::cog::MapRaster, grid: &crate::grid::Grid) -> crate::error::Result<AreaClasses> {
         let (areas, scored_cells) = crate::targets::top_areas(map, grid, &AREA_PERCENTS)?;
         Ok(AreaClasses { areas, scored_cells })
     }
@@ -58,6 +58,11 @@ impl AreaClasses {
         out.push(format!("rest (< {})", self.areas.last().map_or("?".to_string(), |a| short(a.threshold as f64))));
         out
     }
+}
+
+/// `s` escaped for XML and HTML text and attribute values.
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// A threshold with 3 significant digits.
@@ -83,7 +88,7 @@ pub fn prospectivity_qml(classes: &AreaClasses) -> String {
             if i == 0 { "inf".to_string() } else { format!("{}", classes.areas[i - 1].threshold.next_down() as f64) };
         items += &format!(
             "          <item alpha=\"255\" value=\"{value}\" label=\"{}\" color=\"{}\"/>\n",
-            crate::report::esc(&labels[i]),
+            esc(&labels[i]),
             CLASS_COLOURS[i]
         );
     }

@@ -126,32 +126,6 @@ pub fn folds_given(v: &RawValidation, xy: &[[f64; 2]], assignment: &[Option<usiz
         .collect()
 }
 
-/// Checks the `[validation]` keys of the `layer` scheme and `origin`.
-pub fn check_keys(v: &RawValidation) -> crate::error::Result<()> {
-    use crate::error::Error;
-    let layer = v.kind == ValidationKind::Layer;
-    for (k, set) in [("path", v.path.is_some()), ("attribute", v.attribute.is_some()), ("layer", v.layer.is_some())] {
-        if set && !layer {
-            return Err(Error::key(format!("validation.{k}"), "only applies to `kind = \"layer\"`"));
-        }
-    }
-    if v.origin.is_some() && v.kind != ValidationKind::SpatialBlock {
-        return Err(Error::key("validation.origin", "only applies to `kind = \"spatial_block\"`"));
-    }
-    if let Some(o) = v.origin.filter(|o| !(o[0].is_finite() && o[1].is_finite())) {
-        return Err(Error::key("validation.origin", format!("{o:?} is not a point")));
-    }
-    if layer {
-        let Some(path) = &v.path else {
-            return Err(Error::key("validation.path", "`kind = \"layer\"` needs the fold polygons or raster"));
-        };
-        if !crate::io::exists(path) {
-            return Err(Error::MissingFile { key: "validation.path".into(), path: path.clone() });
-        }
-    }
-    Ok(())
-}
-
 /// The fold index of each cell for `kind = "layer"` (fold ids in sorted order), and the
 /// fold ids.
 pub fn fold_ids(

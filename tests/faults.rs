@@ -36,6 +36,13 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         if name == ".lode-lock" {
             continue;
         }
+        // Output subfolders (`stac/`) by their files; lode's own folders (staging, old set) whole.
+        if e.path().is_dir() && !name.starts_with(".lode-") {
+            for (sub, bytes) in snapshot(&e.path()) {
+                m.insert(format!("{name}/{sub}"), bytes);
+            }
+            continue;
+        }
         let bytes = if e.path().is_dir() { b"<dir>".to_vec() } else { std::fs::read(e.path()).unwrap() };
         m.insert(name, bytes);
     }

@@ -310,12 +310,18 @@ fn quiet_prints_nothing_on_success_and_a_closed_pipe_ends_lode_quietly() {
 
 /// Everything in `out` but the timing fields docs/outputs.md lists.
 fn without_timings(out: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(out)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_name() != ".lode-lock")
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
-        .collect();
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for e in std::fs::read_dir(out).unwrap().map(|e| e.unwrap()).filter(|e| e.file_name() != ".lode-lock") {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.path().is_dir() {
+            // Output subfolders (`stac/`) by their files.
+            for s in std::fs::read_dir(e.path()).unwrap().map(|s| s.unwrap()) {
+                files.push((format!("{name}/{}", s.file_name().to_string_lossy()), std::fs::read(s.path()).unwrap()));
+            }
+        } else {
+            files.push((name, std::fs::read(e.path()).unwrap()));
+        }
+    }
     files.sort();
     for (name, bytes) in files.iter_mut() {
         if name.ends_with(".json") {
@@ -323,9 +329,20 @@ fn without_timings(out: &Path) -> Vec<(String, Vec<u8>)> {
             if let Some(o) = v.as_object_mut() {
                 o.remove("timings_s");
             }
-            // The manifest's checksums of the two files that carry the timings.
+            // The manifest's checksums of the two files that carry the timings, and of the
+            // STAC item, which lists their checksums too.
             if let Some(outputs) = v.get_mut("outputs").and_then(|o| o.as_array_mut()) {
-                outputs.retain(|o| o[0] != "metrics.json" && o[0] != "report.html");
+                outputs.retain(|o| o[0] != "metrics.json" && o[0] != "report.html" && o[0] != "stac/item.json");
+            }
+            // The STAC item's size and checksum of those two files.
+            if let Some(assets) = v.get_mut("assets").and_then(|a| a.as_object_mut()) {
+                for a in assets.values_mut() {
+                    if a["title"] == "metrics.json" || a["title"] == "report.html" {
+                        let a = a.as_object_mut().unwrap();
+                        a.remove("file:checksum");
+                        a.remove("file:size");
+                    }
+                }
             }
             *bytes = serde_json::to_vec(&v).unwrap();
         }

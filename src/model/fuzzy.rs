@@ -4,7 +4,7 @@
 //! value per class), and the memberships are combined by fuzzy AND, OR, algebraic
 //! product, algebraic sum or gamma (An et al. 1991; Bonham-Carter 1994).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +43,7 @@ pub enum MembershipFn {
     /// One membership per class.
     Classes {
         /// Class -> membership.
-        values: HashMap<i64, f64>,
+        values: BTreeMap<i64, f64>,
         /// Membership of other classes.
         default: f64,
     },
@@ -194,7 +194,7 @@ pub fn membership(
         Membership::Classes => {
             let given =
                 f.values.as_ref().ok_or_else(|| Error::key(key("values"), "is required by membership `classes`"))?;
-            let mut values = HashMap::new();
+            let mut values = BTreeMap::new();
             for (class, &m) in given {
                 let named = names.and_then(|n| n.iter().find(|(n, _)| n == class)).map(|(_, c)| *c);
                 let c: i64 = match (named, class.parse::<i64>(), names) {
@@ -362,7 +362,7 @@ mod tests {
         assert!((large.of_value(200.0) - 1.0 / (1.0 + 0.5f64.powi(5))).abs() < 1e-15);
         let small = MembershipFn::Small { midpoint: 100.0, spread: 2.0 };
         assert!((small.of_value(200.0) - 0.2).abs() < 1e-15);
-        let classes = MembershipFn::Classes { values: HashMap::from([(3, 0.7)]), default: 0.1 };
+        let classes = MembershipFn::Classes { values: BTreeMap::from([(3, 0.7)]), default: 0.1 };
         assert_eq!((classes.of_value(3.0), classes.of_value(4.0)), (0.7, 0.1));
     }
 }

@@ -7,7 +7,7 @@
 //! counts of the fold's training rows (deposit cells and sampled negative cells, each
 //! negative standing for its share of the study area) and scored on its held-out rows.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
@@ -120,7 +120,7 @@ struct WofeLayer {
     /// Classes forming the favourable pattern of a binary generalisation.
     pattern: Option<Vec<i64>>,
     /// Class -> index into `weights`.
-    lookup: HashMap<i64, usize>,
+    lookup: BTreeMap<i64, usize>,
     /// Distinct generalised weights `(WEIGHT, W_STD)`.
     weights: Vec<LayerWeight>,
     /// Area share of each entry of `weights`, for the missing-data variance.
@@ -382,14 +382,14 @@ impl Wofe {
     }
 
     /// Counts study-area cells per unique condition (tuple of generalised weights).
-    fn unique_conditions(&self, stack: &FeatureStack) -> Result<HashMap<Vec<Option<usize>>, u64>> {
+    fn unique_conditions(&self, stack: &FeatureStack) -> Result<BTreeMap<Vec<Option<usize>>, u64>> {
         let windows = stack.grid.windows();
         windows
             .par_iter()
             .progress_with(crate::progress::bar(windows.len() as u64, "conditions"))
-            .map(|w| -> Result<HashMap<Vec<Option<usize>>, u64>> {
+            .map(|w| -> Result<BTreeMap<Vec<Option<usize>>, u64>> {
                 let block = stack.compute(w)?;
-                let mut m = HashMap::new();
+                let mut m = BTreeMap::new();
                 for i in 0..w.len() {
                     if block.in_study[i] {
                         let key: Vec<Option<usize>> =
@@ -399,7 +399,7 @@ impl Wofe {
                 }
                 Ok(m)
             })
-            .try_reduce(HashMap::new, |mut a, b| {
+            .try_reduce(BTreeMap::new, |mut a, b| {
                 for (k, v) in b {
                     *a.entry(k).or_insert(0) += v;
                 }
@@ -524,7 +524,7 @@ fn generalised_layer(
 ) -> WofeLayer {
     let mut weights: Vec<LayerWeight> = Vec::new();
     let mut cells: Vec<f64> = Vec::new();
-    let mut by_class: HashMap<i64, usize> = HashMap::new();
+    let mut by_class: BTreeMap<i64, usize> = BTreeMap::new();
     let index_of = |w: LayerWeight, weights: &mut Vec<LayerWeight>, cells: &mut Vec<f64>| {
         weights.iter().position(|x| x.weight == w.weight && x.w_std == w.w_std).unwrap_or_else(|| {
             weights.push(w);
@@ -548,7 +548,7 @@ fn generalised_layer(
                     let idx = if classes.contains(&c) { inside } else { outside };
                     idx.map(|i| (c, i))
                 })
-                .collect::<HashMap<_, _>>()
+                .collect::<BTreeMap<_, _>>()
         }
         None => by_class,
     };
