@@ -253,11 +253,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             if let Some(t) = &m.targets {
                 println!(
-                    "  targets: {} areas of at least {} km² from {} cells scoring >= {:.4} ({} = {})",
+                    "  targets: {} areas of at least {} km² from {} cells scoring >= {} ({} = {})",
                     t.polygons - t.dropped_small,
                     t.min_area_km2,
                     t.target_cells,
-                    t.threshold,
+                    lode::styles::short(t.threshold),
                     t.rule,
                     t.rule_value
                 );
@@ -296,11 +296,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("lode targets {}", run_dir.display()))?;
             let t = &r.targets.summary;
             println!(
-                "  targets: {} areas of at least {} km² from {} cells scoring >= {:.4} ({} = {}), {} without a known deposit",
+                "  targets: {} areas of at least {} km² from {} cells scoring >= {} ({} = {}), {} without a known deposit",
                 r.targets.targets.len(),
                 t.min_area_km2,
                 t.target_cells,
-                t.threshold,
+                lode::styles::short(t.threshold),
                 t.rule,
                 t.rule_value,
                 t.greenfield
