@@ -202,14 +202,7 @@ pub fn read_columns(
                     layer: layer.into(),
                     message: e.to_string(),
                 })?;
-                Ok(Some(match v {
-                    None => Attr::Null,
-                    Some(FieldValue::IntegerValue(v)) => Attr::Int(v as i64),
-                    Some(FieldValue::Integer64Value(v)) => Attr::Int(v),
-                    Some(FieldValue::RealValue(v)) => Attr::Real(v),
-                    Some(FieldValue::StringValue(v)) => Attr::Text(v),
-                    Some(other) => Attr::Text(format!("{other:?}")),
-                }))
+                Ok(Some(Attr::from(v)))
             })
             .collect::<Result<Vec<_>>>()?;
         out.push(row);

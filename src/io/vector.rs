@@ -72,6 +72,21 @@ pub enum Attr {
     Null,
 }
 
+impl From<Option<FieldValue>> for Attr {
+    /// An OGR field's value: integers, reals and text as they are, an unset or null field
+    /// as [`Attr::Null`], any other type (dates, lists) as its text.
+    fn from(v: Option<FieldValue>) -> Attr {
+        match v {
+            None => Attr::Null,
+            Some(FieldValue::IntegerValue(v)) => Attr::Int(v as i64),
+            Some(FieldValue::Integer64Value(v)) => Attr::Int(v),
+            Some(FieldValue::RealValue(v)) => Attr::Real(v),
+            Some(FieldValue::StringValue(v)) => Attr::Text(v),
+            Some(other) => Attr::Text(format!("{other:?}")),
+        }
+    }
+}
+
 impl std::fmt::Display for Attr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -306,16 +321,7 @@ impl LayerRef {
             };
             let values = field_idx
                 .iter()
-                .map(|&i| {
-                    Ok(match feature.field(i).map_err(|e| err(e.to_string()))? {
-                        None => Attr::Null,
-                        Some(FieldValue::IntegerValue(v)) => Attr::Int(v as i64),
-                        Some(FieldValue::Integer64Value(v)) => Attr::Int(v),
-                        Some(FieldValue::RealValue(v)) => Attr::Real(v),
-                        Some(FieldValue::StringValue(v)) => Attr::Text(v),
-                        Some(other) => Attr::Text(format!("{other:?}")),
-                    })
-                })
+                .map(|&i| Ok(Attr::from(feature.field(i).map_err(|e| err(e.to_string()))?)))
                 .collect::<Result<Vec<_>>>()?;
             out.push((geometry, values));
         }
