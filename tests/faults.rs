@@ -22,6 +22,16 @@ fn logistic(dir: &Path, out: &Path) -> PathBuf {
     shipped_config(dir, "cloncurry.toml", out, "report = false\n")
 }
 
+/// A finished logistic run in `dir/out`: the folder, its config and its snapshot.
+fn finished_logistic_run(dir: &Path) -> (PathBuf, PathBuf, BTreeMap<String, Vec<u8>>) {
+    let out = dir.join("out");
+    let config = logistic(dir, &out);
+    let o = lode(&["-q", "run", config.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = snapshot(&out);
+    (out, config, before)
+}
+
 /// The shipped weights-of-evidence config writing to `out`.
 fn wofe(dir: &Path, out: &Path) -> PathBuf {
     shipped_config(dir, "cloncurry-wofe.toml", out, "")
@@ -118,11 +128,7 @@ fn kill(child: &Child, signal: i32) {
 #[test]
 fn signals_at_each_stage_leave_the_previous_outputs_whole_and_no_staging_after_the_next_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out");
-    let config = logistic(tmp.path(), &out);
-    let o = lode(&["-q", "run", config.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let before = snapshot(&out);
+    let (out, config, before) = finished_logistic_run(tmp.path());
 
     // (signal, where: a stage's log line, None = as soon as the staging folder exists).
     // "fit:" is logged when fitting ends and prediction starts; "evaluate:" when the
@@ -205,11 +211,7 @@ fn a_run_into_another_model_kinds_outputs_replaces_them_whole_and_keeps_the_user
 #[test]
 fn a_full_disk_fails_clearly_and_keeps_the_previous_outputs() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out");
-    let config = logistic(tmp.path(), &out);
-    let o = lode(&["-q", "run", config.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let before = snapshot(&out);
+    let (out, config, before) = finished_logistic_run(tmp.path());
     // No file may grow past 512 KiB: the maps cannot be written.
     let o = Command::new("bash")
         .args(["-c", &format!("ulimit -f 512 && exec {} -q run {}", env!("CARGO_BIN_EXE_lode"), config.display())])
@@ -227,11 +229,7 @@ fn a_full_disk_fails_clearly_and_keeps_the_previous_outputs() {
 #[test]
 fn a_read_only_output_folder_fails_clearly_and_is_left_as_it_was() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out");
-    let config = logistic(tmp.path(), &out);
-    let o = lode(&["-q", "run", config.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let before = snapshot(&out);
+    let (out, config, before) = finished_logistic_run(tmp.path());
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
