@@ -20,9 +20,6 @@ pub struct PredictSummary {
     pub scored_cells: u64,
     /// Study-area cells left as nodata because some evidence layer has no data there.
     pub cells_without_evidence: u64,
-    /// Largest value of the first map (`prospectivity.tif`), 0 when no cell is scored:
-    /// the top of the colour ramp of its style and quicklook.
-    pub max_value: f64,
 }
 
 /// Predicts every window into `writers`, one per output map of the model, in order.
@@ -49,11 +46,6 @@ pub fn predict_map(stack: &FeatureStack, model: &FittedModel, writers: &mut [Map
             summary.study_area_cells += study;
             summary.scored_cells += scored;
             summary.cells_without_evidence += study - scored;
-            if let Some(first) = prediction.maps.first() {
-                for (&v, _) in first.iter().zip(&prediction.valid).filter(|(_, &ok)| ok) {
-                    summary.max_value = summary.max_value.max(v as f64);
-                }
-            }
             bar.inc(1);
         }
     }
