@@ -767,6 +767,34 @@ pub struct RawOutput {
     /// Write the pictures (`quicklook.png`, `roc.png`, `success_rate.png`) and `report.html`. Default true.
     #[serde(default = "default_true")]
     pub report: bool,
+    /// Write evidence layers as put on the grid (`evidence/<name>.tif`, see
+    /// `evidence_out`): `true` for all, or a list of layer names. Default false (left out
+    /// of the settings checksum while off, so older runs keep theirs).
+    #[serde(default, skip_serializing_if = "EvidenceSelection::is_off")]
+    pub evidence: EvidenceSelection,
+}
+
+/// `output.evidence`: which evidence layers are written as rasters.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum EvidenceSelection {
+    /// All (`true`) or none (`false`).
+    All(bool),
+    /// The layers named.
+    Layers(Vec<String>),
+}
+
+impl Default for EvidenceSelection {
+    fn default() -> Self {
+        EvidenceSelection::All(false)
+    }
+}
+
+impl EvidenceSelection {
+    /// No layer is written.
+    pub fn is_off(&self) -> bool {
+        matches!(self, EvidenceSelection::All(false))
+    }
 }
 
 /// Longest `project.name` accepted, in bytes.

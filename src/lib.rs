@@ -40,6 +40,7 @@ pub mod config;
 pub mod coverage;
 pub mod error;
 pub mod evaluate;
+pub mod evidence_out;
 pub mod features;
 pub mod grid;
 pub mod io;
@@ -120,6 +121,7 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
     if saved.is_none() {
         model::check(settings)?;
     }
+    evidence_out::selected(settings)?;
     let mut clock = Stopwatch::new();
     output::check_dir(settings)?;
     let mut out = output::Staging::new(&settings.output.dir)?;
@@ -155,6 +157,7 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
         None
     };
 
+    evidence_out::write(settings, &stack, &mut out)?;
     let warnings = evaluate::run_warnings(evaluation.auc, &fit.report);
     let metrics = Metrics {
         lode_version: VERSION.to_string(),
@@ -433,6 +436,7 @@ pub fn validate(config_path: &Path) -> Result<ValidationReport> {
     }
     let settings = Settings::load(config_path)?;
     model::check(&settings)?;
+    evidence_out::selected(&settings)?;
     output::check_dir(&settings)?;
     let deposits = Deposits::load(&settings)?;
     let stack = FeatureStack::prepare(&settings)?;
@@ -520,7 +524,12 @@ fn single_raster_settings(raster: &Path, deposits: &Path, mask: Option<&Path>) -
         evidence: vec![evidence],
         model: config::RawModel::default(),
         validation: config::RawValidation::default(),
-        output: config::RawOutput { dir: PathBuf::from("."), compression: config::Compression::Deflate, report: false },
+        output: config::RawOutput {
+            dir: PathBuf::from("."),
+            compression: config::Compression::Deflate,
+            report: false,
+            evidence: Default::default(),
+        },
         targets: config::RawTargets::default(),
     };
     let cwd = std::env::current_dir().map_err(|e| Error::key("working directory", e.to_string()))?;

@@ -37,6 +37,7 @@ fn kind_of(name: &str) -> Option<(&'static str, &'static [&'static str], bool)> 
         "json" if name == "metrics.json" || name == "model.json" => ("application/json", &["metadata"][..], false),
         "csv" => ("text/csv", &["metadata"][..], false),
         "qml" => ("text/xml", &["style"][..], false),
+        "xml" if name.ends_with(".tif.aux.xml") => ("application/xml", &["metadata"][..], false),
         _ => return None,
     })
 }
@@ -94,7 +95,7 @@ pub fn item(settings: &Settings, files: &[(String, PathBuf)], datetime: &str) ->
         let (size, sha) = crate::manifest::sha256_file(path)?;
         // The maps and the targets by their stem, every other file by its name.
         let key = match name.rsplit_once('.') {
-            Some((stem, "tif" | "gpkg")) => stem.to_string(),
+            Some((stem, "tif" | "gpkg")) => stem.replace('/', "-"),
             _ => name.replace(['.', '/'], "-"),
         };
         let mut a = json!({
@@ -105,10 +106,16 @@ pub fn item(settings: &Settings, files: &[(String, PathBuf)], datetime: &str) ->
             "file:size": size,
             "file:checksum": format!("1220{sha}"),
         });
+        // A class map (evidence with class names, in the `.aux.xml` beside it) is Int32.
+        let classes = files.iter().any(|(n, _)| *n == format!("{name}.aux.xml"));
         if raster {
+            let (data_type, nodata) = match classes {
+                true => ("int32", crate::io::class_map::CLASS_NODATA as f64),
+                false => ("float32", crate::io::cog::NODATA as f64),
+            };
             a["raster:bands"] = json!([{
-                "data_type": "float32",
-                "nodata": crate::io::cog::NODATA as f64,
+                "data_type": data_type,
+                "nodata": nodata,
                 "sampling": "area",
                 "spatial_resolution": grid.cell_width(),
             }]);

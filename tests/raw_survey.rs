@@ -1129,3 +1129,149 @@ fn fuzzy_memberships_name_text_classes() {
     }
     assert!(n > 1000, "{n} cells of Unit-585");
 }
+
+/// `(value)` per cell of a single-band raster by `gdal_translate -of XYZ`, `None` at `nodata`.
+fn xyz_nodata(path: &Path, nodata: f64) -> Vec<Option<f64>> {
+    let out = tool("gdal_translate", &["-q", "-of", "XYZ", path.to_str().unwrap(), "/vsistdout/"]);
+    out.lines()
+        .map(|l| {
+            let v: f64 = l.split_whitespace().nth(2).unwrap().parse().unwrap();
+            (v != nodata).then_some(v)
+        })
+        .collect()
+}
+
+/// The raster attribute table of band 1 as `gdalinfo -json` shows it: code -> class name.
+fn rat_of(path: &Path) -> std::collections::BTreeMap<i64, String> {
+    let info = gdalinfo(path, &[]);
+    let rat = &info["rat"];
+    assert_eq!(rat["tableType"], "thematic", "{info}");
+    let names: Vec<&str> = rat["fieldDefn"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Value", "Class"]);
+    rat["row"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["f"][0].as_i64().unwrap(), r["f"][1].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[test]
+fn evidence_rasters_name_every_class_in_their_attribute_table_and_style_and_equal_the_features() {
+    let fx = Fixture::build();
+    fx.preprocess();
+    let evidence = r#"
+[[evidence]]
+name = "lith"
+kind = "rasterize"
+path = "lithology.gpkg"
+attribute = "unit"
+
+[[evidence]]
+name = "d2b"
+kind = "raster"
+path = "d2b.tif"
+classify = { method = "breaks", breaks = [500.0, 2000.0, 5000.0] }
+
+[[evidence]]
+name = "d2b_m"
+kind = "raster"
+path = "d2b.tif"
+
+[[evidence]]
+name = "cu"
+kind = "interpolate"
+path = "geochem.geojson"
+attribute = "cu_ppm"
+transform = "log"
+zeros = "half_min"
+"#;
+    let text = std::fs::read_to_string(fx.config("ev", evidence)).unwrap();
+    // A name that is no layer is refused by `validate`, naming the key and the name.
+    let bad = write(
+        fx.dir.path(),
+        "bad.toml",
+        &text.replace("report = false\n", "report = false\nevidence = [\"lith\", \"nope\"]\n"),
+    );
+    let o = lode(&["validate", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("output.evidence") && stderr(&o).contains("`nope`"), "{}", stderr(&o));
+    let config =
+        write(fx.dir.path(), "ev.toml", &text.replace("report = false\n", "report = false\nevidence = true\n"));
+    run_ok(&config);
+    let out = fx.dir.path().join("out-ev");
+    // lode's own features, cell by cell: the one-hot column set and each layer's value.
+    let settings = lode::Settings::load(&config).unwrap();
+    let stack = lode::features::FeatureStack::prepare(&settings).unwrap();
+    let grid = &stack.grid;
+    let mut unit = vec![None; grid.len()];
+    let mut values = vec![vec![f64::NAN; grid.len()]; 3];
+    for w in grid.windows() {
+        let b = stack.compute(&w).unwrap();
+        for i in 0..w.len() {
+            let g = grid.index(w.cell(i));
+            let lith = stack.spans[0].clone();
+            unit[g] =
+                lith.clone().find(|&c| b.values[[i, c]] == 1.0).map(|c| stack.columns[c]["lith=".len()..].to_string());
+            for (k, v) in values.iter_mut().enumerate() {
+                v[g] = if b.layer_valid[[i, k + 1]] { b.values[[i, stack.spans[k + 1].start]] } else { f64::NAN };
+            }
+        }
+    }
+    // lith: every cell's code names (in the attribute table GDAL reads) the unit lode encoded.
+    let lith = out.join("evidence/lith.tif");
+    assert_eq!(gdalinfo(&lith, &[])["bands"][0]["type"], "Int32");
+    let rat = rat_of(&lith);
+    let encoded: std::collections::BTreeSet<String> =
+        stack.columns[stack.spans[0].clone()].iter().map(|c| c["lith=".len()..].to_string()).collect();
+    assert_eq!(rat.values().cloned().collect::<std::collections::BTreeSet<_>>(), encoded);
+    assert!(encoded.contains("unmapped") && encoded.contains("Unit-585"), "{encoded:?}");
+    let codes = xyz_nodata(&lith, i32::MIN as f64);
+    assert_eq!(codes.len(), grid.len());
+    for (g, c) in codes.iter().enumerate() {
+        let named = c.map(|c| rat[&(c as i64)].clone());
+        assert_eq!(named, unit[g], "cell {g}");
+    }
+    // The .qml names every class (a paletted style), with the code of the table.
+    let qml = std::fs::read_to_string(out.join("evidence/lith.qml")).unwrap();
+    assert!(qml.contains("type=\"paletted\""));
+    for (code, name) in &rat {
+        assert!(qml.contains(&format!("value=\"{code}\" ")) && qml.contains(&format!("label=\"{name}\"")), "{name}");
+    }
+    // classify: class numbers named by their break intervals, each holding the raw distance.
+    let d2b = out.join("evidence/d2b.tif");
+    let rat = rat_of(&d2b);
+    let want: Vec<String> = ["(-inf, 500)", "[500, 2000)", "[2000, 5000)", "[5000, inf)"].map(String::from).to_vec();
+    assert_eq!(rat.keys().copied().collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert_eq!(rat.values().cloned().collect::<Vec<_>>(), want);
+    let classes = xyz_nodata(&d2b, i32::MIN as f64);
+    let bounds = [f64::NEG_INFINITY, 500.0, 2000.0, 5000.0, f64::INFINITY];
+    let mut seen = [0usize; 4];
+    for (g, c) in classes.iter().enumerate() {
+        let c = c.unwrap_or_else(|| panic!("cell {g} without a class"));
+        assert_eq!(c, values[0][g], "cell {g}");
+        let k = c as usize;
+        let raw = values[1][g];
+        assert!(bounds[k - 1] <= raw && raw < bounds[k], "cell {g}: {raw} in class {k} `{}`", rat[&(k as i64)]);
+        seen[k - 1] += 1;
+    }
+    assert!(seen.iter().all(|&n| n > 0), "{seen:?}");
+    assert!(std::fs::read_to_string(out.join("evidence/d2b.qml")).unwrap().contains("label=\"[500, 2000)\""));
+    // Continuous: the float32 values of the features (after the log), a pseudocolour style.
+    let cu = xyz_nodata(&out.join("evidence/cu.tif"), -9999.0);
+    for (g, v) in cu.iter().enumerate() {
+        let f = values[2][g];
+        assert_eq!(*v, (!f.is_nan()).then_some(f as f32 as f64), "cell {g}");
+    }
+    assert!(std::fs::read_to_string(out.join("evidence/cu.qml")).unwrap().contains("singlebandpseudocolor"));
+    assert!(!out.join("evidence/cu.tif.aux.xml").exists(), "a continuous layer has no class table");
+    // Listed in the manifest and the STAC item like every output (class maps as int32).
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    for f in ["evidence/lith.tif", "evidence/lith.tif.aux.xml", "evidence/lith.qml", "evidence/cu.tif"] {
+        assert!(manifest.contains(&format!("\"{f}\"")), "{f} not in the manifest");
+    }
+    let item: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("stac/item.json")).unwrap()).unwrap();
+    assert_eq!(item["assets"]["evidence-lith"]["raster:bands"][0]["data_type"], "int32");
+    assert_eq!(item["assets"]["evidence-cu"]["raster:bands"][0]["data_type"], "float32");
+}

@@ -79,6 +79,11 @@ pub trait Evidence: Send + Sync + std::fmt::Debug {
     fn class_names(&self) -> Option<Vec<String>> {
         None
     }
+    /// For a continuous layer classified into class numbers (`classify`), each number
+    /// and its interval (`[100, 500)`): the category names of its evidence raster.
+    fn value_classes(&self) -> Option<Vec<(i64, String)>> {
+        None
+    }
 }
 
 /// Prepares one evidence layer: warps rasters, loads vectors, finds classes.

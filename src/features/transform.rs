@@ -208,6 +208,24 @@ pub fn quantile_breaks(sorted: &[f64], classes: usize) -> Vec<f64> {
     out
 }
 
+/// The class numbers of `breaks` (see [`class_of`]) with their intervals: class 1 is
+/// `(-inf, b1)`, class `k` is `[b(k-1), b(k))`, the last `[b(n-1), inf)`.
+pub fn interval_names(breaks: &[f64]) -> Vec<(i64, String)> {
+    let bound = |k: usize| -> String {
+        match k {
+            0 => "-inf".into(),
+            k if k > breaks.len() => "inf".into(),
+            k => format!("{}", breaks[k - 1]),
+        }
+    };
+    (1..=breaks.len() + 1)
+        .map(|k| {
+            let open = if k == 1 { "(" } else { "[" };
+            (k as i64, format!("{open}{}, {})", bound(k - 1), bound(k)))
+        })
+        .collect()
+}
+
 /// A layer with its transform and classification applied.
 #[derive(Debug)]
 pub struct Transformed {
@@ -398,6 +416,10 @@ impl Evidence for Transformed {
         Ok(b)
     }
 
+    fn value_classes(&self) -> Option<Vec<(i64, String)>> {
+        self.breaks.as_deref().map(interval_names)
+    }
+
     fn describe(&self) -> String {
         let mut d = self.inner.describe();
         if let Some(t) = self.params.transform {
@@ -429,6 +451,8 @@ mod tests {
         let classes: Vec<usize> =
             [1.0, 3.0, 4.9, 5.0, 8.0, 9.0].iter().map(|&x| class_of(&[3.0, 5.0, 8.0], x)).collect();
         assert_eq!(classes, vec![1, 2, 2, 3, 4, 4]);
+        let names: Vec<String> = interval_names(&[3.0, 5.0]).into_iter().map(|(_, n)| n).collect();
+        assert_eq!(names, vec!["(-inf, 3)", "[3, 5)", "[5, inf)"]);
         // Tied data: fewer breaks, never two equal.
         assert_eq!(quantile_breaks(&[1.0, 1.0, 1.0, 2.0], 4), vec![1.0]);
     }

@@ -5,6 +5,7 @@
 //!
 //! [`Window`]: crate::grid::Window
 
+pub mod class_map;
 pub mod cog;
 pub mod polygons;
 pub mod raster;
