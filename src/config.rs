@@ -415,8 +415,8 @@ pub struct RawWofeLayer {
     /// the class of maximum contrast).
     pub threshold: Option<f64>,
     /// For categorical: the classes that form the favourable pattern (binary
-    /// generalisation) instead of one weight per class.
-    pub classes: Option<Vec<i64>>,
+    /// generalisation) instead of one weight per class: codes or class names.
+    pub classes: Option<Vec<crate::features::classes::ClassName>>,
     /// A class value that stands for missing data (weight 0, missing-data variance).
     pub missing: Option<i64>,
 }

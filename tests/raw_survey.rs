@@ -1275,3 +1275,36 @@ zeros = "half_min"
     assert_eq!(item["assets"]["evidence-lith"]["raster:bands"][0]["data_type"], "int32");
     assert_eq!(item["assets"]["evidence-cu"]["raster:bands"][0]["data_type"], "float32");
 }
+
+#[test]
+fn wofe_classes_take_unit_names_and_a_name_that_is_no_class_of_the_layer_is_refused_naming_both() {
+    let fx = Fixture::build();
+    let table = |classes: &str| {
+        format!(
+            "[[evidence]]\nname = \"lith\"\nkind = \"rasterize\"\npath = \"lithology.gpkg\"\nattribute = \"unit\"\nwofe = {{ classes = {classes} }}\n\n[model]\nkind = \"wofe\"\n"
+        )
+    };
+    // The codes lode gives the two units, through the library.
+    let named = fx.config("wofe-names", &table("[\"Unit-585\", \"unmapped\"]"));
+    let settings = lode::Settings::load(&named).unwrap();
+    let stack = lode::features::FeatureStack::prepare(&settings).unwrap();
+    let (codes, names) = (stack.layers[0].class_codes().unwrap(), stack.layers[0].class_names().unwrap());
+    let code = |n: &str| codes[names.iter().position(|m| m == n).unwrap()];
+    let coded = fx.config("wofe-codes", &table(&format!("[{}, {}]", code("Unit-585"), code("unmapped"))));
+    run_ok(&named);
+    run_ok(&coded);
+    let (a, b) = (metrics(&fx.dir.path().join("out-wofe-names")), metrics(&fx.dir.path().join("out-wofe-codes")));
+    assert_eq!(a["fit"]["layers"], b["fit"]["layers"], "names and their codes give the same generalisation");
+    let weights = std::fs::read_to_string(fx.dir.path().join("out-wofe-names/weights_lith.csv")).unwrap();
+    assert_eq!(weights, std::fs::read_to_string(fx.dir.path().join("out-wofe-codes/weights_lith.csv")).unwrap());
+    // A name that is not a unit of the layer: the layer, the key and the name.
+    let o = lode(&["run", fx.config("wofe-bad", &table("[\"Granite\"]")).to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("evidence `lith`.wofe.classes")
+            && err.contains("`Granite` is not a class of layer `lith`")
+            && err.contains("`Unit-585`"),
+        "{err}"
+    );
+}

@@ -92,6 +92,36 @@ pub fn parse_class_names(table: &BTreeMap<String, String>) -> std::result::Resul
         .collect()
 }
 
+/// The codes of `classes` (codes or names) on the prepared `layer`: a code as given, a
+/// name looked up among the layer's class names (one-hot layers: the unit name, a
+/// `class_names` entry or `unmapped`; classified layers: the interval `[100, 500)`).
+/// Errors name the class that is not one of the layer's and list the layer's classes.
+pub fn resolve_codes(
+    layer: &dyn crate::features::Evidence,
+    classes: &[ClassName],
+) -> std::result::Result<Vec<i64>, String> {
+    let named: Vec<(i64, String)> = match (layer.class_codes(), layer.class_names()) {
+        (Some(codes), Some(names)) => codes.into_iter().zip(names).collect(),
+        _ => layer.value_classes().unwrap_or_default(),
+    };
+    classes
+        .iter()
+        .map(|c| match c {
+            ClassName::Code(v) => Ok(*v),
+            ClassName::Text(t) => named.iter().find(|(_, n)| n == t).map(|(code, _)| *code).ok_or_else(|| match named
+                .is_empty()
+            {
+                true => format!("`{t}` is a name, but layer `{}` has no named classes: give class codes", layer.name()),
+                false => format!(
+                    "`{t}` is not a class of layer `{}` (its classes: {})",
+                    layer.name(),
+                    named.iter().map(|(_, n)| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                ),
+            }),
+        })
+        .collect()
+}
+
 /// A feature column name `layer=class`.
 pub fn column(layer: &str, class: &str) -> String {
     format!("{layer}={class}")

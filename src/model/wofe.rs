@@ -164,7 +164,11 @@ impl Wofe {
             let class_counts = counts.class_counts(k);
             check_generalisation(ev, Some(method))?;
             let (table, pattern) = match (&ev.wofe.classes, ev.wofe.threshold) {
-                (Some(classes), _) => (binary_table(&class_counts, classes, &params)?, Some(classes.clone())),
+                (Some(classes), _) => {
+                    let codes = crate::features::classes::resolve_codes(stack.layers[k].as_ref(), classes)
+                        .map_err(|m| Error::key(key("classes"), m))?;
+                    (binary_table(&class_counts, &codes, &params)?, Some(codes))
+                }
                 (None, threshold) => {
                     let mut table = weights_table(&class_counts, &params)?;
                     if let Some(t) = threshold {
