@@ -258,9 +258,23 @@ impl Fixture {
                 &spat[1],
                 &spat[2],
                 &spat[3],
-                &p("deposits.geojson"),
+                &p("deposits-crs.geojson"),
                 deposits.to_str().unwrap(),
             ],
+        );
+        // As a field GPS export holds them: metres, and no CRS in the file (a GeoJSON
+        // without `crs` reads as WGS84 degrees), so the config has to give `labels.crs`.
+        let mut d: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p("deposits-crs.geojson")).unwrap()).unwrap();
+        assert!(d.as_object_mut().unwrap().remove("crs").is_some(), "ogr2ogr wrote the CRS");
+        write(fx.dir.path(), "deposits.geojson", &d.to_string());
+        // Structures with attribute classes: the boundaries of the real lithology
+        // polygons as faults, of `type` `thrust` (polygons of units below 5000) or
+        // `normal`; the model takes the thrusts only (`where`).
+        tool(
+            "ogr2ogr",
+            &["-q", "-f", "GPKG", "-nlt", "MULTILINESTRING", "-nln", "faults", &p("faults.gpkg"), &p("poly.gpkg"), "-dialect", "sqlite", "-sql",
+              "SELECT CASE WHEN stratno < 5000 THEN 'thrust' ELSE 'normal' END AS type, CastToMultiLineString(ST_Boundary(geom)) AS geom FROM litho"],
         );
         // Geochemistry: a 2 km lattice, text values, some `0` and some `<0.5`.
         let mut features = Vec::new();
@@ -399,6 +413,8 @@ impl Fixture {
                 &sql,
             ],
         );
+        tool("ogr2ogr", &["-q", "-f", "GPKG", "-a_srs", "EPSG:7845", &p("deposits.gpkg"), &p("deposits.geojson")]);
+        tool("ogr2ogr", &["-q", "-f", "GPKG", "-where", "type = 'thrust'", &p("thrusts.gpkg"), &p("faults.gpkg")]);
         let d2b = cloncurry("Dist2Breccia.tif");
         let mut args = vec!["-q", "-srcwin"];
         args.extend(SRCWIN);
@@ -436,6 +452,7 @@ template = "grid.tif"
 
 [labels]
 path = "deposits.geojson"
+crs = "EPSG:7845"
 negative_buffer = 1000.0
 
 {evidence}
@@ -484,6 +501,12 @@ name = "d2b"
 kind = "raster"
 path = "D2B"
 transform = "log1p"
+
+[[evidence]]
+name = "thrusts"
+kind = "distance"
+path = "faults.gpkg"
+where = "type = 'thrust'"
 "#;
 
 const PREPROCESSED_EVIDENCE: &str = r#"
@@ -508,6 +531,11 @@ transform = "log"
 name = "d2b"
 kind = "raster"
 path = "d2b_log1p.tif"
+
+[[evidence]]
+name = "thrusts"
+kind = "distance"
+path = "thrusts.gpkg"
 "#;
 
 /// `(value, valid)` per cell of a single-band raster, by GDAL's `gdal_translate -of XYZ`.
@@ -528,6 +556,21 @@ fn the_raw_package_gives_the_map_of_the_gdal_preprocessed_one_cell_for_cell() {
     let d2b = cloncurry("Dist2Breccia.tif");
     let raw = fx.config("raw", &RAW_EVIDENCE.replace("D2B", d2b.to_str().unwrap()));
     let pre = fx.config("pre", PREPROCESSED_EVIDENCE);
+    // The preprocessed package: deposits given their CRS by GDAL (no `labels.crs`).
+    let text = std::fs::read_to_string(&pre).unwrap();
+    let pre = write(
+        fx.dir.path(),
+        "pre.toml",
+        &text.replace("path = \"deposits.geojson\"\ncrs = \"EPSG:7845\"\n", "path = \"deposits.gpkg\"\n"),
+    );
+    assert!(!std::fs::read_to_string(&pre).unwrap().contains("EPSG:7845"));
+    // Without `labels.crs` the CRS-less deposits (metres read as degrees) are refused,
+    // the message naming the key.
+    let text = std::fs::read_to_string(&raw).unwrap();
+    let no_crs = write(fx.dir.path(), "nocrs.toml", &text.replace("crs = \"EPSG:7845\"\n", ""));
+    let o = lode(&["validate", no_crs.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("labels.crs"), "{}", stderr(&o));
     let log = run_ok(&raw);
     run_ok(&pre);
     // Unmapped ground is the class `unmapped`, said with its count and share.
@@ -1297,6 +1340,40 @@ fn wofe_classes_take_unit_names_and_a_name_that_is_no_class_of_the_layer_is_refu
     assert_eq!(a["fit"]["layers"], b["fit"]["layers"], "names and their codes give the same generalisation");
     let weights = std::fs::read_to_string(fx.dir.path().join("out-wofe-names/weights_lith.csv")).unwrap();
     assert_eq!(weights, std::fs::read_to_string(fx.dir.path().join("out-wofe-codes/weights_lith.csv")).unwrap());
+    // Class names travel to the targets' top evidence and the report: the weights-of-
+    // evidence run again with targets and report, and a logistic run's coefficients.
+    let text = std::fs::read_to_string(&named)
+        .unwrap()
+        .replace("enabled = false", "enabled = true")
+        .replace("report = false", "report = true");
+    let shown = write(fx.dir.path(), "wofe-shown.toml", &text.replace("out-wofe-names", "out-wofe-shown"));
+    run_ok(&shown);
+    let out = fx.dir.path().join("out-wofe-shown");
+    let targets = std::fs::read_to_string(out.join("targets.csv")).unwrap();
+    let top: Vec<String> = targets.lines().skip(1).map(|l| l.to_string()).collect();
+    assert!(
+        !top.is_empty() && top.iter().all(|l| l.contains("lith=Unit-") || l.contains("lith=unmapped")),
+        "{targets}"
+    );
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("lith=Unit-"), "the report's targets show unit names");
+    let logistic = write(
+        fx.dir.path(),
+        "logistic-shown.toml",
+        &text
+            .replace("[model]\nkind = \"wofe\"\n", "")
+            .replace("wofe = { classes = [\"Unit-585\", \"unmapped\"] }\n", "")
+            .replace("out-wofe-names", "out-logistic-shown"),
+    );
+    run_ok(&logistic);
+    let out = fx.dir.path().join("out-logistic-shown");
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("<tr><td>lith=Unit-"), "coefficients by unit name");
+    let m = metrics(&out);
+    assert!(m["features"].as_array().unwrap().iter().any(|c| c == "lith=Unit-585"));
+    // importance.csv is per layer (one permutation moves all the layer's columns): the layer's name.
+    let importance = std::fs::read_to_string(out.join("importance.csv")).unwrap();
+    assert!(importance.lines().any(|l| l.starts_with("lith,")), "{importance}");
     // A name that is not a unit of the layer: the layer, the key and the name.
     let o = lode(&["run", fx.config("wofe-bad", &table("[\"Granite\"]")).to_str().unwrap()]);
     assert!(!o.status.success());
