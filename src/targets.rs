@@ -26,7 +26,8 @@
 //! logit relative to the average training cell: `sum over the layer's columns of
 //! coef_j * (mean_j(target) - mean_j(training)) / std_j(training)` (standardised
 //! coefficients); the (up to) three layers with the largest positive contributions are
-//! listed, e.g. `stratno (+1.52); dist2breccia (+0.61)`. For `wofe` and `fuzzy`, where
+//! listed, e.g. `stratno=17306 (+1.52); dist2breccia (+0.61)` (a one-hot layer named by
+//! the class of its largest term, `layer=class`). For `wofe` and `fuzzy`, where
 //! no such linear decomposition exists, each layer's standardised mean difference
 //! between the target and the whole scored area (`(mean(target) - mean(area)) /
 //! std(area)`, the largest in absolute value over the layer's columns) is listed for the
@@ -550,9 +551,16 @@ impl Explainer {
         for (name, span) in self.names.iter().zip(&self.spans) {
             match &self.linear {
                 Some(cols) => {
-                    let c: f64 = span.clone().map(|j| cols[j].0 * (means[j] - cols[j].1) / cols[j].2).sum();
+                    let term = |j: usize| cols[j].0 * (means[j] - cols[j].1) / cols[j].2;
+                    let c: f64 = span.clone().map(term).sum();
+                    // A one-hot layer (`layer=class` columns) is named by the class of its
+                    // largest term: the unit that makes the area prospective.
+                    let label = match span.len() > 1 && self.columns[span.start].contains('=') {
+                        true => span.clone().max_by(|&a, &b| term(a).total_cmp(&term(b))).map(|j| &self.columns[j]),
+                        false => None,
+                    };
                     if c > 0.0 {
-                        parts.push((c, format!("{name} ({c:+.2})")));
+                        parts.push((c, format!("{} ({c:+.2})", label.unwrap_or(name))));
                     }
                 }
                 None => {

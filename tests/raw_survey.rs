@@ -1371,6 +1371,13 @@ fn wofe_classes_take_unit_names_and_a_name_that_is_no_class_of_the_layer_is_refu
     assert!(report.contains("<tr><td>lith=Unit-"), "coefficients by unit name");
     let m = metrics(&out);
     assert!(m["features"].as_array().unwrap().iter().any(|c| c == "lith=Unit-585"));
+    // Logistic top evidence names the unit of the layer's largest term, never a code.
+    let targets = std::fs::read_to_string(out.join("targets.csv")).unwrap();
+    let top: Vec<&str> = targets.lines().skip(1).collect();
+    assert!(
+        !top.is_empty() && top.iter().all(|l| l.contains("lith=Unit-") || l.contains("lith=unmapped")),
+        "{targets}"
+    );
     // importance.csv is per layer (one permutation moves all the layer's columns): the layer's name.
     let importance = std::fs::read_to_string(out.join("importance.csv")).unwrap();
     assert!(importance.lines().any(|l| l.starts_with("lith,")), "{importance}");

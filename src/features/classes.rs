@@ -142,4 +142,43 @@ mod tests {
             toml::from_str::<BTreeMap<String, Vec<ClassName>>>("c = [\"Granite\", 3]").unwrap()["c"].clone();
         assert_eq!(parsed, vec![ClassName::Text("Granite".into()), ClassName::Code(3)]);
     }
+
+    /// A layer with named one-hot classes, or classified into intervals.
+    #[derive(Debug)]
+    struct Named(bool);
+
+    impl crate::features::Evidence for Named {
+        fn name(&self) -> &str {
+            "lith"
+        }
+        fn compute(
+            &self,
+            _: &crate::grid::Grid,
+            _: &crate::grid::Window,
+        ) -> crate::error::Result<crate::features::LayerBlock> {
+            unreachable!("only its classes are read")
+        }
+        fn describe(&self) -> String {
+            String::new()
+        }
+        fn class_codes(&self) -> Option<Vec<i64>> {
+            self.0.then(|| vec![1, 2, 3])
+        }
+        fn class_names(&self) -> Option<Vec<String>> {
+            self.0.then(|| vec!["Granite".into(), "Quartzite".into(), UNMAPPED.into()])
+        }
+        fn value_classes(&self) -> Option<Vec<(i64, String)>> {
+            (!self.0).then(|| crate::features::transform::interval_names(&[500.0, 2000.0]))
+        }
+    }
+
+    #[test]
+    fn wofe_classes_resolve_unit_names_and_classify_intervals_and_refuse_other_names() {
+        let names = |v: &[&str]| v.iter().map(|t| ClassName::Text(t.to_string())).collect::<Vec<_>>();
+        assert_eq!(resolve_codes(&Named(true), &names(&["Quartzite", "unmapped"])).unwrap(), vec![2, 3]);
+        assert_eq!(resolve_codes(&Named(true), &[ClassName::Code(7)]).unwrap(), vec![7]);
+        assert_eq!(resolve_codes(&Named(false), &names(&["[500, 2000)"])).unwrap(), vec![2]);
+        let err = resolve_codes(&Named(true), &names(&["Basalt"])).unwrap_err();
+        assert!(err.contains("`Basalt` is not a class of layer `lith`") && err.contains("`Quartzite`"), "{err}");
+    }
 }
