@@ -485,6 +485,8 @@ pub enum ModelKind {
     RandomForest,
     /// Gradient-boosted trees (histogram-based, leaf-wise).
     GradientBoosting,
+    /// Gaussian naive Bayes on the training rows (scikit-learn's `GaussianNB`).
+    NaiveBayes,
 }
 
 /// Class weights of the tree models.
@@ -639,6 +641,12 @@ fn default_max_bins() -> usize {
 fn default_bags() -> usize {
     10
 }
+fn default_var_smoothing() -> f64 {
+    1e-9
+}
+fn is_default_var_smoothing(v: &f64) -> bool {
+    *v == default_var_smoothing()
+}
 
 /// Fuzzy overlay operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
@@ -724,6 +732,11 @@ pub struct RawModel {
     /// Gradient boosting, early stopping: rounds without improvement before stopping. Default 10.
     #[serde(default = "default_n_iter_no_change")]
     pub n_iter_no_change: usize,
+    /// Naive Bayes: share of the largest column variance added to every variance.
+    /// Default 1e-9 (scikit-learn's). Not serialized at its default, so the settings hash
+    /// of configs written before the key existed is unchanged.
+    #[serde(default = "default_var_smoothing", skip_serializing_if = "is_default_var_smoothing")]
+    pub var_smoothing: f64,
 }
 
 impl Default for RawModel {
@@ -751,6 +764,7 @@ impl Default for RawModel {
             early_stopping: EarlyStopping::Auto,
             validation_fraction: default_validation_fraction(),
             n_iter_no_change: default_n_iter_no_change(),
+            var_smoothing: default_var_smoothing(),
         }
     }
 }
@@ -1025,6 +1039,9 @@ impl Settings {
         }
         if !(raw.model.unit_cell_km2 > 0.0 && raw.model.unit_cell_km2.is_finite()) {
             return Err(Error::key("model.unit_cell_km2", "must be > 0"));
+        }
+        if !(raw.model.var_smoothing > 0.0 && raw.model.var_smoothing.is_finite()) {
+            return Err(Error::key("model.var_smoothing", format!("{} is not a number > 0", raw.model.var_smoothing)));
         }
         if !(0.0..=1.0).contains(&raw.model.gamma) {
             return Err(Error::key("model.gamma", format!("{} is outside [0, 1]", raw.model.gamma)));
