@@ -218,6 +218,8 @@ pub enum EvidenceKind {
     Spectral,
     /// Distance to the boundaries between polygons whose `attribute` differs (lithological contacts).
     Contacts,
+    /// A numeric polygon attribute (unit age, susceptibility) burnt onto the grid as one continuous column.
+    PolygonValue,
 }
 
 impl EvidenceKind {
@@ -235,6 +237,7 @@ impl EvidenceKind {
             EvidenceKind::Interpolate => "interpolate",
             EvidenceKind::Spectral => "spectral",
             EvidenceKind::Contacts => "contacts",
+            EvidenceKind::PolygonValue => "polygon_value",
         }
     }
 }
@@ -1253,7 +1256,8 @@ pub(crate) fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSe
         | EvidenceKind::Rasterize
         | EvidenceKind::LineDensity
         | EvidenceKind::PointDensity
-        | EvidenceKind::Interpolate => {
+        | EvidenceKind::Interpolate
+        | EvidenceKind::PolygonValue => {
             let keys = io::vector::SourceKeys::new(
                 &format!("evidence[{i}]"),
                 ev.x.as_deref(),
@@ -1273,6 +1277,12 @@ pub(crate) fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSe
                         key("attribute"),
                         format!("`{}` needs the attribute that names the unit of each polygon", ev.kind.as_str()),
                     ));
+                };
+                layer.check_field(attr)?;
+            }
+            if ev.kind == EvidenceKind::PolygonValue {
+                let Some(attr) = ev.attribute.as_deref() else {
+                    return Err(Error::key(key("attribute"), "`polygon_value` needs the numeric attribute to burn"));
                 };
                 layer.check_field(attr)?;
             }

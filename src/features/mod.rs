@@ -16,6 +16,7 @@ pub mod interpolate;
 pub mod line_density;
 pub mod neighbourhood;
 pub mod point_density;
+pub mod polygon_value;
 pub mod raster;
 pub mod rasterize;
 pub mod spectral;
@@ -101,6 +102,7 @@ fn prepare_kind(settings: &EvidenceSettings, grid: &Grid) -> Result<Box<dyn Evid
         EvidenceKind::Interpolate => Box::new(interpolate::Interpolate::prepare(settings, grid)?),
         EvidenceKind::Spectral => Box::new(spectral::Spectral::prepare(settings, grid)?),
         EvidenceKind::Contacts => Box::new(contacts::Contacts::prepare(settings, grid)?),
+        EvidenceKind::PolygonValue => Box::new(polygon_value::PolygonValue::prepare(settings, grid)?),
     })
 }
 

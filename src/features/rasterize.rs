@@ -156,7 +156,7 @@ impl Rasterize {
 }
 
 /// Study-area cells no polygon covers, and study-area cells (one pass over the windows).
-fn count_unmapped(burner: &Burner, grid: &Grid) -> Result<(u64, u64)> {
+pub(crate) fn count_unmapped(burner: &Burner, grid: &Grid) -> Result<(u64, u64)> {
     use rayon::prelude::*;
     let counts: Vec<(u64, u64)> = grid
         .windows()
