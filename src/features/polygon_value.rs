@@ -10,8 +10,8 @@
 //! naming the layer and the attribute (filter it out with `where`). The value can be
 //! transformed or classified like any continuous layer (`transform`, `classify`).
 
-use crate::config::{EvidenceInput, EvidenceSettings};
 use crate::error::{Error, Result};
+use crate::features::spec::{EvidenceInput, EvidenceSettings};
 use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
 use crate::io::vector::{Attr, Burner};

@@ -8,9 +8,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::{EvidenceInput, EvidenceSettings};
 use crate::error::{Error, Result};
 use crate::features::classes::{ClassName, Unmapped, UNMAPPED};
+use crate::features::spec::{EvidenceInput, EvidenceSettings};
 use crate::features::{Evidence, LayerBlock, OneHot};
 use crate::grid::{Grid, Window};
 use crate::io::vector::{Attr, Burner};
