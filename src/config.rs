@@ -562,7 +562,8 @@ pub struct Settings {
     /// absolute) without the output folder: what computed the maps. Two configs that
     /// resolve to the same settings (e.g. a rerun from a manifest) give the same hash.
     pub settings_sha256: String,
-    /// The config as parsed (paths resolved), for manifests.
+    /// The config as parsed (paths resolved): what the manifest copies and lists the inputs
+    /// of, and what the settings hash is taken over. The stages read the typed fields.
     pub raw: RawConfig,
     /// Project name.
     pub name: String,
@@ -584,6 +585,10 @@ pub struct Settings {
     pub output: RawOutput,
     /// Target areas (`[targets]`).
     pub targets: RawTargets,
+    /// Fraction of the study area every evidence layer must have data on (`grid.min_coverage`).
+    pub min_coverage: f64,
+    /// The evidence is a generated example (`project.synthetic`).
+    pub synthetic: bool,
 }
 
 /// Validated `[labels]`.
@@ -790,6 +795,8 @@ impl Settings {
             validation: raw.validation.clone(),
             output: raw.output.clone(),
             targets: raw.targets.clone(),
+            min_coverage: raw.grid.min_coverage,
+            synthetic: raw.project.synthetic,
             raw,
         })
     }
