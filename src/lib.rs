@@ -127,7 +127,7 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
     let mut out = output::Staging::new(&settings.output.dir)?;
     let stack = FeatureStack::prepare(settings)?;
     let coverage = coverage::measure(&stack)?;
-    coverage::check(&coverage, settings.raw.grid.min_coverage)?;
+    coverage::check(&coverage, settings.min_coverage)?;
     clock.lap("prepare evidence");
     let deposits = Deposits::load(settings)?;
     let training = match saved {
@@ -163,7 +163,7 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
         lode_version: VERSION.to_string(),
         gdal_version: io::gdal_version(),
         project: settings.name.clone(),
-        synthetic: settings.raw.project.synthetic,
+        synthetic: settings.synthetic,
         config_sha256: settings.config_sha256.clone(),
         held_out: metrics::HeldOut::from_fit(&fit.report),
         auc: evaluation.auc,
@@ -441,7 +441,7 @@ pub fn validate(config_path: &Path) -> Result<ValidationReport> {
     let deposits = Deposits::load(&settings)?;
     let stack = FeatureStack::prepare(&settings)?;
     let coverage = coverage::measure(&stack)?;
-    coverage::check(&coverage, settings.raw.grid.min_coverage)?;
+    coverage::check(&coverage, settings.min_coverage)?;
     let layers = settings
         .evidence
         .iter()

@@ -68,7 +68,7 @@ pub fn check_dir(settings: &Settings) -> Result<()> {
     if dir.components().any(|c| c == Component::ParentDir) {
         return Err(Error::key(
             "output.dir",
-            format!("`{}` climbs above the file system root", settings.raw.output.dir.display()),
+            format!("`{}` climbs above the file system root", settings.output.dir.display()),
         ));
     }
     let absolute = absolute(dir);

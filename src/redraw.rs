@@ -119,7 +119,7 @@ pub fn redraw(run_dir: &Path, rule: Rule, min_area_km2: Option<f64>) -> Result<R
     let scratch = out.scratch("targets-mask.tif");
     let t = targets::find_targets(&settings, &stack, &model, &deposits, &map, uncertainty.as_ref(), &scratch)?;
     let geojson =
-        (settings.raw.targets.geojson || run_dir.join("targets.geojson").exists()).then(|| out.path("targets.geojson"));
+        (settings.targets.geojson || run_dir.join("targets.geojson").exists()).then(|| out.path("targets.geojson"));
     targets::write_vector(&t, &settings.grid, &out.path("targets.gpkg"), geojson.as_deref())?;
     write_file(&out.path("targets.csv"), targets::to_csv(&t).as_bytes())?;
     write_file(&out.path("targets.qml"), styles::targets_qml().as_bytes())?;

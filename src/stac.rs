@@ -140,7 +140,7 @@ pub fn item(settings: &Settings, files: &[(String, PathBuf)], datetime: &str) ->
             "proj:transform": [gt[1], gt[2], gt[0], gt[4], gt[5], gt[3]],
             "proj:bbox": [x0, y0, x1, y1],
             "lode:version": crate::metrics::VERSION,
-            "lode:model": settings.raw.model.kind,
+            "lode:model": settings.model.kind,
         },
         "links": [],
         "assets": assets,

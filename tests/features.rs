@@ -271,6 +271,86 @@ fn rasterize_equals_gdal_rasterize() {
     assert!(covered > 1000 && covered < 64 * 48, "{covered} cells covered");
 }
 
+/// `polygon_value` burns a numeric attribute (a unit's age in Ma, with decimals) exactly
+/// as `gdal_rasterize -a` does (the later of two overlapping polygons wins); ground outside
+/// every polygon has no data; a polygon whose value is text is refused, naming the attribute.
+#[test]
+fn polygon_value_equals_gdal_rasterize_and_leaves_unmapped_ground_without_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let crs = r#""crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::7845"}}"#;
+    let ages = |age: [&str; 3]| {
+        let poly = |pts: &[(f64, f64)], age: &str| {
+            let ring: Vec<String> = pts.iter().map(|(x, y)| format!("[{},{}]", X0 + x, Y1 - y)).collect();
+            format!(
+                r#"{{"type":"Feature","properties":{{"age_ma":{age}}},"geometry":{{"type":"Polygon","coordinates":[[{}]]}}}}"#,
+                ring.join(",")
+            )
+        };
+        let polygons = [
+            poly(&[(0.0, 0.0), (3000.0, 0.0), (3000.0, 2500.0), (0.0, 2500.0), (0.0, 0.0)], age[0]),
+            poly(&[(2000.0, 1000.0), (6400.0, 300.0), (5000.0, 4800.0), (2000.0, 1000.0)], age[1]),
+            poly(&[(123.0, 2600.0), (2950.0, 2777.0), (1500.0, 4750.0), (123.0, 2600.0)], age[2]),
+        ];
+        format!(r#"{{"type":"FeatureCollection",{crs},"features":[{}]}}"#, polygons.join(","))
+    };
+    write(d, "ages.geojson", &ages(["1655.5", "1740.25", "1862"]));
+    let ev =
+        "[[evidence]]\nname = \"age\"\nkind = \"polygon_value\"\npath = \"ages.geojson\"\nattribute = \"age_ma\"\n";
+    let s = settings(d, &small_grid_config(d, ev, ""));
+    let stack = FeatureStack::prepare(&s).unwrap();
+    assert_eq!(stack.columns, vec!["age"]);
+    let reference = d.join("ref.tif");
+    let [x0, y0, x1, y1] = stack.grid.bounds();
+    let (x0, y0, x1, y1) = (x0.to_string(), y0.to_string(), x1.to_string(), y1.to_string());
+    let ages_path = d.join("ages.geojson");
+    tool(
+        "gdal_rasterize",
+        &[
+            "-q",
+            "-a",
+            "age_ma",
+            "-te",
+            &x0,
+            &y0,
+            &x1,
+            &y1,
+            "-tr",
+            "100",
+            "100",
+            "-ot",
+            "Float64",
+            "-init",
+            "-1",
+            ages_path.to_str().unwrap(),
+            reference.to_str().unwrap(),
+        ],
+    );
+    let truth = read_all(&reference);
+    let (mut burnt, mut seen) = (0, std::collections::BTreeSet::new());
+    for w in stack.grid.windows() {
+        let b = stack.compute(&w).unwrap();
+        for i in 0..w.len() {
+            let t = truth[stack.grid.index(w.cell(i))];
+            if t == -1.0 {
+                assert!(!b.valid[i], "cell {:?} lies outside every polygon but has data", w.cell(i));
+            } else {
+                assert!(b.valid[i], "cell {:?}", w.cell(i));
+                assert_eq!(b.values[[i, 0]], t, "cell {:?}", w.cell(i));
+                seen.insert(t.to_bits());
+                burnt += 1;
+            }
+        }
+    }
+    assert!(burnt > 1000 && burnt < 64 * 48, "{burnt} cells burnt");
+    assert_eq!(seen.len(), 3, "every age appears on the grid");
+
+    write(d, "ages.geojson", &ages(["1655.5", "\"Proterozoic\"", "1862"]));
+    let s = settings(d, &small_grid_config(d, ev, ""));
+    let err = FeatureStack::prepare(&s).unwrap_err().to_string();
+    assert!(err.contains("`age_ma` is `Proterozoic`, not a number") && err.contains("ages.geojson"), "{err}");
+}
+
 #[test]
 fn distance_is_exact_to_lines_and_points() {
     let tmp = tempfile::tempdir().unwrap();

@@ -579,6 +579,7 @@ fn lode_predict_uses_the_saved_models_kind_whatever_the_config_says() {
         ("gradient_boosting", "[model]\nkind = \"gradient_boosting\"\niterations = 20"),
         ("wofe", "[model]\nkind = \"wofe\"\nunit_cell_km2 = 1.0\nconfidence = 2.0"),
         ("fuzzy", "[model]\nkind = \"fuzzy\"\noperator = \"gamma\"\ngamma = 0.7"),
+        ("naive_bayes", "[model]\nkind = \"naive_bayes\""),
     ];
     let checksum = |path: &Path| gdalinfo(path, &["-checksum"])["bands"][0]["checksum"].as_i64().unwrap();
     for (k, (kind, model)) in kinds.iter().enumerate() {
@@ -617,4 +618,81 @@ fn lode_predict_uses_the_saved_models_kind_whatever_the_config_says() {
         let m = metrics(tmp.path());
         assert_eq!(m["model"]["kind"], *kind, "{m:?}");
     }
+}
+
+/// `model.kind = "naive_bayes"` is scikit-learn's `GaussianNB`: on a table of two
+/// columns of unequal spread, a skewed one and a 0/1 column, the probabilities of 40 new
+/// query rows match `predict_proba` to 1e-9 (tests/peers/naive_bayes_check.py).
+#[test]
+fn naive_bayes_matches_scikit_learns_gaussian_nb() {
+    use lode::model::naive_bayes::NaiveBayes;
+    let py = root().join(".venv-test/bin/python");
+    assert!(py.exists(), "{} is missing: run `make test-env` (make test does)", py.display());
+    // A reproducible table without a random-number crate: a linear congruential sequence.
+    let mut state = 12345u64;
+    let mut uniform = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let (n, cols) = (120, 4);
+    let mut x = ndarray::Array2::<f64>::zeros((n, cols));
+    let mut y = Vec::new();
+    for i in 0..n {
+        let deposit = i % 6 == 0;
+        let u: Vec<f64> = (0..cols).map(|_| uniform()).collect();
+        x[[i, 0]] = if deposit { 3.0 + 2.0 * (u[0] - 0.5) } else { 1.0 + 4.0 * (u[0] - 0.5) };
+        x[[i, 1]] = 1000.0 * u[1] + if deposit { 250.0 } else { 0.0 };
+        x[[i, 2]] = (3.0 * u[2]).exp();
+        x[[i, 3]] = if u[3] < if deposit { 0.7 } else { 0.4 } { 1.0 } else { 0.0 };
+        y.push(deposit);
+    }
+    let t = lode::training::TrainingSet {
+        columns: (0..cols).map(|j| format!("c{j}")).collect(),
+        x: x.clone(),
+        y: y.clone(),
+        cells: Vec::new(),
+        summary: Default::default(),
+    };
+    let m = NaiveBayes::fit(&lode::config::RawModel::default(), &t).unwrap();
+    // New rows spanning the table's ranges (lode and scikit-learn see the same numbers).
+    let query = ndarray::Array2::from_shape_fn((40, cols), |(i, j)| match j {
+        0 => -1.0 + 5.0 * (i as f64 / 39.0),
+        1 => 1250.0 * uniform(),
+        2 => (3.0 * uniform()).exp(),
+        _ => (i % 2) as f64,
+    });
+    let p = m.predict_rows(query.view(), &(0..40).collect::<Vec<_>>());
+
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = |rows: &ndarray::Array2<f64>, labels: Option<&[bool]>| {
+        let mut s = String::new();
+        for (i, r) in rows.outer_iter().enumerate() {
+            let mut cells: Vec<String> = r.iter().map(|v| format!("{v:?}")).collect();
+            if let Some(l) = labels {
+                cells.push((l[i] as u8).to_string());
+            }
+            s += &(cells.join(",") + "\n");
+        }
+        s
+    };
+    let train = write(tmp.path(), "train.csv", &csv(&x, Some(&y)));
+    let q = write(tmp.path(), "query.csv", &csv(&query, None));
+    let script = root().join("tests/peers/naive_bayes_check.py");
+    let out = tool(py.to_str().unwrap(), &[script.to_str().unwrap(), train.to_str().unwrap(), q.to_str().unwrap()]);
+    let reference: Vec<f64> = serde_json::from_str(&out).expect("JSON from naive_bayes_check.py");
+    assert_eq!(reference.len(), 40);
+    // The table is not trivially separable: both classes get probabilities away from 0 and 1.
+    let between = p.iter().filter(|&&v| v > 0.01 && v < 0.99).count();
+    assert!(between >= 10, "only {between} of 40 probabilities inside (0.01, 0.99): {p:?}");
+    for (i, (a, b)) in p.iter().zip(&reference).enumerate() {
+        assert!((a - b).abs() <= 1e-9, "row {i}: lode {a}, scikit-learn {b}");
+    }
+}
+
+/// Naive Bayes on the synthetic district: the true layers rank above the noise and the
+/// spatially cross-validated AUC is within 0.05 of the oracle's, like the other kinds; no
+/// uncertainty map (it keeps no ensemble).
+#[test]
+fn naive_bayes_ranks_true_layers_first_and_its_spatial_cv_auc_is_near_the_oracle() {
+    check_model_recovers_truth("[model]\nkind = \"naive_bayes\"", false);
 }

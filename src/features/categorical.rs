@@ -6,11 +6,12 @@ use std::collections::{BTreeSet, HashMap};
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 
-use crate::config::{EvidenceInput, EvidenceSettings, Resampling};
 use crate::error::{Error, Result};
+use crate::features::spec::{EvidenceInput, EvidenceSettings};
 use crate::features::{Evidence, LayerBlock, OneHot};
 use crate::grid::{Grid, Window};
 use crate::io::raster::GridBand;
+use crate::io::Resampling;
 
 /// A class raster on the grid with its classes.
 #[derive(Debug)]

@@ -42,8 +42,8 @@ pub const UNMAPPED: &str = "unmapped";
 
 /// Checks that `class_names`, `unmapped` and `between` sit on the kinds they belong to
 /// and that a `class_names` table has integer keys.
-pub fn check_keys(i: usize, ev: &crate::config::RawEvidence) -> crate::error::Result<()> {
-    use crate::config::EvidenceKind as K;
+pub fn check_keys(i: usize, ev: &crate::features::spec::RawEvidence) -> crate::error::Result<()> {
+    use crate::features::spec::EvidenceKind as K;
     if ev.kind != K::Categorical {
         ev.refuse_keys_of(i, K::Categorical, [("class_names", ev.class_names.is_some())])?;
     }

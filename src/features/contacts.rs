@@ -20,9 +20,9 @@ use std::collections::HashMap;
 use rstar::primitives::Line;
 use rstar::RTree;
 
-use crate::config::{EvidenceInput, EvidenceSettings};
 use crate::error::{Error, Result};
 use crate::features::distance::{collect, Distance};
+use crate::features::spec::{EvidenceInput, EvidenceSettings};
 use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
 use crate::io::vector::Attr;

@@ -19,8 +19,8 @@ use rstar::primitives::Line;
 use rstar::{PointDistance, RTree};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{EvidenceInput, EvidenceKind, EvidenceSettings, RawEvidence};
 use crate::error::{Error, Result};
+use crate::features::spec::{EvidenceInput, EvidenceKind, EvidenceSettings, RawEvidence};
 use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
 use crate::io::vector::Burner;

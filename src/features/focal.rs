@@ -14,9 +14,9 @@
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{EvidenceInput, EvidenceKind, EvidenceSettings, RawEvidence};
 use crate::error::{Error, Result};
 use crate::features::neighbourhood::Halo;
+use crate::features::spec::{EvidenceInput, EvidenceKind, EvidenceSettings, RawEvidence};
 use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
 use crate::io::raster::GridBand;

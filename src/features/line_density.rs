@@ -8,9 +8,9 @@
 use rstar::primitives::Line;
 use rstar::{RTree, AABB};
 
-use crate::config::{EvidenceInput, EvidenceKind, EvidenceSettings, RawEvidence};
 use crate::error::{Error, Result};
 use crate::features::distance::{collect, Strike};
+use crate::features::spec::{EvidenceInput, EvidenceKind, EvidenceSettings, RawEvidence};
 use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
 

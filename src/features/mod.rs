@@ -2,9 +2,11 @@
 //! window of the grid into one or more feature columns plus a validity mask.
 //!
 //! One file per kind. Adding a kind today takes its file, its `pub mod` line and its arm
-//! in [`prepare`] here, its [`EvidenceKind`] variant and its keys in `config.rs` (the
-//! `RawEvidence` fields and the check that refuses them on other kinds), and its rows in
-//! docs/config.md (`tests/config_docs.rs` fails while a key or default is missing there).
+//! in [`prepare`] here, its [`EvidenceKind`] variant, its keys and its input check in
+//! [`spec`] (the `RawEvidence` fields and the check that refuses them on other kinds),
+//! and its rows in docs/config.md (`tests/config_docs.rs` fails while a key or default is
+//! missing there). The features read only [`spec`]'s types and the [`Grid`], never
+//! `config`.
 
 pub mod below_detection;
 pub mod categorical;
@@ -16,8 +18,10 @@ pub mod interpolate;
 pub mod line_density;
 pub mod neighbourhood;
 pub mod point_density;
+pub mod polygon_value;
 pub mod raster;
 pub mod rasterize;
+pub mod spec;
 pub mod spectral;
 pub mod terrain;
 pub mod transform;
@@ -25,9 +29,9 @@ pub mod transform;
 use ndarray::Array2;
 use rayon::prelude::*;
 
-use crate::config::{EvidenceKind, EvidenceSettings, Settings};
 use crate::error::{Error, Result};
 use crate::grid::{Cell, Grid, Window};
+use spec::{EvidenceKind, EvidenceSettings};
 
 /// The values one evidence layer gives a window.
 #[derive(Debug, Clone)]
@@ -106,7 +110,17 @@ fn prepare_kind(settings: &EvidenceSettings, grid: &Grid) -> Result<Box<dyn Evid
         EvidenceKind::Interpolate => Box::new(interpolate::Interpolate::prepare(settings, grid)?),
         EvidenceKind::Spectral => Box::new(spectral::Spectral::prepare(settings, grid)?),
         EvidenceKind::Contacts => Box::new(contacts::Contacts::prepare(settings, grid)?),
+        EvidenceKind::PolygonValue => Box::new(polygon_value::PolygonValue::prepare(settings, grid)?),
     })
+}
+
+/// What the stack is prepared from: the grid and the validated evidence tables
+/// (`config::Settings` gives both; the features never see the rest of the config).
+pub trait Layers {
+    /// The grid, with its study area.
+    fn grid(&self) -> &Grid;
+    /// The evidence tables, in config order.
+    fn evidence(&self) -> &[EvidenceSettings];
 }
 
 /// All evidence layers on the grid, computed together window by window.
@@ -150,11 +164,11 @@ pub struct LayerSummary {
 
 impl FeatureStack {
     /// Prepares every evidence layer of `settings` (in parallel: warps and class scans).
-    pub fn prepare(settings: &Settings) -> Result<FeatureStack> {
-        let grid = settings.grid.clone();
+    pub fn prepare(settings: &impl Layers) -> Result<FeatureStack> {
+        let grid = settings.grid().clone();
         // In parallel, but the error reported is the first in config order, whatever finished first.
         let prepared: Vec<Result<Box<dyn Evidence>>> =
-            settings.evidence.par_iter().map(|ev| prepare(ev, &grid)).collect();
+            settings.evidence().par_iter().map(|ev| prepare(ev, &grid)).collect();
         let layers: Vec<Box<dyn Evidence>> = prepared.into_iter().collect::<Result<_>>()?;
         let columns: Vec<String> = layers.iter().flat_map(|l| l.columns()).collect();
         crate::grid::check_window_bytes(grid.block_size, columns.len())?;

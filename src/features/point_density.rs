@@ -15,8 +15,8 @@ use rstar::primitives::GeomWithData;
 use rstar::RTree;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{EvidenceInput, EvidenceKind, EvidenceSettings, RawEvidence};
 use crate::error::{Error, Result};
+use crate::features::spec::{EvidenceInput, EvidenceKind, EvidenceSettings, RawEvidence};
 use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
 use crate::io::vector::Attr;

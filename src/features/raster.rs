@@ -3,8 +3,8 @@
 
 use ndarray::Array2;
 
-use crate::config::{EvidenceInput, EvidenceSettings};
 use crate::error::{Error, Result};
+use crate::features::spec::{EvidenceInput, EvidenceSettings};
 use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
 use crate::io::raster::GridBand;

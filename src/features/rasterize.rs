@@ -8,9 +8,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::{EvidenceInput, EvidenceSettings};
 use crate::error::{Error, Result};
 use crate::features::classes::{ClassName, Unmapped, UNMAPPED};
+use crate::features::spec::{EvidenceInput, EvidenceSettings};
 use crate::features::{Evidence, LayerBlock, OneHot};
 use crate::grid::{Grid, Window};
 use crate::io::vector::{Attr, Burner};
@@ -156,7 +156,7 @@ impl Rasterize {
 }
 
 /// Study-area cells no polygon covers, and study-area cells (one pass over the windows).
-fn count_unmapped(burner: &Burner, grid: &Grid) -> Result<(u64, u64)> {
+pub(crate) fn count_unmapped(burner: &Burner, grid: &Grid) -> Result<(u64, u64)> {
     use rayon::prelude::*;
     let counts: Vec<(u64, u64)> = grid
         .windows()

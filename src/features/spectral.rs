@@ -34,8 +34,8 @@ use std::path::PathBuf;
 use ndarray::Array2;
 use rayon::prelude::*;
 
-use crate::config::{EvidenceKind, EvidenceSettings, RawEvidence};
 use crate::error::{Error, Result};
+use crate::features::spec::{EvidenceKind, EvidenceSettings, RawEvidence};
 use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
 use crate::io::raster::{BandRef, GridBand};

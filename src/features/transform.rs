@@ -30,9 +30,9 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{EvidenceKind, RawEvidence};
 use crate::error::{Error, Result};
 use crate::features::interpolate::Transform;
+use crate::features::spec::{EvidenceKind, RawEvidence};
 use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
 

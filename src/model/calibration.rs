@@ -46,7 +46,7 @@ impl PriorCorrection {
         let m = &settings.model;
         let (pos, neg) = (t.summary.positives as f64, t.summary.negatives as f64);
         let ybar = match m.kind {
-            ModelKind::Logistic => pos / (pos + neg),
+            ModelKind::Logistic | ModelKind::NaiveBayes => pos / (pos + neg),
             ModelKind::RandomForest | ModelKind::GradientBoosting => {
                 // `balanced` weighs both classes the same; a PU bag draws as many unlabelled
                 // rows as deposits: either way the fitted share is one half.

@@ -3,6 +3,7 @@
 //! data, `Send + Sync`, so windows are predicted on every core.
 //!
 //! - [`logistic`]: logistic regression on a sampled [`TrainingSet`];
+//! - [`naive_bayes`]: Gaussian naive Bayes on the same rows;
 //! - [`wofe`](mod@wofe): weights of evidence from class counts over the whole study area;
 //! - [`fuzzy`]: fuzzy overlay of memberships given in the config (no training);
 //! - [`trees`]: random forest ([`forest`]) and gradient boosting ([`boosting`]) with
@@ -13,6 +14,7 @@ pub mod calibration;
 pub mod forest;
 pub mod fuzzy;
 pub mod logistic;
+pub mod naive_bayes;
 pub mod percentile;
 pub mod trees;
 pub mod wofe;
@@ -53,6 +55,8 @@ pub enum Fitted {
     Fuzzy(fuzzy::Fuzzy),
     /// Random forest or gradient boosting.
     Trees(trees::TreeModel),
+    /// Gaussian naive Bayes.
+    NaiveBayes(naive_bayes::NaiveBayes),
 }
 
 /// One map a model writes.
@@ -154,7 +158,7 @@ pub fn check(settings: &Settings) -> Result<()> {
 /// trained on rows, and every model when it is cross-validated.
 pub fn needs_training_set(settings: &Settings) -> bool {
     match settings.model.kind {
-        ModelKind::Logistic | ModelKind::RandomForest | ModelKind::GradientBoosting => true,
+        ModelKind::Logistic | ModelKind::RandomForest | ModelKind::GradientBoosting | ModelKind::NaiveBayes => true,
         ModelKind::Wofe | ModelKind::Fuzzy => settings.validation.kind != ValidationKind::None,
     }
 }
@@ -199,6 +203,7 @@ pub fn fit(
             let prior_correction = correction(settings, training)?;
             Ok(Fit { model: FittedModel { columns, kind: Fitted::Logistic(m), prior_correction }, report, files })
         }
+        ModelKind::NaiveBayes => naive_bayes::fit(settings, stack, training_set()?),
         ModelKind::Wofe => {
             let (m, report, files) = wofe::Wofe::fit(settings, stack, deposits, training)?;
             Ok(Fit {
@@ -278,6 +283,7 @@ impl FittedModel {
                 MapOutput { file: "confidence.tif", description: "posterior probability / its standard deviation" },
             ],
             Fitted::Fuzzy(_) => vec![prospectivity("fuzzy favourability")],
+            Fitted::NaiveBayes(_) => vec![prospectivity(probability)],
             Fitted::Trees(m) => {
                 let mut v = vec![prospectivity(probability)];
                 if m.has_uncertainty() {
@@ -327,6 +333,7 @@ impl FittedModel {
             }
             Fitted::Wofe(m) => m.predict_block(block),
             Fitted::Fuzzy(m) => m.predict_block(block),
+            Fitted::NaiveBayes(m) => m.predict_block(block),
             Fitted::Trees(m) => {
                 let cols = block.values.ncols();
                 let mut x = Vec::new();
@@ -380,6 +387,7 @@ impl FittedModel {
             Fitted::Logistic(m) => m.describe(&self.columns),
             Fitted::Wofe(m) => m.describe(),
             Fitted::Fuzzy(m) => m.describe(),
+            Fitted::NaiveBayes(m) => m.describe(&self.columns),
             Fitted::Trees(m) => {
                 let (kind, n) = match m.members.first() {
                     Some(trees::Member::Forest(f)) => ("random_forest", f.trees.len()),

@@ -22,20 +22,7 @@ use crate::wofe::WofeError;
 /// contrast reaches the confidence threshold (GA's R port uses 999).
 pub const NOT_CONFIDENT: i64 = 999;
 
-/// How the rows of a weights table are ordered and accumulated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    /// Rows by increasing class; patterns accumulate from the lowest class
-    /// (low values favourable, e.g. distance to a feature).
-    Ascending,
-    /// Rows by decreasing class; patterns accumulate from the highest class
-    /// (high values favourable, e.g. a density).
-    Descending,
-    /// Rows by increasing class; every class is its own pattern (unordered
-    /// values, e.g. lithology).
-    Categorical,
-}
+pub use crate::features::spec::Method;
 
 impl Method {
     fn is_cumulative(self) -> bool {
