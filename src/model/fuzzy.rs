@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::FuzzyFrom;
 use crate::config::{EvidenceSettings, FuzzyOperator, Membership, Settings};
 use crate::error::{Error, Result};
-use crate::features::{ClassAt, ClassReader, FeatureBlock, FeatureStack};
+use crate::features::{Cells, ClassAt, ClassReader, FeatureStack};
 use crate::model::BlockPrediction;
 use crate::training::TrainingSet;
 use crate::validation::CrossValidation;
@@ -259,12 +259,12 @@ impl Fuzzy {
     }
 
     /// Combined membership of every cell with data in all layers.
-    pub fn predict_block(&self, block: &FeatureBlock) -> BlockPrediction {
-        let n = block.valid.len();
+    pub fn predict_block<B: Cells + ?Sized>(&self, block: &B) -> BlockPrediction {
+        let n = block.valid().len();
         let mut out = vec![0f32; n];
         let mut m = vec![0.0; self.layers.len()];
         for (i, o) in out.iter_mut().enumerate() {
-            if !block.valid[i] {
+            if !block.valid()[i] {
                 continue;
             }
             for (k, (_, reader, f)) in self.layers.iter().enumerate() {
@@ -280,7 +280,7 @@ impl Fuzzy {
             }
             *o = combine(self.operator, self.gamma, &m) as f32;
         }
-        BlockPrediction { maps: vec![out], valid: block.valid.clone() }
+        BlockPrediction { maps: vec![out], valid: block.valid().to_vec() }
     }
 
     /// Cross-validation (`[validation]`) with the machinery of the other models

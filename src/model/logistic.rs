@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::RawModel;
 use crate::error::{Error, Result};
+use crate::features::{LayerValues, WindowFeatures};
 use crate::model::Standardizer;
 use crate::training::TrainingSet;
 
@@ -56,13 +57,45 @@ impl Logistic {
     /// Equal to [`Logistic::predict`] without its three copies of the block (measured on
     /// the Cloncurry demo: 91 one-hot columns, peak memory 430 MB with the copies).
     pub fn predict_rows(&self, x: ArrayView2<f64>, rows: &[usize]) -> Vec<f64> {
+        self.predict_with(rows, |i, scaled| x.row(i).iter().zip(scaled).map(|(v, w)| v * w).sum::<f64>())
+    }
+
+    /// [`Logistic::predict_rows`] for cells of a window's features, reading a one-hot
+    /// layer's coefficient at its hot column instead of multiplying every 0/1 column.
+    /// The same values: the sum runs over the columns in the same order, and the terms it
+    /// leaves out are the zeros `0 * w` (the coefficients are finite), which change a sum
+    /// only in the sign of a zero sum, and `1 / (1 + exp(-eta))` not at all.
+    pub fn predict_features(&self, f: &WindowFeatures, rows: &[usize]) -> Vec<f64> {
+        self.predict_with(rows, |i, scaled| {
+            let mut sum = -0.0;
+            for (layer, span) in f.layers.iter().zip(&f.spans) {
+                let w = &scaled[span.clone()];
+                match layer {
+                    LayerValues::Dense(v) => {
+                        for (v, w) in v.row(i).iter().zip(w) {
+                            sum += v * w;
+                        }
+                    }
+                    LayerValues::Hot(h) => {
+                        if let Some(w) = w.get(h[i] as usize) {
+                            sum += w;
+                        }
+                    }
+                }
+            }
+            sum
+        })
+    }
+
+    /// Per row `i`: the probability of `offset + dot(i, scaled coefficients)`.
+    fn predict_with(&self, rows: &[usize], dot: impl Fn(usize, &[f64]) -> f64) -> Vec<f64> {
         let (w, b) = (self.fitted.params(), self.fitted.intercept());
         let pos = self.fitted.labels().pos.class;
         let scaled: Vec<f64> = w.iter().zip(&self.scaler.std).map(|(w, s)| w / s).collect();
         let offset = b - scaled.iter().zip(&self.scaler.mean).map(|(w, m)| w * m).sum::<f64>();
         rows.iter()
             .map(|&i| {
-                let eta = offset + x.row(i).iter().zip(&scaled).map(|(v, w)| v * w).sum::<f64>();
+                let eta = offset + dot(i, &scaled);
                 let p = 1.0 / (1.0 + (-eta).exp());
                 if pos {
                     p
@@ -98,7 +131,15 @@ impl Logistic {
 
     /// Per row: the standard deviation (population) of the fold models' probabilities.
     pub fn uncertainty_rows(&self, x: ArrayView2<f64>, rows: &[usize]) -> Vec<f64> {
-        let per_fold: Vec<Vec<f64>> = self.folds.iter().map(|f| f.predict_rows(x, rows)).collect();
+        Self::spread(self.folds.iter().map(|f| f.predict_rows(x, rows)).collect(), rows)
+    }
+
+    /// [`Logistic::uncertainty_rows`] for cells of a window's features.
+    pub fn uncertainty_features(&self, f: &WindowFeatures, rows: &[usize]) -> Vec<f64> {
+        Self::spread(self.folds.iter().map(|m| m.predict_features(f, rows)).collect(), rows)
+    }
+
+    fn spread(per_fold: Vec<Vec<f64>>, rows: &[usize]) -> Vec<f64> {
         let n = per_fold.len().max(1) as f64;
         (0..rows.len())
             .map(|i| {

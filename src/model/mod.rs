@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ModelKind, Settings, ValidationKind};
 use crate::error::{Error, Result};
-use crate::features::{FeatureBlock, FeatureStack};
+use crate::features::{FeatureBlock, FeatureStack, WindowFeatures};
 use crate::labels::Deposits;
 use crate::training::{TrainingSet, TrainingSummary};
 use crate::validation::{cross_validate, CrossValidation, CvReport};
@@ -299,7 +299,30 @@ impl FittedModel {
 
     /// Predicts the maps of one window of features (prior-corrected, see [`calibration`]).
     pub fn predict_block(&self, block: &FeatureBlock) -> BlockPrediction {
-        let mut p = self.predict_sampled(block);
+        let p = match &self.kind {
+            Fitted::Wofe(m) => m.predict_block(block),
+            Fitted::Fuzzy(m) => m.predict_block(block),
+            // The models that read rows: every column as one dense layer.
+            Fitted::Logistic(_) | Fitted::Trees(_) | Fitted::NaiveBayes(_) => self.predict_sampled(&WindowFeatures {
+                window: block.window,
+                in_study: block.in_study.clone(),
+                valid: block.valid.clone(),
+                layer_valid: block.layer_valid.clone(),
+                layers: vec![crate::features::LayerValues::Dense(block.values.clone())],
+                spans: std::iter::once(0..block.values.ncols()).collect(),
+            }),
+        };
+        self.corrected(p)
+    }
+
+    /// [`FittedModel::predict_block`] of a window's features as
+    /// [`FeatureStack::compute_features`] gives them (one-hot layers by their hot column).
+    pub fn predict_features(&self, block: &WindowFeatures) -> BlockPrediction {
+        self.corrected(self.predict_sampled(block))
+    }
+
+    /// `p` with the prior correction applied (see [`calibration`]).
+    fn corrected(&self, mut p: BlockPrediction) -> BlockPrediction {
         if let Some(pc) = &self.prior_correction {
             for i in (0..p.valid.len()).filter(|&i| p.valid[i]) {
                 let raw = p.maps[0][i] as f64;
@@ -313,18 +336,18 @@ impl FittedModel {
     }
 
     /// The maps as fitted on the sampled rows, before the prior correction.
-    fn predict_sampled(&self, block: &FeatureBlock) -> BlockPrediction {
+    fn predict_sampled(&self, block: &WindowFeatures) -> BlockPrediction {
         match &self.kind {
             Fitted::Logistic(m) => {
                 let rows: Vec<usize> = (0..block.valid.len()).filter(|&i| block.valid[i]).collect();
                 let mut values = vec![0f32; block.valid.len()];
-                for (&i, p) in rows.iter().zip(m.predict_rows(block.values.view(), &rows)) {
+                for (&i, p) in rows.iter().zip(m.predict_features(block, &rows)) {
                     values[i] = p as f32;
                 }
                 let mut maps = vec![values];
                 if m.has_uncertainty() {
                     let mut u = vec![0f32; block.valid.len()];
-                    for (&i, s) in rows.iter().zip(m.uncertainty_rows(block.values.view(), &rows)) {
+                    for (&i, s) in rows.iter().zip(m.uncertainty_features(block, &rows)) {
                         u[i] = s as f32;
                     }
                     maps.push(u);
@@ -333,15 +356,10 @@ impl FittedModel {
             }
             Fitted::Wofe(m) => m.predict_block(block),
             Fitted::Fuzzy(m) => m.predict_block(block),
-            Fitted::NaiveBayes(m) => m.predict_block(block),
+            Fitted::NaiveBayes(m) => m.predict_features(block),
             Fitted::Trees(m) => {
-                let cols = block.values.ncols();
-                let mut x = Vec::new();
                 let rows: Vec<usize> = (0..block.valid.len()).filter(|&i| block.valid[i]).collect();
-                for &i in &rows {
-                    x.extend(block.values.row(i).iter());
-                }
-                let (p, sd) = m.predict(&x, cols);
+                let (p, sd) = m.predict_rows(&forest::Rows::Window { features: block, cells: &rows });
                 let mut maps = vec![vec![0f32; block.valid.len()]];
                 for (&i, v) in rows.iter().zip(&p) {
                     maps[0][i] = *v as f32;
@@ -435,6 +453,98 @@ mod tests {
     fn fitted_model_is_send_and_sync() {
         fn check<T: Send + Sync>() {}
         check::<FittedModel>();
+    }
+
+    /// A window of 3000 cells: two continuous columns, a one-hot layer of 4 classes (by
+    /// its hot column; some cells with a class it does not encode, some without data),
+    /// one more continuous column; and the training rows of the same layout.
+    fn window_with_a_one_hot_layer() -> (crate::features::WindowFeatures, TrainingSet) {
+        use crate::features::{LayerValues, WindowFeatures, NO_COLUMN};
+        let n = 3000;
+        let u = |i: usize, k: u64| (crate::training::derive_seed(k, i as u64) >> 11) as f64 / (1u64 << 53) as f64;
+        let hot: Vec<u32> = (0..n).map(|i| if i % 17 == 0 { NO_COLUMN } else { (u(i, 3) * 4.0) as u32 }).collect();
+        let layer_ok: Vec<bool> = (0..n).map(|i| i % 29 != 0).collect();
+        let hot: Vec<u32> = hot.iter().zip(&layer_ok).map(|(&h, &ok)| if ok { h } else { NO_COLUMN }).collect();
+        let a = Array2::from_shape_fn((n, 2), |(i, j)| u(i, 1 + j as u64) * 10.0 - 5.0);
+        let b = Array2::from_shape_fn((n, 1), |(i, _)| (u(i, 4) * 20.0).round());
+        let mut layer_valid = Array2::from_elem((n, 3), true);
+        for i in 0..n {
+            layer_valid[[i, 1]] = layer_ok[i];
+        }
+        let f = WindowFeatures {
+            window: crate::grid::Window { col: 0, row: 0, cols: n, rows: 1 },
+            in_study: vec![true; n],
+            valid: layer_ok.clone(),
+            layer_valid,
+            layers: vec![LayerValues::Dense(a), LayerValues::Hot(hot), LayerValues::Dense(b)],
+            spans: vec![0..2, 2..6, 6..7],
+        };
+        let dense = f.clone().into_block();
+        let cells: Vec<usize> = (0..n).filter(|&i| layer_ok[i]).collect();
+        let x = Array2::from_shape_vec((cells.len(), 7), f.rows(&cells)).unwrap();
+        assert_eq!(x.row(0).to_vec(), dense.values.row(cells[0]).to_vec());
+        let y: Vec<bool> =
+            cells.iter().map(|&i| dense.values[[i, 0]] + 3.0 * dense.values[[i, 3]] + u(i, 9) * 4.0 > 3.0).collect();
+        let columns = (0..7).map(|j| format!("c{j}")).collect();
+        (f, TrainingSet { columns, x, y, cells: Vec::new(), summary: Default::default() })
+    }
+
+    #[test]
+    fn window_features_predict_the_same_bits_as_the_dense_block() {
+        use crate::model::forest::{Binner, Forest, ForestParams};
+        let (f, t) = window_with_a_one_hot_layer();
+        let block = f.clone().into_block();
+        let (rows, cols) = (t.y.len(), 7);
+        let x: Vec<f64> = t.x.iter().copied().collect();
+        let binner = Binner::fit(&x, rows, cols, 255);
+        let bins = binner.transform(&x, rows, cols);
+        let fp = ForestParams { n_trees: 30, max_depth: None, min_samples_leaf: 1, max_features: None, max_bins: 255 };
+        let forest = Forest::fit(&binner, &bins, &t.y, &vec![1.0; rows], fp, 4);
+        // The forest splits on the one-hot columns (or the test shows nothing about them).
+        assert!(forest.trees.iter().flat_map(|t| &t.nodes).any(|n| (2..6).contains(&n.feature)));
+        let bp = boosting::BoostingParams {
+            iterations: 20,
+            learning_rate: 0.3,
+            max_depth: None,
+            min_leaf_weight: 1e-3,
+            max_bins: 255,
+            max_leaves: 31,
+            min_samples_leaf: 5,
+            l2_regularization: 0.0,
+            n_iter_no_change: None,
+            validation_fraction: 0.1,
+        };
+        let booster = boosting::Boosting::fit(binner.clone(), &x, cols, &t.y, &vec![1.0; rows], bp, 4).unwrap();
+        let logistic = logistic::Logistic::fit(&crate::config::RawModel::default(), &t).unwrap();
+        let columns: Vec<String> = t.columns.clone();
+        let model = |kind| FittedModel { columns: columns.clone(), kind, prior_correction: None };
+        let models = [
+            model(Fitted::Trees(trees::TreeModel {
+                members: vec![trees::Member::Forest(forest.clone())],
+                folds: vec![],
+            })),
+            model(Fitted::Trees(trees::TreeModel {
+                members: vec![trees::Member::Boosting(booster.clone())],
+                folds: vec![],
+            })),
+            model(Fitted::Logistic(logistic)),
+        ];
+        let cells: Vec<usize> = (0..block.valid.len()).filter(|&i| block.valid[i]).collect();
+        let dense_rows: Vec<f64> = cells.iter().flat_map(|&i| block.values.row(i).to_vec()).collect();
+        for m in &models {
+            let compact = m.predict_features(&f);
+            let dense = m.predict_block(&block);
+            assert_eq!(compact.valid, dense.valid);
+            assert_eq!(compact.maps.len(), dense.maps.len());
+            for (a, b) in compact.maps.iter().zip(&dense.maps) {
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(a), bits(b), "{}", m.describe());
+            }
+        }
+        // And the compiled trees on the window equal walking the trees on the raw values.
+        let window = forest::Rows::Window { features: &f, cells: &cells };
+        assert!(forest.predict_rows(&window) == forest.predict_with_spread_raw(&dense_rows, cols));
+        assert!(booster.predict_rows(&window) == booster.predict_raw(&dense_rows, cols));
     }
 
     #[test]

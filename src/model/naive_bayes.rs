@@ -115,6 +115,19 @@ impl NaiveBayes {
         BlockPrediction { maps: vec![values], valid: block.valid.clone() }
     }
 
+    /// [`NaiveBayes::predict_block`] of a window's features as
+    /// [`crate::features::FeatureStack::compute_features`] gives them.
+    pub fn predict_features(&self, f: &crate::features::WindowFeatures) -> BlockPrediction {
+        let rows: Vec<usize> = (0..f.valid.len()).filter(|&i| f.valid[i]).collect();
+        let x = ndarray::Array2::from_shape_vec((rows.len(), f.columns()), f.rows(&rows)).expect("one row per cell");
+        let all: Vec<usize> = (0..rows.len()).collect();
+        let mut values = vec![0f32; f.valid.len()];
+        for (&i, p) in rows.iter().zip(self.predict_rows(x.view(), &all)) {
+            values[i] = p as f32;
+        }
+        BlockPrediction { maps: vec![values], valid: f.valid.clone() }
+    }
+
     /// Class shares, means and standard deviations per feature.
     pub fn describe(&self, columns: &[String]) -> serde_json::Value {
         let per_column = |v: &[f64], f: fn(f64) -> f64| -> serde_json::Map<String, serde_json::Value> {

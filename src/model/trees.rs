@@ -16,7 +16,7 @@ use crate::config::{ClassWeight, EarlyStopping, ModelKind, NegativeSampling, Set
 use crate::error::{Error, Result};
 use crate::features::FeatureStack;
 use crate::model::boosting::{Boosting, BoostingParams};
-use crate::model::forest::{derive_seed, Binner, Forest, ForestParams};
+use crate::model::forest::{derive_seed, Binner, Forest, ForestParams, Rows};
 use crate::training::TrainingSet;
 use crate::validation::{cross_validate, CrossValidation};
 
@@ -30,10 +30,10 @@ pub enum Member {
 }
 
 impl Member {
-    fn predict(&self, x: &[f64], cols: usize) -> Vec<f64> {
+    fn predict(&self, x: &Rows) -> Vec<f64> {
         match self {
-            Member::Forest(f) => f.predict_with_spread(x, cols).0,
-            Member::Boosting(b) => b.predict(x, cols),
+            Member::Forest(f) => f.predict_rows(x).0,
+            Member::Boosting(b) => b.predict_rows(x),
         }
     }
 }
@@ -59,11 +59,16 @@ impl TreeModel {
 
     /// Probability and (if any) standard deviation for row-major `(rows, cols)` data.
     pub fn predict(&self, x: &[f64], cols: usize) -> (Vec<f64>, Option<Vec<f64>>) {
+        self.predict_rows(&Rows::Dense { x, cols })
+    }
+
+    /// [`TreeModel::predict`] of `x`.
+    pub fn predict_rows(&self, x: &Rows) -> (Vec<f64>, Option<Vec<f64>>) {
         if let [Member::Forest(f)] = self.members.as_slice() {
-            let (m, s) = f.predict_with_spread(x, cols);
+            let (m, s) = f.predict_rows(x);
             return (m, Some(s));
         }
-        let preds: Vec<Vec<f64>> = self.members.iter().map(|m| m.predict(x, cols)).collect();
+        let preds: Vec<Vec<f64>> = self.members.iter().map(|m| m.predict(x)).collect();
         let rows = preds.first().map_or(0, |p| p.len());
         let k = preds.len().max(1) as f64;
         let mean: Vec<f64> = (0..rows).map(|i| preds.iter().map(|p| p[i]).sum::<f64>() / k).collect();
@@ -74,7 +79,7 @@ impl TreeModel {
         let spread = if preds.len() > 1 {
             Some(spread_of(&preds, &mean))
         } else if self.folds.len() > 1 {
-            let fp: Vec<Vec<f64>> = self.folds.iter().map(|m| m.predict(x, cols)).collect();
+            let fp: Vec<Vec<f64>> = self.folds.iter().map(|m| m.predict(x)).collect();
             let fmean: Vec<f64> = (0..rows).map(|i| fp.iter().map(|p| p[i]).sum::<f64>() / fp.len() as f64).collect();
             Some(spread_of(&fp, &fmean))
         } else {

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{EvidenceSettings, Settings};
 use crate::error::{Error, Result};
-use crate::features::{ClassAt, ClassReader, FeatureBlock, FeatureStack};
+use crate::features::{Cells, ClassAt, ClassReader, FeatureBlock, FeatureStack};
 use crate::labels::Deposits;
 use crate::model::trees::rows_block;
 use crate::model::BlockPrediction;
@@ -131,7 +131,7 @@ struct WofeLayer {
 
 impl WofeLayer {
     /// Index into `weights` of the layer's class at cell `i`, `None` for missing data.
-    fn weight_index(&self, block: &FeatureBlock, i: usize, k: usize) -> Option<usize> {
+    fn weight_index<B: Cells + ?Sized>(&self, block: &B, i: usize, k: usize) -> Option<usize> {
         match self.reader.class_at(block, i, k) {
             ClassAt::Class(c) if Some(c) != self.missing => self.lookup.get(&c).copied(),
             _ => None,
@@ -428,11 +428,11 @@ impl Wofe {
     }
 
     /// Posterior probability, its standard deviation and the confidence of each cell.
-    pub fn predict_block(&self, block: &FeatureBlock) -> BlockPrediction {
-        let n = block.in_study.len();
+    pub fn predict_block<B: Cells + ?Sized>(&self, block: &B) -> BlockPrediction {
+        let n = block.in_study().len();
         let mut maps = vec![vec![0f32; n]; 3];
         for i in 0..n {
-            if !block.in_study[i] {
+            if !block.in_study()[i] {
                 continue;
             }
             let key: Vec<Option<usize>> =
@@ -442,7 +442,7 @@ impl Wofe {
             maps[1][i] = std as f32;
             maps[2][i] = (p / std) as f32;
         }
-        BlockPrediction { maps, valid: block.in_study.clone() }
+        BlockPrediction { maps, valid: block.in_study().to_vec() }
     }
 
     /// The prior and each layer's generalisation, compactly.
