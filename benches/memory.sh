@@ -28,6 +28,6 @@ for cell in ${BENCH_MEMORY_CELLS:-100 50 25}; do
   wall=$(awk '/Elapsed \(wall clock\)/ { print $NF }' "$OUT/time-$cell.log")
   cells=$(python3 -c "import json; m=json.load(open('$OUT/out-$cell/metrics.json')); print(m['grid']['cols']*m['grid']['rows'])")
   rows+=("{\"cell_size_m\": $cell, \"cells\": $cells, \"peak_rss_kb\": $rss, \"wall\": \"$wall\"}")
-  printf 'memory: %4s m grid, %10s cells: peak RSS %7.1f MB, wall %s\n' "$cell" "$cells" "$(echo "$rss / 1024" | bc -l)" "$wall"
+  printf 'memory: %4s m grid, %10s cells: peak RSS %7.1f MiB, wall %s\n' "$cell" "$cells" "$(echo "$rss / 1024" | bc -l)" "$wall"
 done
 printf '[%s]\n' "$(IFS=,; echo "${rows[*]}")" > benches/out/memory.json

@@ -17,7 +17,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-SECTIONS=(wofe memory evidence models)
+SECTIONS=(wofe memory pipeline evidence models)
 REPEATS="${BENCH_REPEATS:-3}"
 OUT="benches/out"
 LODE="${BENCH_LODE:-target/release/lode}"
@@ -144,6 +144,12 @@ EOF
 # ---------------------------------------------------------------------------------------------
 bench_memory() {
   BENCH_LODE="$LODE" bash benches/memory.sh
+}
+
+# Section pipeline: the demo end to end at 3 M, 50 M and 200 M cells against GDAL's I/O floor
+# (benches/pipeline.sh; the 200 M point takes minutes).
+bench_pipeline() {
+  BENCH_LODE="$LODE" bash benches/pipeline.sh
 }
 
 # Section evidence (10000 x 10000 grids: several minutes; BENCH_EVIDENCE_SIZES picks sizes):

@@ -53,18 +53,17 @@ pub fn measure(stack: &FeatureStack) -> Result<Vec<LayerCoverage>> {
         .par_iter()
         .progress_with(crate::progress::bar(windows.len() as u64, "coverage"))
         .map(|w| -> Result<_> {
-            let block = stack.compute(w)?;
+            // Layer by layer, not the assembled feature block: only validity and the first
+            // column are tallied, and no window of every column is allocated.
+            let in_study = stack.grid.mask(w)?;
+            let study = in_study.iter().filter(|&&b| b).count() as u64;
             let mut t = vec![Tally::EMPTY; n];
-            let mut study = 0;
-            for i in 0..w.len() {
-                if !block.in_study[i] {
-                    continue;
-                }
-                study += 1;
-                for (k, span) in stack.spans.iter().enumerate() {
-                    if block.layer_valid[[i, k]] {
-                        let v = block.values[[i, span.start]];
-                        t[k] = t[k].merge(Tally { covered: 1, min: v, max: v });
+            for (layer, t) in stack.layers.iter().zip(&mut t) {
+                let block = layer.compute(&stack.grid, w)?;
+                for (i, _) in in_study.iter().enumerate().filter(|(_, &inside)| inside) {
+                    if block.valid[i] {
+                        let v = block.values[[i, 0]];
+                        *t = t.merge(Tally { covered: 1, min: v, max: v });
                     }
                 }
             }

@@ -2,13 +2,16 @@
 //! parallel and streamed to the map writers in order. At most a few windows are in
 //! memory at once, whatever the size of the grid.
 
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::Result;
 use crate::features::FeatureStack;
+use crate::grid::Window;
 use crate::io::cog::MapWriter;
-use crate::model::FittedModel;
+use crate::model::{BlockPrediction, FittedModel};
 use crate::progress;
 
 /// Cell counts of a prediction.
@@ -28,28 +31,77 @@ pub fn predict_map(stack: &FeatureStack, model: &FittedModel, writers: &mut [Map
     let windows = stack.grid.windows();
     let bar = progress::bar(windows.len() as u64, "predicting");
     let mut summary = PredictSummary::default();
-    let chunk = 2 * rayon::current_num_threads().max(1);
-    for group in windows.chunks(chunk) {
-        let results: Vec<_> = group
-            .par_iter()
-            .map(|w| -> Result<_> {
-                let block = stack.compute_features(w)?;
-                Ok((w, model.predict_features(&block), block.in_study))
-            })
-            .collect::<Result<_>>()?;
-        for (w, prediction, in_study) in results {
-            for (writer, values) in writers.iter_mut().zip(&prediction.maps) {
-                writer.write(w, values, &prediction.valid)?;
+    // Windows are computed a group at a time on the pool while the writer thread writes
+    // the group before: enough windows per group that both workers stay busy to its end.
+    let chunk = 8 * rayon::current_num_threads().max(1);
+    write_behind(writers, |queue| {
+        for group in windows.chunks(chunk) {
+            let results: Vec<_> = group
+                .par_iter()
+                .map(|w| -> Result<_> {
+                    let block = stack.compute_features(w)?;
+                    Ok((*w, model.predict_features(&block), block.in_study))
+                })
+                .collect::<Result<_>>()?;
+            let mut written = Vec::with_capacity(results.len());
+            for (w, prediction, in_study) in results {
+                let study = in_study.iter().filter(|&&b| b).count() as u64;
+                let scored = prediction.valid.iter().filter(|&&b| b).count() as u64;
+                summary.study_area_cells += study;
+                summary.scored_cells += scored;
+                summary.cells_without_evidence += study - scored;
+                written.push((w, prediction));
             }
-            let study = in_study.iter().filter(|&&b| b).count() as u64;
-            let scored = prediction.valid.iter().filter(|&&b| b).count() as u64;
-            summary.study_area_cells += study;
-            summary.scored_cells += scored;
-            summary.cells_without_evidence += study - scored;
-            bar.inc(1);
+            queue.push(written)?;
+            bar.inc(group.len() as u64);
         }
-    }
+        Ok(())
+    })?;
     bar.finish_and_clear();
     tracing::debug!("predicted {} windows in {:.2} s", windows.len(), started.elapsed().as_secs_f64());
     Ok(summary)
+}
+
+/// Windows waiting to be written, in order: each of `prediction.maps` goes to its writer.
+type Group = Vec<(Window, BlockPrediction)>;
+
+/// The sending end of [`write_behind`]'s queue.
+pub struct WriteQueue {
+    tx: SyncSender<Group>,
+}
+
+impl WriteQueue {
+    /// Queues a group of windows for writing; blocks while the writer is a group behind.
+    /// An error when the writer has stopped (its own error is what [`write_behind`] returns).
+    fn push(&self, group: Group) -> Result<()> {
+        self.tx.send(group).map_err(|_| crate::error::Error::Model("the map writer stopped".into()))
+    }
+}
+
+/// Runs `produce` with a queue whose groups of windows a thread of its own writes to
+/// `writers`, in the order queued, while `produce` computes the next. The queue holds one
+/// group, so at most three groups are in memory (being computed, queued, being written).
+/// The first error, the writer's before `produce`'s (a full disk stops both), is returned.
+fn write_behind<T>(writers: &mut [MapWriter], produce: impl FnOnce(&WriteQueue) -> Result<T>) -> Result<T> {
+    let (tx, rx) = sync_channel::<Group>(1);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || write_groups(writers, rx));
+        let produced = produce(&WriteQueue { tx });
+        // `produce` dropped its queue with it: the writer ends once it has written what is queued.
+        let written = writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        written.and(produced)
+    })
+}
+
+/// The writer thread: every group received, window by window, until the queue closes.
+/// Stops at the first error (dropping the receiver, so the producer's next push fails).
+fn write_groups(writers: &mut [MapWriter], rx: Receiver<Group>) -> Result<()> {
+    for group in rx {
+        for (w, prediction) in group {
+            for (writer, values) in writers.iter_mut().zip(&prediction.maps) {
+                writer.write(&w, values, &prediction.valid)?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -152,6 +152,8 @@ pub struct GridBand {
     pub source: PathBuf,
     /// What is opened for reading: the file, or the warped VRT.
     read_path: String,
+    /// The same warp in small blocks, for reads of single cells (`None`: not warped).
+    point_path: Option<String>,
     /// Band to read in `read_path`.
     band: usize,
     /// Resampling actually used (`None` when no warp was needed).
@@ -204,6 +206,7 @@ impl GridBand {
             return Ok(GridBand {
                 source: band.path.clone(),
                 read_path: band.path.to_string_lossy().into_owned(),
+                point_path: None,
                 band: band.band,
                 resampling: None,
                 fill,
@@ -240,56 +243,16 @@ impl GridBand {
             translate.extend(["-a_nodata", f.as_str(), "-ot", "Float64"]);
         }
         gdal_utility(&band.path, &picked, &translate, Utility::Translate)?;
-        let [xmin, ymin, xmax, ymax] = grid.bounds();
         let warped = format!("{stem}-warped.vrt");
-        let args = [
-            "-of".to_string(),
-            "VRT".into(),
-            "-t_srs".into(),
-            grid.crs_wkt.clone(),
-            "-te".into(),
-            xmin.to_string(),
-            ymin.to_string(),
-            xmax.to_string(),
-            ymax.to_string(),
-            "-ts".into(),
-            grid.cols.to_string(),
-            grid.rows.to_string(),
-            "-r".into(),
-            alg.into(),
-            // Exact transformation and full-resolution sources: nothing is silently coarsened.
-            "-et".into(),
-            "0".into(),
-            "-ovr".into(),
-            "NONE".into(),
-            "-dstalpha".into(),
-            // Small warp blocks: a single-cell read (training rows) warps 128 x 128 cells,
-            // not GDAL's default 512 x 128.
-            "-co".into(),
-            "BLOCKXSIZE=128".into(),
-            "-co".into(),
-            "BLOCKYSIZE=128".into(),
-        ];
-        // When downsampling, GDAL widens the bilinear and cubic kernels by a scale it works out
-        // per processing chunk. lode's `bilinear` and `cubic` mean interpolation at the cell
-        // centre (a linear field comes back exact); `average` is the choice for aggregation.
-        let mut args = args.to_vec();
-        if matches!(alg, "bilinear" | "cubic") {
-            args.extend(["-wo".into(), "XSCALE=1".into(), "-wo".into(), "YSCALE=1".into()]);
-        }
-        // Interpolated and averaged values are real numbers: never round them back to an
-        // integer source type (a mean of 100 and 200 m distances is 150, not 100 or 200).
-        if matches!(alg, "bilinear" | "cubic" | "average") {
-            args.extend(["-ot".into(), "Float64".into()]);
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        gdal_utility(Path::new(&picked), &warped, &args, Utility::Warp)
-            .map_err(|e| Error::input(&band.path, format!("cannot be warped onto the grid: {e}")))?;
+        warp_vrt(band, grid, alg, &picked, &warped, WINDOW_WARP_BLOCK)?;
+        let point = format!("{stem}-point.vrt");
+        warp_vrt(band, grid, alg, &picked, &point, POINT_WARP_BLOCK)?;
         // GDAL 3.6's warper can still return the fill value, with a valid alpha, for a
         // cell whose source pixels are all fill: mask it after warping too.
         Ok(GridBand {
             source: band.path.clone(),
             read_path: warped,
+            point_path: Some(point),
             band: 1,
             resampling: Some(alg),
             fill,
@@ -299,7 +262,14 @@ impl GridBand {
 
     /// Values and validity of the cells of `w`, row-major.
     pub fn read(&self, _grid: &Grid, w: &Window) -> Result<BandBlock> {
-        with_dataset(&self.read_path, |ds| {
+        // A single cell (training rows, deposit cells) is read from the warped VRT with
+        // small blocks: the same warp of the same source pixels, a few cells computed
+        // instead of a whole 128 x 128 block (identical values: test below).
+        let path = match &self.point_path {
+            Some(p) if w.len() == 1 => p,
+            _ => &self.read_path,
+        };
+        with_dataset(path, |ds| {
             let band = ds.rasterband(self.band)?;
             let win = (w.col as isize, w.row as isize);
             let size = (w.cols, w.rows);
@@ -327,6 +297,62 @@ impl GridBand {
         })
         .map_err(|e| Error::input(&self.source, format!("reading window {w:?}: {e}")))
     }
+}
+
+/// Warp blocks of the VRT that windows are read from.
+const WINDOW_WARP_BLOCK: usize = 128;
+/// Warp blocks of the VRT that single cells are read from.
+const POINT_WARP_BLOCK: usize = 8;
+
+/// Writes at `dst` a warped VRT of `picked` (the band alone) on `grid` with GDAL resampling
+/// `alg`, warped in blocks of `block` x `block` cells.
+fn warp_vrt(band: &BandRef, grid: &Grid, alg: &str, picked: &str, dst: &str, block: usize) -> Result<()> {
+    let [xmin, ymin, xmax, ymax] = grid.bounds();
+    let block_x = format!("BLOCKXSIZE={block}");
+    let block_y = format!("BLOCKYSIZE={block}");
+    let args = [
+        "-of".to_string(),
+        "VRT".into(),
+        "-t_srs".into(),
+        grid.crs_wkt.clone(),
+        "-te".into(),
+        xmin.to_string(),
+        ymin.to_string(),
+        xmax.to_string(),
+        ymax.to_string(),
+        "-ts".into(),
+        grid.cols.to_string(),
+        grid.rows.to_string(),
+        "-r".into(),
+        alg.into(),
+        // Exact transformation and full-resolution sources: nothing is silently coarsened.
+        "-et".into(),
+        "0".into(),
+        "-ovr".into(),
+        "NONE".into(),
+        "-dstalpha".into(),
+        // Warp blocks of `block` cells (GDAL's default is 512 x 128): what one read
+        // of a cell inside a block not yet in the cache computes.
+        "-co".into(),
+        block_x,
+        "-co".into(),
+        block_y,
+    ];
+    // When downsampling, GDAL widens the bilinear and cubic kernels by a scale it works out
+    // per processing chunk. lode's `bilinear` and `cubic` mean interpolation at the cell
+    // centre (a linear field comes back exact); `average` is the choice for aggregation.
+    let mut args = args.to_vec();
+    if matches!(alg, "bilinear" | "cubic") {
+        args.extend(["-wo".into(), "XSCALE=1".into(), "-wo".into(), "YSCALE=1".into()]);
+    }
+    // Interpolated and averaged values are real numbers: never round them back to an
+    // integer source type (a mean of 100 and 200 m distances is 150, not 100 or 200).
+    if matches!(alg, "bilinear" | "cubic" | "average") {
+        args.extend(["-ot".into(), "Float64".into()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    gdal_utility(Path::new(picked), dst, &args, Utility::Warp)
+        .map_err(|e| Error::input(&band.path, format!("cannot be warped onto the grid: {e}")))
 }
 
 /// Cell values of one window of a band, with their validity.
@@ -437,6 +463,63 @@ mod tests {
                 cells += w.len();
             }
             assert_eq!(cells, 1259 * 2487);
+        }
+    }
+
+    #[test]
+    fn a_single_cell_read_equals_the_same_cell_of_the_window_warp() {
+        // Dist2Breccia (Int32, 100 m, EPSG:7845) onto a grid of 37 m cells shifted by a
+        // fraction of a cell, and onto a reprojected grid (GDA94 / MGA zone 54): for every
+        // resampling, single cells read through the small-block VRT equal the same cells
+        // of the 128 x 128-block VRT that windows are read from, values and validity.
+        use rand::{Rng, SeedableRng};
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/cloncurry/Dist2Breccia.tif");
+        let band = BandRef::open("test", &path, 1).unwrap();
+        let own = band.grid(256);
+        let shifted = Grid {
+            geo_transform: [own.geo_transform[0] + 13.3, 37.0, 0.0, own.geo_transform[3] - 7.9, 0.0, -37.0],
+            cols: 3000,
+            rows: 6000,
+            ..own.clone()
+        };
+        let mga = parse_crs("EPSG:28354").unwrap();
+        let t = CoordTransform::new(&parse_crs(&own.crs_wkt).unwrap(), &mga).unwrap();
+        let [x0, y0, x1, y1] = own.bounds();
+        let b = t.transform_bounds(&[x0, y0, x1, y1], 21).unwrap();
+        let reprojected = Grid {
+            crs_wkt: mga.to_wkt().unwrap(),
+            crs_name: "EPSG:28354".into(),
+            geo_transform: [b[0] - 500.0, 61.0, 0.0, b[3] + 500.0, 0.0, -61.0],
+            cols: ((b[2] - b[0] + 1000.0) / 61.0) as usize,
+            rows: ((b[3] - b[1] + 1000.0) / 61.0) as usize,
+            ..own.clone()
+        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for grid in [&shifted, &reprojected] {
+            for (alg, fill) in [
+                ("near", None),
+                ("bilinear", None),
+                ("cubic", None),
+                ("average", None),
+                ("mode", None),
+                ("bilinear", Some(0.0)),
+            ] {
+                let point = GridBand::warped(&band, grid, alg, fill).unwrap();
+                let whole = GridBand { point_path: None, ..point.clone() };
+                let (mut valid, mut n) = (0, 0);
+                while n < 150 {
+                    let w =
+                        Window { col: rng.gen_range(0..grid.cols), row: rng.gen_range(0..grid.rows), cols: 1, rows: 1 };
+                    let (a, b) = (point.read(grid, &w).unwrap(), whole.read(grid, &w).unwrap());
+                    assert_eq!(a.valid, b.valid, "{alg} {fill:?}: validity differs at {w:?}");
+                    if a.valid[0] {
+                        assert_eq!(a.values[0].to_bits(), b.values[0].to_bits(), "{alg} {fill:?}: value at {w:?}");
+                        valid += 1;
+                    }
+                    n += 1;
+                }
+                assert!(valid > 40, "{alg}: only {valid} of {n} cells have data: the grids miss the raster");
+            }
         }
     }
 }
