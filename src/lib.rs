@@ -36,6 +36,7 @@
 #![warn(missing_docs)]
 
 pub mod checks;
+pub mod cluster;
 pub mod config;
 pub mod coverage;
 pub mod error;
@@ -98,7 +99,7 @@ pub fn run(config_path: &Path, threads: Option<usize>) -> Result<RunReport> {
 
 /// Runs the pipeline on validated settings, on the current rayon pool.
 pub fn run_settings(settings: &Settings) -> Result<RunReport> {
-    run_settings_with(settings, None)
+    run_settings_with(settings, None, None)
 }
 
 /// Predicts and evaluates with a saved `model.json` instead of fitting (`lode predict`).
@@ -112,11 +113,30 @@ pub fn predict(config_path: &Path, model_path: &Path, threads: Option<usize>) ->
         .num_threads(threads.unwrap_or(settings.threads))
         .build()
         .map_err(|e| Error::key("project.threads", e.to_string()))?;
-    pool.install(|| run_settings_with(&settings, Some((saved, model_path.to_path_buf()))))
+    pool.install(|| run_settings_with(&settings, Some((saved, model_path.to_path_buf())), None))
 }
 
-/// The pipeline, fitting the model or using a saved one.
-fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, PathBuf)>) -> Result<RunReport> {
+/// The last stage of a tiled run (`lode mosaic RUN`): the single run's pipeline on the
+/// plan's config, with the maps read from the finished tiles instead of predicted (see
+/// [`cluster`]). Refuses missing tiles, tiles of another plan, and a fit that differs from
+/// the fit stage's.
+pub fn mosaic(run_dir: &Path, threads: Option<usize>) -> Result<RunReport> {
+    let tiles = cluster::TileSet::open(run_dir)?;
+    let settings = tiles.plan().settings(run_dir)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(tiles.plan().threads))
+        .build()
+        .map_err(|e| Error::key("project.threads", e.to_string()))?;
+    pool.install(|| run_settings_with(&settings, None, Some(&tiles)))
+}
+
+/// The pipeline, fitting the model or using a saved one; the maps predicted, or read from
+/// the tiles of a tiled run.
+fn run_settings_with(
+    settings: &Settings,
+    saved: Option<(model::FittedModel, PathBuf)>,
+    tiles: Option<&cluster::TileSet>,
+) -> Result<RunReport> {
     if saved.is_none() {
         model::check(settings)?;
     }
@@ -134,10 +154,13 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
     };
     let fit = fit_or_load(settings, &stack, &deposits, training.as_ref(), saved)?;
     let model = &fit.model;
+    if let Some(t) = tiles {
+        cluster::check_same_model(t, model)?;
+    }
     clock.lap("fit");
 
     let outputs = model.outputs();
-    let prediction = write_maps(settings, &stack, model, &outputs, &mut out)?;
+    let prediction = write_maps(settings, &stack, model, &outputs, tiles, &mut out)?;
     let map = io::cog::MapRaster::open(&out.path("prospectivity.tif"), &settings.grid)?;
     clock.lap("predict");
 
@@ -261,6 +284,7 @@ fn write_maps(
     stack: &FeatureStack,
     model: &model::FittedModel,
     outputs: &[model::MapOutput],
+    tiles: Option<&cluster::TileSet>,
     out: &mut output::Staging,
 ) -> Result<predict::PredictSummary> {
     let tags = vec![
@@ -273,7 +297,10 @@ fn write_maps(
         .iter()
         .map(|o| io::cog::MapWriter::create(&out.scratch(o.file), &settings.grid, o.description, &tags))
         .collect::<Result<Vec<_>>>()?;
-    let prediction = predict::predict_map(stack, model, &mut writers)?;
+    let prediction = match tiles {
+        None => predict::predict_map(stack, model, &mut writers)?,
+        Some(t) => t.copy_into(&settings.grid, &outputs.iter().map(|o| o.file).collect::<Vec<_>>(), &mut writers)?,
+    };
     // The COG copies (overviews, compression) of the maps run side by side.
     use rayon::prelude::*;
     let finished: Vec<(PathBuf, io::cog::MapWriter)> = outputs.iter().map(|o| out.path(o.file)).zip(writers).collect();
