@@ -436,3 +436,209 @@ fn slurm_and_pbs_launchers_chain_the_stages_with_the_resources_asked_for() {
         }
     }
 }
+
+/// A single-node SLURM cluster on loopback in a temporary folder: munged, slurmctld and
+/// slurmd started by the test, stopped by PID when dropped (also when the test fails).
+struct Slurm {
+    conf: PathBuf,
+    daemons: Vec<(&'static str, std::process::Child)>,
+}
+
+impl Slurm {
+    fn start(dir: &Path) -> Slurm {
+        for bin in ["munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo", "setpriv"] {
+            let found = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"].iter().any(|d| Path::new(d).join(bin).exists());
+            assert!(found, "`{bin}` is not installed: `make test-deps` installs slurmctld slurmd slurm-client munge");
+        }
+        let mut s = Slurm { conf: dir.join("slurm.conf"), daemons: Vec::new() };
+        let munge = dir.join("munge");
+        for sub in ["state", "spool", "munge"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        // munged refuses a socket folder others cannot traverse; it runs as the munge user.
+        let m = munge.to_str().unwrap();
+        tool("chmod", &["755", dir.to_str().unwrap(), m]);
+        tool("chown", &["munge:munge", m]);
+        let socket = munge.join("socket");
+        let child = Command::new("setpriv")
+            .args(["--reuid=munge", "--regid=munge", "--init-groups", "/usr/sbin/munged", "-F"])
+            .arg(format!("--socket={}", socket.display()))
+            .arg(format!("--pid-file={m}/pid"))
+            .arg(format!("--log-file={m}/log"))
+            .arg(format!("--seed-file={m}/seed"))
+            .stdout(log(dir, "munged.out"))
+            .stderr(log(dir, "munged.err"))
+            .spawn()
+            .expect("munged starts");
+        s.daemons.push(("munged", child));
+        s.wait_for("munge socket", || socket.exists());
+        let free_port = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let host = tool("hostname", &[]).trim().to_string();
+        let d = dir.display();
+        let conf = format!(
+            "ClusterName=lodetest\nSlurmctldHost={host}(127.0.0.1)\nSlurmctldPort={}\nSlurmdPort={}\n\
+             AuthType=auth/munge\nAuthInfo=socket={}\nCredType=cred/munge\nStateSaveLocation={d}/state\n\
+             SlurmdSpoolDir={d}/spool\nSlurmctldPidFile={d}/slurmctld.pid\nSlurmdPidFile={d}/slurmd.pid\n\
+             SlurmctldLogFile={d}/slurmctld.log\nSlurmdLogFile={d}/slurmd.log\nProctrackType=proctrack/linuxproc\n\
+             TaskPlugin=task/none\nSelectType=select/cons_tres\nSelectTypeParameters=CR_Core\n\
+             JobAcctGatherType=jobacct_gather/none\nAccountingStorageType=accounting_storage/none\nMpiDefault=none\n\
+             ReturnToService=2\nSlurmUser=root\nSlurmdUser=root\n\
+             NodeName={host} NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN\n\
+             PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP\n",
+            free_port(),
+            free_port(),
+            socket.display()
+        );
+        std::fs::write(&s.conf, conf).unwrap();
+        let c = s.conf.to_str().unwrap().to_string();
+        let ctld = Command::new("slurmctld")
+            .args(["-D", "-c", "-f", &c])
+            .stdout(log(dir, "slurmctld.out"))
+            .stderr(log(dir, "slurmctld.err"))
+            .spawn()
+            .expect("slurmctld starts");
+        s.daemons.push(("slurmctld", ctld));
+        let slurmd = Command::new("slurmd")
+            .args(["-D", "-N", &host, "-f", &c])
+            .stdout(log(dir, "slurmd.out"))
+            .stderr(log(dir, "slurmd.err"))
+            .spawn()
+            .expect("slurmd starts");
+        s.daemons.push(("slurmd", slurmd));
+        s.wait_for("the node idle in sinfo", || {
+            s.cmd("sinfo")
+                .args(["-h", "-o", "%T"])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "idle")
+        });
+        s
+    }
+
+    fn cmd(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env("SLURM_CONF", &self.conf).env_remove("LODE");
+        c
+    }
+
+    fn wait_for(&self, what: &str, ok: impl Fn() -> bool) {
+        let start = std::time::Instant::now();
+        while !ok() {
+            assert!(start.elapsed().as_secs() < 60, "timed out waiting for {what}");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+
+    /// Waits until the queue is empty (every job finished, failed or cancelled).
+    fn wait_queue_empty(&self, timeout_s: u64) {
+        let start = std::time::Instant::now();
+        loop {
+            let o = self.cmd("squeue").args(["-h", "-o", "%i %T"]).output().expect("squeue");
+            let q = String::from_utf8_lossy(&o.stdout).trim().to_string();
+            if o.status.success() && q.is_empty() {
+                return;
+            }
+            assert!(start.elapsed().as_secs() < timeout_s, "the queue did not empty in {timeout_s} s: {q}");
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+    }
+}
+
+/// A daemon's output file in the cluster's folder.
+fn log(dir: &Path, name: &str) -> std::fs::File {
+    std::fs::File::create(dir.join(name)).expect("log file")
+}
+
+impl Drop for Slurm {
+    fn drop(&mut self) {
+        // slurmd, then slurmctld, then munged: each by its PID, SIGTERM then SIGKILL.
+        while let Some((name, mut child)) = self.daemons.pop() {
+            unsafe {
+                libc::kill(child.id() as i32, libc::SIGTERM);
+            }
+            let start = std::time::Instant::now();
+            while child.try_wait().ok().flatten().is_none() && start.elapsed().as_secs() < 10 {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            if child.try_wait().ok().flatten().is_none() {
+                eprintln!("{name} ignored SIGTERM; killing it");
+                child.kill().ok();
+                child.wait().ok();
+            }
+        }
+    }
+}
+
+#[test]
+fn on_a_real_slurm_the_launcher_runs_a_failed_tile_stops_the_mosaic_and_its_rerun_completes_the_single_runs_map() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let evidence = scene(d);
+    let single = d.join("single");
+    let cfg = config(d, "single.toml", &evidence, &single);
+    let o = lode(&["-q", "run", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let slurm = Slurm::start(&d.join("slurm"));
+
+    let out = d.join("tiled");
+    let cfg = config(d, "tiled.toml", &evidence, &out);
+    let run = d.join("run");
+    let o = lode(&[
+        "-q",
+        "plan",
+        cfg.to_str().unwrap(),
+        "--tiles",
+        "4",
+        "--engine",
+        "slurm",
+        "--out",
+        run.to_str().unwrap(),
+        "--threads",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The fault: array task 2 dies before lode starts (a node lost, a job killed).
+    let wrapper = write(
+        d,
+        "lode-fails-on-task-2.sh",
+        &format!(
+            "#!/bin/sh\nif [ \"${{SLURM_ARRAY_TASK_ID:-}}\" = 2 ]; then echo 'injected failure' >&2; exit 3; fi\nexec {} \"$@\"\n",
+            env!("CARGO_BIN_EXE_lode")
+        ),
+    );
+    tool("chmod", &["755", wrapper.to_str().unwrap()]);
+    let o = slurm.cmd("sh").arg(run.join("submit.sh")).env("LODE", &wrapper).output().unwrap();
+    assert!(o.status.success(), "submit.sh: {}", String::from_utf8_lossy(&o.stderr));
+    let ids = String::from_utf8_lossy(&o.stdout).split_whitespace().count();
+    assert_eq!(ids, 3, "submit.sh prints the fit, tiles and mosaic job ids");
+    slurm.wait_queue_empty(600);
+    for i in [0, 1, 3] {
+        assert!(run.join(format!("tiles/{i:04}/tile.json")).exists(), "tile {i} did not finish");
+    }
+    assert!(!run.join("tiles/0002").exists(), "the failed tile left a tile behind");
+    assert!(!out.join("prospectivity.tif").exists(), "the mosaic ran after a failed tile");
+
+    // Rerun that one tile alone, then the mosaic, as docs/cluster.md says.
+    let sbatch = |args: &[&str]| {
+        let o = slurm.cmd("sbatch").current_dir(&run).args(args).output().unwrap();
+        assert!(o.status.success(), "sbatch {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let tile = sbatch(&["--parsable", "--array=2", "tile.sbatch"]);
+    sbatch(&["--parsable", &format!("--dependency=afterok:{tile}"), "mosaic.sbatch"]);
+    slurm.wait_queue_empty(600);
+    let log = std::fs::read_dir(run.join("logs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().display().to_string())
+        .collect::<Vec<_>>();
+    assert!(out.join("prospectivity.tif").exists(), "the mosaic did not run; logs: {log:?}");
+    for map in ["prospectivity.tif", "uncertainty.tif"] {
+        assert!(decoded(&single.join(map)) == decoded(&out.join(map)), "{map} differs from the single run");
+    }
+    let (a, b) = (metrics(&single), metrics(&out));
+    assert_eq!(a["auc"], b["auc"]);
+    assert_eq!(a["success_rate"], b["success_rate"]);
+    assert_eq!(a["targets"], b["targets"]);
+    assert_eq!(std::fs::read(single.join("targets.csv")).unwrap(), std::fs::read(out.join("targets.csv")).unwrap());
+    drop(slurm);
+}
