@@ -46,6 +46,7 @@ pub mod grid;
 pub mod io;
 pub mod labels;
 pub mod manifest;
+pub mod mapstats;
 pub mod metrics;
 pub mod model;
 pub mod output;
@@ -160,18 +161,34 @@ fn run_settings_with(
     clock.lap("fit");
 
     let outputs = model.outputs();
-    let prediction = write_maps(settings, &stack, model, &outputs, tiles, &mut out)?;
+    let mut stats = mapstats::MapStats::new(&settings.grid, outputs.len(), &deposits.point_cells);
+    let prediction = write_maps(settings, &stack, model, &outputs, tiles, &mut stats, &mut out)?;
     let map = io::cog::MapRaster::open(&out.path("prospectivity.tif"), &settings.grid)?;
     clock.lap("predict");
 
     let maps: Vec<PathBuf> = outputs.iter().map(|o| out.path(o.file)).collect();
-    let looks = style_maps(settings, &map, &maps, &mut out)?;
-    let evaluation = evaluate::evaluate_map(&map, &settings.grid, &deposits.point_cells)?;
-    let capture = evaluate::capture(&map, &deposits.point_cells, &looks.classes.areas, looks.classes.scored_cells)?;
+    // One pass over the written maps finishes the classes, the target threshold and the
+    // evaluation from what the prediction counted (see mapstats).
+    let uncertainty = match targets::uncertainty_map(&maps) {
+        Some(u) => {
+            Some((maps.iter().position(|p| *p == u).unwrap_or(0), io::cog::MapRaster::open(&u, &settings.grid)?))
+        }
+        None => None,
+    };
+    let summaries = stats.finish(
+        &settings.grid,
+        &settings.targets,
+        &map,
+        uncertainty.as_ref().map(|(k, u)| (*k, u)),
+        &deposits.point_cells,
+    )?;
+    let looks = style_maps(&summaries, uncertainty.as_ref().map(|(_, u)| u.path()), &mut out)?;
+    let evaluation = summaries.evaluation.clone();
+    let capture = summaries.capture.clone();
     clock.lap("evaluate");
 
     let found = if settings.targets.enabled {
-        let t = write_targets(settings, &stack, model, &deposits, &map, &maps, &mut out)?;
+        let t = write_targets(settings, &stack, model, &deposits, &map, &maps, &summaries.target, &mut out)?;
         clock.lap("targets");
         Some(t)
     } else {
@@ -285,6 +302,7 @@ fn write_maps(
     model: &model::FittedModel,
     outputs: &[model::MapOutput],
     tiles: Option<&cluster::TileSet>,
+    stats: &mut mapstats::MapStats,
     out: &mut output::Staging,
 ) -> Result<predict::PredictSummary> {
     let tags = vec![
@@ -298,8 +316,10 @@ fn write_maps(
         .map(|o| io::cog::MapWriter::create(&out.scratch(o.file), &settings.grid, o.description, &tags))
         .collect::<Result<Vec<_>>>()?;
     let prediction = match tiles {
-        None => predict::predict_map(stack, model, &mut writers)?,
-        Some(t) => t.copy_into(&settings.grid, &outputs.iter().map(|o| o.file).collect::<Vec<_>>(), &mut writers)?,
+        None => predict::predict_map(stack, model, &mut writers, stats)?,
+        Some(t) => {
+            t.copy_into(&settings.grid, &outputs.iter().map(|o| o.file).collect::<Vec<_>>(), &mut writers, stats)?
+        }
     };
     // The COG copies (overviews, compression) of the maps run side by side.
     use rayon::prelude::*;
@@ -320,28 +340,27 @@ pub struct MapLooks {
 /// Measures the colour stretches of the maps and writes their QGIS styles
 /// (`prospectivity.qml`, and `uncertainty.qml` or `posterior_std.qml`).
 fn style_maps(
-    settings: &Settings,
-    map: &io::cog::MapRaster,
-    maps: &[PathBuf],
+    summaries: &mapstats::Finished,
+    uncertainty: Option<&Path>,
     out: &mut output::Staging,
 ) -> Result<MapLooks> {
-    let classes = styles::AreaClasses::of_map(map, &settings.grid)?;
+    let classes = summaries.classes.clone();
     write_file(&out.path("prospectivity.qml"), styles::prospectivity_qml(&classes).as_bytes())?;
-    let uncertainty = match targets::uncertainty_map(maps) {
-        Some(u) => {
-            let (top, _) = targets::top_areas(&io::cog::MapRaster::open(&u, &settings.grid)?, &settings.grid, &[1.0])?;
-            let max = top[0].threshold as f64;
+    let uncertainty = match (uncertainty, summaries.uncertainty_top) {
+        (Some(u), Some(max)) => {
+            let u = u.to_path_buf();
             let stem = u.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
             write_file(&out.path(&format!("{stem}.qml")), styles::uncertainty_qml(max).as_bytes())?;
             Some((u, max))
         }
-        None => None,
+        _ => None,
     };
     Ok(MapLooks { classes, uncertainty })
 }
 
 /// Finds the ranked target areas and writes them (GeoPackage, CSV, optional GeoJSON,
 /// QGIS style).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn write_targets(
     settings: &Settings,
     stack: &FeatureStack,
@@ -349,6 +368,7 @@ pub(crate) fn write_targets(
     deposits: &Deposits,
     map: &io::cog::MapRaster,
     maps: &[PathBuf],
+    at: &targets::TargetThreshold,
     out: &mut output::Staging,
 ) -> Result<targets::Targets> {
     let uncertainty = match targets::uncertainty_map(maps) {
@@ -356,7 +376,7 @@ pub(crate) fn write_targets(
         None => None,
     };
     let scratch = out.scratch("targets-mask.tif");
-    let t = targets::find_targets(settings, stack, model, deposits, map, uncertainty.as_ref(), &scratch)?;
+    let t = targets::find_targets_at(settings, stack, model, deposits, map, uncertainty.as_ref(), at, &scratch)?;
     let geojson = settings.targets.geojson.then(|| out.path("targets.geojson"));
     targets::write_vector(&t, &settings.grid, &out.path("targets.gpkg"), geojson.as_deref())?;
     write_file(&out.path("targets.csv"), targets::to_csv(&t).as_bytes())?;

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::features::FeatureStack;
 use crate::io::cog::MapWriter;
+use crate::mapstats::MapStats;
 use crate::model::FittedModel;
 use crate::progress;
 
@@ -22,8 +23,14 @@ pub struct PredictSummary {
     pub cells_without_evidence: u64,
 }
 
-/// Predicts every window into `writers`, one per output map of the model, in order.
-pub fn predict_map(stack: &FeatureStack, model: &FittedModel, writers: &mut [MapWriter]) -> Result<PredictSummary> {
+/// Predicts every window into `writers`, one per output map of the model, in order,
+/// counting each written window into `stats`.
+pub fn predict_map(
+    stack: &FeatureStack,
+    model: &FittedModel,
+    writers: &mut [MapWriter],
+    stats: &mut MapStats,
+) -> Result<PredictSummary> {
     let started = std::time::Instant::now();
     let windows = stack.grid.windows();
     let bar = progress::bar(windows.len() as u64, "predicting");
@@ -41,6 +48,7 @@ pub fn predict_map(stack: &FeatureStack, model: &FittedModel, writers: &mut [Map
             for (writer, values) in writers.iter_mut().zip(&prediction.maps) {
                 writer.write(w, values, &prediction.valid)?;
             }
+            stats.add_window(w, &prediction.maps, &prediction.valid);
             let study = in_study.iter().filter(|&&b| b).count() as u64;
             let scored = prediction.valid.iter().filter(|&&b| b).count() as u64;
             summary.study_area_cells += study;

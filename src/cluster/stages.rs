@@ -13,6 +13,7 @@ use crate::features::FeatureStack;
 use crate::grid::{Grid, Window};
 use crate::io::cog::{read_window, MapWriter};
 use crate::labels::Deposits;
+use crate::mapstats::MapStats;
 use crate::model::{self, FittedModel};
 use crate::predict::PredictSummary;
 use crate::training::TrainingSet;
@@ -259,7 +260,13 @@ impl TileSet {
 
     /// Streams every window of the grid, in order, from the tiles into `writers` (one per
     /// map, named by `files`), and returns the prediction's cell counts (sums of the tiles').
-    pub fn copy_into(&self, grid: &Grid, files: &[&str], writers: &mut [MapWriter]) -> Result<PredictSummary> {
+    pub fn copy_into(
+        &self,
+        grid: &Grid,
+        files: &[&str],
+        writers: &mut [MapWriter],
+        stats: &mut MapStats,
+    ) -> Result<PredictSummary> {
         let all = grid.windows();
         let mut summary = PredictSummary::default();
         let bar = crate::progress::bar(all.len() as u64, "mosaicking");
@@ -273,11 +280,15 @@ impl TileSet {
             }
             for w in r.spec.windows_of(&all) {
                 let local = in_tile(w, &r.spec);
+                let mut maps = Vec::new();
                 for (writer, file) in writers.iter_mut().zip(files) {
                     // The tile holds the single run's bytes, nodata included: copied as they are.
                     let (values, _) = read_window(&dir.join(file), &local)?;
                     writer.write(w, &values, &vec![true; values.len()])?;
+                    maps.push(values);
                 }
+                // Counted as the single run counts them (nodata is not a value to a reader).
+                stats.add_window(w, &maps, &vec![true; w.len()]);
                 bar.inc(1);
             }
             summary.study_area_cells += r.study_area_cells;
