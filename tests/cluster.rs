@@ -642,3 +642,99 @@ fn on_a_real_slurm_the_launcher_runs_a_failed_tile_stops_the_mosaic_and_its_reru
     assert_eq!(std::fs::read(single.join("targets.csv")).unwrap(), std::fs::read(out.join("targets.csv")).unwrap());
     drop(slurm);
 }
+
+/// The environment GDAL needs to read `/vsis3/` from the local server at `endpoint`.
+fn s3_env(endpoint: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_S3_ENDPOINT", endpoint.to_string()),
+        ("AWS_HTTPS", "NO".into()),
+        ("AWS_VIRTUAL_HOSTING", "FALSE".into()),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("AWS_REGION", "us-east-1".into()),
+    ]
+}
+
+#[test]
+fn a_plan_with_every_input_on_vsis3_of_a_local_s3_server_gives_the_local_single_runs_maps() {
+    let venv = common::root().join(".venv-s3/bin");
+    assert!(venv.join("moto_server").exists(), "no {}: run `make s3-env` (part of `make test`)", venv.display());
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let evidence = scene(d);
+    let single = d.join("single");
+    let cfg = config(d, "single.toml", &evidence, &single);
+    let o = lode(&["-q", "run", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = Command::new(venv.join("moto_server"))
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let endpoint = format!("127.0.0.1:{port}");
+    let result = (|| -> Result<(), String> {
+        let up = (0..100).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        if !up {
+            return Err("moto_server did not start".into());
+        }
+        let files = [
+            "syn/granite_dist.tif",
+            "syn/magnetic.tif",
+            "syn/alteration.tif",
+            "syn/noise_smooth.tif",
+            "syn/magclass.tif",
+            "syn/faults.geojson",
+            "syn/deposits.geojson",
+            "geochem.geojson",
+            "lith.geojson",
+        ];
+        let uploads: String =
+            files.iter().map(|f| format!("s.upload_file('{}','scene','{f}')\n", d.join(f).display())).collect();
+        let script = format!(
+            "import boto3\ns=boto3.client('s3',endpoint_url='http://{endpoint}',aws_access_key_id='test',aws_secret_access_key='test',region_name='us-east-1')\n\
+             s.create_bucket(Bucket='scene')\n{uploads}"
+        );
+        tool(venv.join("python").to_str().unwrap(), &["-c", &script]);
+        // The same config with every input on the server; the run folder and outputs local.
+        let out = d.join("s3-out");
+        let local = std::fs::read_to_string(config(d, "s3-local.toml", &evidence, &out)).unwrap();
+        let text = local.replace(&format!("path = \"{}/", d.display()), "path = \"/vsis3/scene/");
+        assert!(!text.contains(&format!("path = \"{}", d.display())), "an input left local:\n{text}");
+        let s3 = write(d, "s3.toml", &text);
+        let run = d.join("s3-run");
+        let stage = |args: &[&str]| -> Result<(), String> {
+            let o = Command::new(env!("CARGO_BIN_EXE_lode")).args(args).envs(s3_env(&endpoint)).output().unwrap();
+            if o.status.success() {
+                Ok(())
+            } else {
+                Err(format!("{args:?}: {}", stderr(&o)))
+            }
+        };
+        let r = run.to_str().unwrap();
+        stage(&["-q", "plan", s3.to_str().unwrap(), "--tiles", "3", "--engine", "list", "--out", r])?;
+        stage(&["-q", "fit", r])?;
+        for i in ["0", "1", "2"] {
+            stage(&["-q", "tile", r, i])?;
+        }
+        stage(&["-q", "mosaic", r])?;
+        for map in ["prospectivity.tif", "uncertainty.tif"] {
+            if decoded(&single.join(map)) != decoded(&out.join(map)) {
+                return Err(format!("{map} from /vsis3/ differs from the local single run"));
+            }
+        }
+        let (a, b) = (metrics(&single), metrics(&out));
+        if a["auc"] != b["auc"] || a["targets"] != b["targets"] {
+            return Err(format!("metrics differ: {} vs {}", a["auc"], b["auc"]));
+        }
+        Ok(())
+    })();
+    let _ = server.kill();
+    let _ = server.wait();
+    result.unwrap_or_else(|e| panic!("{e}"));
+}
