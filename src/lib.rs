@@ -18,14 +18,20 @@
 //!        wofe                   weights of evidence (wofe::*): class counts over the study area
 //!        fuzzy                  memberships from the config
 //!      validation::cross_validate   spatial cross-validation of any kind -> CvReport
-//!   -> predict            every window in parallel, streamed to COGs (io::cog)
+//!   -> predict            every window in parallel, streamed to COGs (io::cog), counted
+//!                         as written (mapstats::MapStats: exact order-statistic and rank
+//!                         counts, finished in one pass over the written map)
 //!   -> io::cog::MapRaster the map, the handle evaluate and targets read
-//!   -> evaluate::Evaluation     ROC AUC and success-rate curve, streamed
+//!   -> evaluate::Evaluation     ROC AUC and success-rate curve
 //!   -> targets            ranked target areas (polygonized), styles (QGIS .qml)
 //!   -> metrics::Metrics   metrics.json
 //!   -> report, manifest   pictures and report.html; inputs' checksums, versions, timings
 //!   -> output::Staging    every output published atomically at the end
 //! ```
+//!
+//! Tiled runs on a batch scheduler (`cluster`: `lode plan`, `fit`, `tile`, `mosaic`) are this
+//! pipeline with the maps read from tiles computed on the global grid, so they give the
+//! single run's outputs exactly.
 //!
 //! Side doors: `synth` (synthetic districts with known truth), `presets` (`lode init`),
 //! `redraw` (`lode targets`: new targets from a finished run), `stac` (the run's STAC item).
