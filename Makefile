@@ -12,7 +12,7 @@ BUILD_PACKAGES := libgdal-dev pkg-config build-essential
 # GDAL's Python bindings used by reference checks), chromium (headless: report.html is
 # rendered and screenshotted), python3-venv (the notebook and STAC tests' venvs), qgis and
 # python3-qgis (QGIS 3.22: the Processing provider in qgis/ is tested headless).
-TEST_PACKAGES := gdal-bin python3-gdal chromium python3-venv qgis python3-qgis
+TEST_PACKAGES := gdal-bin python3-gdal chromium python3-venv qgis python3-qgis slurmctld slurmd slurm-client munge
 
 .PHONY: help deps test-deps build demo test lint bench clean notebook-env test-env stac-env s3-env qgis-plugin
 

@@ -106,55 +106,96 @@ fn summarise(u: &[f32], mult: &[u64], negatives: &Ranks, all: &Ranks) -> (f64, V
 /// Evaluates the float map `map` (on `grid`) against deposits, given as the cell of
 /// each deposit (a cell appears once per deposit in it).
 pub fn evaluate_map(map: &MapRaster, grid: &Grid, cells: &[Cell]) -> Result<Evaluation> {
-    let mut scores = Vec::new();
-    let mut unscored = 0;
-    for v in map.read_cells(cells)? {
-        match v {
-            Some(v) => scores.push(v),
-            None => unscored += 1,
-        }
-    }
-    let mut sorted = scores.clone();
-    sorted.sort_by(f32::total_cmp);
-    let mut u: Vec<f32> = Vec::new();
-    let mut mult: Vec<u64> = Vec::new();
-    for s in sorted {
-        if u.last() == Some(&s) {
-            *mult.last_mut().expect("a value was pushed") += 1;
-        } else {
-            u.push(s);
-            mult.push(1);
-        }
-    }
-    let positive: std::collections::HashSet<Cell> = cells.iter().copied().collect();
+    let positives = Positives::new(cells, &map.read_cells(cells)?);
     let windows = grid.windows();
-    let (negatives, all) = windows
+    let counts = windows
         .par_iter()
         .progress_with(crate::progress::bar(windows.len() as u64, "evaluating"))
-        .map(|w| -> Result<(Ranks, Ranks)> {
+        .map(|w| -> Result<RankCounts> {
             let (values, valid) = map.read_window(w)?;
-            let mut neg = Ranks::new(u.len());
-            let mut all = Ranks::new(u.len());
-            for (i, (&v, &ok)) in values.iter().zip(&valid).enumerate() {
-                if !ok {
-                    continue;
-                }
-                all.add(&u, v);
-                if !positive.contains(&w.cell(i)) {
-                    neg.add(&u, v);
-                }
-            }
-            Ok((neg, all))
+            let mut c = positives.counts();
+            c.add_window(&positives, w, &values, &valid);
+            Ok(c)
         })
-        .try_reduce(|| (Ranks::new(u.len()), Ranks::new(u.len())), |a, b| Ok((a.0.merge(b.0), a.1.merge(b.1))))?;
-    let (auc, success_rate) = summarise(&u, &mult, &negatives, &all);
-    Ok(Evaluation {
-        auc,
-        success_rate,
-        deposits_scored: scores.len(),
-        deposits_unscored: unscored,
-        scored_cells: all.total(),
-    })
+        .try_reduce(|| positives.counts(), |a, b| Ok(a.merge(b)))?;
+    Ok(positives.evaluate(&counts))
+}
+
+/// The deposits' scores: what the rank counts of the map are made against.
+#[derive(Debug, Clone)]
+pub struct Positives {
+    /// Sorted distinct scores of the deposits on scored cells.
+    u: Vec<f32>,
+    /// Deposits per distinct score.
+    mult: Vec<u64>,
+    scored: usize,
+    unscored: usize,
+    cells: std::collections::HashSet<Cell>,
+}
+
+impl Positives {
+    /// From the deposits' cells and the map's value at each (`None`: no score there).
+    pub fn new(cells: &[Cell], values: &[Option<f32>]) -> Positives {
+        let mut sorted: Vec<f32> = values.iter().flatten().copied().collect();
+        let scored = sorted.len();
+        sorted.sort_by(f32::total_cmp);
+        let mut u: Vec<f32> = Vec::new();
+        let mut mult: Vec<u64> = Vec::new();
+        for s in sorted {
+            if u.last() == Some(&s) {
+                *mult.last_mut().expect("a value was pushed") += 1;
+            } else {
+                u.push(s);
+                mult.push(1);
+            }
+        }
+        Positives { u, mult, scored, unscored: values.len() - scored, cells: cells.iter().copied().collect() }
+    }
+
+    /// Empty rank counts.
+    pub fn counts(&self) -> RankCounts {
+        RankCounts { negatives: Ranks::new(self.u.len()), all: Ranks::new(self.u.len()) }
+    }
+
+    /// The evaluation from the rank counts of the whole map.
+    pub fn evaluate(&self, c: &RankCounts) -> Evaluation {
+        let (auc, success_rate) = summarise(&self.u, &self.mult, &c.negatives, &c.all);
+        Evaluation {
+            auc,
+            success_rate,
+            deposits_scored: self.scored,
+            deposits_unscored: self.unscored,
+            scored_cells: c.all.total(),
+        }
+    }
+}
+
+/// Counts of a map's valid cells between and on the deposits' scores (integers: windows
+/// and tiles merge exactly, in any order).
+#[derive(Debug, Clone)]
+pub struct RankCounts {
+    negatives: Ranks,
+    all: Ranks,
+}
+
+impl RankCounts {
+    /// Counts the cells of window `w`.
+    pub fn add_window(&mut self, p: &Positives, w: &crate::grid::Window, values: &[f32], valid: &[bool]) {
+        for (i, (&v, &ok)) in values.iter().zip(valid).enumerate() {
+            if !ok {
+                continue;
+            }
+            self.all.add(&p.u, v);
+            if !p.cells.contains(&w.cell(i)) {
+                self.negatives.add(&p.u, v);
+            }
+        }
+    }
+
+    /// Adds another window's counts.
+    pub fn merge(self, o: RankCounts) -> RankCounts {
+        RankCounts { negatives: self.negatives.merge(o.negatives), all: self.all.merge(o.all) }
+    }
 }
 
 /// Deposits in the best `top_percent` % of the scored area (see the module docs).
@@ -180,8 +221,13 @@ pub fn capture(
     areas: &[crate::targets::TopArea],
     scored: u64,
 ) -> Result<Vec<Capture>> {
-    let scores: Vec<f32> = map.read_cells(cells)?.into_iter().flatten().collect();
-    Ok(areas
+    Ok(capture_of(&map.read_cells(cells)?, areas, scored))
+}
+
+/// [`capture`] from the map's values at the deposits (`None`: no score there).
+pub fn capture_of(values: &[Option<f32>], areas: &[crate::targets::TopArea], scored: u64) -> Vec<Capture> {
+    let scores: Vec<f32> = values.iter().flatten().copied().collect();
+    areas
         .iter()
         .map(|a| {
             let deposits = scores.iter().filter(|&&s| s >= a.threshold).count();
@@ -193,7 +239,7 @@ pub fn capture(
                 fraction: if scores.is_empty() { f64::NAN } else { deposits as f64 / scores.len() as f64 },
             }
         })
-        .collect())
+        .collect()
 }
 
 /// What a run must not leave unsaid, for the summary, `metrics.json` (`warnings`) and the

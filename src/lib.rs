@@ -18,14 +18,20 @@
 //!        wofe                   weights of evidence (wofe::*): class counts over the study area
 //!        fuzzy                  memberships from the config
 //!      validation::cross_validate   spatial cross-validation of any kind -> CvReport
-//!   -> predict            every window in parallel, streamed to COGs (io::cog)
+//!   -> predict            every window in parallel, streamed to COGs (io::cog), counted
+//!                         as written (mapstats::MapStats: exact order-statistic and rank
+//!                         counts, finished in one pass over the written map)
 //!   -> io::cog::MapRaster the map, the handle evaluate and targets read
-//!   -> evaluate::Evaluation     ROC AUC and success-rate curve, streamed
+//!   -> evaluate::Evaluation     ROC AUC and success-rate curve
 //!   -> targets            ranked target areas (polygonized), styles (QGIS .qml)
 //!   -> metrics::Metrics   metrics.json
 //!   -> report, manifest   pictures and report.html; inputs' checksums, versions, timings
 //!   -> output::Staging    every output published atomically at the end
 //! ```
+//!
+//! Tiled runs on a batch scheduler (`cluster`: `lode plan`, `fit`, `tile`, `mosaic`) are this
+//! pipeline with the maps read from tiles computed on the global grid, so they give the
+//! single run's outputs exactly.
 //!
 //! Side doors: `synth` (synthetic districts with known truth), `presets` (`lode init`),
 //! `redraw` (`lode targets`: new targets from a finished run), `stac` (the run's STAC item).
@@ -36,6 +42,7 @@
 #![warn(missing_docs)]
 
 pub mod checks;
+pub mod cluster;
 pub mod config;
 pub mod coverage;
 pub mod error;
@@ -46,6 +53,7 @@ pub mod grid;
 pub mod io;
 pub mod labels;
 pub mod manifest;
+pub mod mapstats;
 pub mod metrics;
 pub mod model;
 pub mod output;
@@ -99,7 +107,7 @@ pub fn run(config_path: &Path, threads: Option<usize>) -> Result<RunReport> {
 
 /// Runs the pipeline on validated settings, on the current rayon pool.
 pub fn run_settings(settings: &Settings) -> Result<RunReport> {
-    run_settings_with(settings, None)
+    run_settings_with(settings, None, None)
 }
 
 /// Predicts and evaluates with a saved `model.json` instead of fitting (`lode predict`).
@@ -113,11 +121,30 @@ pub fn predict(config_path: &Path, model_path: &Path, threads: Option<usize>) ->
         .num_threads(threads.unwrap_or(settings.threads))
         .build()
         .map_err(|e| Error::key("project.threads", e.to_string()))?;
-    pool.install(|| run_settings_with(&settings, Some((saved, model_path.to_path_buf()))))
+    pool.install(|| run_settings_with(&settings, Some((saved, model_path.to_path_buf())), None))
 }
 
-/// The pipeline, fitting the model or using a saved one.
-fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, PathBuf)>) -> Result<RunReport> {
+/// The last stage of a tiled run (`lode mosaic RUN`): the single run's pipeline on the
+/// plan's config, with the maps read from the finished tiles instead of predicted (see
+/// [`cluster`]). Refuses missing tiles, tiles of another plan, and a fit that differs from
+/// the fit stage's.
+pub fn mosaic(run_dir: &Path, threads: Option<usize>) -> Result<RunReport> {
+    let tiles = cluster::TileSet::open(run_dir)?;
+    let settings = tiles.plan().settings(run_dir)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(tiles.plan().threads))
+        .build()
+        .map_err(|e| Error::key("project.threads", e.to_string()))?;
+    pool.install(|| run_settings_with(&settings, None, Some(&tiles)))
+}
+
+/// The pipeline, fitting the model or using a saved one; the maps predicted, or read from
+/// the tiles of a tiled run.
+fn run_settings_with(
+    settings: &Settings,
+    saved: Option<(model::FittedModel, PathBuf)>,
+    tiles: Option<&cluster::TileSet>,
+) -> Result<RunReport> {
     if saved.is_none() {
         model::check(settings)?;
     }
@@ -136,21 +163,40 @@ fn run_settings_with(settings: &Settings, saved: Option<(model::FittedModel, Pat
     };
     let fit = fit_or_load(settings, &stack, &deposits, training.as_ref(), saved)?;
     let model = &fit.model;
+    if let Some(t) = tiles {
+        cluster::check_same_model(t, model)?;
+    }
     clock.lap("fit");
 
     let outputs = model.outputs();
-    let prediction = write_maps(settings, &stack, model, &outputs, &mut out)?;
+    let mut stats = mapstats::MapStats::new(&settings.grid, outputs.len(), &deposits.point_cells);
+    let prediction = write_maps(settings, &stack, model, &outputs, tiles, &mut stats, &mut out)?;
     let map = io::cog::MapRaster::open(&out.path("prospectivity.tif"), &settings.grid)?;
     clock.lap("predict");
 
     let maps: Vec<PathBuf> = outputs.iter().map(|o| out.path(o.file)).collect();
-    let looks = style_maps(settings, &map, &maps, &mut out)?;
-    let evaluation = evaluate::evaluate_map(&map, &settings.grid, &deposits.point_cells)?;
-    let capture = evaluate::capture(&map, &deposits.point_cells, &looks.classes.areas, looks.classes.scored_cells)?;
+    // One pass over the written maps finishes the classes, the target threshold and the
+    // evaluation from what the prediction counted (see mapstats).
+    let uncertainty = match targets::uncertainty_map(&maps) {
+        Some(u) => {
+            Some((maps.iter().position(|p| *p == u).unwrap_or(0), io::cog::MapRaster::open(&u, &settings.grid)?))
+        }
+        None => None,
+    };
+    let summaries = stats.finish(
+        &settings.grid,
+        &settings.targets,
+        &map,
+        uncertainty.as_ref().map(|(k, u)| (*k, u)),
+        &deposits.point_cells,
+    )?;
+    let looks = style_maps(&summaries, uncertainty.as_ref().map(|(_, u)| u.path()), &mut out)?;
+    let evaluation = summaries.evaluation.clone();
+    let capture = summaries.capture.clone();
     clock.lap("evaluate");
 
     let found = if settings.targets.enabled {
-        let t = write_targets(settings, &stack, model, &deposits, &map, &maps, &mut out)?;
+        let t = write_targets(settings, &stack, model, &deposits, &map, &maps, &summaries.target, &mut out)?;
         clock.lap("targets");
         Some(t)
     } else {
@@ -264,6 +310,8 @@ fn write_maps(
     stack: &FeatureStack,
     model: &model::FittedModel,
     outputs: &[model::MapOutput],
+    tiles: Option<&cluster::TileSet>,
+    stats: &mut mapstats::MapStats,
     out: &mut output::Staging,
 ) -> Result<predict::PredictSummary> {
     let tags = vec![
@@ -276,7 +324,12 @@ fn write_maps(
         .iter()
         .map(|o| io::cog::MapWriter::create(&out.scratch(o.file), &settings.grid, o.description, &tags))
         .collect::<Result<Vec<_>>>()?;
-    let prediction = predict::predict_map(stack, model, &mut writers)?;
+    let prediction = match tiles {
+        None => predict::predict_map(stack, model, &mut writers, stats)?,
+        Some(t) => {
+            t.copy_into(&settings.grid, &outputs.iter().map(|o| o.file).collect::<Vec<_>>(), &mut writers, stats)?
+        }
+    };
     // The COG copies (overviews, compression) of the maps run side by side.
     use rayon::prelude::*;
     let finished: Vec<(PathBuf, io::cog::MapWriter)> = outputs.iter().map(|o| out.path(o.file)).zip(writers).collect();
@@ -296,28 +349,27 @@ pub struct MapLooks {
 /// Measures the colour stretches of the maps and writes their QGIS styles
 /// (`prospectivity.qml`, and `uncertainty.qml` or `posterior_std.qml`).
 fn style_maps(
-    settings: &Settings,
-    map: &io::cog::MapRaster,
-    maps: &[PathBuf],
+    summaries: &mapstats::Finished,
+    uncertainty: Option<&Path>,
     out: &mut output::Staging,
 ) -> Result<MapLooks> {
-    let classes = styles::AreaClasses::of_map(map, &settings.grid)?;
+    let classes = summaries.classes.clone();
     write_file(&out.path("prospectivity.qml"), styles::prospectivity_qml(&classes).as_bytes())?;
-    let uncertainty = match targets::uncertainty_map(maps) {
-        Some(u) => {
-            let (top, _) = targets::top_areas(&io::cog::MapRaster::open(&u, &settings.grid)?, &settings.grid, &[1.0])?;
-            let max = top[0].threshold as f64;
+    let uncertainty = match (uncertainty, summaries.uncertainty_top) {
+        (Some(u), Some(max)) => {
+            let u = u.to_path_buf();
             let stem = u.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
             write_file(&out.path(&format!("{stem}.qml")), styles::uncertainty_qml(max).as_bytes())?;
             Some((u, max))
         }
-        None => None,
+        _ => None,
     };
     Ok(MapLooks { classes, uncertainty })
 }
 
 /// Finds the ranked target areas and writes them (GeoPackage, CSV, optional GeoJSON,
 /// QGIS style).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn write_targets(
     settings: &Settings,
     stack: &FeatureStack,
@@ -325,6 +377,7 @@ pub(crate) fn write_targets(
     deposits: &Deposits,
     map: &io::cog::MapRaster,
     maps: &[PathBuf],
+    at: &targets::TargetThreshold,
     out: &mut output::Staging,
 ) -> Result<targets::Targets> {
     let uncertainty = match targets::uncertainty_map(maps) {
@@ -332,7 +385,7 @@ pub(crate) fn write_targets(
         None => None,
     };
     let scratch = out.scratch("targets-mask.tif");
-    let t = targets::find_targets(settings, stack, model, deposits, map, uncertainty.as_ref(), &scratch)?;
+    let t = targets::find_targets_at(settings, stack, model, deposits, map, uncertainty.as_ref(), at, &scratch)?;
     let geojson = settings.targets.geojson.then(|| out.path("targets.geojson"));
     targets::write_vector(&t, &settings.grid, &out.path("targets.gpkg"), geojson.as_deref())?;
     write_file(&out.path("targets.csv"), targets::to_csv(&t).as_bytes())?;

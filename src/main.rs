@@ -71,6 +71,65 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Plan a tiled run for a batch scheduler: hash the config and inputs, cut the grid
+    /// into tiles of whole windows, write RUN/plan.json and the launcher (see docs/cluster.md).
+    Plan {
+        /// The config file (TOML).
+        config: PathBuf,
+        /// Number of tiles (array tasks), 1 to the number of processing windows.
+        #[arg(long)]
+        tiles: usize,
+        /// slurm (sbatch scripts), pbs (PBS Pro qsub scripts) or list (commands.txt).
+        #[arg(long)]
+        engine: lode::cluster::Engine,
+        /// The run folder (plan, launcher, logs, fit, tiles).
+        #[arg(long)]
+        out: PathBuf,
+        /// SLURM partition or PBS queue written into the scripts.
+        #[arg(long, alias = "queue")]
+        partition: Option<String>,
+        /// Account (project) charged, written into the scripts.
+        #[arg(long)]
+        account: Option<String>,
+        /// Memory per job written into the scripts, e.g. 8G.
+        #[arg(long)]
+        mem: Option<String>,
+        /// Wall time per job written into the scripts, e.g. 02:00:00.
+        #[arg(long)]
+        time: Option<String>,
+        /// Threads per job (default: project.threads, or one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// The lode binary the scripts call (default: this one).
+        #[arg(long)]
+        lode: Option<PathBuf>,
+    },
+    /// Stage 1 of a tiled run: prepare, sample, fit and cross-validate once (RUN/fit/model.json).
+    Fit {
+        /// The run folder made by `lode plan`.
+        run_dir: PathBuf,
+        /// Worker threads (default: the plan's).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Stage 2 of a tiled run: predict one tile's windows (RUN/tiles/NNNN/).
+    Tile {
+        /// The run folder made by `lode plan`.
+        run_dir: PathBuf,
+        /// The tile, from 0 (default: $SLURM_ARRAY_TASK_ID or $PBS_ARRAY_INDEX).
+        index: Option<usize>,
+        /// Worker threads (default: the plan's).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Stage 3 of a tiled run: the maps from the tiles, evaluation, targets, report, manifest.
+    Mosaic {
+        /// The run folder made by `lode plan`.
+        run_dir: PathBuf,
+        /// Worker threads (default: the plan's).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Write a synthetic district with a known truth (rasters, deposits, scene.toml).
     Synth {
         /// Columns (100 m cells).
@@ -312,6 +371,45 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Predict { config, model, threads } => {
             let report = lode::predict(&config, &model, threads)
                 .with_context(|| format!("lode predict {} --model {}", config.display(), model.display()))?;
+            println!("  AUC: {:.4}", report.metrics.auc);
+            for p in &report.outputs {
+                println!("  wrote {}", p.display());
+            }
+        }
+        Command::Plan { config, tiles, engine, out, partition, account, mem, time, threads, lode: binary } => {
+            let resources = lode::cluster::Resources { partition, account, memory: mem, time, threads, lode: binary };
+            let (plan, files) = lode::cluster::plan(&config, tiles, engine, &resources, &out)
+                .with_context(|| format!("lode plan {}", config.display()))?;
+            println!(
+                "plan {}: {} tiles of {} windows ({} x {} cells)",
+                &plan.hash[..12],
+                plan.tiles.len(),
+                plan.windows,
+                plan.cols,
+                plan.rows
+            );
+            for p in files {
+                println!("  wrote {}", p.display());
+            }
+        }
+        Command::Fit { run_dir, threads } => {
+            let p = lode::cluster::fit(&run_dir, threads).with_context(|| format!("lode fit {}", run_dir.display()))?;
+            println!("  wrote {}", p.display());
+        }
+        Command::Tile { run_dir, index, threads } => {
+            let from_env = ["SLURM_ARRAY_TASK_ID", "PBS_ARRAY_INDEX", "PBS_ARRAYID"]
+                .iter()
+                .find_map(|k| std::env::var(k).ok().and_then(|v| v.parse().ok()));
+            let Some(index) = index.or(from_env) else {
+                anyhow::bail!("lode tile: give the tile index (or run it as an array task)");
+            };
+            let p = lode::cluster::tile(&run_dir, index, threads)
+                .with_context(|| format!("lode tile {} {index}", run_dir.display()))?;
+            println!("  wrote {}", p.display());
+        }
+        Command::Mosaic { run_dir, threads } => {
+            let report =
+                lode::mosaic(&run_dir, threads).with_context(|| format!("lode mosaic {}", run_dir.display()))?;
             println!("  AUC: {:.4}", report.metrics.auc);
             for p in &report.outputs {
                 println!("  wrote {}", p.display());

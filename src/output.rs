@@ -42,7 +42,15 @@ pub fn install_signal_handlers() -> Result<()> {
         if let Some(sig) = signals.forever().next() {
             let live = LIVE.lock().unwrap_or_else(|p| p.into_inner());
             for (staging, created) in live.iter() {
-                let _ = std::fs::remove_dir_all(staging);
+                // The other threads are still running and may be creating files in the
+                // staging folder (a GDAL writer mid-window): removal can then fail with
+                // "directory not empty"; try again until the folder is gone.
+                for _ in 0..50 {
+                    if std::fs::remove_dir_all(staging).is_ok() || !staging.exists() {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
                 if let Some(dir) = created {
                     let _ = std::fs::remove_file(dir.join(LOCK));
                     let _ = std::fs::remove_dir(dir);

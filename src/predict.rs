@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::features::FeatureStack;
 use crate::grid::Window;
 use crate::io::cog::MapWriter;
+use crate::mapstats::MapStats;
 use crate::model::{BlockPrediction, FittedModel};
 use crate::progress;
 
@@ -25,8 +26,14 @@ pub struct PredictSummary {
     pub cells_without_evidence: u64,
 }
 
-/// Predicts every window into `writers`, one per output map of the model, in order.
-pub fn predict_map(stack: &FeatureStack, model: &FittedModel, writers: &mut [MapWriter]) -> Result<PredictSummary> {
+/// Predicts every window into `writers`, one per output map of the model, in order,
+/// counting each written window into `stats`.
+pub fn predict_map(
+    stack: &FeatureStack,
+    model: &FittedModel,
+    writers: &mut [MapWriter],
+    stats: &mut MapStats,
+) -> Result<PredictSummary> {
     let started = std::time::Instant::now();
     let windows = stack.grid.windows();
     let bar = progress::bar(windows.len() as u64, "predicting");
@@ -50,6 +57,7 @@ pub fn predict_map(stack: &FeatureStack, model: &FittedModel, writers: &mut [Map
                 summary.study_area_cells += study;
                 summary.scored_cells += scored;
                 summary.cells_without_evidence += study - scored;
+                stats.add_window(&w, &prediction.maps, &prediction.valid);
                 written.push((w, prediction));
             }
             queue.push(written)?;

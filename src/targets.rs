@@ -209,32 +209,117 @@ pub struct TopArea {
 /// number of scored cells, in two streamed passes whatever the number of percents.
 pub fn top_areas(map: &MapRaster, grid: &Grid, percents: &[f64]) -> Result<(Vec<TopArea>, u64)> {
     let high = histogram(map, grid, |k| Some((k >> 16) as usize))?;
-    let scored: u64 = high.iter().sum();
-    if scored == 0 {
-        return Err(Error::input(map.path(), "has no scored cell (no cell with a value to rank)"));
+    let select = TopSelect::new(&high, percents).ok_or_else(|| no_scored_cell(map))?;
+    let low = histogram_n(map, grid, select.low_len(), |key| select.low_bin(key))?;
+    Ok((select.finish(&low), select.scored))
+}
+
+fn no_scored_cell(map: &MapRaster) -> Error {
+    Error::input(map.path(), "has no scored cell (no cell with a value to rank)")
+}
+
+/// The 65,536 counts of the high 16 bits of the order-preserving keys of a map's valid
+/// cells: the first pass of the exact order statistics, which the prediction counts as
+/// it writes the map (integer counts: windows and tiles merge exactly, in any order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HighHistogram(pub Vec<u64>);
+
+impl Default for HighHistogram {
+    fn default() -> HighHistogram {
+        HighHistogram(vec![0; 1 << 16])
     }
-    let ks: Vec<u64> = percents.iter().map(|p| ((scored as f64 * p / 100.0).ceil() as u64).clamp(1, scored)).collect();
-    let buckets: Vec<(usize, u64)> = ks.iter().map(|&k| bucket_of_rank(&high, k)).collect();
-    let mut needed: Vec<usize> = buckets.iter().map(|b| b.0).collect();
-    needed.sort_unstable();
-    needed.dedup();
-    let slot = |hb: usize| needed.binary_search(&hb).ok();
-    let low = histogram_n(map, grid, needed.len() << 16, |key| {
-        slot((key >> 16) as usize).map(|s| (s << 16) | (key & 0xffff) as usize)
-    })?;
-    let areas = percents
-        .iter()
-        .zip(&ks)
-        .zip(&buckets)
-        .map(|((&top_percent, &k), &(hb, above))| {
-            let s = slot(hb).expect("the bucket was counted");
-            let lows = &low[s << 16..(s + 1) << 16];
-            let (lb, _) = bucket_of_rank(lows, k - above);
-            let cells = above + lows[lb..].iter().sum::<u64>();
-            TopArea { top_percent, k, threshold: unkey(((hb as u32) << 16) | lb as u32), cells }
-        })
-        .collect();
-    Ok((areas, scored))
+}
+
+impl HighHistogram {
+    /// Counts the valid values of a window.
+    pub fn add(&mut self, values: &[f32], valid: &[bool]) {
+        for (&v, &ok) in values.iter().zip(valid) {
+            if ok {
+                self.0[(key(v) >> 16) as usize] += 1;
+            }
+        }
+    }
+
+    /// Adds another window's or tile's counts.
+    pub fn merge(&mut self, o: &HighHistogram) {
+        self.0.iter_mut().zip(&o.0).for_each(|(a, b)| *a += b);
+    }
+
+    /// Valid cells counted.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+}
+
+/// The second pass of [`top_areas`] given the first's counts: which high buckets hold the
+/// k-th largest values, and how to bin the low 16 bits inside them.
+#[derive(Debug, Clone)]
+pub struct TopSelect {
+    percents: Vec<f64>,
+    ks: Vec<u64>,
+    buckets: Vec<(usize, u64)>,
+    needed: Vec<usize>,
+    /// Valid cells of the map.
+    pub scored: u64,
+}
+
+impl TopSelect {
+    /// The selection of the best `percents` % from the high-bit counts; `None` when no
+    /// cell is scored.
+    pub fn new(high: &[u64], percents: &[f64]) -> Option<TopSelect> {
+        let scored: u64 = high.iter().sum();
+        if scored == 0 {
+            return None;
+        }
+        let ks: Vec<u64> =
+            percents.iter().map(|p| ((scored as f64 * p / 100.0).ceil() as u64).clamp(1, scored)).collect();
+        let buckets: Vec<(usize, u64)> = ks.iter().map(|&k| bucket_of_rank(high, k)).collect();
+        let mut needed: Vec<usize> = buckets.iter().map(|b| b.0).collect();
+        needed.sort_unstable();
+        needed.dedup();
+        Some(TopSelect { percents: percents.to_vec(), ks, buckets, needed, scored })
+    }
+
+    /// Bins of the low-bit histogram.
+    pub fn low_len(&self) -> usize {
+        self.needed.len() << 16
+    }
+
+    fn slot(&self, hb: usize) -> Option<usize> {
+        self.needed.binary_search(&hb).ok()
+    }
+
+    /// The low-bit bin of an order-preserving key, if its high bucket is needed.
+    fn low_bin(&self, key: u32) -> Option<usize> {
+        self.slot((key >> 16) as usize).map(|s| (s << 16) | (key & 0xffff) as usize)
+    }
+
+    /// Counts the valid values of a window into `low` (of [`TopSelect::low_len`] bins).
+    pub fn add(&self, low: &mut [u64], values: &[f32], valid: &[bool]) {
+        for (&v, &ok) in values.iter().zip(valid) {
+            if ok {
+                if let Some(b) = self.low_bin(key(v)) {
+                    low[b] += 1;
+                }
+            }
+        }
+    }
+
+    /// The top areas from the low-bit counts.
+    pub fn finish(&self, low: &[u64]) -> Vec<TopArea> {
+        self.percents
+            .iter()
+            .zip(&self.ks)
+            .zip(&self.buckets)
+            .map(|((&top_percent, &k), &(hb, above))| {
+                let s = self.slot(hb).expect("the bucket was counted");
+                let lows = &low[s << 16..(s + 1) << 16];
+                let (lb, _) = bucket_of_rank(lows, k - above);
+                let cells = above + lows[lb..].iter().sum::<u64>();
+                TopArea { top_percent, k, threshold: unkey(((hb as u32) << 16) | lb as u32), cells }
+            })
+            .collect()
+    }
 }
 
 /// The exact k-th largest valid value of the map (k from 1), and the number of valid cells.
@@ -289,6 +374,66 @@ struct Reference {
     sumsq: Vec<f64>,
 }
 
+/// The target rule of `[targets]` and the map value it comes to.
+#[derive(Debug, Clone)]
+pub struct TargetThreshold {
+    rule: String,
+    rule_value: f64,
+    threshold: f32,
+    scored: u64,
+    requested: Option<u64>,
+}
+
+impl TargetThreshold {
+    /// The threshold of `[targets]` on the map at `map`, in one or two streamed passes.
+    pub fn of_map(t: &RawTargets, map: &MapRaster, grid: &Grid) -> Result<TargetThreshold> {
+        match t.probability {
+            Some(_) => {
+                let high = histogram(map, grid, |k| Some((k >> 16) as usize))?;
+                Ok(TargetThreshold::new(t, None, high.iter().sum()))
+            }
+            None => {
+                let pct = t.top_percent.unwrap_or(DEFAULT_TOP_PERCENT);
+                let (areas, scored) = top_areas(map, grid, &[pct])?;
+                Ok(TargetThreshold::new(t, Some(areas[0]), scored))
+            }
+        }
+    }
+
+    /// The threshold of `[targets]` from counts already made: `top` the best
+    /// [`TargetThreshold::top_percent`] % of the map (used for `top_percent` only), `scored`
+    /// the map's valid cells.
+    pub fn new(t: &RawTargets, top: Option<TopArea>, scored: u64) -> TargetThreshold {
+        match (t.probability, top) {
+            (None, Some(a)) => TargetThreshold {
+                rule: "top_percent".to_string(),
+                rule_value: a.top_percent,
+                threshold: a.threshold,
+                scored,
+                requested: Some(a.k),
+            },
+            (p, _) => {
+                let p = p.unwrap_or(f64::NAN);
+                TargetThreshold {
+                    rule: "probability".to_string(),
+                    rule_value: p,
+                    threshold: p as f32,
+                    scored,
+                    requested: None,
+                }
+            }
+        }
+    }
+
+    /// The share of the area a `top_percent` rule asks for (`None` for `probability`).
+    pub fn top_percent(t: &RawTargets) -> Option<f64> {
+        match t.probability {
+            Some(_) => None,
+            None => Some(t.top_percent.unwrap_or(DEFAULT_TOP_PERCENT)),
+        }
+    }
+}
+
 /// Finds, describes and ranks the target areas of the map at `map` (on the grid of
 /// `settings`), with an optional uncertainty map. `scratch` is where the mask raster goes.
 pub fn find_targets(
@@ -300,19 +445,25 @@ pub fn find_targets(
     uncertainty: Option<&MapRaster>,
     scratch: &Path,
 ) -> Result<Targets> {
+    let at = TargetThreshold::of_map(&settings.targets, map, &settings.grid)?;
+    find_targets_at(settings, stack, model, deposits, map, uncertainty, &at, scratch)
+}
+
+/// [`find_targets`] with the threshold found beforehand.
+#[allow(clippy::too_many_arguments)]
+pub fn find_targets_at(
+    settings: &Settings,
+    stack: &FeatureStack,
+    model: &FittedModel,
+    deposits: &Deposits,
+    map: &MapRaster,
+    uncertainty: Option<&MapRaster>,
+    at: &TargetThreshold,
+    scratch: &Path,
+) -> Result<Targets> {
     let t: &RawTargets = &settings.targets;
     let grid = &settings.grid;
-    let (rule, rule_value, threshold, scored, requested) = match t.probability {
-        Some(p) => {
-            let high = histogram(map, grid, |k| Some((k >> 16) as usize))?;
-            ("probability".to_string(), p, p as f32, high.iter().sum(), None)
-        }
-        None => {
-            let pct = t.top_percent.unwrap_or(DEFAULT_TOP_PERCENT);
-            let (v, scored, k) = kth_largest(map, grid, pct)?;
-            ("top_percent".to_string(), pct, v, scored, Some(k))
-        }
-    };
+    let TargetThreshold { rule, rule_value, threshold, scored, requested } = at.clone();
 
     // Mask of target cells, streamed to a scratch GeoTIFF.
     let windows = grid.windows();

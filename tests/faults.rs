@@ -148,7 +148,8 @@ fn signals_at_each_stage_leave_the_previous_outputs_whole_and_no_staging_after_t
         wait_for(&rx, marker, &out, &mut seen);
         kill(&child, signal);
         let status = child.wait().unwrap();
-        let rest: Vec<String> = rx.try_iter().collect();
+        // Every line up to the end of its stderr (the reader thread may not have sent the last yet).
+        let rest: Vec<String> = rx.iter().collect();
         table.push(format!("signal {signal} during {stage}: {status:?}, {}", rest.join(" | ")));
         if signal == libc::SIGKILL {
             assert_eq!(status.signal(), Some(libc::SIGKILL));

@@ -76,6 +76,13 @@ impl MapWriter {
         Ok(())
     }
 
+    /// Closes the file and keeps it as it is (a tiled GeoTIFF, not a COG): a tile's map.
+    pub fn close(self) -> Result<PathBuf> {
+        let MapWriter { ds, scratch, .. } = self;
+        ds.close().map_err(|e| Error::output(&scratch, e))?;
+        Ok(scratch)
+    }
+
     /// Closes the scratch file and copies it to `dest` as a Cloud-Optimized GeoTIFF.
     pub fn finish(self, dest: &Path, compression: Compression) -> Result<()> {
         let MapWriter { ds, scratch, .. } = self;

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Single process against a tiled run on a real SLURM on this machine: a `lode synth` scene
+# (default 20000 x 20000 = 400 M cells of 100 m, the issue's national scale), `lode run`
+# once, then `lode plan --tiles 8 --engine slurm` submitted to a single-node SLURM started
+# here on loopback (munged, slurmctld, slurmd; stopped by PID at the end). Prints the wall
+# times, the overhead of the tiled run, each task's peak RSS in MiB, and checks the two
+# prospectivity maps decode identical.
+#   bash benches/cluster.sh                    (400 M cells: hours on a 2-core machine)
+#   BENCH_CLUSTER_COLS=2000 BENCH_CLUSTER_ROWS=2000 bash benches/cluster.sh   (a small size)
+# Needs: slurmctld slurmd slurm-client munge (make test-deps), GNU time; run as root.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LODE="$(realpath "${BENCH_LODE:-$ROOT/target/release/lode}")"
+COLS="${BENCH_CLUSTER_COLS:-20000}"
+ROWS="${BENCH_CLUSTER_ROWS:-20000}"
+TILES="${BENCH_CLUSTER_TILES:-8}"
+THREADS="${BENCH_CLUSTER_THREADS:-2}"
+OUT="$ROOT/benches/out/cluster-${COLS}x${ROWS}"
+rm -rf "$OUT"
+mkdir -p "$OUT"
+chmod 755 "$OUT"
+
+# The scene, with the random forest swapped for logistic (the demo's model) and no CV,
+# so that the comparison is prediction-bound as at national scale.
+"$LODE" -q synth --cols "$COLS" --rows "$ROWS" "$OUT/scene"
+sed -e 's/kind = "random_forest"/kind = "logistic"/' -e '/^\[validation\]/,/^$/d' \
+    -e "s|^dir = .*|dir = \"$OUT/single\"|" "$OUT/scene/scene.toml" > "$OUT/scene/single.toml"
+sed -e "s|^dir = \"$OUT/single\"|dir = \"$OUT/tiled\"|" "$OUT/scene/single.toml" > "$OUT/scene/tiled.toml"
+
+echo "single process: lode run ($COLS x $ROWS cells, $THREADS threads)"
+/usr/bin/time -v "$LODE" -q run "$OUT/scene/single.toml" --threads "$THREADS" 2> "$OUT/single.time"
+single_s=$(awk '/Elapsed \(wall clock\)/ { n = split($NF, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s }' "$OUT/single.time")
+single_kb=$(awk -F: '/Maximum resident/ { gsub(/ /, "", $2); print $2 }' "$OUT/single.time")
+
+# A single-node SLURM on loopback.
+S="$OUT/slurm"
+mkdir -p "$S/state" "$S/spool" "$S/munge"
+chmod 755 "$S" "$S/munge"
+chown munge:munge "$S/munge"
+pids=()
+stop() {
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[$i]}" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$p" 2>/dev/null || true
+  done
+}
+trap stop EXIT
+setpriv --reuid=munge --regid=munge --init-groups /usr/sbin/munged -F --socket="$S/munge/socket" \
+  --pid-file="$S/munge/pid" --log-file="$S/munge/log" --seed-file="$S/munge/seed" > "$S/munged.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do [ -S "$S/munge/socket" ] && break; sleep 0.2; done
+port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+H=$(hostname)
+cat > "$S/slurm.conf" <<EOF
+ClusterName=lodebench
+SlurmctldHost=$H(127.0.0.1)
+SlurmctldPort=$(port)
+SlurmdPort=$(port)
+AuthType=auth/munge
+AuthInfo=socket=$S/munge/socket
+CredType=cred/munge
+StateSaveLocation=$S/state
+SlurmdSpoolDir=$S/spool
+SlurmctldPidFile=$S/slurmctld.pid
+SlurmdPidFile=$S/slurmd.pid
+SlurmctldLogFile=$S/slurmctld.log
+SlurmdLogFile=$S/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+MpiDefault=none
+ReturnToService=2
+SlurmUser=root
+SlurmdUser=root
+NodeName=$H NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
+PartitionName=debug Nodes=$H Default=YES MaxTime=INFINITE State=UP
+EOF
+export SLURM_CONF="$S/slurm.conf"
+slurmctld -D -c -f "$SLURM_CONF" > "$S/slurmctld.out" 2>&1 &
+pids+=($!)
+slurmd -D -N "$H" -f "$SLURM_CONF" > "$S/slurmd.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ "$(sinfo -h -o %T 2>/dev/null)" = idle ] && break; sleep 0.2; done
+
+# Every task under GNU time, for its peak RSS.
+cat > "$OUT/lode-timed.sh" <<EOF
+#!/bin/sh
+exec /usr/bin/time -v -o "$OUT/task-\$1-\${SLURM_ARRAY_TASK_ID:-0}-\$SLURM_JOB_ID.time" "$LODE" "\$@"
+EOF
+chmod 755 "$OUT/lode-timed.sh"
+echo "tiled: lode plan --tiles $TILES --engine slurm, $THREADS threads per task"
+start=$(date +%s.%N)
+"$LODE" -q plan "$OUT/scene/tiled.toml" --tiles "$TILES" --engine slurm --out "$OUT/run" --threads "$THREADS" \
+  --lode "$OUT/lode-timed.sh"
+sh "$OUT/run/submit.sh" > /dev/null
+while [ -n "$(squeue -h -o %i)" ]; do sleep 1; done
+end=$(date +%s.%N)
+tiled_s=$(echo "$end - $start" | bc -l)
+[ -f "$OUT/tiled/prospectivity.tif" ] || { echo "the tiled run did not finish: see $OUT/run/logs"; exit 1; }
+
+gdal_translate -q -of ENVI "$OUT/single/prospectivity.tif" "$OUT/single.bin"
+gdal_translate -q -of ENVI "$OUT/tiled/prospectivity.tif" "$OUT/tiled.bin"
+cmp -s "$OUT/single.bin" "$OUT/tiled.bin" && same=yes || same=NO
+rm -f "$OUT/single.bin" "$OUT/tiled.bin"
+
+printf 'cells: %d\n' $((COLS * ROWS))
+printf 'single lode run:      %8.1f s, peak RSS %7.1f MiB\n' "$single_s" "$(echo "$single_kb / 1024" | bc -l)"
+printf 'tiled (%d tiles):      %8.1f s wall from submission to the mosaic, overhead %+.1f %%\n' "$TILES" "$tiled_s" \
+  "$(echo "($tiled_s / $single_s - 1) * 100" | bc -l)"
+for f in "$OUT"/task-*.time; do
+  kb=$(awk -F: '/Maximum resident/ { gsub(/ /, "", $2); print $2 }' "$f")
+  wall=$(awk '/Elapsed \(wall clock\)/ { print $NF }' "$f")
+  printf '  %-40s peak RSS %7.1f MiB, wall %s\n' "$(basename "$f" .time)" "$(echo "$kb / 1024" | bc -l)" "$wall"
+done
+echo "prospectivity.tif decoded identical: $same"
