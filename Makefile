@@ -11,7 +11,8 @@ BUILD_PACKAGES := libgdal-dev pkg-config build-essential
 # independent readers and references), python3-gdal (gdal_proximity.py, gdal_edit.py and
 # GDAL's Python bindings used by reference checks), chromium (headless: report.html is
 # rendered and screenshotted), python3-venv (the notebook and STAC tests' venvs), qgis and
-# python3-qgis (QGIS 3.22: the Processing provider in qgis/ is tested headless).
+# python3-qgis (QGIS 3.22: the Processing provider in qgis/ is tested headless), slurmctld
+# slurmd slurm-client munge (tests/cluster.rs starts a one-node SLURM on loopback, no systemd).
 TEST_PACKAGES := gdal-bin python3-gdal chromium python3-venv qgis python3-qgis slurmctld slurmd slurm-client munge
 
 .PHONY: help deps test-deps build demo test lint bench clean notebook-env test-env stac-env s3-env qgis-plugin
