@@ -442,6 +442,58 @@ fn slurm_and_pbs_launchers_chain_the_stages_with_the_resources_asked_for() {
 struct Slurm {
     conf: PathBuf,
     daemons: Vec<(&'static str, std::process::Child)>,
+    // Dropped after the daemons are stopped (fields drop after `Drop::drop`).
+    _cgroups: CgroupMounts,
+}
+
+/// The cgroup v1 hierarchies slurmd needs to start (even with `proctrack/linuxproc` and
+/// `task/none`), mounted by the test only when `/sys/fs/cgroup` is not a mount point: a
+/// chroot such as the fresh-machine check's, whose sysfs has none. A booted machine has
+/// them, and nothing is mounted. Each hierarchy is mounted as the kernel groups its
+/// controllers (`/proc/cgroups`), plus `name=systemd`; unmounted again, deepest first.
+struct CgroupMounts(Vec<PathBuf>);
+
+impl CgroupMounts {
+    fn ensure() -> CgroupMounts {
+        let root = Path::new("/sys/fs/cgroup");
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        if mountinfo.lines().any(|l| l.split(' ').nth(4) == Some("/sys/fs/cgroup")) {
+            return CgroupMounts(Vec::new());
+        }
+        let mut mounts = CgroupMounts(Vec::new());
+        std::fs::create_dir_all(root).unwrap();
+        tool("mount", &["-t", "tmpfs", "-o", "mode=755", "cgroup_root", root.to_str().unwrap()]);
+        mounts.0.push(root.to_path_buf());
+        // Controllers sharing a hierarchy id are mounted together (`cpu,cpuacct`).
+        let mut hierarchies: std::collections::BTreeMap<u32, Vec<String>> = Default::default();
+        for line in std::fs::read_to_string("/proc/cgroups").unwrap().lines().filter(|l| !l.starts_with('#')) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if let [name, id, _, "1"] = f[..] {
+                if let Ok(id @ 1..) = id.parse::<u32>() {
+                    hierarchies.entry(id).or_default().push(name.to_string());
+                }
+            }
+        }
+        let options = hierarchies
+            .into_values()
+            .map(|c| (c.join(","), c.join(",")))
+            .chain([("systemd".to_string(), "none,name=systemd".to_string())]);
+        for (dir, opts) in options {
+            let d = root.join(dir);
+            std::fs::create_dir_all(&d).unwrap();
+            tool("mount", &["-t", "cgroup", "-o", &opts, "cgroup", d.to_str().unwrap()]);
+            mounts.0.push(d);
+        }
+        mounts
+    }
+}
+
+impl Drop for CgroupMounts {
+    fn drop(&mut self) {
+        while let Some(d) = self.0.pop() {
+            let _ = Command::new("umount").arg(&d).status();
+        }
+    }
 }
 
 impl Slurm {
@@ -450,7 +502,7 @@ impl Slurm {
             let found = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"].iter().any(|d| Path::new(d).join(bin).exists());
             assert!(found, "`{bin}` is not installed: `make test-deps` installs slurmctld slurmd slurm-client munge");
         }
-        let mut s = Slurm { conf: dir.join("slurm.conf"), daemons: Vec::new() };
+        let mut s = Slurm { conf: dir.join("slurm.conf"), daemons: Vec::new(), _cgroups: CgroupMounts::ensure() };
         let munge = dir.join("munge");
         for sub in ["state", "spool", "munge"] {
             std::fs::create_dir_all(dir.join(sub)).unwrap();
