@@ -11,7 +11,7 @@ use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
 use gdal::raster::{Buffer, RasterCreationOptions};
-use gdal::{Dataset, DriverManager, Metadata};
+use gdal::{Dataset, DriverManager};
 
 use crate::error::{Error, Result};
 use crate::grid::{Grid, Window};
@@ -34,30 +34,7 @@ impl ClassWriter {
     /// Creates the scratch GeoTIFF `scratch` for `grid`, with a band `description` and
     /// dataset metadata `tags` (copied into the COG).
     pub fn create(scratch: &Path, grid: &Grid, description: &str, tags: &[(String, String)]) -> Result<ClassWriter> {
-        let fail = |e: gdal::errors::GdalError| Error::output(scratch, e);
-        let driver = DriverManager::get_driver_by_name("GTiff").map_err(fail)?;
-        let block = grid.block_size.div_ceil(16) * 16;
-        let options = RasterCreationOptions::from_iter([
-            "TILED=YES".to_string(),
-            format!("BLOCKXSIZE={block}"),
-            format!("BLOCKYSIZE={block}"),
-            "COMPRESS=ZSTD".to_string(),
-            "ZSTD_LEVEL=1".to_string(),
-            "BIGTIFF=IF_SAFER".to_string(),
-        ]);
-        let mut ds = driver
-            .create_with_band_type_with_options::<i32, _>(scratch, grid.cols, grid.rows, 1, &options)
-            .map_err(fail)?;
-        ds.set_geo_transform(&grid.geo_transform).map_err(fail)?;
-        ds.set_projection(&grid.crs_wkt).map_err(fail)?;
-        for (k, v) in tags {
-            ds.set_metadata_item(k, v, "").map_err(fail)?;
-        }
-        {
-            let mut band = ds.rasterband(1).map_err(fail)?;
-            band.set_no_data_value(Some(CLASS_NODATA as f64)).map_err(fail)?;
-            band.set_description(description).map_err(fail)?;
-        }
+        let ds = crate::io::cog::create_scratch::<i32>(scratch, grid, description, tags, CLASS_NODATA as f64)?;
         Ok(ClassWriter { ds, scratch: scratch.to_path_buf(), unflushed: 0 })
     }
 

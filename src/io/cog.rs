@@ -34,29 +34,7 @@ impl MapWriter {
     /// Creates the scratch GeoTIFF `scratch` for `grid`, with a band `description` and
     /// dataset metadata `tags` (copied into the COG).
     pub fn create(scratch: &Path, grid: &Grid, description: &str, tags: &[(String, String)]) -> Result<MapWriter> {
-        let fail = |e: gdal::errors::GdalError| Error::output(scratch, e);
-        let driver = DriverManager::get_driver_by_name("GTiff").map_err(fail)?;
-        let options = RasterCreationOptions::from_iter([
-            "TILED=YES".to_string(),
-            format!("BLOCKXSIZE={}", block_multiple_of_16(grid.block_size)),
-            format!("BLOCKYSIZE={}", block_multiple_of_16(grid.block_size)),
-            "COMPRESS=ZSTD".to_string(),
-            "ZSTD_LEVEL=1".to_string(),
-            "BIGTIFF=IF_SAFER".to_string(),
-        ]);
-        let mut ds = driver
-            .create_with_band_type_with_options::<f32, _>(scratch, grid.cols, grid.rows, 1, &options)
-            .map_err(fail)?;
-        ds.set_geo_transform(&grid.geo_transform).map_err(fail)?;
-        ds.set_projection(&grid.crs_wkt).map_err(fail)?;
-        for (k, v) in tags {
-            ds.set_metadata_item(k, v, "").map_err(fail)?;
-        }
-        {
-            let mut band = ds.rasterband(1).map_err(fail)?;
-            band.set_no_data_value(Some(NODATA as f64)).map_err(fail)?;
-            band.set_description(description).map_err(fail)?;
-        }
+        let ds = create_scratch::<f32>(scratch, grid, description, tags, NODATA as f64)?;
         Ok(MapWriter { ds, scratch: scratch.to_path_buf(), unflushed: 0 })
     }
 
@@ -96,6 +74,42 @@ impl MapWriter {
 }
 
 /// GeoTIFF tile edges must be multiples of 16.
+/// The tiled single-band scratch GeoTIFF of `grid` that a map or class-map writer streams
+/// windows into (ZSTD level 1, blocks of the grid's block size rounded up to 16), with
+/// the band's `description` and `nodata` and the dataset metadata `tags`.
+pub(crate) fn create_scratch<T: gdal::raster::GdalType>(
+    scratch: &Path,
+    grid: &Grid,
+    description: &str,
+    tags: &[(String, String)],
+    nodata: f64,
+) -> Result<Dataset> {
+    let fail = |e: gdal::errors::GdalError| Error::output(scratch, e);
+    let driver = DriverManager::get_driver_by_name("GTiff").map_err(fail)?;
+    let block = block_multiple_of_16(grid.block_size);
+    let options = RasterCreationOptions::from_iter([
+        "TILED=YES".to_string(),
+        format!("BLOCKXSIZE={block}"),
+        format!("BLOCKYSIZE={block}"),
+        "COMPRESS=ZSTD".to_string(),
+        "ZSTD_LEVEL=1".to_string(),
+        "BIGTIFF=IF_SAFER".to_string(),
+    ]);
+    let mut ds =
+        driver.create_with_band_type_with_options::<T, _>(scratch, grid.cols, grid.rows, 1, &options).map_err(fail)?;
+    ds.set_geo_transform(&grid.geo_transform).map_err(fail)?;
+    ds.set_projection(&grid.crs_wkt).map_err(fail)?;
+    for (k, v) in tags {
+        ds.set_metadata_item(k, v, "").map_err(fail)?;
+    }
+    {
+        let mut band = ds.rasterband(1).map_err(fail)?;
+        band.set_no_data_value(Some(nodata)).map_err(fail)?;
+        band.set_description(description).map_err(fail)?;
+    }
+    Ok(ds)
+}
+
 fn block_multiple_of_16(n: usize) -> usize {
     n.div_ceil(16) * 16
 }
