@@ -126,8 +126,8 @@ pub fn predict(config_path: &Path, model_path: &Path, threads: Option<usize>) ->
 
 /// The last stage of a tiled run (`lode mosaic RUN`): the single run's pipeline on the
 /// plan's config, with the maps read from the finished tiles instead of predicted (see
-/// [`cluster`]). Refuses missing tiles, tiles of another plan, and a fit that differs from
-/// the fit stage's.
+/// [`cluster`]) and the fit stage's fit (model and report) instead of fitting again.
+/// Refuses missing tiles, and tiles or a fit report missing or of another plan.
 pub fn mosaic(run_dir: &Path, threads: Option<usize>) -> Result<RunReport> {
     let tiles = cluster::TileSet::open(run_dir)?;
     let settings = tiles.plan().settings(run_dir)?;
@@ -157,15 +157,18 @@ fn run_settings_with(
     coverage::check(&coverage, settings.min_coverage)?;
     clock.lap("prepare evidence");
     let deposits = Deposits::load(settings)?;
-    let training = match saved {
-        None if model::needs_training_set(settings) => Some(TrainingSet::sample(settings, &stack, &deposits)?),
-        _ => None,
+    let fit = match tiles {
+        // The tiled run fitted once, in its fit stage: the mosaic reads that fit.
+        Some(t) => t.fit()?,
+        None => {
+            let training = match saved {
+                None if model::needs_training_set(settings) => Some(TrainingSet::sample(settings, &stack, &deposits)?),
+                _ => None,
+            };
+            fit_or_load(settings, &stack, &deposits, training.as_ref(), saved)?
+        }
     };
-    let fit = fit_or_load(settings, &stack, &deposits, training.as_ref(), saved)?;
     let model = &fit.model;
-    if let Some(t) = tiles {
-        cluster::check_same_model(t, model)?;
-    }
     clock.lap("fit");
 
     let outputs = model.outputs();

@@ -8,7 +8,7 @@ use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rstar::RTree;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
@@ -32,7 +32,7 @@ pub struct TrainingSet {
 }
 
 /// What the sampling did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TrainingSummary {
     /// Positive rows (deposit cells with evidence everywhere).
     pub positives: usize,

@@ -28,7 +28,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rstar::RTree;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::config::{RawValidation, ValidationKind};
 use crate::error::Result;
@@ -229,7 +229,7 @@ pub fn prediction_rate(scores: &[f64], y: &[bool]) -> Vec<[f64; 2]> {
 }
 
 /// What cross-validation found, for `metrics.json` (`validation`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CvReport {
     /// The scheme.
     pub kind: ValidationKind,
@@ -252,8 +252,14 @@ pub struct CvReport {
     /// Weights of evidence only (absent for the other kinds): the median jackknife ratio
     /// of the fold posteriors' spread to the analytic posterior standard deviation (see
     /// `model::wofe`), `null` when no row has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
     pub jackknife_std_ratio: Option<Option<f64>>,
+}
+
+/// A key that is present reads as `Some` (its `null` as `Some(None)`), so that
+/// [`CvReport::jackknife_std_ratio`] reads back as it was written.
+fn present<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Option<f64>>, D::Error> {
+    Option::<f64>::deserialize(d).map(Some)
 }
 
 /// A cross-validation: the report, the model of each fold that had both classes to
@@ -393,6 +399,28 @@ pub fn cross_validate<M>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cv_report_reads_back_as_written_the_jackknife_ratio_absent_null_or_given() {
+        for ratio in [None, Some(None), Some(Some(0.8125))] {
+            let r = CvReport {
+                kind: ValidationKind::SpatialBlock,
+                folds: 2,
+                fold_auc: vec![Some(0.75), None],
+                cv_auc: 0.75,
+                cv_auc_sd: 0.0,
+                pooled_auc: 0.7,
+                prediction_rate: vec![[0.0, 0.0], [1.0, 1.0]],
+                importance: vec![("a".into(), 0.1)],
+                fold_rows: vec![[3, 5, 1], [5, 3, 0]],
+                jackknife_std_ratio: ratio,
+            };
+            let text = serde_json::to_string(&r).unwrap();
+            let back: CvReport = serde_json::from_str(&text).unwrap();
+            assert_eq!(back.jackknife_std_ratio, ratio, "{text}");
+            assert_eq!(serde_json::to_string(&back).unwrap(), text);
+        }
+    }
 
     #[test]
     fn auc_matches_pairwise_count_with_ties() {

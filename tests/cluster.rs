@@ -283,6 +283,13 @@ fn tiled_plans_of_1_4_7_and_one_window_per_tile_give_the_single_runs_outputs() {
         assert_eq!(t["success_rate"], m["success_rate"], "{n} tiles");
         assert_eq!(t["capture"], m["capture"], "{n} tiles");
         assert_eq!(t["validation"], m["validation"], "{n} tiles: cross-validation");
+        // The fit stage's report, read back by the mosaic, is the single run's.
+        assert_eq!(t["fit"], m["fit"], "{n} tiles: the fit's report");
+        assert_eq!(t["model"], m["model"], "{n} tiles: the model");
+        for file in ["importance.csv", "cv_folds.csv"] {
+            let read = |d: &Path| std::fs::read_to_string(d.join(file)).ok();
+            assert_eq!(read(&out), read(&single), "{n} tiles: {file}");
+        }
         assert_eq!(t["targets"], m["targets"], "{n} tiles");
         assert_eq!(t["prediction"], m["prediction"], "{n} tiles");
         assert_eq!(std::fs::read_to_string(out.join("targets.csv")).unwrap(), csv, "{n} tiles");
@@ -352,6 +359,23 @@ fn the_mosaic_refuses_missing_tiles_and_tiles_of_another_plan_and_a_rerun_tile_c
     // Rerunning that one tile alone replaces it, and the mosaic completes.
     let o = lode(&["-q", "tile", r, "1"]);
     assert!(o.status.success(), "{}", stderr(&o));
+
+    // The mosaic does not fit again: it reads the fit stage's report, and refuses to run
+    // without it (a mosaic that refitted would not notice) or with another plan's.
+    let report = run.join("fit/report.json");
+    let kept = d.join("report.json");
+    std::fs::rename(&report, &kept).unwrap();
+    let o = lode(&["-q", "mosaic", r]);
+    assert!(!o.status.success(), "the mosaic ran without the fit stage's report");
+    assert!(stderr(&o).contains(&report.display().to_string()), "{}", stderr(&o));
+    assert!(stderr(&o).contains("the fit stage has not finished"), "{}", stderr(&o));
+    assert!(!out.join("prospectivity.tif").exists(), "a refused mosaic wrote outputs");
+    std::fs::copy(other.join("fit/report.json"), &report).unwrap();
+    let o = lode(&["-q", "mosaic", r]);
+    assert!(!o.status.success(), "the mosaic took another plan's fit report");
+    assert!(stderr(&o).contains(&report.display().to_string()), "{}", stderr(&o));
+    assert!(stderr(&o).contains("belongs to another plan"), "{}", stderr(&o));
+    std::fs::rename(&kept, &report).unwrap();
     let o = lode(&["-q", "mosaic", r]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(out.join("prospectivity.tif").exists());

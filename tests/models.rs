@@ -603,6 +603,11 @@ fn lode_predict_uses_the_saved_models_kind_whatever_the_config_says() {
         std::fs::copy(out.join("model.json"), &saved).unwrap();
         let map = checksum(&out.join("prospectivity.tif"));
         let targets = std::fs::read_to_string(out.join("targets.csv")).unwrap();
+        // The typed fit report reads back as it was written (the tiled run's mosaic reads
+        // the fit stage's).
+        let fit = metrics(tmp.path())["fit"].clone();
+        let typed: lode::model::FitReport = serde_json::from_value(fit.clone()).expect("fit report reads back");
+        assert_eq!(serde_json::to_value(&typed).unwrap(), fit, "{kind}: the fit report reads back otherwise");
         std::fs::remove_dir_all(&out).unwrap();
 
         let (other, other_model) = kinds[(k + 1) % kinds.len()];
@@ -617,6 +622,8 @@ fn lode_predict_uses_the_saved_models_kind_whatever_the_config_says() {
         );
         let m = metrics(tmp.path());
         assert_eq!(m["model"]["kind"], *kind, "{m:?}");
+        let typed: lode::model::FitReport = serde_json::from_value(m["fit"].clone()).expect("fit report reads back");
+        assert!(matches!(typed, lode::model::FitReport::Saved { .. }), "{:?}", m["fit"]);
     }
 }
 

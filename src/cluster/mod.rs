@@ -7,6 +7,7 @@
 //!                         and N tiles: runs of consecutive processing windows
 //!   -> RUN/submit.sh ...  the launcher (sbatch chain, qsub chain, or commands.txt)
 //! lode fit RUN            prepare, training sample, fit, cross-validation: RUN/fit/model.json
+//!                         and RUN/fit/report.json (the fit's report, read by the mosaic)
 //! lode tile RUN [I]       tile I (default: the scheduler's array index) predicts its windows
 //!                         into RUN/tiles/NNNN/ (one float32 GeoTIFF per map, tile.json)
 //! lode mosaic RUN         the single run's pipeline with its maps read from the tiles:
@@ -25,9 +26,9 @@
 //!
 //! **What each stage recomputes.** Grid-wide preparation (class scans, PCA moments,
 //! variograms, burns) is recomputed deterministically by each stage that needs it
-//! (`fit`, every `tile`, `mosaic`); the fit itself runs in the fit stage and again in the
-//! mosaic (seeded, so identical; the mosaic refuses a fit that differs from the saved one),
-//! because `metrics.json` carries the fit's report.
+//! (`fit`, every `tile`, `mosaic`); the fit itself runs once, in the fit stage, which saves
+//! the model and its report (`RUN/fit/report.json`, with the plan's hash and the fit's
+//! files); the mosaic reads both and refuses a missing report or one of another plan.
 //!
 //! Every stage checks the plan's hash against the config and inputs as they are now, and
 //! writes atomically (a temporary name, then a rename): a stage killed half-way leaves
@@ -198,20 +199,6 @@ impl Plan {
         }
         Ok(settings)
     }
-}
-
-/// Refuses a model that is not the one the tiles were predicted with (the mosaic fits
-/// again, seeded, for the fit's report: it must find the fit stage's model exactly).
-pub fn check_same_model(tiles: &TileSet, model: &crate::model::FittedModel) -> Result<()> {
-    let saved = tiles.model()?;
-    let json = |m: &crate::model::FittedModel| serde_json::to_string(m).unwrap_or_default();
-    if json(&saved) != json(model) {
-        return Err(Error::Model(format!(
-            "{}: the mosaic's fit differs from the fit stage's model; run the fit stage and the tiles again",
-            stages::model_path(tiles.run_dir()).display()
-        )));
-    }
-    Ok(())
 }
 
 /// `p` absolute (canonical when it exists).

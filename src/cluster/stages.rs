@@ -47,6 +47,24 @@ pub fn model_path(run_dir: &Path) -> PathBuf {
     run_dir.join(FIT_DIR).join("model.json")
 }
 
+/// Where the fit stage saves what fitting reported ([`FitRecord`]).
+pub fn report_path(run_dir: &Path) -> PathBuf {
+    run_dir.join(FIT_DIR).join("report.json")
+}
+
+/// What the fit stage found out besides the model, for the mosaic's `metrics.json` and
+/// its fit files (weights tables, `importance.csv`, `cv_folds.csv`): the mosaic reads it
+/// instead of fitting again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct FitRecord {
+    /// The hash of the plan it was fitted for.
+    plan_hash: String,
+    /// What fitting reported (`metrics.json` `fit`).
+    report: model::FitReport,
+    /// The fit's extra output files (name, text).
+    files: Vec<(String, String)>,
+}
+
 fn tile_dir(run_dir: &Path, index: usize) -> PathBuf {
     run_dir.join(TILES_DIR).join(format!("{index:04}"))
 }
@@ -60,7 +78,9 @@ fn pool(threads: usize) -> Result<rayon::ThreadPool> {
 }
 
 /// The fit stage: prepares the evidence, samples the training set, fits (and
-/// cross-validates) the model and saves it as `RUN/fit/model.json`. `threads` overrides the plan's.
+/// cross-validates) the model and saves it as `RUN/fit/model.json`, with its report and
+/// files as `RUN/fit/report.json` (written first: a finished `model.json` has its report).
+/// `threads` overrides the plan's.
 pub fn fit(run_dir: &Path, threads: Option<usize>) -> Result<PathBuf> {
     let plan = Plan::load(run_dir)?;
     let settings = plan.settings(run_dir)?;
@@ -75,6 +95,10 @@ pub fn fit(run_dir: &Path, threads: Option<usize>) -> Result<PathBuf> {
         let fit = model::fit(&settings, &stack, &deposits, training.as_ref())?;
         let dir = run_dir.join(FIT_DIR);
         std::fs::create_dir_all(&dir).map_err(|e| Error::output(&dir, e))?;
+        let record = FitRecord { plan_hash: plan.hash.clone(), report: fit.report, files: fit.files };
+        let report = report_path(run_dir);
+        let text = serde_json::to_string_pretty(&record).map_err(|e| Error::output(&report, e))? + "\n";
+        write_atomic(&report, text.as_bytes())?;
         let path = model_path(run_dir);
         let text = serde_json::to_string_pretty(&fit.model).map_err(|e| Error::output(&path, e))? + "\n";
         write_atomic(&path, text.as_bytes())?;
@@ -253,9 +277,21 @@ impl TileSet {
         &self.plan
     }
 
-    /// The model the tiles were predicted with.
-    pub fn model(&self) -> Result<FittedModel> {
-        load_model(&self.run_dir)
+    /// The fit stage's fit: the model the tiles were predicted with, its report and its
+    /// files. Refuses a missing report and one of another plan, naming the file.
+    pub fn fit(&self) -> Result<model::Fit> {
+        let path = report_path(&self.run_dir);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::input(&path, format!("{e}: the fit stage has not finished; run it first")))?;
+        let record: FitRecord = serde_json::from_str(&text)
+            .map_err(|e| Error::input(&path, format!("not a lode fit report: {e}; run the fit stage again")))?;
+        if record.plan_hash != self.plan.hash {
+            return Err(Error::input(
+                &path,
+                "belongs to another plan (its plan hash differs); run the fit stage and the tiles again",
+            ));
+        }
+        Ok(model::Fit { model: load_model(&self.run_dir)?, report: record.report, files: record.files })
     }
 
     /// Streams every window of the grid, in order, from the tiles into `writers` (one per

@@ -89,10 +89,18 @@ pub struct Fit {
 }
 
 /// What fitting reports into `metrics.json` under `fit`, per model kind (see
-/// docs/outputs.md). Serialized without a tag: each variant's fields are the keys.
-#[derive(Debug, Clone, Serialize)]
+/// docs/outputs.md). Serialized without a tag: each variant's fields are the keys; read
+/// back (the tiled run's `mosaic` reads the fit stage's) by the first variant whose
+/// required keys are present, so the variants with required keys come first and `Fuzzy`
+/// (no required key) last.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum FitReport {
+    /// `lode predict`: the saved model used.
+    Saved {
+        /// Path of the `model.json`.
+        saved_model: PathBuf,
+    },
     /// `logistic`, `random_forest`, `gradient_boosting`: the training rows and the
     /// cross-validation (`null` without `[validation]`).
     Trained {
@@ -101,7 +109,7 @@ pub enum FitReport {
         /// Cross-validation.
         validation: Option<CvReport>,
         /// `gradient_boosting`: whether early stopping ran, and why not when it was asked for.
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         early_stopping: Option<trees::EarlyStoppingUse>,
     },
     /// `wofe`: prior, layers, conditional independence and cross-validation.
@@ -109,13 +117,8 @@ pub enum FitReport {
     /// `fuzzy`: only the cross-validation (no key without `[validation]`).
     Fuzzy {
         /// Cross-validation.
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         validation: Option<CvReport>,
-    },
-    /// `lode predict`: the saved model used.
-    Saved {
-        /// Path of the `model.json`.
-        saved_model: PathBuf,
     },
 }
 

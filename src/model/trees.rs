@@ -197,7 +197,7 @@ fn fit_members(settings: &Settings, t: &TrainingSet, idx: &[usize], seed: u64) -
 pub const MIN_HELD_OUT_DEPOSITS: usize = 10;
 
 /// Whether gradient boosting stops early on rows `y`, and why (for `metrics.json`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EarlyStoppingUse {
     /// `auto`, `on` or `off`, as configured.
     pub requested: EarlyStopping,

@@ -48,7 +48,7 @@ pub fn check_generalisation(ev: &EvidenceSettings, method: Option<Method>) -> Re
 }
 
 /// What fitting weights of evidence reports (`metrics.json` `fit`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WofeReport {
     /// The prior probability.
     pub prior: PriorReport,
@@ -64,7 +64,7 @@ pub struct WofeReport {
 }
 
 /// The prior of a weights-of-evidence model.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PriorReport {
     /// Deposits per unit cell of the study area.
     pub probability: f64,
@@ -77,12 +77,12 @@ pub struct PriorReport {
 }
 
 /// One generalised layer of a weights-of-evidence model.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LayerReport {
     /// Layer name.
     pub name: String,
     /// `ascending`, `descending` or `categorical`.
-    pub method: &'static str,
+    pub method: String,
     /// Classes of the favourable pattern of a binary generalisation.
     pub pattern: Option<Vec<i64>>,
     /// The weights table's file.
@@ -94,7 +94,7 @@ pub struct LayerReport {
 }
 
 /// The overall and pairwise conditional-independence tests.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IndependenceReport {
     /// Omnibus and Agterberg-Cheng tests.
     pub overall: IndependenceTests,
@@ -290,7 +290,7 @@ impl Wofe {
                 .iter()
                 .map(|l| LayerReport {
                     name: l.name.clone(),
-                    method: l.method.as_str(),
+                    method: l.method.as_str().to_string(),
                     pattern: l.pattern.clone(),
                     table: format!("weights_{}.csv", l.name),
                     generalised_classes: l.weights.len(),

@@ -9,7 +9,7 @@
 //!   one-sided, conditional independence is rejected when `P(Z >= z) < 0.05`.
 //! - Pairwise chi-square between generalised layers on the deposits' classes.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 
 /// A unique condition: its area in unit cells, posterior and standard deviation.
@@ -24,7 +24,7 @@ pub struct Condition {
 }
 
 /// The overall and Agterberg-Cheng tests.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IndependenceTests {
     /// Observed deposits.
     pub observed: f64,
@@ -63,7 +63,7 @@ pub fn independence_tests(observed: f64, conditions: &[Condition]) -> Independen
 }
 
 /// A pairwise chi-square test of two generalised layers on the deposits.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PairTest {
     /// First layer.
     pub a: String,
