@@ -61,6 +61,7 @@ pub mod predict;
 pub mod presets;
 pub mod progress;
 pub mod redraw;
+pub mod scratch;
 pub mod report;
 pub mod stac;
 pub mod styles;
