@@ -108,7 +108,12 @@ mod tests {
         assert_eq!(again.as_ptr(), ptr, "the spare was not reused");
         assert!(again.is_empty(), "a taken spare must come back empty");
         give(again);
-        let elsewhere = std::thread::spawn(|| take::<u32>(9_000).as_ptr() as usize).join().unwrap();
+        let elsewhere = std::thread::spawn(|| {
+            let v = take::<u32>(9_000);
+            v.as_ptr() as usize
+        })
+        .join()
+        .unwrap();
         assert_ne!(elsewhere, ptr as usize, "another thread took this thread's spare");
     }
 }

@@ -214,6 +214,20 @@ impl WindowFeatures {
         }
     }
 
+    /// Calls `f(column, value)` for each feature column of cell `i` in order, leaving out
+    /// the 0 columns of one-hot layers (a sum of the visited values, started at +0, is
+    /// the sum over every column bit for bit): a dense row without a value per class.
+    #[inline]
+    pub fn for_each_value(&self, i: usize, mut f: impl FnMut(usize, f64)) {
+        for (layer, span) in self.layers.iter().zip(&self.spans) {
+            match layer {
+                LayerValues::Dense(v) => v.row(i).iter().enumerate().for_each(|(j, &x)| f(span.start + j, x)),
+                LayerValues::Hot(h) if h[i] != NO_COLUMN => f(span.start + h[i] as usize, 1.0),
+                LayerValues::Hot(_) => {}
+            }
+        }
+    }
+
     /// Row-major copy of the feature rows of `cells`.
     pub fn rows(&self, cells: &[usize]) -> Vec<f64> {
         let mut x = Vec::with_capacity(cells.len() * self.columns());
@@ -380,7 +394,8 @@ impl FeatureStack {
         let mut valid = crate::scratch::take(w.len());
         valid.extend_from_slice(&in_study);
         let cells = crate::scratch::filled(w.len() * self.layers.len(), false);
-        let mut layer_valid = Array2::from_shape_vec((w.len(), self.layers.len()), cells).expect("a flag per cell and layer");
+        let mut layer_valid =
+            Array2::from_shape_vec((w.len(), self.layers.len()), cells).expect("a flag per cell and layer");
         let mut layers = Vec::with_capacity(self.layers.len());
         for (k, layer) in self.layers.iter().enumerate() {
             let (values, ok) = match layer.compute_hot(&self.grid, w)? {
