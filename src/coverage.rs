@@ -59,7 +59,16 @@ pub fn measure(stack: &FeatureStack) -> Result<Vec<LayerCoverage>> {
             let study = in_study.iter().filter(|&&b| b).count() as u64;
             let mut t = vec![Tally::EMPTY; n];
             for (layer, t) in stack.layers.iter().zip(&mut t) {
-                let block = layer.compute(&stack.grid, w)?;
+                // A one-hot layer by its hot column (its first column is 1 where that is 0).
+                let block = match layer.compute_hot(&stack.grid, w)? {
+                    Some(h) => crate::features::LayerBlock {
+                        values: ndarray::Array2::from_shape_fn((w.len(), 1), |(i, _)| {
+                            f64::from(u8::from(h.hot[i] == 0))
+                        }),
+                        valid: h.valid,
+                    },
+                    None => layer.compute(&stack.grid, w)?,
+                };
                 for (i, _) in in_study.iter().enumerate().filter(|(_, &inside)| inside) {
                     if block.valid[i] {
                         let v = block.values[[i, 0]];

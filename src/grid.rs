@@ -127,7 +127,7 @@ impl Mask {
     /// Study-area flags of the cells of `w`, row-major.
     pub fn read(&self, grid: &Grid, w: &Window) -> Result<Vec<bool>> {
         match self {
-            Mask::All => Ok(vec![true; w.len()]),
+            Mask::All => Ok(crate::scratch::filled(w.len(), true)),
             Mask::Raster(area) | Mask::Polygons(area) => area.flags(grid, w),
         }
     }

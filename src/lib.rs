@@ -62,6 +62,7 @@ pub mod presets;
 pub mod progress;
 pub mod redraw;
 pub mod report;
+pub mod scratch;
 pub mod stac;
 pub mod styles;
 pub mod synth;

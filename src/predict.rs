@@ -47,12 +47,14 @@ pub fn predict_map(
                 .par_iter()
                 .map(|w| -> Result<_> {
                     let block = stack.compute_features(w)?;
-                    Ok((*w, model.predict_features(&block), block.in_study))
+                    let prediction = model.predict_features(&block);
+                    let study = block.in_study.iter().filter(|&&b| b).count() as u64;
+                    block.recycle();
+                    Ok((*w, prediction, study))
                 })
                 .collect::<Result<_>>()?;
             let mut written = Vec::with_capacity(results.len());
-            for (w, prediction, in_study) in results {
-                let study = in_study.iter().filter(|&&b| b).count() as u64;
+            for (w, prediction, study) in results {
                 let scored = prediction.valid.iter().filter(|&&b| b).count() as u64;
                 summary.study_area_cells += study;
                 summary.scored_cells += scored;
@@ -109,6 +111,9 @@ fn write_groups(writers: &mut [MapWriter], rx: Receiver<Group>) -> Result<()> {
             for (writer, values) in writers.iter_mut().zip(&prediction.maps) {
                 writer.write(&w, values, &prediction.valid)?;
             }
+            // Back to the workers, for the predictions of the windows to come.
+            prediction.maps.into_iter().for_each(crate::scratch::give_shared);
+            crate::scratch::give_shared(prediction.valid);
         }
     }
     Ok(())

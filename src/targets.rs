@@ -519,16 +519,17 @@ pub fn find_targets_at(
             if !any && linear {
                 return Ok((accs, reference));
             }
-            let block = stack.compute(w)?;
+            // One-hot layers by their hot column: no dense window of every class column.
+            let block = stack.compute_features(w)?;
             if !linear {
                 reference.sum = vec![0.0; ncols];
                 reference.sumsq = vec![0.0; ncols];
                 for i in (0..w.len()).filter(|&i| block.valid[i]) {
                     reference.cells += 1;
-                    for (j, &v) in block.values.row(i).iter().enumerate() {
+                    block.for_each_value(i, |j, v| {
                         reference.sum[j] += v;
                         reference.sumsq[j] += v * v;
-                    }
+                    });
                 }
             }
             if !any {
@@ -561,9 +562,7 @@ pub fn find_targets_at(
                 }
                 if block.valid[i] {
                     a.feature_cells += 1;
-                    for (s, &v) in a.feature_sum.iter_mut().zip(block.values.row(i)) {
-                        *s += v;
-                    }
+                    block.for_each_value(i, |j, v| a.feature_sum[j] += v);
                 }
             }
             Ok((accs, reference))

@@ -149,7 +149,15 @@ impl Evidence for Categorical {
     }
 
     fn compute_hot(&self, grid: &Grid, w: &Window) -> Result<Option<HotBlock>> {
-        Ok(Some(OneHot::hot(&self.classes_at(grid, w)?)))
+        // `OneHot::hot` of `classes_at`, without its vector of classes per cell.
+        let block = self.band.read(grid, w)?;
+        let mut hot = crate::scratch::take(w.len());
+        hot.extend(block.values.iter().zip(&block.valid).map(|(&v, &ok)| match ok {
+            true => self.position.get(&(v as i64)).map_or(crate::features::NO_COLUMN, |&k| k as u32),
+            false => crate::features::NO_COLUMN,
+        }));
+        crate::scratch::give(block.values);
+        Ok(Some(HotBlock { hot, valid: block.valid }))
     }
 
     fn class_codes(&self) -> Option<Vec<i64>> {

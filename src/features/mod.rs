@@ -214,6 +214,20 @@ impl WindowFeatures {
         }
     }
 
+    /// Calls `f(column, value)` for each feature column of cell `i` in order, leaving out
+    /// the 0 columns of one-hot layers (a sum of the visited values, started at +0, is
+    /// the sum over every column bit for bit): a dense row without a value per class.
+    #[inline]
+    pub fn for_each_value(&self, i: usize, mut f: impl FnMut(usize, f64)) {
+        for (layer, span) in self.layers.iter().zip(&self.spans) {
+            match layer {
+                LayerValues::Dense(v) => v.row(i).iter().enumerate().for_each(|(j, &x)| f(span.start + j, x)),
+                LayerValues::Hot(h) if h[i] != NO_COLUMN => f(span.start + h[i] as usize, 1.0),
+                LayerValues::Hot(_) => {}
+            }
+        }
+    }
+
     /// Row-major copy of the feature rows of `cells`.
     pub fn rows(&self, cells: &[usize]) -> Vec<f64> {
         let mut x = Vec::with_capacity(cells.len() * self.columns());
@@ -223,6 +237,21 @@ impl WindowFeatures {
             }
         }
         x
+    }
+
+    /// Gives the window's buffers back to this thread's spares ([`crate::scratch`]) for
+    /// the next window computed on it.
+    pub fn recycle(self) {
+        use crate::scratch::give;
+        for layer in self.layers {
+            match layer {
+                LayerValues::Dense(v) => give(v.into_raw_vec_and_offset().0),
+                LayerValues::Hot(h) => give(h),
+            }
+        }
+        give(self.in_study);
+        give(self.valid);
+        give(self.layer_valid.into_raw_vec_and_offset().0);
     }
 
     /// The dense block of the same values (one-hot layers as 0/1 columns).
@@ -362,8 +391,11 @@ impl FeatureStack {
     /// ([`WindowFeatures`]): what prediction reads, without a value per cell and class.
     pub fn compute_features(&self, w: &Window) -> Result<WindowFeatures> {
         let in_study = self.grid.mask(w)?;
-        let mut valid = in_study.clone();
-        let mut layer_valid = Array2::<bool>::from_elem((w.len(), self.layers.len()), false);
+        let mut valid = crate::scratch::take(w.len());
+        valid.extend_from_slice(&in_study);
+        let cells = crate::scratch::filled(w.len() * self.layers.len(), false);
+        let mut layer_valid =
+            Array2::from_shape_vec((w.len(), self.layers.len()), cells).expect("a flag per cell and layer");
         let mut layers = Vec::with_capacity(self.layers.len());
         for (k, layer) in self.layers.iter().enumerate() {
             let (values, ok) = match layer.compute_hot(&self.grid, w)? {
@@ -377,6 +409,7 @@ impl FeatureStack {
                 *v &= ok;
                 layer_valid[[i, k]] = ok;
             }
+            crate::scratch::give(ok);
             layers.push(values);
         }
         Ok(WindowFeatures { window: *w, in_study, valid, layer_valid, layers, spans: self.spans.clone() })

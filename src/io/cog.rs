@@ -28,6 +28,8 @@ pub struct MapWriter {
     scratch: PathBuf,
     /// Cells written since the last flush.
     unflushed: usize,
+    /// The buffer a window's values are written from, reused window after window.
+    buf: Vec<f32>,
 }
 
 impl MapWriter {
@@ -35,16 +37,19 @@ impl MapWriter {
     /// dataset metadata `tags` (copied into the COG).
     pub fn create(scratch: &Path, grid: &Grid, description: &str, tags: &[(String, String)]) -> Result<MapWriter> {
         let ds = create_scratch::<f32>(scratch, grid, description, tags, NODATA as f64)?;
-        Ok(MapWriter { ds, scratch: scratch.to_path_buf(), unflushed: 0 })
+        Ok(MapWriter { ds, scratch: scratch.to_path_buf(), unflushed: 0, buf: Vec::new() })
     }
 
     /// Writes the values of window `w` (row-major); cells where `valid` is false get nodata.
     pub fn write(&mut self, w: &Window, values: &[f32], valid: &[bool]) -> Result<()> {
-        let data: Vec<f32> = values.iter().zip(valid).map(|(&v, &ok)| if ok { v } else { NODATA }).collect();
+        let mut data = std::mem::take(&mut self.buf);
+        data.clear();
+        data.extend(values.iter().zip(valid).map(|(&v, &ok)| if ok { v } else { NODATA }));
         let mut buf = Buffer::new((w.cols, w.rows), data);
         let mut band = self.ds.rasterband(1).map_err(|e| Error::output(&self.scratch, e))?;
-        band.write((w.col as isize, w.row as isize), (w.cols, w.rows), &mut buf)
-            .map_err(|e| Error::output(&self.scratch, e))?;
+        let written = band.write((w.col as isize, w.row as isize), (w.cols, w.rows), &mut buf);
+        self.buf = buf.into_shape_and_vec().1;
+        written.map_err(|e| Error::output(&self.scratch, e))?;
         self.unflushed += w.len();
         if self.unflushed >= FLUSH_CELLS {
             // Writes the dirty tiles and drops them from the block cache.

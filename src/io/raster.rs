@@ -273,26 +273,29 @@ impl GridBand {
             let band = ds.rasterband(self.band)?;
             let win = (w.col as isize, w.row as isize);
             let size = (w.cols, w.rows);
-            let values = band.read_as::<f64>(win, size, size, None)?.into_shape_and_vec().1;
-            let mask: Vec<bool> = match self.alpha {
-                Some(a) => ds
-                    .rasterband(a)?
-                    .read_as::<f64>(win, size, size, None)?
-                    .into_shape_and_vec()
-                    .1
-                    .iter()
-                    .map(|&m| m > 0.0)
-                    .collect(),
-                None => band
-                    .open_mask_band()?
-                    .read_as::<u8>(win, size, size, None)?
-                    .into_shape_and_vec()
-                    .1
-                    .iter()
-                    .map(|&m| m != 0)
-                    .collect(),
-            };
-            let valid = values.iter().zip(&mask).map(|(v, &m)| m && v.is_finite() && Some(*v) != self.fill).collect();
+            // The values in a spare of this worker's (given back after the window's
+            // prediction), the alpha or mask band in a buffer the worker keeps.
+            let mut values = crate::scratch::filled(w.len(), 0.0f64);
+            band.read_into_slice(win, size, size, &mut values, None)?;
+            let mut valid = crate::scratch::take(w.len());
+            MASK.with(|m| -> std::result::Result<(), gdal::errors::GdalError> {
+                let mut m = m.borrow_mut();
+                let (alpha, mask) = &mut *m;
+                let ok = |v: &f64, m: bool| m && v.is_finite() && Some(*v) != self.fill;
+                match self.alpha {
+                    Some(a) => {
+                        alpha.resize(w.len(), 0.0);
+                        ds.rasterband(a)?.read_into_slice(win, size, size, &mut alpha[..w.len()], None)?;
+                        valid.extend(values.iter().zip(&alpha[..w.len()]).map(|(v, &m)| ok(v, m > 0.0)));
+                    }
+                    None => {
+                        mask.resize(w.len(), 0);
+                        band.open_mask_band()?.read_into_slice(win, size, size, &mut mask[..w.len()], None)?;
+                        valid.extend(values.iter().zip(&mask[..w.len()]).map(|(v, &m)| ok(v, m != 0)));
+                    }
+                }
+                Ok(())
+            })?;
             Ok(BandBlock { values, valid })
         })
         .map_err(|e| Error::input(&self.source, format!("reading window {w:?}: {e}")))
@@ -365,6 +368,8 @@ pub struct BandBlock {
 }
 
 thread_local! {
+    /// This thread's buffers for a window's alpha band (or mask band), reused window after window.
+    static MASK: RefCell<(Vec<f64>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
     /// Datasets this thread has open, by path: a GDAL dataset may move between threads
     /// but not be shared, so each worker keeps its own handles.
     static OPEN: RefCell<HashMap<String, Dataset>> = RefCell::new(HashMap::new());

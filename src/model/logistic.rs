@@ -93,17 +93,17 @@ impl Logistic {
         let pos = self.fitted.labels().pos.class;
         let scaled: Vec<f64> = w.iter().zip(&self.scaler.std).map(|(w, s)| w / s).collect();
         let offset = b - scaled.iter().zip(&self.scaler.mean).map(|(w, m)| w * m).sum::<f64>();
-        rows.iter()
-            .map(|&i| {
-                let eta = offset + dot(i, &scaled);
-                let p = 1.0 / (1.0 + (-eta).exp());
-                if pos {
-                    p
-                } else {
-                    1.0 - p
-                }
-            })
-            .collect()
+        let mut out = crate::scratch::take(rows.len());
+        out.extend(rows.iter().map(|&i| {
+            let eta = offset + dot(i, &scaled);
+            let p = 1.0 / (1.0 + (-eta).exp());
+            if pos {
+                p
+            } else {
+                1.0 - p
+            }
+        }));
+        out
     }
 
     /// Per feature column, in order: its coefficient on the standardised scale (the sign
@@ -141,12 +141,13 @@ impl Logistic {
 
     fn spread(per_fold: Vec<Vec<f64>>, rows: &[usize]) -> Vec<f64> {
         let n = per_fold.len().max(1) as f64;
-        (0..rows.len())
-            .map(|i| {
-                let mean = per_fold.iter().map(|p| p[i]).sum::<f64>() / n;
-                (per_fold.iter().map(|p| (p[i] - mean).powi(2)).sum::<f64>() / n).sqrt()
-            })
-            .collect()
+        let mut out = crate::scratch::take(rows.len());
+        out.extend((0..rows.len()).map(|i| {
+            let mean = per_fold.iter().map(|p| p[i]).sum::<f64>() / n;
+            (per_fold.iter().map(|p| (p[i] - mean).powi(2)).sum::<f64>() / n).sqrt()
+        }));
+        per_fold.into_iter().for_each(crate::scratch::give);
+        out
     }
 
     /// Coefficients per feature (on the standardised scale) and the intercept.

@@ -342,20 +342,31 @@ impl FittedModel {
     fn predict_sampled(&self, block: &WindowFeatures) -> BlockPrediction {
         match &self.kind {
             Fitted::Logistic(m) => {
-                let rows: Vec<usize> = (0..block.valid.len()).filter(|&i| block.valid[i]).collect();
-                let mut values = vec![0f32; block.valid.len()];
-                for (&i, p) in rows.iter().zip(m.predict_features(block, &rows)) {
-                    values[i] = p as f32;
+                // Buffers from this worker's spares ([`crate::scratch`]), given back here or,
+                // for the maps, by the writer.
+                use crate::scratch::{filled, give, take};
+                let mut rows = take(block.valid.len());
+                rows.extend((0..block.valid.len()).filter(|&i| block.valid[i]));
+                let mut values = filled(block.valid.len(), 0f32);
+                let p = m.predict_features(block, &rows);
+                for (&i, p) in rows.iter().zip(&p) {
+                    values[i] = *p as f32;
                 }
+                give(p);
                 let mut maps = vec![values];
                 if m.has_uncertainty() {
-                    let mut u = vec![0f32; block.valid.len()];
-                    for (&i, s) in rows.iter().zip(m.uncertainty_features(block, &rows)) {
-                        u[i] = s as f32;
+                    let mut u = filled(block.valid.len(), 0f32);
+                    let s = m.uncertainty_features(block, &rows);
+                    for (&i, s) in rows.iter().zip(&s) {
+                        u[i] = *s as f32;
                     }
+                    give(s);
                     maps.push(u);
                 }
-                BlockPrediction { maps, valid: block.valid.clone() }
+                give(rows);
+                let mut valid = take(block.valid.len());
+                valid.extend_from_slice(&block.valid);
+                BlockPrediction { maps, valid }
             }
             Fitted::Wofe(m) => m.predict_block(block),
             Fitted::Fuzzy(m) => m.predict_block(block),
