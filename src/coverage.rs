@@ -46,9 +46,16 @@ impl Tally {
 }
 
 /// Measures every layer of `stack` over the study area, window by window, in parallel.
+/// A layer whose grid-wide pass counted its coverage already (a categorical class scan:
+/// [`crate::features::Evidence::scanned_coverage`]) is not read again.
 pub fn measure(stack: &FeatureStack) -> Result<Vec<LayerCoverage>> {
     let windows = stack.grid.windows();
     let n = stack.layers.len();
+    let scanned: Vec<Option<Tally>> = stack
+        .layers
+        .iter()
+        .map(|l| l.scanned_coverage().map(|c| Tally { covered: c.covered, min: c.min, max: c.max }))
+        .collect();
     let per_window: Vec<(u64, Vec<Tally>)> = windows
         .par_iter()
         .progress_with(crate::progress::bar(windows.len() as u64, "coverage"))
@@ -58,7 +65,7 @@ pub fn measure(stack: &FeatureStack) -> Result<Vec<LayerCoverage>> {
             let in_study = stack.grid.mask(w)?;
             let study = in_study.iter().filter(|&&b| b).count() as u64;
             let mut t = vec![Tally::EMPTY; n];
-            for (layer, t) in stack.layers.iter().zip(&mut t) {
+            for ((layer, t), _) in stack.layers.iter().zip(&mut t).zip(&scanned).filter(|(_, s)| s.is_none()) {
                 // A one-hot layer by its hot column (its first column is 1 where that is 0).
                 let block = match layer.compute_hot(&stack.grid, w)? {
                     Some(h) => crate::features::LayerBlock {
@@ -80,7 +87,7 @@ pub fn measure(stack: &FeatureStack) -> Result<Vec<LayerCoverage>> {
         })
         .collect::<Result<_>>()?;
     let study: u64 = per_window.iter().map(|(s, _)| s).sum();
-    let mut totals = vec![Tally::EMPTY; n];
+    let mut totals: Vec<Tally> = scanned.iter().map(|s| s.unwrap_or(Tally::EMPTY)).collect();
     for (_, t) in &per_window {
         for (total, t) in totals.iter_mut().zip(t) {
             *total = total.merge(*t);

@@ -153,7 +153,10 @@ fn run_settings_with(
     let mut clock = Stopwatch::new();
     output::check_dir(settings)?;
     let mut out = output::Staging::new(&settings.output.dir)?;
-    let stack = FeatureStack::prepare(settings)?;
+    let stack = match tiles {
+        Some(t) => t.stack(settings)?,
+        None => FeatureStack::prepare(settings)?,
+    };
     let coverage = coverage::measure(&stack)?;
     coverage::check(&coverage, settings.min_coverage)?;
     clock.lap("prepare evidence");

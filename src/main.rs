@@ -104,7 +104,19 @@ enum Command {
         #[arg(long)]
         lode: Option<PathBuf>,
     },
-    /// Stage 1 of a tiled run: prepare, sample, fit and cross-validate once (RUN/fit/model.json).
+    /// Stage 1 of a tiled run: the grid-wide passes (class scans, burns, moments) over one
+    /// tile's windows (RUN/prepare/NNNN.json).
+    Prepare {
+        /// The run folder made by `lode plan`.
+        run_dir: PathBuf,
+        /// The tile, from 0 (default: $SLURM_ARRAY_TASK_ID or $PBS_ARRAY_INDEX).
+        index: Option<usize>,
+        /// Worker threads (default: the plan's).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Stage 2 of a tiled run: merge the prepare tasks' passes (RUN/fit/prepared.json), sample,
+    /// fit and cross-validate once (RUN/fit/model.json).
     Fit {
         /// The run folder made by `lode plan`.
         run_dir: PathBuf,
@@ -112,7 +124,7 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
-    /// Stage 2 of a tiled run: predict one tile's windows (RUN/tiles/NNNN/).
+    /// Stage 3 of a tiled run: predict one tile's windows (RUN/tiles/NNNN/).
     Tile {
         /// The run folder made by `lode plan`.
         run_dir: PathBuf,
@@ -122,7 +134,7 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
-    /// Stage 3 of a tiled run: the maps from the tiles, evaluation, targets, report, manifest.
+    /// Stage 4 of a tiled run: the maps from the tiles, evaluation, targets, report, manifest.
     Mosaic {
         /// The run folder made by `lode plan`.
         run_dir: PathBuf,
@@ -396,11 +408,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let p = lode::cluster::fit(&run_dir, threads).with_context(|| format!("lode fit {}", run_dir.display()))?;
             println!("  wrote {}", p.display());
         }
+        Command::Prepare { run_dir, index, threads } => {
+            let Some(index) = index.or_else(array_index) else {
+                anyhow::bail!("lode prepare: give the tile index (or run it as an array task)");
+            };
+            let p = lode::cluster::prepare(&run_dir, index, threads)
+                .with_context(|| format!("lode prepare {} {index}", run_dir.display()))?;
+            println!("  wrote {}", p.display());
+        }
         Command::Tile { run_dir, index, threads } => {
-            let from_env = ["SLURM_ARRAY_TASK_ID", "PBS_ARRAY_INDEX", "PBS_ARRAYID"]
-                .iter()
-                .find_map(|k| std::env::var(k).ok().and_then(|v| v.parse().ok()));
-            let Some(index) = index.or(from_env) else {
+            let Some(index) = index.or_else(array_index) else {
                 anyhow::bail!("lode tile: give the tile index (or run it as an array task)");
             };
             let p = lode::cluster::tile(&run_dir, index, threads)
@@ -465,4 +482,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The array task index the scheduler gives (SLURM, PBS Pro, Torque).
+fn array_index() -> Option<usize> {
+    ["SLURM_ARRAY_TASK_ID", "PBS_ARRAY_INDEX", "PBS_ARRAYID"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().and_then(|v| v.parse().ok()))
 }

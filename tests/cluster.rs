@@ -312,6 +312,86 @@ fn tiled_plans_of_1_4_7_and_one_window_per_tile_give_the_single_runs_outputs() {
     assert!(crossed > 0, "no target crosses a seam: the test would not see a seam error");
 }
 
+/// The number in a stage's log line `... grid-wide passes read N windows ...`.
+fn windows_read(log: &str, stage: &str) -> u64 {
+    let line = log
+        .lines()
+        .find(|l| l.contains(&format!("{stage}: grid-wide passes read ")))
+        .unwrap_or_else(|| panic!("no `{stage}: grid-wide passes read` line in:\n{log}"));
+    let rest = &line[line.find("passes read ").expect("count") + "passes read ".len()..];
+    rest.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{line}"))
+}
+
+#[test]
+fn tile_tasks_read_no_window_of_a_grid_wide_pass_and_the_merged_prepared_state_is_the_single_runs_scan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let evidence = scene(d);
+    let out = d.join("out");
+    let cfg = config(d, "c.toml", &evidence, &out);
+    let run = d.join("run");
+    let o = lode(&[
+        "-q",
+        "plan",
+        cfg.to_str().unwrap(),
+        "--tiles",
+        "4",
+        "--engine",
+        "list",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = run.to_str().unwrap();
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("plan.json")).unwrap()).unwrap();
+    let windows = plan["windows"].as_u64().unwrap();
+    // Each prepare task reads its own windows only: the same number per window of its tile
+    // (one read per scanning layer), the four together what one pass over the grid reads.
+    let mut per_window = None;
+    let mut total = 0;
+    for (i, tile) in plan["tiles"].as_array().unwrap().iter().enumerate() {
+        let o = lode(&["prepare", r, &i.to_string()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let n = windows_read(&stderr(&o), &format!("prepare {i}"));
+        let w = tile["windows"].as_u64().unwrap();
+        assert_eq!(n % w, 0, "prepare {i}: {n} reads for {w} windows");
+        assert!(*per_window.get_or_insert(n / w) == n / w && n > 0, "prepare {i}: {n} reads for {w} windows");
+        total += n;
+    }
+    assert_eq!(total, per_window.unwrap() * windows);
+    let o = lode(&["fit", r]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(windows_read(&stderr(&o), "fit"), 0, "every pass of this scene merges from the prepare tasks");
+    for i in 0..4 {
+        let o = lode(&["tile", r, &i.to_string()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(windows_read(&stderr(&o), &format!("tile {i}")), 0, "tile {i} read windows of a grid-wide pass");
+    }
+    // The merged state is the single run's pass over every window, exactly.
+    let p = lode::cluster::Plan::load(&run).unwrap();
+    let settings = p.settings(&run).unwrap();
+    let single = lode::features::FeatureStack::scan(&settings, &settings.grid.windows()).unwrap();
+    let merged: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("fit/prepared.json")).unwrap()).unwrap();
+    assert_eq!(merged["scan"], serde_json::to_value(&single).unwrap());
+    let kinds = serde_json::to_string(&merged["scan"]).unwrap();
+    for pass in ["Classes", "Unmapped"] {
+        assert!(kinds.contains(pass), "the scene has no {pass} pass: {kinds}");
+    }
+    assert!(merged["scan"]["layers"].as_array().unwrap().iter().any(|l| l["values"].is_array()), "no transform pass");
+    // And what the layers found (classes, counts) and their coverage are the single run's.
+    let o = lode(&["-q", "mosaic", r]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let single_out = d.join("single");
+    let cfg1 = config(d, "single.toml", &evidence, &single_out);
+    let o = lode(&["-q", "run", cfg1.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (a, b) = (metrics(&single_out), metrics(&out));
+    assert_eq!(a["evidence"], b["evidence"]);
+    assert_eq!(a["coverage"], b["coverage"]);
+}
+
 #[test]
 fn the_mosaic_refuses_missing_tiles_and_tiles_of_another_plan_and_a_rerun_tile_completes_it() {
     let tmp = tempfile::tempdir().unwrap();
@@ -336,7 +416,18 @@ fn the_mosaic_refuses_missing_tiles_and_tiles_of_another_plan_and_a_rerun_tile_c
     };
     plan(&run, "3");
     let r = run.to_str().unwrap();
-    for args in [vec!["-q", "fit", r], vec!["-q", "tile", r, "0"], vec!["-q", "tile", r, "2"]] {
+    // A failed prepare task (1 never ran): the fit refuses, naming it; its rerun alone completes the state.
+    for args in [vec!["-q", "prepare", r, "0"], vec!["-q", "prepare", r, "2"]] {
+        let o = lode(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    }
+    let o = lode(&["-q", "fit", r]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("1 of 3 prepare tasks are missing or unfinished: 1"), "{}", stderr(&o));
+    assert!(!run.join("fit/model.json").exists(), "a refused fit wrote a model");
+    for args in
+        [vec!["-q", "prepare", r, "1"], vec!["-q", "fit", r], vec!["-q", "tile", r, "0"], vec!["-q", "tile", r, "2"]]
+    {
         let o = lode(&args);
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
     }
@@ -349,6 +440,15 @@ fn the_mosaic_refuses_missing_tiles_and_tiles_of_another_plan_and_a_rerun_tile_c
     let other = d.join("other");
     plan(&other, "4");
     let o2 = other.to_str().unwrap();
+    for i in ["0", "1", "2", "3"] {
+        assert!(lode(&["-q", "prepare", o2, i]).status.success());
+    }
+    // A prepare record of the other plan in place of this plan's tile 1: the fit refuses it.
+    std::fs::copy(other.join("prepare/0001.json"), run.join("prepare/0001.json")).unwrap();
+    let o = lode(&["-q", "fit", r]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("belongs to another plan"), "{}", stderr(&o));
+    assert!(lode(&["-q", "prepare", r, "1"]).status.success());
     assert!(lode(&["-q", "fit", o2]).status.success());
     assert!(lode(&["-q", "tile", o2, "1"]).status.success());
     std::fs::rename(other.join("tiles/0001"), run.join("tiles/0001")).unwrap();
@@ -433,6 +533,12 @@ fn slurm_and_pbs_launchers_chain_the_stages_with_the_resources_asked_for() {
                 assert!(tile.contains(line), "{line} not in:\n{tile}");
             }
             assert!(tile.contains("tile") && tile.contains("\"$SLURM_ARRAY_TASK_ID\"") && tile.contains("--threads 4"));
+            assert!(submit.contains("--array=0-4 prepare.sbatch"), "{submit}");
+            assert!(submit.contains("--dependency=afterok:$prepare --kill-on-invalid-dep=yes fit.sbatch"), "{submit}");
+            assert!(
+                read("prepare.sbatch").contains("prepare")
+                    && read("prepare.sbatch").contains("\"$SLURM_ARRAY_TASK_ID\"")
+            );
             assert!(submit.contains("--array=0-4 --dependency=afterok:$fit"), "{submit}");
             assert!(submit.contains("--dependency=afterok:$tiles"), "{submit}");
         } else {
@@ -447,6 +553,10 @@ fn slurm_and_pbs_launchers_chain_the_stages_with_the_resources_asked_for() {
                 assert!(tile.contains(line), "{line} not in:\n{tile}");
             }
             assert!(tile.contains("\"$PBS_ARRAY_INDEX\""));
+            assert!(
+                read("prepare.pbs").contains("#PBS -J 0-4") && read("prepare.pbs").contains("\"$PBS_ARRAY_INDEX\"")
+            );
+            assert!(submit.contains("qsub -W depend=afterok:$prepare fit.pbs"), "{submit}");
             assert!(submit.contains("qsub -W depend=afterok:$fit tile.pbs"), "{submit}");
             assert!(submit.contains("qsub -W depend=afterok:$tiles mosaic.pbs"), "{submit}");
         }
@@ -672,12 +782,12 @@ fn on_a_real_slurm_the_launcher_runs_a_failed_tile_stops_the_mosaic_and_its_reru
         "1",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    // The fault: array task 2 dies before lode starts (a node lost, a job killed).
+    // The fault: tile array task 2 dies before lode starts (a node lost, a job killed).
     let wrapper = write(
         d,
         "lode-fails-on-task-2.sh",
         &format!(
-            "#!/bin/sh\nif [ \"${{SLURM_ARRAY_TASK_ID:-}}\" = 2 ]; then echo 'injected failure' >&2; exit 3; fi\nexec {} \"$@\"\n",
+            "#!/bin/sh\nif [ \"$1\" = tile ] && [ \"${{SLURM_ARRAY_TASK_ID:-}}\" = 2 ]; then echo 'injected failure' >&2; exit 3; fi\nexec {} \"$@\"\n",
             env!("CARGO_BIN_EXE_lode")
         ),
     );
@@ -685,7 +795,7 @@ fn on_a_real_slurm_the_launcher_runs_a_failed_tile_stops_the_mosaic_and_its_reru
     let o = slurm.cmd("sh").arg(run.join("submit.sh")).env("LODE", &wrapper).output().unwrap();
     assert!(o.status.success(), "submit.sh: {}", String::from_utf8_lossy(&o.stderr));
     let ids = String::from_utf8_lossy(&o.stdout).split_whitespace().count();
-    assert_eq!(ids, 3, "submit.sh prints the fit, tiles and mosaic job ids");
+    assert_eq!(ids, 4, "submit.sh prints the prepare, fit, tiles and mosaic job ids");
     slurm.wait_queue_empty(600);
     for i in [0, 1, 3] {
         assert!(run.join(format!("tiles/{i:04}/tile.json")).exists(), "tile {i} did not finish");

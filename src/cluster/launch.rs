@@ -1,11 +1,14 @@
 //! The launchers of a plan: the scripts a user submits to their scheduler.
 //!
-//! - `slurm`: `fit.sbatch`, `tile.sbatch` (an array job, one task per tile), `mosaic.sbatch`
-//!   and `submit.sh`, which submits the three chained with `--dependency=afterok` (a failed
-//!   stage cancels the ones after it: `--kill-on-invalid-dep=yes`);
-//! - `pbs`: the same for PBS Pro (`qsub -J 0-N` array job, `-W depend=afterok:`);
-//! - `list`: `commands.txt`, three groups of plain commands (fit; every tile, in any order
-//!   or in parallel; mosaic) for GNU parallel, a Kubernetes Indexed Job, AWS Batch arrays.
+//! - `slurm`: `prepare.sbatch` (an array job, one task per tile: the grid-wide passes over
+//!   its windows), `fit.sbatch`, `tile.sbatch` (an array job, one task per tile),
+//!   `mosaic.sbatch` and `submit.sh`, which submits the four chained with
+//!   `--dependency=afterok` (a failed stage cancels the ones after it:
+//!   `--kill-on-invalid-dep=yes`);
+//! - `pbs`: the same for PBS Pro (`qsub -J 0-N` array jobs, `-W depend=afterok:`);
+//! - `list`: `commands.txt`, four groups of plain commands (every prepare task, in any
+//!   order or in parallel; fit; every tile, likewise; mosaic) for GNU parallel, a
+//!   Kubernetes Indexed Job, AWS Batch arrays.
 //!
 //! Every script names the lode binary that wrote it (override with `LODE=/path/to/lode`)
 //! and the run folder by absolute path, so it runs from any folder of a shared file system.
@@ -100,18 +103,26 @@ pub fn write(plan: &Plan, engine: Engine, r: &Resources, run_dir: &Path) -> Resu
                 )
             };
             let submit = format!(
-                "#!/bin/sh\n# Submits the run: fit, then the {n} tiles as one array job, then the mosaic.\n\
-                 # Prints the three job ids. Rerun one failed tile: sbatch --array=I {tile}\n\
+                "#!/bin/sh\n# Submits the run: the {n} prepare tasks as one array job, then the fit, then the\n\
+                 # {n} tiles as one array job, then the mosaic. Prints the four job ids.\n\
+                 # Rerun one failed tile: sbatch --array=I {tile} (a failed prepare task likewise\n\
+                 # with {prepare}, then the stages after it).\n\
                  set -eu\ncd {dir}\n\
-                 fit=$(sbatch --parsable fit.sbatch)\n\
+                 prepare=$(sbatch --parsable --array=0-{last} prepare.sbatch)\n\
+                 fit=$(sbatch --parsable --dependency=afterok:$prepare --kill-on-invalid-dep=yes fit.sbatch)\n\
                  tiles=$(sbatch --parsable --array=0-{last} --dependency=afterok:$fit --kill-on-invalid-dep=yes tile.sbatch)\n\
                  mosaic=$(sbatch --parsable --dependency=afterok:$tiles --kill-on-invalid-dep=yes mosaic.sbatch)\n\
-                 echo \"$fit $tiles $mosaic\"\n",
+                 echo \"$prepare $fit $tiles $mosaic\"\n",
                 n = plan.tiles.len(),
                 tile = sh(&format!("{run}/tile.sbatch")),
+                prepare = sh(&format!("{run}/prepare.sbatch")),
                 dir = sh(&run),
             );
             vec![
+                (
+                    "prepare.sbatch",
+                    job("prepare", "", "prepare-%a-%A.out", format!("{} \"$SLURM_ARRAY_TASK_ID\"", stage("prepare"))),
+                ),
                 ("fit.sbatch", job("fit", "", "fit-%j.out", stage("fit"))),
                 (
                     "tile.sbatch",
@@ -144,14 +155,15 @@ pub fn write(plan: &Plan, engine: Engine, r: &Resources, run_dir: &Path) -> Resu
                 )
             };
             let submit = format!(
-                "#!/bin/sh\n# Submits the run: fit, then the {n} tiles as one array job, then the mosaic.\n\
-                 # Prints the three job ids. Rerun one failed tile: qsub -J I-I:1 ... or run its line of\n\
-                 # the list engine directly.\n\
+                "#!/bin/sh\n# Submits the run: the {n} prepare tasks as one array job, then the fit, then the\n\
+                 # {n} tiles as one array job, then the mosaic. Prints the four job ids. Rerun one failed\n\
+                 # tile (or prepare task): qsub -J I-I:1 ... or run its line of the list engine directly.\n\
                  set -eu\ncd {dir}\n\
-                 fit=$(qsub fit.pbs)\n\
+                 prepare=$(qsub prepare.pbs)\n\
+                 fit=$(qsub -W depend=afterok:$prepare fit.pbs)\n\
                  tiles=$(qsub -W depend=afterok:$fit tile.pbs)\n\
                  mosaic=$(qsub -W depend=afterok:$tiles mosaic.pbs)\n\
-                 echo \"$fit $tiles $mosaic\"\n",
+                 echo \"$prepare $fit $tiles $mosaic\"\n",
                 n = plan.tiles.len(),
                 dir = sh(&run),
             );
@@ -159,6 +171,7 @@ pub fn write(plan: &Plan, engine: Engine, r: &Resources, run_dir: &Path) -> Resu
             let (array, index) =
                 if last > 0 { (format!("#PBS -J 0-{last}\n"), "\"$PBS_ARRAY_INDEX\"") } else { (String::new(), "0") };
             vec![
+                ("prepare.pbs", job("prepare", &array, format!("{} {index}", stage("prepare")))),
                 ("fit.pbs", job("fit", "", stage("fit"))),
                 ("tile.pbs", job("tile", &array, format!("{} {index}", stage("tile")))),
                 ("mosaic.pbs", job("mosaic", "", stage("mosaic"))),
@@ -168,17 +181,20 @@ pub fn write(plan: &Plan, engine: Engine, r: &Resources, run_dir: &Path) -> Resu
         Engine::List => {
             let mut text = format!(
                 "# lode tiled run, plan {}: run the lines of each group; a group starts when the\n\
-                 # one before it has finished. The lines of group 2 are independent (any order,\n\
-                 # in parallel). LODE={lode}\n# group 1: fit\n",
+                 # one before it has finished. The lines of groups 1 and 3 are independent (any\n\
+                 # order, in parallel). LODE={lode}\n# group 1: prepare\n",
                 &plan.hash[..12]
             );
             let bare = |cmd: &str| format!("{} {cmd} {} --threads {threads}", sh(&lode), sh(&run));
-            writeln!(text, "{}", bare("fit")).ok();
-            writeln!(text, "# group 2: tiles").ok();
+            for t in &plan.tiles {
+                writeln!(text, "{} {}", bare("prepare"), t.index).ok();
+            }
+            writeln!(text, "# group 2: fit\n{}", bare("fit")).ok();
+            writeln!(text, "# group 3: tiles").ok();
             for t in &plan.tiles {
                 writeln!(text, "{} {}", bare("tile"), t.index).ok();
             }
-            writeln!(text, "# group 3: mosaic\n{}", bare("mosaic")).ok();
+            writeln!(text, "# group 4: mosaic\n{}", bare("mosaic")).ok();
             vec![("commands.txt", text)]
         }
     };

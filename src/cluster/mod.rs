@@ -47,7 +47,7 @@ use crate::error::{Error, Result};
 use crate::grid::Window;
 
 pub use launch::{Engine, Resources};
-pub use stages::{fit, tile, TileSet};
+pub use stages::{fit, prepare, tile, TileSet};
 
 /// The file name of a plan inside its run folder.
 pub const PLAN_FILE: &str = "plan.json";

@@ -1,6 +1,9 @@
-//! The stages of a tiled run that run on their own: `fit` (once) and `tile` (one per
-//! array task), and the mosaic's reader of the finished tiles ([`TileSet`]). The mosaic
-//! itself is the single run's pipeline fed from a `TileSet` (`lode::mosaic`).
+//! The stages of a tiled run that run on their own: `prepare` (one per array task: the
+//! partials of the grid-wide passes over its tile's windows), `fit` (once: merges the
+//! partials in tile order into the prepared state, then fits) and `tile` (one per array
+//! task: the prepared state, then its windows' features and maps), and the mosaic's reader
+//! of the finished tiles ([`TileSet`]). The mosaic itself is the single run's pipeline fed
+//! from a `TileSet` (`lode::mosaic`).
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{write_atomic, Plan, TileSpec};
 use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::features::scan::{windows_scanned, StackScan};
 use crate::features::FeatureStack;
 use crate::grid::{Grid, Window};
 use crate::io::cog::{read_window, MapWriter};
@@ -24,6 +28,122 @@ const FIT_DIR: &str = "fit";
 const TILES_DIR: &str = "tiles";
 /// What a finished tile writes last.
 const TILE_FILE: &str = "tile.json";
+/// The prepare tasks' folder inside the run folder (one `NNNN.json` per tile).
+const PREPARE_DIR: &str = "prepare";
+/// The prepared state the fit stage saves in its folder.
+const PREPARED_FILE: &str = "prepared.json";
+
+/// The partials of one prepare task, or the merged prepared state of the fit stage.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct ScanRecord {
+    /// The hash of the plan it was computed for.
+    plan_hash: String,
+    /// The tile whose windows it read (`None`: every tile's, merged).
+    spec: Option<TileSpec>,
+    /// The partials.
+    scan: StackScan,
+}
+
+fn prepare_path(run_dir: &Path, index: usize) -> PathBuf {
+    run_dir.join(PREPARE_DIR).join(format!("{index:04}.json"))
+}
+
+/// Where the fit stage saves the prepared state (the merged partials).
+pub fn prepared_path(run_dir: &Path) -> PathBuf {
+    run_dir.join(FIT_DIR).join(PREPARED_FILE)
+}
+
+fn read_scan(path: &Path) -> Result<ScanRecord> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::input(path, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::input(path, format!("not a lode prepare record: {e}")))
+}
+
+fn write_scan(path: &Path, record: &ScanRecord) -> Result<()> {
+    let dir = path.parent().unwrap_or(path);
+    std::fs::create_dir_all(dir).map_err(|e| Error::output(dir, e))?;
+    let text = serde_json::to_string(record).map_err(|e| Error::output(path, e))? + "\n";
+    write_atomic(path, text.as_bytes())
+}
+
+/// The spec of tile `index` of `plan`, or an error naming the plan's tiles.
+fn spec_of(plan: &Plan, run_dir: &Path, index: usize) -> Result<TileSpec> {
+    plan.tiles.get(index).copied().ok_or_else(|| {
+        Error::input(
+            run_dir.join(super::PLAN_FILE),
+            format!("has {} tiles (0 to {}), not {index}", plan.tiles.len(), plan.tiles.len() - 1),
+        )
+    })
+}
+
+/// The prepare stage: the partials of every grid-wide pass (class scans, burns, moments,
+/// counts, a transform's values) over tile `index`'s windows, written atomically to
+/// `RUN/prepare/NNNN.json` with the plan's hash. A task already finished for this plan is
+/// left as it is.
+pub fn prepare(run_dir: &Path, index: usize, threads: Option<usize>) -> Result<PathBuf> {
+    let plan = Plan::load(run_dir)?;
+    let spec = spec_of(&plan, run_dir, index)?;
+    let path = prepare_path(run_dir, index);
+    if read_scan(&path).is_ok_and(|r| r.plan_hash == plan.hash && r.spec == Some(spec)) {
+        tracing::info!("prepare {index}: already finished for this plan");
+        return Ok(path);
+    }
+    let settings = plan.settings(run_dir)?;
+    let before = windows_scanned();
+    let scan = pool(threads.unwrap_or(plan.threads))?
+        .install(|| FeatureStack::scan(&settings, spec.windows_of(&settings.grid.windows())))?;
+    tracing::info!(
+        "prepare {index}: grid-wide passes read {} windows (the tile has {})",
+        windows_scanned() - before,
+        spec.windows
+    );
+    write_scan(&path, &ScanRecord { plan_hash: plan.hash.clone(), spec: Some(spec), scan })?;
+    Ok(path)
+}
+
+/// The partials of every prepare task merged in tile order; refuses missing ones and
+/// ones of another plan, naming each.
+fn merge_prepared(run_dir: &Path, plan: &Plan, settings: &Settings) -> Result<StackScan> {
+    let names: Vec<String> = settings.evidence.iter().map(|e| e.name.clone()).collect();
+    let mut merged = StackScan::default();
+    let mut missing = Vec::new();
+    for spec in &plan.tiles {
+        let path = prepare_path(run_dir, spec.index);
+        match read_scan(&path) {
+            Ok(r) if r.plan_hash == plan.hash && r.spec == Some(*spec) => merged.merge(r.scan, &names)?,
+            Ok(_) => {
+                return Err(Error::input(
+                    &path,
+                    "belongs to another plan (its plan hash differs); run this prepare task again",
+                ))
+            }
+            Err(_) => missing.push(spec.index.to_string()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::input(
+            run_dir.join(PREPARE_DIR),
+            format!(
+                "{} of {} prepare tasks are missing or unfinished: {}; run them first",
+                missing.len(),
+                plan.tiles.len(),
+                missing.join(", ")
+            ),
+        ));
+    }
+    Ok(merged)
+}
+
+/// The evidence of a plan from the fit stage's prepared state: no grid-wide pass is read.
+pub(crate) fn prepared_stack(run_dir: &Path, plan: &Plan, settings: &Settings) -> Result<FeatureStack> {
+    let path = prepared_path(run_dir);
+    let record = read_scan(&path)
+        .map_err(|e| Error::input(&path, format!("{e}: the fit stage has not finished; run it first")))?;
+    if record.plan_hash != plan.hash {
+        return Err(Error::input(&path, "belongs to another plan (its plan hash differs); run the fit stage again"));
+    }
+    let mut scan = record.scan;
+    FeatureStack::prepare_merged(settings, &mut scan)
+}
 
 /// What a finished tile is: its plan, its windows and its cell counts.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -77,24 +197,32 @@ fn pool(threads: usize) -> Result<rayon::ThreadPool> {
         .map_err(|e| Error::key("project.threads", e.to_string()))
 }
 
-/// The fit stage: prepares the evidence, samples the training set, fits (and
-/// cross-validates) the model and saves it as `RUN/fit/model.json`, with its report and
-/// files as `RUN/fit/report.json` (written first: a finished `model.json` has its report).
-/// `threads` overrides the plan's.
+/// The fit stage: merges the prepare tasks' partials in tile order and finishes them
+/// (saved as `RUN/fit/prepared.json`, what every tile task prepares from), samples the
+/// training set, fits (and cross-validates) the model and saves it as
+/// `RUN/fit/model.json`, with its report and files as `RUN/fit/report.json` (written first:
+/// a finished `model.json` has its report). `threads` overrides the plan's.
 pub fn fit(run_dir: &Path, threads: Option<usize>) -> Result<PathBuf> {
     let plan = Plan::load(run_dir)?;
     let settings = plan.settings(run_dir)?;
     pool(threads.unwrap_or(plan.threads))?.install(|| {
         model::check(&settings)?;
-        let stack = FeatureStack::prepare(&settings)?;
+        let mut merged = merge_prepared(run_dir, &plan, &settings)?;
+        let before = windows_scanned();
+        let stack = FeatureStack::prepare_merged(&settings, &mut merged)?;
+        tracing::info!(
+            "fit: grid-wide passes read {} windows (what the prepare tasks could not read)",
+            windows_scanned() - before
+        );
+        let dir = run_dir.join(FIT_DIR);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::output(&dir, e))?;
+        write_scan(&prepared_path(run_dir), &ScanRecord { plan_hash: plan.hash.clone(), spec: None, scan: merged })?;
         let deposits = Deposits::load(&settings)?;
         let training = match model::needs_training_set(&settings) {
             true => Some(TrainingSet::sample(&settings, &stack, &deposits)?),
             false => None,
         };
         let fit = model::fit(&settings, &stack, &deposits, training.as_ref())?;
-        let dir = run_dir.join(FIT_DIR);
-        std::fs::create_dir_all(&dir).map_err(|e| Error::output(&dir, e))?;
         let record = FitRecord { plan_hash: plan.hash.clone(), report: fit.report, files: fit.files };
         let report = report_path(run_dir);
         let text = serde_json::to_string_pretty(&record).map_err(|e| Error::output(&report, e))? + "\n";
@@ -132,12 +260,7 @@ fn in_tile(w: &Window, spec: &TileSpec) -> Window {
 /// `RUN/tiles/NNNN/`, atomically. A tile already finished for this plan is left as it is.
 pub fn tile(run_dir: &Path, index: usize, threads: Option<usize>) -> Result<PathBuf> {
     let plan = Plan::load(run_dir)?;
-    let spec = *plan.tiles.get(index).ok_or_else(|| {
-        Error::input(
-            run_dir.join(super::PLAN_FILE),
-            format!("has {} tiles (0 to {}), not {index}", plan.tiles.len(), plan.tiles.len() - 1),
-        )
-    })?;
+    let spec = spec_of(&plan, run_dir, index)?;
     let dir = tile_dir(run_dir, index);
     if read_record(&dir).is_ok_and(|r| r.plan_hash == plan.hash && r.spec == spec) {
         tracing::info!("tile {index}: already finished for this plan");
@@ -145,14 +268,18 @@ pub fn tile(run_dir: &Path, index: usize, threads: Option<usize>) -> Result<Path
     }
     let settings = plan.settings(run_dir)?;
     let model = load_model(run_dir)?;
-    pool(threads.unwrap_or(plan.threads))?.install(|| compute_tile(&plan, &settings, &model, spec, &dir))?;
+    pool(threads.unwrap_or(plan.threads))?.install(|| {
+        let before = windows_scanned();
+        let stack = prepared_stack(run_dir, &plan, &settings)?;
+        tracing::info!("tile {index}: grid-wide passes read {} windows", windows_scanned() - before);
+        compute_tile(&plan, &stack, &model, spec, &dir)
+    })?;
     Ok(dir)
 }
 
-fn compute_tile(plan: &Plan, settings: &Settings, model: &FittedModel, spec: TileSpec, dir: &Path) -> Result<()> {
+fn compute_tile(plan: &Plan, stack: &FeatureStack, model: &FittedModel, spec: TileSpec, dir: &Path) -> Result<()> {
     use rayon::prelude::*;
-    let stack = FeatureStack::prepare(settings)?;
-    let all = settings.grid.windows();
+    let all = stack.grid.windows();
     let windows = spec.windows_of(&all);
     let parent = dir.parent().unwrap_or(dir);
     std::fs::create_dir_all(parent).map_err(|e| Error::output(parent, e))?;
@@ -161,7 +288,7 @@ fn compute_tile(plan: &Plan, settings: &Settings, model: &FittedModel, spec: Til
         std::fs::remove_dir_all(&partial).map_err(|e| Error::output(&partial, e))?;
     }
     std::fs::create_dir_all(&partial).map_err(|e| Error::output(&partial, e))?;
-    let grid = tile_grid(&settings.grid, &spec);
+    let grid = tile_grid(&stack.grid, &spec);
     let outputs = model.outputs();
     let mut writers = outputs
         .iter()
@@ -173,8 +300,9 @@ fn compute_tile(plan: &Plan, settings: &Settings, model: &FittedModel, spec: Til
         let results: Vec<_> = group
             .par_iter()
             .map(|w| -> Result<_> {
-                let block = stack.compute(w)?;
-                Ok((w, model.predict_block(&block), block.in_study))
+                // The single run's path (`predict::predict_map`): the same values, bit for bit.
+                let block = stack.compute_features(w)?;
+                Ok((w, model.predict_features(&block), block.in_study))
             })
             .collect::<Result<_>>()?;
         for (w, prediction, in_study) in results {
@@ -292,6 +420,12 @@ impl TileSet {
             ));
         }
         Ok(model::Fit { model: load_model(&self.run_dir)?, report: record.report, files: record.files })
+    }
+
+    /// The evidence the tiles were computed with, from the fit stage's prepared state.
+    pub fn stack(&self, settings: &Settings) -> Result<FeatureStack> {
+        prepared_stack(&self.run_dir, &self.plan, settings)
+    }
     }
 
     /// Streams every window of the grid, in order, from the tiles into `writers` (one per

@@ -7,8 +7,9 @@ use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::features::scan::{finish_or_stop, KindScan, Pass, Prepared};
 use crate::features::spec::{EvidenceInput, EvidenceSettings};
-use crate::features::{Evidence, HotBlock, LayerBlock, OneHot};
+use crate::features::{Evidence, HotBlock, LayerBlock, OneHot, ScannedCoverage};
 use crate::grid::{Grid, Window};
 use crate::io::raster::GridBand;
 use crate::io::Resampling;
@@ -23,12 +24,22 @@ pub struct Categorical {
     /// The name of each class (`class_names`, else the code).
     names: Vec<String>,
     onehot: OneHot,
+    /// Study-area cells with data, when the class scan counted them.
+    covered: Option<u64>,
 }
 
 impl Categorical {
     /// Puts the band on the grid and takes its classes from the config or, by default,
     /// from one streaming pass over the study area.
     pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Categorical> {
+        match Categorical::prepare_with(settings, grid, Pass::All)? {
+            Prepared::Layer(l) => Ok(l),
+            Prepared::Partial(_) => unreachable!("Pass::All finishes"),
+        }
+    }
+
+    /// [`Categorical::prepare`] with its class scan as `pass` gives it.
+    pub fn prepare_with(settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<Prepared<Categorical>> {
         let EvidenceInput::Raster(band) = &settings.input else {
             return Err(Error::key(&settings.name, "a `categorical` layer needs a raster file"));
         };
@@ -43,12 +54,24 @@ impl Categorical {
             }
         };
         let gb = GridBand::new(band, grid, resampling, true)?;
-        let classes = match &settings.classes {
+        let (classes, covered) = match &settings.classes {
             Some(c) => {
                 let set: BTreeSet<i64> = c.iter().copied().collect();
-                set.into_iter().collect()
+                (set.into_iter().collect(), None)
             }
-            None => scan_classes(&gb, grid, &settings.name, settings.max_classes)?,
+            None => {
+                let scan = finish_or_stop!(pass.kind(grid, |w| scan_classes(
+                    &gb,
+                    grid,
+                    w,
+                    &settings.name,
+                    settings.max_classes
+                ))?);
+                let KindScan::Classes { set, covered } = scan else {
+                    return Err(Error::key(&settings.name, "the prepared state holds no class scan of this layer"));
+                };
+                (finish_classes(&gb, set, &settings.name, settings.max_classes)?, Some(covered))
+            }
         };
         let position = classes.iter().enumerate().map(|(i, &c)| (c, i)).collect();
         let table = match &settings.raw.class_names {
@@ -60,7 +83,15 @@ impl Categorical {
             classes.iter().map(|c| table.get(c).cloned().unwrap_or_else(|| c.to_string())).collect();
         let onehot =
             OneHot { columns: names.iter().map(|c| crate::features::classes::column(&settings.name, c)).collect() };
-        Ok(Categorical { name: settings.name.clone(), band: gb, classes, position, names, onehot })
+        Ok(Prepared::Layer(Categorical {
+            name: settings.name.clone(),
+            band: gb,
+            classes,
+            position,
+            names,
+            onehot,
+            covered,
+        }))
     }
 
     /// Per cell of `w`: `None` without data, else the column of its class (`None`: not encoded).
@@ -80,29 +111,34 @@ impl Categorical {
     }
 }
 
-/// Distinct integer values of the band inside the study area, window by window.
-fn scan_classes(band: &GridBand, grid: &Grid, name: &str, max_classes: usize) -> Result<Vec<i64>> {
-    let windows = grid.windows();
-    let too_many = |n: String| {
-        Error::input(
-            &band.source,
-            format!(
-                "evidence `{name}` has {n} distinct values, more than max_classes = {max_classes}; \
-                 is it continuous (kind = \"raster\")? Otherwise raise max_classes"
-            ),
-        )
-    };
+/// The message of a class scan that found more than `max_classes` values.
+fn too_many(band: &GridBand, name: &str, max_classes: usize, n: String) -> Error {
+    Error::input(
+        &band.source,
+        format!(
+            "evidence `{name}` has {n} distinct values, more than max_classes = {max_classes}; \
+             is it continuous (kind = \"raster\")? Otherwise raise max_classes"
+        ),
+    )
+}
+
+/// The partial of the class scan over `windows`: the distinct integer values of the band
+/// inside the study area and the cells with data there, window by window (in parallel).
+fn scan_classes(band: &GridBand, grid: &Grid, windows: &[Window], name: &str, max_classes: usize) -> Result<KindScan> {
     // Sets are merged as windows finish and the scan stops once one holds more than
     // grid::MAX_CLASSES (the most max_classes can be), so memory stays bounded by that,
     // not by the grid's cells, and the count up to it is exact.
     let cap = crate::grid::MAX_CLASSES;
-    let all: BTreeSet<i64> = windows
+    let over = || too_many(band, name, max_classes, format!("more than {cap}"));
+    let (set, covered) = windows
         .par_iter()
         .progress_with(crate::progress::bar(windows.len() as u64, "classes"))
         .map(|w| {
+            crate::features::scan::count_window();
             let block = band.read(grid, w)?;
             let study = grid.mask(w)?;
             let mut set = BTreeSet::new();
+            let mut covered = 0u64;
             for ((&v, &ok), &inside) in block.values.iter().zip(&block.valid).zip(&study) {
                 if ok && inside {
                     if v.fract() != 0.0 {
@@ -112,25 +148,35 @@ fn scan_classes(band: &GridBand, grid: &Grid, name: &str, max_classes: usize) ->
                         ));
                     }
                     set.insert(v as i64);
+                    covered += 1;
                 }
             }
             if set.len() > cap {
-                return Err(too_many(format!("more than {cap}")));
+                return Err(over());
             }
-            Ok(set)
+            Ok((set, covered))
         })
-        .try_reduce(BTreeSet::new, |mut a, b| {
-            a.extend(b);
-            if a.len() > cap {
-                return Err(too_many(format!("more than {cap}")));
-            }
-            Ok(a)
-        })?;
+        .try_reduce(
+            || (BTreeSet::new(), 0),
+            |(mut a, n), (b, m)| {
+                a.extend(b);
+                if a.len() > cap {
+                    return Err(over());
+                }
+                Ok((a, n + m))
+            },
+        )?;
+    Ok(KindScan::Classes { set, covered })
+}
+
+/// The classes, ascending, from the merged scan of every window; refuses none and more
+/// than `max_classes`.
+fn finish_classes(band: &GridBand, all: BTreeSet<i64>, name: &str, max_classes: usize) -> Result<Vec<i64>> {
     if all.is_empty() {
         return Err(Error::input(&band.source, format!("evidence `{name}` has no data inside the study area")));
     }
     if all.len() > max_classes {
-        return Err(too_many(all.len().to_string()));
+        return Err(too_many(band, name, max_classes, all.len().to_string()));
     }
     Ok(all.into_iter().collect())
 }
@@ -162,6 +208,16 @@ impl Evidence for Categorical {
 
     fn class_codes(&self) -> Option<Vec<i64>> {
         Some(self.classes.clone())
+    }
+
+    fn scanned_coverage(&self) -> Option<ScannedCoverage> {
+        // The classes are the scan's values, so the first column (the first class) is 1
+        // on some covered cell, and 0 on some exactly when there is another class.
+        self.covered.map(|covered| ScannedCoverage {
+            covered,
+            min: if self.classes.len() > 1 { 0.0 } else { 1.0 },
+            max: 1.0,
+        })
     }
 
     fn class_names(&self) -> Option<Vec<String>> {

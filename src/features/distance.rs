@@ -13,6 +13,7 @@
 //!
 //! Either way any window is computed on its own.
 
+use crate::features::scan::{finish_or_stop, KindScan, Pass, Prepared};
 use ndarray::Array2;
 use rayon::prelude::*;
 use rstar::primitives::Line;
@@ -137,6 +138,14 @@ pub struct Distance {
 impl Distance {
     /// Reads the layer (reprojected to the grid) and indexes its segments and points.
     pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Distance> {
+        match Distance::prepare_with(settings, grid, Pass::All)? {
+            Prepared::Layer(l) => Ok(l),
+            Prepared::Partial(_) => unreachable!("Pass::All finishes"),
+        }
+    }
+
+    /// [`Distance::prepare`] with the burn of the `raster` method as `pass` gives it.
+    pub fn prepare_with(settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<Prepared<Distance>> {
         let EvidenceInput::Vector(layer) = &settings.input else {
             return Err(Error::key(&settings.name, "a `distance` layer needs a vector file"));
         };
@@ -184,7 +193,12 @@ impl Distance {
                 } else {
                     features.into_iter().map(|f| (f.geometry, 0)).collect()
                 };
-                let burnt = Burnt::burn(&Burner::new(shapes, params.all_touched), grid)?;
+                let burner = Burner::new(shapes, params.all_touched);
+                let scan = finish_or_stop!(pass.kind(grid, |w| Burnt::scan(&burner, grid, w))?);
+                let KindScan::Burnt(cells) = scan else {
+                    return Err(Error::key(&settings.name, "the prepared state holds no burnt cells of this layer"));
+                };
+                let burnt = Burnt::from_scan(grid, cells);
                 if burnt.count == 0 {
                     return Err(Error::Layer {
                         path: layer.path.clone(),
@@ -195,13 +209,13 @@ impl Distance {
                 Some(burnt)
             }
         };
-        Ok(Distance {
+        Ok(Prepared::Layer(Distance {
             name: settings.name.clone(),
             source,
             segments: RTree::bulk_load(segments),
             points: RTree::bulk_load(points),
             burnt,
-        })
+        }))
     }
 
     /// Exact distance to the given segments (for layers that derive their lines, such as
@@ -363,23 +377,39 @@ struct Burnt {
 }
 
 impl Burnt {
-    /// Burns the whole grid, window by window in parallel.
-    fn burn(burner: &Burner, grid: &Grid) -> Result<Burnt> {
-        let windows: Vec<Vec<(u32, u32)>> = grid
-            .windows()
+    /// The partial of the burn over `windows` (in parallel): the burnt cells of each
+    /// window that has any, by window index.
+    fn scan(burner: &Burner, grid: &Grid, windows: &[Window]) -> Result<KindScan> {
+        let b = grid.block_size.max(1);
+        let per_row = grid.cols.div_ceil(b);
+        let burnt: Vec<(usize, Vec<(u32, u32)>)> = windows
             .par_iter()
             .map(|w| {
+                crate::features::scan::count_window();
                 let burnt = burner.burn(grid, w)?;
-                Ok(burnt
+                let cells: Vec<(u32, u32)> = burnt
                     .iter()
                     .enumerate()
                     .filter(|(_, b)| b.is_some())
                     .map(|(i, _)| ((i / w.cols) as u32, (i % w.cols) as u32))
-                    .collect())
+                    .collect();
+                Ok(((w.row / b) * per_row + w.col / b, cells))
             })
             .collect::<Result<_>>()?;
+        Ok(KindScan::Burnt(burnt.into_iter().filter(|(_, c)| !c.is_empty()).collect()))
+    }
+
+    /// The burnt cells from the merged partial of every window.
+    fn from_scan(grid: &Grid, cells: Vec<(usize, Vec<(u32, u32)>)>) -> Burnt {
         let block = grid.block_size.max(1);
-        Ok(Burnt { block, per_row: grid.cols.div_ceil(block), count: windows.iter().map(Vec::len).sum(), windows })
+        let per_row = grid.cols.div_ceil(block);
+        let mut windows = vec![Vec::new(); per_row * grid.rows.div_ceil(block)];
+        for (k, c) in cells {
+            if let Some(w) = windows.get_mut(k) {
+                *w = c;
+            }
+        }
+        Burnt { block, per_row, count: windows.iter().map(Vec::len).sum(), windows }
     }
 
     /// Burnt cells (grid row, grid column) within `rows` x `cols` of the grid.

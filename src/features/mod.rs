@@ -21,6 +21,7 @@ pub mod point_density;
 pub mod polygon_value;
 pub mod raster;
 pub mod rasterize;
+pub mod scan;
 pub mod spec;
 pub mod spectral;
 pub mod terrain;
@@ -31,6 +32,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::grid::{Cell, Grid, Window};
+use scan::{LayerScan, Pass, Prepared, StackScan};
 use spec::{EvidenceKind, EvidenceSettings};
 
 /// The values one evidence layer gives a window.
@@ -94,6 +96,24 @@ pub trait Evidence: Send + Sync + std::fmt::Debug {
     fn compute_hot(&self, _grid: &Grid, _w: &Window) -> Result<Option<HotBlock>> {
         Ok(None)
     }
+    /// The coverage tally of the layer over the whole study area when its grid-wide pass
+    /// counted it (a categorical class scan), so that `coverage` need not read the layer
+    /// again: equal to what [`Evidence::compute`] would give. Default: `None` (not counted).
+    fn scanned_coverage(&self) -> Option<ScannedCoverage> {
+        None
+    }
+}
+
+/// A layer's coverage of the study area as its grid-wide pass counted it
+/// ([`Evidence::scanned_coverage`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScannedCoverage {
+    /// Study-area cells where the layer has data.
+    pub covered: u64,
+    /// The least value of its first column there.
+    pub min: f64,
+    /// The greatest value of its first column there.
+    pub max: f64,
 }
 
 /// No column is 1 at the cell: the layer has no data there, or a class it does not encode.
@@ -111,26 +131,72 @@ pub struct HotBlock {
 
 /// Prepares one evidence layer: warps rasters, loads vectors, finds classes.
 pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Box<dyn Evidence>> {
-    let layer = prepare_kind(settings, grid)?;
-    transform::wrap(&settings.raw, grid, layer)
+    match prepare_pass(settings, grid, Pass::All)? {
+        Outcome::Layer(l, _) => Ok(l),
+        Outcome::Partial(_) => unreachable!("Pass::All finishes"),
+    }
+}
+
+/// A layer prepared by a [`Pass`].
+enum Outcome {
+    /// The finished layer, and its transform's values when this pass read them.
+    Layer(Box<dyn Evidence>, Option<Vec<f64>>),
+    /// The partial of [`Pass::Windows`].
+    Partial(LayerScan),
+}
+
+/// Prepares one layer with its grid-wide passes as `pass` gives them. With
+/// [`Pass::Merged`] a transform whose values the partials lack (they could not be read
+/// before the kind's own pass was merged) reads them over every window.
+fn prepare_pass(settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<Outcome> {
+    let layer = match prepare_kind(settings, grid, pass)? {
+        Prepared::Layer(l) => l,
+        Prepared::Partial(kind) => return Ok(Outcome::Partial(LayerScan { kind, values: None })),
+    };
+    let (values, read) = match pass {
+        Pass::Windows(w) => {
+            let values = transform::scan_values(&settings.raw, grid, layer.as_ref(), w)?;
+            return Ok(Outcome::Partial(LayerScan { kind: scan::KindScan::None, values }));
+        }
+        Pass::All => (transform::scan_values(&settings.raw, grid, layer.as_ref(), &grid.windows())?, false),
+        Pass::Merged(s) => match &s.values {
+            Some(v) => (Some(v.clone()), false),
+            None => (transform::scan_values(&settings.raw, grid, layer.as_ref(), &grid.windows())?, true),
+        },
+    };
+    let kept = if read { values.clone() } else { None };
+    let layer = match values {
+        Some(v) => transform::finish(&settings.raw, layer, v)?,
+        None => layer,
+    };
+    Ok(Outcome::Layer(layer, kept))
 }
 
 /// Prepares the layer of one kind, as computed (before any transform or classification).
-fn prepare_kind(settings: &EvidenceSettings, grid: &Grid) -> Result<Box<dyn Evidence>> {
-    Ok(match settings.kind {
+fn prepare_kind(settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<Prepared<Box<dyn Evidence>>> {
+    fn boxed<T: Evidence + 'static>(p: Prepared<T>) -> Prepared<Box<dyn Evidence>> {
+        match p {
+            Prepared::Layer(l) => Prepared::Layer(Box::new(l)),
+            Prepared::Partial(s) => Prepared::Partial(s),
+        }
+    }
+    let layer: Box<dyn Evidence> = match settings.kind {
         EvidenceKind::Raster => Box::new(raster::Continuous::prepare(settings, grid)?),
-        EvidenceKind::Categorical => Box::new(categorical::Categorical::prepare(settings, grid)?),
-        EvidenceKind::Distance => Box::new(distance::Distance::prepare(settings, grid)?),
-        EvidenceKind::Rasterize => Box::new(rasterize::Rasterize::prepare(settings, grid)?),
+        EvidenceKind::Categorical => return Ok(boxed(categorical::Categorical::prepare_with(settings, grid, pass)?)),
+        EvidenceKind::Distance => return Ok(boxed(distance::Distance::prepare_with(settings, grid, pass)?)),
+        EvidenceKind::Rasterize => return Ok(boxed(rasterize::Rasterize::prepare_with(settings, grid, pass)?)),
         EvidenceKind::Terrain => Box::new(terrain::Terrain::prepare(settings, grid)?),
         EvidenceKind::Focal => Box::new(focal::Focal::prepare(settings, grid)?),
         EvidenceKind::LineDensity => Box::new(line_density::LineDensity::prepare(settings, grid)?),
         EvidenceKind::PointDensity => Box::new(point_density::PointDensity::prepare(settings, grid)?),
         EvidenceKind::Interpolate => Box::new(interpolate::Interpolate::prepare(settings, grid)?),
-        EvidenceKind::Spectral => Box::new(spectral::Spectral::prepare(settings, grid)?),
+        EvidenceKind::Spectral => return Ok(boxed(spectral::Spectral::prepare_with(settings, grid, pass)?)),
         EvidenceKind::Contacts => Box::new(contacts::Contacts::prepare(settings, grid)?),
-        EvidenceKind::PolygonValue => Box::new(polygon_value::PolygonValue::prepare(settings, grid)?),
-    })
+        EvidenceKind::PolygonValue => {
+            return Ok(boxed(polygon_value::PolygonValue::prepare_with(settings, grid, pass)?))
+        }
+    };
+    Ok(Prepared::Layer(layer))
 }
 
 /// What the stack is prepared from: the grid and the validated evidence tables
@@ -345,13 +411,65 @@ pub struct LayerSummary {
 }
 
 impl FeatureStack {
-    /// Prepares every evidence layer of `settings` (in parallel: warps and class scans).
+    /// Prepares every evidence layer of `settings` (in parallel: warps and class scans):
+    /// each grid-wide pass over every window, then finished.
     pub fn prepare(settings: &impl Layers) -> Result<FeatureStack> {
-        let grid = settings.grid().clone();
+        let grid = settings.grid();
         // In parallel, but the error reported is the first in config order, whatever finished first.
         let prepared: Vec<Result<Box<dyn Evidence>>> =
-            settings.evidence().par_iter().map(|ev| prepare(ev, &grid)).collect();
-        let layers: Vec<Box<dyn Evidence>> = prepared.into_iter().collect::<Result<_>>()?;
+            settings.evidence().par_iter().map(|ev| prepare(ev, grid)).collect();
+        FeatureStack::assemble(grid, prepared.into_iter().collect::<Result<_>>()?)
+    }
+
+    /// The partials of every layer's grid-wide passes over `windows` (a tiled run's
+    /// `prepare` task): nothing is finished, so a tile without a layer's data is no error.
+    pub fn scan(settings: &impl Layers, windows: &[Window]) -> Result<StackScan> {
+        let grid = settings.grid();
+        let scanned: Vec<Result<LayerScan>> = settings
+            .evidence()
+            .par_iter()
+            .map(|ev| match prepare_pass(ev, grid, Pass::Windows(windows))? {
+                Outcome::Partial(s) => Ok(s),
+                Outcome::Layer(..) => unreachable!("Pass::Windows stops at the partial"),
+            })
+            .collect();
+        Ok(StackScan { layers: scanned.into_iter().collect::<Result<_>>()? })
+    }
+
+    /// Prepares every layer from `merged`, the partials of every window merged in window
+    /// order: no window is read, except a transform's values that the partials lack
+    /// (over a layer whose own pass had to be merged first), which are read over the grid
+    /// and put into `merged`, so that the state saved from it is complete.
+    pub fn prepare_merged(settings: &impl Layers, merged: &mut StackScan) -> Result<FeatureStack> {
+        let grid = settings.grid();
+        let evidence = settings.evidence();
+        if merged.layers.len() != evidence.len() {
+            return Err(Error::key(
+                "evidence",
+                format!("the prepared state holds {} layers, the config {}", merged.layers.len(), evidence.len()),
+            ));
+        }
+        let prepared: Vec<Result<(Box<dyn Evidence>, Option<Vec<f64>>)>> = evidence
+            .par_iter()
+            .zip(&merged.layers)
+            .map(|(ev, s)| match prepare_pass(ev, grid, Pass::Merged(s))? {
+                Outcome::Layer(l, read) => Ok((l, read)),
+                Outcome::Partial(_) => unreachable!("Pass::Merged finishes"),
+            })
+            .collect();
+        let mut layers = Vec::new();
+        for (p, s) in prepared.into_iter().zip(&mut merged.layers) {
+            let (l, read) = p?;
+            if read.is_some() {
+                s.values = read;
+            }
+            layers.push(l);
+        }
+        FeatureStack::assemble(grid, layers)
+    }
+
+    fn assemble(grid: &Grid, layers: Vec<Box<dyn Evidence>>) -> Result<FeatureStack> {
+        let grid = grid.clone();
         let columns: Vec<String> = layers.iter().flat_map(|l| l.columns()).collect();
         crate::grid::check_window_bytes(grid.block_size, columns.len())?;
         let mut spans = Vec::new();

@@ -11,6 +11,7 @@
 //! transformed or classified like any continuous layer (`transform`, `classify`).
 
 use crate::error::{Error, Result};
+use crate::features::scan::{finish_or_stop, Pass, Prepared};
 use crate::features::spec::{EvidenceInput, EvidenceSettings};
 use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
@@ -31,6 +32,14 @@ pub struct PolygonValue {
 impl PolygonValue {
     /// Reads the polygons and the number each one holds.
     pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<PolygonValue> {
+        match PolygonValue::prepare_with(settings, grid, Pass::All)? {
+            Prepared::Layer(l) => Ok(l),
+            Prepared::Partial(_) => unreachable!("Pass::All finishes"),
+        }
+    }
+
+    /// [`PolygonValue::prepare`] with the count of unmapped cells as `pass` gives it.
+    pub fn prepare_with(settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<Prepared<PolygonValue>> {
         let EvidenceInput::Vector(layer) = &settings.input else {
             return Err(Error::key(&settings.name, "a `polygon_value` layer needs a vector file"));
         };
@@ -74,7 +83,9 @@ impl PolygonValue {
             return Err(layer_err(format!("evidence `{}`: no polygon to burn", settings.name)));
         }
         let burner = Burner::new(shapes, false);
-        let unmapped_cells = crate::features::rasterize::count_unmapped(&burner, grid)?;
+        use crate::features::rasterize::{count_unmapped, unmapped_of};
+        let unmapped_cells =
+            unmapped_of(&settings.name, finish_or_stop!(pass.kind(grid, |w| count_unmapped(&burner, grid, w))?))?;
         if unmapped_cells.0 > 0 {
             let share = 100.0 * unmapped_cells.0 as f64 / unmapped_cells.1.max(1) as f64;
             tracing::warn!(
@@ -84,13 +95,13 @@ impl PolygonValue {
                 unmapped_cells.0
             );
         }
-        Ok(PolygonValue {
+        Ok(Prepared::Layer(PolygonValue {
             name: settings.name.clone(),
             source: format!("{} layer {} attribute {attribute}", layer.path.display(), layer.layer),
             burner,
             values,
             unmapped_cells,
-        })
+        }))
     }
 }
 

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::features::classes::{ClassName, Unmapped, UNMAPPED};
+use crate::features::scan::{finish_or_stop, KindScan, Pass, Prepared};
 use crate::features::spec::{EvidenceInput, EvidenceSettings};
 use crate::features::{Evidence, HotBlock, LayerBlock, OneHot};
 use crate::grid::{Grid, Window};
@@ -45,6 +46,14 @@ fn class_key(a: &Attr) -> (i64, String) {
 impl Rasterize {
     /// Reads the polygons and their attribute; the classes are the distinct values.
     pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Rasterize> {
+        match Rasterize::prepare_with(settings, grid, Pass::All)? {
+            Prepared::Layer(l) => Ok(l),
+            Prepared::Partial(_) => unreachable!("Pass::All finishes"),
+        }
+    }
+
+    /// [`Rasterize::prepare`] with the count of unmapped cells as `pass` gives it.
+    pub fn prepare_with(settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<Prepared<Rasterize>> {
         let EvidenceInput::Vector(layer) = &settings.input else {
             return Err(Error::key(&settings.name, "a `rasterize` layer needs a vector file"));
         };
@@ -96,7 +105,8 @@ impl Rasterize {
             )));
         }
         let burner = Burner::new(shapes, false);
-        let unmapped_cells = count_unmapped(&burner, grid)?;
+        let unmapped_cells =
+            unmapped_of(&settings.name, finish_or_stop!(pass.kind(grid, |w| count_unmapped(&burner, grid, w))?))?;
         if unmapped == Unmapped::Class {
             classes.push(UNMAPPED.to_string());
         }
@@ -141,7 +151,7 @@ impl Rasterize {
         let column_of = classes.iter().map(|c| encoded.iter().position(|e| e == c)).collect();
         let onehot =
             OneHot { columns: encoded.iter().map(|c| crate::features::classes::column(&settings.name, c)).collect() };
-        Ok(Rasterize {
+        Ok(Prepared::Layer(Rasterize {
             name: settings.name.clone(),
             source: format!("{} layer {} attribute {attribute}", layer.path.display(), layer.layer),
             burner,
@@ -151,17 +161,18 @@ impl Rasterize {
             unmapped,
             unmapped_cells,
             onehot,
-        })
+        }))
     }
 }
 
-/// Study-area cells no polygon covers, and study-area cells (one pass over the windows).
-pub(crate) fn count_unmapped(burner: &Burner, grid: &Grid) -> Result<(u64, u64)> {
+/// The partial of the count over `windows`: study-area cells no polygon covers, and
+/// study-area cells.
+pub(crate) fn count_unmapped(burner: &Burner, grid: &Grid, windows: &[Window]) -> Result<KindScan> {
     use rayon::prelude::*;
-    let counts: Vec<(u64, u64)> = grid
-        .windows()
+    let counts: Vec<(u64, u64)> = windows
         .par_iter()
         .map(|w| {
+            crate::features::scan::count_window();
             let burnt = burner.burn(grid, w)?;
             let study = grid.mask(w)?;
             let inside = study.iter().filter(|&&s| s).count() as u64;
@@ -169,7 +180,16 @@ pub(crate) fn count_unmapped(burner: &Burner, grid: &Grid) -> Result<(u64, u64)>
             Ok((gaps, inside))
         })
         .collect::<Result<_>>()?;
-    Ok(counts.iter().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1)))
+    let (gaps, inside) = counts.iter().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    Ok(KindScan::Unmapped(gaps, inside))
+}
+
+/// The counts of the merged partial of every window ([`count_unmapped`]).
+pub(crate) fn unmapped_of(name: &str, scan: KindScan) -> Result<(u64, u64)> {
+    match scan {
+        KindScan::Unmapped(gaps, inside) => Ok((gaps, inside)),
+        _ => Err(Error::key(name, "the prepared state holds no unmapped count of this layer")),
+    }
 }
 
 fn geometry_name(g: &geo::Geometry<f64>) -> &'static str {

@@ -28,6 +28,7 @@ pub mod indices;
 pub mod pca;
 pub mod sensor;
 
+use crate::features::scan::{finish_or_stop, KindScan, Pass, Prepared};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -296,6 +297,14 @@ pub struct Spectral {
 impl Spectral {
     /// Reads the scene's metadata, finds and warps the bands the layer uses.
     pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Spectral> {
+        match Spectral::prepare_with(settings, grid, Pass::All)? {
+            Prepared::Layer(l) => Ok(l),
+            Prepared::Partial(_) => unreachable!("Pass::All finishes"),
+        }
+    }
+
+    /// [`Spectral::prepare`] with the moments of PCA and Crosta as `pass` gives them.
+    pub fn prepare_with(settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<Prepared<Spectral>> {
         let params =
             Params::from_raw(0, &settings.raw)?.ok_or_else(|| Error::key(&settings.name, "not a `spectral` layer"))?;
         let path: PathBuf = settings.raw.path.clone();
@@ -328,12 +337,19 @@ impl Spectral {
             Spectral { name: settings.name.clone(), scene, kind: Kind::Expr(Expr::Num(0.0)), bands, slot, params };
         layer.kind = match expr {
             Some(e) => Kind::Expr(e),
-            None => layer.fit_components(grid).map_err(|e| match e {
-                Error::Input { .. } => e,
-                other => Error::input(&path, format!("layer `{}`: {other}", settings.name)),
-            })?,
+            None => {
+                let wrap = |e: Error| match e {
+                    Error::Input { .. } => e,
+                    other => Error::input(&path, format!("layer `{}`: {other}", settings.name)),
+                };
+                let scan = finish_or_stop!(pass.kind(grid, |w| layer.scan_moments(grid, w)).map_err(wrap)?);
+                let KindScan::Moments(per_window) = scan else {
+                    return Err(Error::key(&settings.name, "the prepared state holds no band moments of this layer"));
+                };
+                layer.fit_components(&per_window).map_err(wrap)?
+            }
         };
-        Ok(layer)
+        Ok(Prepared::Layer(layer))
     }
 
     /// Calibrated values of every band read, for the cells of `w`: per band its values
@@ -348,15 +364,16 @@ impl Spectral {
             .collect()
     }
 
-    /// One streaming pass over the grid's windows (in parallel, merged in window order so
-    /// the result does not depend on scheduling): the moments of the bands over the study
-    /// area's cells where every band has data; then the components.
-    fn fit_components(&self, grid: &Grid) -> Result<Kind> {
+    /// The partial of the moments over `windows`: per window (in parallel, kept in window
+    /// order, merged in that order at the finish so the result does not depend on
+    /// scheduling or tiling), the moments of the bands over the study area's cells where
+    /// every band has data.
+    fn scan_moments(&self, grid: &Grid, windows: &[Window]) -> Result<KindScan> {
         let p = self.bands.len();
-        let per_window: Vec<pca::Moments> = grid
-            .windows()
+        let per_window: Vec<pca::Moments> = windows
             .par_iter()
             .map(|w| {
+                crate::features::scan::count_window();
                 let inside = grid.mask(w)?;
                 let bands = self.read_bands(grid, w)?;
                 let mut m = pca::Moments::new(p);
@@ -372,8 +389,14 @@ impl Spectral {
                 Ok(m)
             })
             .collect::<Result<_>>()?;
+        Ok(KindScan::Moments(per_window))
+    }
+
+    /// The components from the moments of every window, merged in window order.
+    fn fit_components(&self, per_window: &[pca::Moments]) -> Result<Kind> {
+        let p = self.bands.len();
         let mut moments = pca::Moments::new(p);
-        for m in &per_window {
+        for m in per_window {
             moments.merge(m);
         }
         let names: Vec<&str> = self.bands.iter().map(|b| self.params.sensor.bands()[b.0]).collect();

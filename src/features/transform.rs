@@ -243,9 +243,42 @@ pub struct Transformed {
 
 /// Wraps `inner` when `raw` asks for a transform or a classification.
 pub fn wrap(raw: &RawEvidence, grid: &Grid, inner: Box<dyn Evidence>) -> Result<Box<dyn Evidence>> {
+    match scan_values(raw, grid, inner.as_ref(), &grid.windows())? {
+        None => Ok(inner),
+        Some(values) => finish(raw, inner, values),
+    }
+}
+
+/// The transform's pass over `windows` (the partial of [`wrap`]'s): each window's
+/// study-area values with data, offset added, sorted, in window order; `None` when `raw`
+/// asks for no transform or classification.
+pub fn scan_values(
+    raw: &RawEvidence,
+    grid: &Grid,
+    inner: &dyn Evidence,
+    windows: &[Window],
+) -> Result<Option<Vec<f64>>> {
     let Some(params) = Params::from_raw(0, raw)? else {
-        return Ok(inner);
+        return Ok(None);
     };
+    one_column(inner)?;
+    let parts: Vec<Vec<f64>> = windows
+        .par_iter()
+        .map(|w| {
+            crate::features::scan::count_window();
+            let b = inner.compute(grid, w)?;
+            let study = grid.mask(w)?;
+            let mut v: Vec<f64> =
+                (0..w.len()).filter(|&i| study[i] && b.valid[i]).map(|i| b.values[[i, 0]] + params.offset).collect();
+            v.sort_by(f64::total_cmp);
+            Ok(v)
+        })
+        .collect::<Result<_>>()?;
+    Ok(Some(parts.into_iter().flatten().collect()))
+}
+
+/// Refuses a transform of a layer with more than one column.
+fn one_column(inner: &dyn Evidence) -> Result<()> {
     if inner.columns().len() != 1 {
         return Err(Error::key(
             format!("evidence `{}`", inner.name()),
@@ -256,20 +289,16 @@ pub fn wrap(raw: &RawEvidence, grid: &Grid, inner: Box<dyn Evidence>) -> Result<
             ),
         ));
     }
-    // One pass: every study-area value with data, sorted (per window, then merged).
-    let windows = grid.windows();
-    let parts: Vec<Vec<f64>> = windows
-        .par_iter()
-        .map(|w| {
-            let b = inner.compute(grid, w)?;
-            let study = grid.mask(w)?;
-            let mut v: Vec<f64> =
-                (0..w.len()).filter(|&i| study[i] && b.valid[i]).map(|i| b.values[[i, 0]] + params.offset).collect();
-            v.sort_by(f64::total_cmp);
-            Ok(v)
-        })
-        .collect::<Result<_>>()?;
-    let mut all: Vec<f64> = parts.into_iter().flatten().collect();
+    Ok(())
+}
+
+/// Wraps `inner` from the merged pass of every window ([`scan_values`]'s partials, in
+/// any order: they are sorted here).
+pub fn finish(raw: &RawEvidence, inner: Box<dyn Evidence>, mut all: Vec<f64>) -> Result<Box<dyn Evidence>> {
+    let Some(params) = Params::from_raw(0, raw)? else {
+        return Ok(inner);
+    };
+    one_column(inner.as_ref())?;
     all.sort_by(f64::total_cmp);
     let name = inner.name().to_string();
     let mut replacement = None;

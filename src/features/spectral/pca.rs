@@ -32,7 +32,7 @@ pub struct RawCrosta {
 }
 
 /// Running count, means and co-moments (sums of products of deviations) of vectors.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Moments {
     /// Number of vectors.
     pub n: u64,
