@@ -112,7 +112,7 @@ pub struct HotBlock {
 /// Prepares one evidence layer: warps rasters, loads vectors, finds classes.
 pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Box<dyn Evidence>> {
     let layer = prepare_kind(settings, grid)?;
-    transform::wrap(&settings.raw, grid, layer)
+    transform::wrap(settings.transform.as_ref(), grid, layer)
 }
 
 /// Prepares the layer of one kind, as computed (before any transform or classification).

@@ -296,9 +296,14 @@ pub struct Spectral {
 impl Spectral {
     /// Reads the scene's metadata, finds and warps the bands the layer uses.
     pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Spectral> {
-        let params =
-            Params::from_raw(0, &settings.raw)?.ok_or_else(|| Error::key(&settings.name, "not a `spectral` layer"))?;
-        let path: PathBuf = settings.raw.path.clone();
+        let params = match &settings.params {
+            crate::features::spec::KindParams::Spectral(p) => (**p).clone(),
+            _ => return Err(Error::key(&settings.name, "not a `spectral` layer")),
+        };
+        let crate::features::spec::EvidenceInput::Scene(path) = &settings.input else {
+            return Err(Error::key(&settings.name, "a `spectral` layer needs a scene's metadata file"));
+        };
+        let path: PathBuf = path.clone();
         let scene =
             sensor::Scene::open(params.sensor, &path, &params.radiometry).map_err(|m| Error::input(&path, m))?;
         let available = scene.available();

@@ -241,9 +241,9 @@ pub struct Transformed {
     outside: u64,
 }
 
-/// Wraps `inner` when `raw` asks for a transform or a classification.
-pub fn wrap(raw: &RawEvidence, grid: &Grid, inner: Box<dyn Evidence>) -> Result<Box<dyn Evidence>> {
-    let Some(params) = Params::from_raw(0, raw)? else {
+/// Wraps `inner` when its validated `params` ask for a transform or a classification.
+pub fn wrap(params: Option<&Params>, grid: &Grid, inner: Box<dyn Evidence>) -> Result<Box<dyn Evidence>> {
+    let Some(params) = params.cloned() else {
         return Ok(inner);
     };
     if inner.columns().len() != 1 {
