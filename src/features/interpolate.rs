@@ -483,7 +483,10 @@ impl Params {
                 !parts.contains(c)
             }
         }) {
-            return Err(Error::key(key("detection_limits"), format!("`{c}` is not the attribute or a part of this layer")));
+            return Err(Error::key(
+                key("detection_limits"),
+                format!("`{c}` is not the attribute or a part of this layer"),
+            ));
         }
         let lags = ev.lags.unwrap_or(12);
         if lags < 3 {
