@@ -4,9 +4,11 @@
 //! One file per kind. Adding a kind today takes its file, its `pub mod` line and its arm
 //! in [`prepare`] here, its [`EvidenceKind`] variant, its keys and its input check in
 //! [`spec`] (the `RawEvidence` fields and the check that refuses them on other kinds),
-//! and its rows in docs/config.md (`tests/config_docs.rs` fails while a key or default is
-//! missing there). The features read only [`spec`]'s types and the [`Grid`], never
-//! `config`.
+//! its [`spec::KindParams`] variant (built once in `spec::validate_evidence`, the only
+//! thing its `prepare` reads of its keys), and its rows in docs/config.md
+//! (`tests/config_docs.rs` fails while a key or default is missing there). The features
+//! read only [`spec`]'s validated types and the [`Grid`], never `config` nor the table as
+//! written.
 
 pub mod below_detection;
 pub mod categorical;
