@@ -76,7 +76,7 @@ impl LineDensity {
             return Err(Error::key(&settings.name, "a `line_density` layer needs a vector file"));
         };
         let params = match &settings.params {
-            crate::features::spec::KindParams::LineDensity(p) => p.clone(),
+            crate::features::spec::KindParams::LineDensity(p) => *p,
             _ => return Err(Error::key(&settings.name, "not a `line_density` layer")),
         };
         let mut segments = Vec::new();

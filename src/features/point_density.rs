@@ -90,7 +90,7 @@ impl PointDensity {
             return Err(Error::key(&settings.name, "a `point_density` layer needs a vector file"));
         };
         let params = match &settings.params {
-            crate::features::spec::KindParams::PointDensity(p) => p.clone(),
+            crate::features::spec::KindParams::PointDensity(p) => *p,
             _ => return Err(Error::key(&settings.name, "not a `point_density` layer")),
         };
         let err = |message: String| Error::Layer {

@@ -109,7 +109,7 @@ impl Terrain {
             return Err(Error::key(&settings.name, "a `terrain` layer needs a raster DEM"));
         };
         let params = match &settings.params {
-            crate::features::spec::KindParams::Terrain(p) => p.clone(),
+            crate::features::spec::KindParams::Terrain(p) => *p,
             _ => return Err(Error::key(&settings.name, "not a `terrain` layer")),
         };
         Ok(Terrain {
