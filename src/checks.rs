@@ -71,7 +71,10 @@ fn data_problems(settings: &Settings) -> Vec<Error> {
         // Layers whose values are measurements, not classes: weights of evidence needs
         // them classified (a `raster` may hold classes; it is checked when the model runs).
         let computed = !matches!(ev.kind, EvidenceKind::Raster | EvidenceKind::Categorical | EvidenceKind::Rasterize);
-        if settings.model.kind == ModelKind::Wofe && computed && ev.raw.classify.is_none() {
+        if settings.model.kind == ModelKind::Wofe
+            && computed
+            && ev.transform.as_ref().and_then(|t| t.classify.as_ref()).is_none()
+        {
             found.push(Error::key(
                 format!("evidence `{}`", ev.name),
                 format!(

@@ -74,10 +74,8 @@ impl Categorical {
             }
         };
         let position = classes.iter().enumerate().map(|(i, &c)| (c, i)).collect();
-        let table = match &settings.raw.class_names {
-            Some(t) => crate::features::classes::parse_class_names(t)
-                .map_err(|m| Error::key(format!("evidence `{}`.class_names", settings.name), m))?,
-            None => Default::default(),
+        let crate::features::spec::KindParams::Categorical { class_names: table } = &settings.params else {
+            return Err(Error::key(&settings.name, "not a `categorical` layer"));
         };
         let names: Vec<String> =
             classes.iter().map(|c| table.get(c).cloned().unwrap_or_else(|| c.to_string())).collect();

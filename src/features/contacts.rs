@@ -143,7 +143,10 @@ impl Contacts {
             }
             polygons.push((f.geometry, f.value.to_string()));
         }
-        let between = settings.raw.between.as_deref();
+        let crate::features::spec::KindParams::Contacts { between } = &settings.params else {
+            return Err(Error::key(&settings.name, "not a `contacts` layer"));
+        };
+        let between = between.as_deref();
         if let Some(pairs) = between {
             for [a, b] in pairs {
                 for u in [a, b] {

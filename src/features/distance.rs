@@ -150,7 +150,10 @@ impl Distance {
             return Err(Error::key(&settings.name, "a `distance` layer needs a vector file"));
         };
         let features = layer.read(grid, None)?;
-        let params = Params::from_raw(0, &settings.raw)?.unwrap_or_default();
+        let params = match &settings.params {
+            crate::features::spec::KindParams::Distance(p) => *p,
+            _ => return Err(Error::key(&settings.name, "not a `distance` layer")),
+        };
         let mut segments = Vec::new();
         let mut points = Vec::new();
         // Segments with the index of their feature (for intersections).

@@ -168,8 +168,10 @@ impl Focal {
         let EvidenceInput::Raster(band) = &settings.input else {
             return Err(Error::key(&settings.name, "a `focal` layer needs a raster file"));
         };
-        let params =
-            Params::from_raw(0, &settings.raw)?.ok_or_else(|| Error::key(&settings.name, "not a `focal` layer"))?;
+        let params = match &settings.params {
+            crate::features::spec::KindParams::Focal(p) => p.clone(),
+            _ => return Err(Error::key(&settings.name, "not a `focal` layer")),
+        };
         let offsets = params.offsets(&settings.name, grid)?;
         let reach = offsets.iter().map(|&(r, c)| r.unsigned_abs().max(c.unsigned_abs())).max().unwrap_or(0);
         Ok(Focal {

@@ -341,6 +341,12 @@ pub struct Params {
     pub kriging_variance: bool,
     /// Kriging: samples at one place.
     pub duplicates: Duplicates,
+    /// `below_detection = "layer"`: the layer (sheet) of uncensored values.
+    pub below_detection_layer: Option<String>,
+    /// `below_detection = "layer"`: the sample-id column of both layers.
+    pub join: Option<String>,
+    /// Detection limit per column (empty when not given).
+    pub detection_limits: std::collections::BTreeMap<String, f64>,
 }
 
 impl Params {
@@ -468,6 +474,20 @@ impl Params {
         if ev.back_transform.is_some() && ev.transform != Some(Transform::Log) {
             return Err(Error::key(key("back_transform"), "only applies with `transform = \"log\"`"));
         }
+        // Limits name the attribute or a part of the composition.
+        let attribute = ev.attribute.as_deref().unwrap_or_default();
+        if let Some(c) = ev.detection_limits.iter().flatten().map(|(c, _)| c).find(|c| {
+            if parts.is_empty() {
+                c.as_str() != attribute
+            } else {
+                !parts.contains(c)
+            }
+        }) {
+            return Err(Error::key(
+                key("detection_limits"),
+                format!("`{c}` is not the attribute or a part of this layer"),
+            ));
+        }
         let lags = ev.lags.unwrap_or(12);
         if lags < 3 {
             return Err(Error::key(key("lags"), format!("{lags}: need at least 3 lag bins to fit a variogram")));
@@ -490,6 +510,9 @@ impl Params {
             back_transform: ev.back_transform.unwrap_or(true),
             offset: ev.offset.unwrap_or(0.0),
             zeros: ev.zeros.unwrap_or_default(),
+            below_detection_layer: ev.below_detection_layer.clone(),
+            join: ev.join.clone(),
+            detection_limits: ev.detection_limits.clone().unwrap_or_default(),
         }))
     }
 }
@@ -554,8 +577,10 @@ impl Interpolate {
         let EvidenceInput::Vector(layer) = &settings.input else {
             return Err(Error::key(&settings.name, "an `interpolate` layer needs a vector file"));
         };
-        let params = Params::from_raw(0, &settings.raw)?
-            .ok_or_else(|| Error::key(&settings.name, "not an `interpolate` layer"))?;
+        let params = match &settings.params {
+            crate::features::spec::KindParams::Interpolate(p) => (**p).clone(),
+            _ => return Err(Error::key(&settings.name, "not an `interpolate` layer")),
+        };
         let attribute = settings.attribute.as_deref().unwrap_or_default();
         let err = |message: String| Error::Layer {
             path: layer.path.clone(),
@@ -566,12 +591,11 @@ impl Interpolate {
         let names: Vec<&str> =
             if params.parts.is_empty() { vec![attribute] } else { params.parts.iter().map(String::as_str).collect() };
         let at = names.iter().position(|n| *n == attribute).unwrap_or(0);
-        let raw = &settings.raw;
-        let join = raw.join.as_deref();
+        let join = params.join.as_deref();
         let mut read_names = names.clone();
         read_names.extend(join);
         // The separate layer of uncensored values, by sample id.
-        let separate = match (params.below_detection, raw.below_detection_layer.as_deref(), join) {
+        let separate = match (params.below_detection, params.below_detection_layer.as_deref(), join) {
             (BelowDetection::Layer, Some(sheet), Some(join)) => {
                 let mut cols = names.clone();
                 cols.push(join);
@@ -595,17 +619,9 @@ impl Interpolate {
         let rule = below_detection::Rule {
             replace: params.below_detection,
             value: params.below_detection_value,
-            limits: names.iter().map(|n| raw.detection_limits.as_ref().and_then(|l| l.get(*n).copied())).collect(),
+            limits: names.iter().map(|n| params.detection_limits.get(*n).copied()).collect(),
             separate,
         };
-        if let Some(l) = &raw.detection_limits {
-            if let Some(c) = l.keys().find(|c| !names.contains(&c.as_str())) {
-                return Err(Error::key(
-                    format!("evidence `{}`.detection_limits", settings.name),
-                    format!("`{c}` is not the attribute or a part of this layer"),
-                ));
-            }
-        }
         let mut counts = below_detection::Counts { columns: names.iter().map(|n| (n.to_string(), 0, 0)).collect() };
         let mut samples = Vec::new();
         let mut unused = [0usize; 4];
@@ -738,6 +754,7 @@ impl Interpolate {
                 }
             }),
         };
+        let rule_layer = params.below_detection_layer.clone();
         Ok(Interpolate {
             variogram,
             name: settings.name.clone(),
@@ -746,7 +763,7 @@ impl Interpolate {
             samples: RTree::bulk_load(samples),
             below_detection: counts,
             unused,
-            rule_layer: settings.raw.below_detection_layer.clone(),
+            rule_layer,
         })
     }
 

@@ -75,8 +75,10 @@ impl LineDensity {
         let EvidenceInput::Vector(layer) = &settings.input else {
             return Err(Error::key(&settings.name, "a `line_density` layer needs a vector file"));
         };
-        let params = Params::from_raw(0, &settings.raw)?
-            .ok_or_else(|| Error::key(&settings.name, "not a `line_density` layer"))?;
+        let params = match &settings.params {
+            crate::features::spec::KindParams::LineDensity(p) => *p,
+            _ => return Err(Error::key(&settings.name, "not a `line_density` layer")),
+        };
         let mut segments = Vec::new();
         let mut points = Vec::new();
         for f in layer.read(grid, None)? {

@@ -4,9 +4,11 @@
 //! One file per kind. Adding a kind today takes its file, its `pub mod` line and its arm
 //! in [`prepare`] here, its [`EvidenceKind`] variant, its keys and its input check in
 //! [`spec`] (the `RawEvidence` fields and the check that refuses them on other kinds),
-//! and its rows in docs/config.md (`tests/config_docs.rs` fails while a key or default is
-//! missing there). The features read only [`spec`]'s types and the [`Grid`], never
-//! `config`.
+//! its [`spec::KindParams`] variant (built once in `spec::validate_evidence`, the only
+//! thing its `prepare` reads of its keys), and its rows in docs/config.md
+//! (`tests/config_docs.rs` fails while a key or default is missing there). The features
+//! read only [`spec`]'s validated types and the [`Grid`], never `config` nor the table as
+//! written.
 
 pub mod below_detection;
 pub mod categorical;
@@ -155,18 +157,18 @@ fn prepare_pass(settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<
     };
     let (values, read) = match pass {
         Pass::Windows(w) => {
-            let values = transform::scan_values(&settings.raw, grid, layer.as_ref(), w)?;
+            let values = transform::scan_values(settings.transform.as_ref(), grid, layer.as_ref(), w)?;
             return Ok(Outcome::Partial(LayerScan { kind: scan::KindScan::None, values }));
         }
-        Pass::All => (transform::scan_values(&settings.raw, grid, layer.as_ref(), &grid.windows())?, false),
+        Pass::All => (transform::scan_values(settings.transform.as_ref(), grid, layer.as_ref(), &grid.windows())?, false),
         Pass::Merged(s) => match &s.values {
             Some(v) => (Some(v.clone()), false),
-            None => (transform::scan_values(&settings.raw, grid, layer.as_ref(), &grid.windows())?, true),
+            None => (transform::scan_values(settings.transform.as_ref(), grid, layer.as_ref(), &grid.windows())?, true),
         },
     };
     let kept = if read { values.clone() } else { None };
     let layer = match values {
-        Some(v) => transform::finish(&settings.raw, layer, v)?,
+        Some(v) => transform::finish(settings.transform.as_ref(), layer, v)?,
         None => layer,
     };
     Ok(Outcome::Layer(layer, kept))

@@ -89,8 +89,10 @@ impl PointDensity {
         let EvidenceInput::Vector(layer) = &settings.input else {
             return Err(Error::key(&settings.name, "a `point_density` layer needs a vector file"));
         };
-        let params = Params::from_raw(0, &settings.raw)?
-            .ok_or_else(|| Error::key(&settings.name, "not a `point_density` layer"))?;
+        let params = match &settings.params {
+            crate::features::spec::KindParams::PointDensity(p) => *p,
+            _ => return Err(Error::key(&settings.name, "not a `point_density` layer")),
+        };
         let err = |message: String| Error::Layer {
             path: layer.path.clone(),
             layer: layer.layer.clone(),

@@ -96,7 +96,10 @@ impl Rasterize {
             classes.keys().enumerate().map(|(i, k)| (k.clone(), i as u32)).collect();
         let shapes = polygons.into_iter().map(|(g, v)| (g, index[&class_key(&v)])).collect();
         let mut classes: Vec<String> = classes.into_values().collect();
-        let unmapped = settings.raw.unmapped.unwrap_or_default();
+        let crate::features::spec::KindParams::Rasterize { unmapped, classes: wanted } = &settings.params else {
+            return Err(Error::key(&settings.name, "not a `rasterize` layer"));
+        };
+        let unmapped = *unmapped;
         if classes.iter().any(|c| c == UNMAPPED) && unmapped == Unmapped::Class {
             return Err(layer_err(format!(
                 "evidence `{}`: `{attribute}` already has a class named `{UNMAPPED}`; set unmapped = \"nodata\" \
@@ -123,7 +126,7 @@ impl Rasterize {
             );
         }
         // The encoded classes: those listed in `classes`, else all.
-        let encoded: Vec<String> = match &settings.raw.classes {
+        let encoded: Vec<String> = match wanted {
             None => classes.clone(),
             Some(list) => {
                 let mut out = Vec::new();

@@ -331,8 +331,51 @@ pub struct EvidenceSettings {
     pub wofe: RawWofeLayer,
     /// Fuzzy membership (required when the model is fuzzy).
     pub fuzzy: Option<RawFuzzy>,
-    /// The table as written (paths resolved), for the kind-specific keys.
-    pub raw: RawEvidence,
+    /// The keys of its kind, validated.
+    pub params: KindParams,
+    /// The transform or classification of a continuous layer (`None`: used as computed).
+    pub transform: Option<crate::features::transform::Params>,
+}
+
+/// The validated keys each kind owns, built once by [`validate_evidence`]: what
+/// `features::prepare` reads (never the table as written).
+#[derive(Debug, Clone)]
+pub enum KindParams {
+    /// `raster`: no keys of its own.
+    Raster,
+    /// `categorical`: a name per integer class.
+    Categorical {
+        /// `class_names` by integer class (`{ "17306" = "Quartzite" }`); empty when not given.
+        class_names: std::collections::BTreeMap<i64, String>,
+    },
+    /// `distance`.
+    Distance(crate::features::distance::Params),
+    /// `rasterize`.
+    Rasterize {
+        /// What study-area cells outside every polygon are.
+        unmapped: crate::features::classes::Unmapped,
+        /// The classes to encode, as written (codes or names); `None`: every class found.
+        classes: Option<Vec<crate::features::classes::ClassName>>,
+    },
+    /// `terrain`.
+    Terrain(crate::features::terrain::Params),
+    /// `focal`.
+    Focal(crate::features::focal::Params),
+    /// `line_density`.
+    LineDensity(crate::features::line_density::Params),
+    /// `point_density`.
+    PointDensity(crate::features::point_density::Params),
+    /// `interpolate`.
+    Interpolate(Box<crate::features::interpolate::Params>),
+    /// `spectral`.
+    Spectral(Box<crate::features::spectral::Params>),
+    /// `contacts`: only contacts between these pairs of classes (`None`: any).
+    Contacts {
+        /// `between`.
+        between: Option<Vec<[String; 2]>>,
+    },
+    /// `polygon_value`: no keys of its own.
+    PolygonValue,
 }
 
 /// Where an evidence layer's values come from.
@@ -452,7 +495,7 @@ pub(crate) fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSe
         ),
         _ => None,
     };
-    check_kind_keys(i, ev)?;
+    let (params, transform) = kind_params(i, ev)?;
     Ok(EvidenceSettings {
         name: name.to_string(),
         kind: ev.kind,
@@ -463,22 +506,55 @@ pub(crate) fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSe
         max_classes: ev.max_classes,
         wofe: ev.wofe.clone().unwrap_or_default(),
         fuzzy: ev.fuzzy.clone(),
-        raw: ev.clone(),
+        params,
+        transform,
     })
 }
 
 /// Checks the keys each kind owns on `evidence[i]`: its own kind's values, and that no
 /// other kind's key is set.
+#[cfg(test)]
 pub(crate) fn check_kind_keys(i: usize, ev: &RawEvidence) -> Result<()> {
-    crate::features::terrain::Params::from_raw(i, ev)?;
-    crate::features::focal::Params::from_raw(i, ev)?;
-    crate::features::distance::Params::from_raw(i, ev)?;
-    crate::features::line_density::Params::from_raw(i, ev)?;
-    crate::features::point_density::Params::from_raw(i, ev)?;
-    crate::features::interpolate::Params::from_raw(i, ev)?;
-    crate::features::spectral::Params::from_raw(i, ev)?;
-    crate::features::transform::Params::from_raw(i, ev)?;
-    Ok(())
+    kind_params(i, ev).map(|_| ())
+}
+
+/// Validates the keys of `evidence[i]`'s kind into its [`KindParams`] (refusing every
+/// other kind's keys), and its transform or classification.
+fn kind_params(i: usize, ev: &RawEvidence) -> Result<(KindParams, Option<crate::features::transform::Params>)> {
+    use crate::features::{distance, focal, interpolate, line_density, point_density, spectral, terrain, transform};
+    let terrain = terrain::Params::from_raw(i, ev)?;
+    let focal = focal::Params::from_raw(i, ev)?;
+    let distance = distance::Params::from_raw(i, ev)?;
+    let line_density = line_density::Params::from_raw(i, ev)?;
+    let point_density = point_density::Params::from_raw(i, ev)?;
+    let interpolate = interpolate::Params::from_raw(i, ev)?;
+    let spectral = spectral::Params::from_raw(i, ev)?;
+    let transform = transform::Params::from_raw(i, ev)?;
+    // Each `from_raw` gives `Some` for its own kind (an error otherwise).
+    let missing = || Error::key(format!("evidence[{i}].kind"), format!("`{}` keys were not checked", ev.kind.as_str()));
+    let params = match ev.kind {
+        EvidenceKind::Raster => KindParams::Raster,
+        EvidenceKind::Categorical => KindParams::Categorical {
+            class_names: match &ev.class_names {
+                Some(t) => crate::features::classes::parse_class_names(t)
+                    .map_err(|m| Error::key(format!("evidence[{i}].class_names"), m))?,
+                None => Default::default(),
+            },
+        },
+        EvidenceKind::Distance => KindParams::Distance(distance.unwrap_or_default()),
+        EvidenceKind::Rasterize => {
+            KindParams::Rasterize { unmapped: ev.unmapped.unwrap_or_default(), classes: ev.classes.clone() }
+        }
+        EvidenceKind::Terrain => KindParams::Terrain(terrain.ok_or_else(missing)?),
+        EvidenceKind::Focal => KindParams::Focal(focal.ok_or_else(missing)?),
+        EvidenceKind::LineDensity => KindParams::LineDensity(line_density.ok_or_else(missing)?),
+        EvidenceKind::PointDensity => KindParams::PointDensity(point_density.ok_or_else(missing)?),
+        EvidenceKind::Interpolate => KindParams::Interpolate(Box::new(interpolate.ok_or_else(missing)?)),
+        EvidenceKind::Spectral => KindParams::Spectral(Box::new(spectral.ok_or_else(missing)?)),
+        EvidenceKind::Contacts => KindParams::Contacts { between: ev.between.clone() },
+        EvidenceKind::PolygonValue => KindParams::PolygonValue,
+    };
+    Ok((params, transform))
 }
 
 fn default_band() -> usize {

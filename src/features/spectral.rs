@@ -305,9 +305,14 @@ impl Spectral {
 
     /// [`Spectral::prepare`] with the moments of PCA and Crosta as `pass` gives them.
     pub fn prepare_with(settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<Prepared<Spectral>> {
-        let params =
-            Params::from_raw(0, &settings.raw)?.ok_or_else(|| Error::key(&settings.name, "not a `spectral` layer"))?;
-        let path: PathBuf = settings.raw.path.clone();
+        let params = match &settings.params {
+            crate::features::spec::KindParams::Spectral(p) => (**p).clone(),
+            _ => return Err(Error::key(&settings.name, "not a `spectral` layer")),
+        };
+        let crate::features::spec::EvidenceInput::Scene(path) = &settings.input else {
+            return Err(Error::key(&settings.name, "a `spectral` layer needs a scene's metadata file"));
+        };
+        let path: PathBuf = path.clone();
         let scene =
             sensor::Scene::open(params.sensor, &path, &params.radiometry).map_err(|m| Error::input(&path, m))?;
         let available = scene.available();

@@ -108,8 +108,10 @@ impl Terrain {
         let EvidenceInput::Raster(band) = &settings.input else {
             return Err(Error::key(&settings.name, "a `terrain` layer needs a raster DEM"));
         };
-        let params =
-            Params::from_raw(0, &settings.raw)?.ok_or_else(|| Error::key(&settings.name, "not a `terrain` layer"))?;
+        let params = match &settings.params {
+            crate::features::spec::KindParams::Terrain(p) => *p,
+            _ => return Err(Error::key(&settings.name, "not a `terrain` layer")),
+        };
         Ok(Terrain {
             name: settings.name.clone(),
             band: GridBand::new(band, grid, settings.resampling, false)?,

@@ -241,24 +241,24 @@ pub struct Transformed {
     outside: u64,
 }
 
-/// Wraps `inner` when `raw` asks for a transform or a classification.
-pub fn wrap(raw: &RawEvidence, grid: &Grid, inner: Box<dyn Evidence>) -> Result<Box<dyn Evidence>> {
-    match scan_values(raw, grid, inner.as_ref(), &grid.windows())? {
+/// Wraps `inner` when its validated `params` ask for a transform or a classification.
+pub fn wrap(params: Option<&Params>, grid: &Grid, inner: Box<dyn Evidence>) -> Result<Box<dyn Evidence>> {
+    match scan_values(params, grid, inner.as_ref(), &grid.windows())? {
         None => Ok(inner),
-        Some(values) => finish(raw, inner, values),
+        Some(values) => finish(params, inner, values),
     }
 }
 
 /// The transform's pass over `windows` (the partial of [`wrap`]'s): each window's
-/// study-area values with data, offset added, sorted, in window order; `None` when `raw`
-/// asks for no transform or classification.
+/// study-area values with data, offset added, sorted, in window order; `None` when `params`
+/// ask for no transform or classification.
 pub fn scan_values(
-    raw: &RawEvidence,
+    params: Option<&Params>,
     grid: &Grid,
     inner: &dyn Evidence,
     windows: &[Window],
 ) -> Result<Option<Vec<f64>>> {
-    let Some(params) = Params::from_raw(0, raw)? else {
+    let Some(params) = params else {
         return Ok(None);
     };
     one_column(inner)?;
@@ -294,8 +294,8 @@ fn one_column(inner: &dyn Evidence) -> Result<()> {
 
 /// Wraps `inner` from the merged pass of every window ([`scan_values`]'s partials, in
 /// any order: they are sorted here).
-pub fn finish(raw: &RawEvidence, inner: Box<dyn Evidence>, mut all: Vec<f64>) -> Result<Box<dyn Evidence>> {
-    let Some(params) = Params::from_raw(0, raw)? else {
+pub fn finish(params: Option<&Params>, inner: Box<dyn Evidence>, mut all: Vec<f64>) -> Result<Box<dyn Evidence>> {
+    let Some(params) = params.cloned() else {
         return Ok(inner);
     };
     one_column(inner.as_ref())?;
