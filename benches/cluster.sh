@@ -4,9 +4,16 @@
 # once, then `lode plan --tiles 8 --engine slurm` submitted to a single-node SLURM started
 # here on loopback (munged, slurmctld, slurmd; stopped by PID at the end). Prints the wall
 # times, the overhead of the tiled run, each task's peak RSS in MiB, and checks the two
-# prospectivity maps decode identical.
-#   bash benches/cluster.sh                    (400 M cells: hours on a 2-core machine)
-#   BENCH_CLUSTER_COLS=2000 BENCH_CLUSTER_ROWS=2000 bash benches/cluster.sh   (a small size)
+# prospectivity maps decode identical; then the seconds of each step inside the single run
+# and the mosaic (their metrics.json timings: prepare evidence, fit, predict, evaluate,
+# targets) and the bytes of the maps (what a mosaic uploads to object storage).
+# Settings (environment):
+#   BENCH_CLUSTER_COLS, BENCH_CLUSTER_ROWS  scene size in cells (default 20000 x 20000 =
+#       400 M cells, the issue's national scale: hours on a 2-core machine, tens of GB of
+#       scene and outputs under benches/out; not run on the shared machine so far)
+#   BENCH_CLUSTER_TILES (8), BENCH_CLUSTER_THREADS (2 per task), BENCH_LODE (the binary)
+#   bash benches/cluster.sh                                                    (400 M cells)
+#   BENCH_CLUSTER_COLS=1000 BENCH_CLUSTER_ROWS=1000 bash benches/cluster.sh   (1 M cells)
 # Needs: slurmctld slurmd slurm-client munge (make test-deps), GNU time; run as root.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -94,7 +101,7 @@ EOF
 chmod 755 "$OUT/lode-timed.sh"
 echo "tiled: lode plan --tiles $TILES --engine slurm, $THREADS threads per task"
 start=$(date +%s.%N)
-"$LODE" -q plan "$OUT/scene/tiled.toml" --tiles "$TILES" --engine slurm --out "$OUT/run" --threads "$THREADS" \
+/usr/bin/time -v -o "$OUT/task-plan.time" "$LODE" -q plan "$OUT/scene/tiled.toml" --tiles "$TILES" --engine slurm --out "$OUT/run" --threads "$THREADS" \
   --lode "$OUT/lode-timed.sh"
 sh "$OUT/run/submit.sh" > /dev/null
 while [ -n "$(squeue -h -o %i)" ]; do sleep 1; done
@@ -117,3 +124,11 @@ for f in "$OUT"/task-*.time; do
   printf '  %-40s peak RSS %7.1f MiB, wall %s\n' "$(basename "$f" .time)" "$(echo "$kb / 1024" | bc -l)" "$wall"
 done
 echo "prospectivity.tif decoded identical: $same"
+for r in single tiled; do
+  printf '%-8s steps (s): ' "$r"
+  python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(", ".join("%s %.1f" % (k, v) for k, v in m["timings_s"]))' \
+    "$OUT/$r/metrics.json"
+done
+printf 'map bytes: prospectivity.tif %d, uncertainty.tif %d; tile rasters %d in total\n' \
+  "$(stat -c %s "$OUT/tiled/prospectivity.tif")" "$(stat -c %s "$OUT/tiled/uncertainty.tif" 2>/dev/null || echo 0)" \
+  "$(du -cb "$OUT"/run/tiles/*/*.tif | tail -1 | cut -f1)"

@@ -109,27 +109,61 @@ pub fn file_set(path: &Path) -> Vec<PathBuf> {
         return out;
     }
     let mut out = vec![path.to_path_buf()];
-    let (Some(dir), Some(name), Some(stem)) = (path.parent(), path.file_name(), path.file_stem()) else {
-        return out;
-    };
-    let (name, stem) = (name.to_string_lossy().into_owned(), stem.to_string_lossy().into_owned());
-    let is_shapefile = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("shp"));
+    let Some(dir) = path.parent() else { return out };
     if let Ok(rd) = std::fs::read_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir }) {
         for e in rd.flatten() {
             let other = e.file_name().to_string_lossy().into_owned();
-            if other == name || !e.path().is_file() {
-                continue;
-            }
-            let sidecar = other.starts_with(&format!("{name}."));
-            let same_set = is_shapefile
-                && Path::new(&other).file_stem().is_some_and(|s| s.to_string_lossy() == stem)
-                && !other[stem.len()..].contains(".shp.");
-            if sidecar || same_set {
+            if e.path().is_file() && in_set(path, &other) {
                 out.push(dir.join(other));
             }
         }
     }
     out[1..].sort();
+    out
+}
+
+/// Whether the file `other` beside `path` belongs to its set: a sidecar `path.*`, or a
+/// file of the same Shapefile.
+fn in_set(path: &Path, other: &str) -> bool {
+    let (Some(name), Some(stem)) = (path.file_name(), path.file_stem()) else { return false };
+    let (name, stem) = (name.to_string_lossy(), stem.to_string_lossy());
+    if other == name {
+        return false;
+    }
+    let is_shapefile = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("shp"));
+    let sidecar = other.starts_with(&format!("{name}."));
+    let same_set = is_shapefile
+        && Path::new(other).file_stem().is_some_and(|s| s.to_string_lossy() == stem)
+        && !other[stem.len()..].contains(".shp.");
+    sidecar || same_set
+}
+
+/// [`file_set`] of a remote GDAL path (`/vsis3/`, `/vsicurl/`): every object under it when
+/// it is a prefix (a FileGDB folder), else the file and its set beside it, as far as the
+/// store lists its folders (`/vsicurl/` of a server without listings: the file alone).
+fn remote_file_set(path: &Path) -> Vec<PathBuf> {
+    let under = crate::io::vsi::files_under(path);
+    if !under.is_empty() {
+        return under.iter().map(|n| path.join(n)).collect();
+    }
+    let mut out = vec![path.to_path_buf()];
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return out };
+    let mut listed = crate::io::vsi::read_dir(dir);
+    if listed.is_empty() {
+        // A server that lists no folders (plain HTTP): the set's usual members, probed.
+        let name = name.to_string_lossy();
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let shapefile = ["shx", "dbf", "prj", "cpg", "sbn", "sbx", "qix", "qpj"].map(|e| format!("{stem}.{e}"));
+        let sidecars = ["aux.xml", "ovr", "msk"].map(|e| format!("{name}.{e}"));
+        listed = shapefile
+            .into_iter()
+            .chain(sidecars)
+            .filter(|o| in_set(path, o) && crate::io::vsi::exists(&dir.join(o)))
+            .collect();
+    }
+    let mut others: Vec<PathBuf> = listed.into_iter().filter(|o| in_set(path, o)).map(|o| dir.join(o)).collect();
+    others.sort();
+    out.extend(others);
     out
 }
 
@@ -185,11 +219,7 @@ pub fn build(settings: &Settings, outputs: &[(String, PathBuf)], timings: &[(Str
         let set = if crate::io::is_virtual(&path) {
             match crate::io::local_archive(&path) {
                 Some(a) => vec![a],
-                None => {
-                    let sha256 = "not hashed: a remote GDAL path".to_string();
-                    files.push(InputFile { key: key.clone(), path: path.clone(), bytes: 0, sha256 });
-                    Vec::new()
-                }
+                None => remote_file_set(&path),
             }
         } else {
             file_set(&path)
@@ -198,7 +228,11 @@ pub fn build(settings: &Settings, outputs: &[(String, PathBuf)], timings: &[(Str
             if !seen.insert(p.clone()) {
                 continue;
             }
-            let (bytes, sha256) = sha256_file(&p)?;
+            // Remote files (`/vsis3/`, `/vsicurl/`, ...) streamed through GDAL.
+            let (bytes, sha256) = match crate::io::is_virtual(&p) {
+                true => crate::io::vsi::sha256(&p)?,
+                false => sha256_file(&p)?,
+            };
             files.push(InputFile { key: key.clone(), path: p, bytes, sha256 });
         }
     }

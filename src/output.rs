@@ -6,6 +6,16 @@
 //! SIGKILL or power loss is rolled forward by the next run that takes the lock, which also
 //! removes staging folders left behind. SIGINT and SIGTERM remove the staging folder and
 //! exit with 130 and 143 ([`install_signal_handlers`]).
+//!
+//! An output folder on object storage (`/vsis3/bucket/prefix`, any GDAL virtual file
+//! system that writes) is staged in a local temporary folder (`TMPDIR`) and published
+//! object by object through GDAL ([`crate::io::vsi`]): the previous run's `manifest.json`
+//! is removed first, then every new output is uploaded, then the record, then the new
+//! manifest last, then the previous run's outputs this run did not write again are
+//! removed. A reader that takes a folder with a manifest for a finished run never sees a
+//! half-published one; a run that fails or is killed before its commit publishes nothing.
+//! Object stores have no locks: two runs writing to the same prefix at once are not
+//! refused there (give each run a prefix of its own).
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -73,6 +83,9 @@ pub fn install_signal_handlers() -> Result<()> {
 /// climb above the file system root, and its nearest existing ancestor must be a folder.
 pub fn check_dir(settings: &Settings) -> Result<()> {
     let dir = &settings.output.dir;
+    if crate::io::is_virtual(dir) {
+        return check_remote_dir(settings);
+    }
     if dir.components().any(|c| c == Component::ParentDir) {
         return Err(Error::key(
             "output.dir",
@@ -105,6 +118,24 @@ pub fn check_dir(settings: &Settings) -> Result<()> {
     Ok(())
 }
 
+/// [`check_dir`] of an output folder on a GDAL virtual file system: no input under it.
+fn check_remote_dir(settings: &Settings) -> Result<()> {
+    let dir = settings.output.dir.to_string_lossy().trim_end_matches('/').to_string();
+    for (key, path) in crate::manifest::inputs(&settings.raw) {
+        let input = path.to_string_lossy();
+        if input == dir || input.starts_with(&format!("{dir}/")) {
+            return Err(Error::key(
+                "output.dir",
+                format!(
+                    "`{dir}` holds the input {input} (`{key}`); a run replaces objects under its output \
+                     prefix: write the outputs to a prefix of their own"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `p` absolute, symbolic links resolved in its longest existing part.
 fn absolute_existing(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| absolute(p))
@@ -129,14 +160,19 @@ pub struct Staging {
     created_dir: bool,
     files: Vec<String>,
     committed: bool,
-    /// Holds the flock while the run lasts.
-    _lock: File,
+    /// Whether `dir` is on a GDAL virtual file system (published through [`crate::io::vsi`]).
+    remote: bool,
+    /// Holds the flock while the run lasts (none on object storage).
+    _lock: Option<File>,
 }
 
 impl Staging {
     /// Creates `dir` if needed, takes its lock (an error naming the holder when another run
     /// has it), cleans up after an interrupted run, and makes a fresh staging folder.
     pub fn new(dir: &Path) -> Result<Staging> {
+        if crate::io::is_virtual(dir) {
+            return Staging::new_remote(dir);
+        }
         let created_dir = !dir.exists();
         std::fs::create_dir_all(dir).map_err(|e| Error::output(dir, e))?;
         let lock = take_lock(dir)?;
@@ -149,7 +185,36 @@ impl Staging {
         let mut live = LIVE.lock().unwrap_or_else(|p| p.into_inner());
         std::fs::create_dir(&staging).map_err(|e| Error::output(&staging, e))?;
         live.push((staging.clone(), created_dir.then(|| dir.to_path_buf())));
-        Ok(Staging { dir: dir.to_path_buf(), staging, created_dir, files: Vec::new(), committed: false, _lock: lock })
+        Ok(Staging {
+            dir: dir.to_path_buf(),
+            staging,
+            created_dir,
+            files: Vec::new(),
+            committed: false,
+            remote: false,
+            _lock: Some(lock),
+        })
+    }
+
+    /// A local staging folder in `TMPDIR` for the output folder `dir` on object storage.
+    fn new_remote(dir: &Path) -> Result<Staging> {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let staging = std::env::temp_dir().join(format!("{STAGING_PREFIX}{}-{stamp}", std::process::id()));
+        let mut live = LIVE.lock().unwrap_or_else(|p| p.into_inner());
+        std::fs::create_dir_all(&staging).map_err(|e| Error::output(&staging, e))?;
+        live.push((staging.clone(), None));
+        Ok(Staging {
+            dir: dir.to_path_buf(),
+            staging,
+            created_dir: false,
+            files: Vec::new(),
+            committed: false,
+            remote: true,
+            _lock: None,
+        })
     }
     /// Where to write the output `name` while the run lasts; it is published on commit.
     pub fn path(&mut self, name: &str) -> PathBuf {
@@ -186,6 +251,14 @@ impl Staging {
                 continue;
             }
             let (from, to) = (self.dir.join(&name), self.staging.join(&name));
+            if self.remote {
+                if crate::io::vsi::exists(&from) {
+                    create_parent(&to)?;
+                    crate::io::vsi::copy(&from, &to)?;
+                    self.files.push(name);
+                }
+                continue;
+            }
             if !from.exists() {
                 continue;
             }
@@ -202,6 +275,13 @@ impl Staging {
     /// the module docs) and removes the staging folder. Returns the final paths.
     pub fn commit(mut self) -> Result<Vec<PathBuf>> {
         let mut live = LIVE.lock().unwrap_or_else(|p| p.into_inner());
+        if self.remote {
+            self.publish()?;
+            let _ = std::fs::remove_dir_all(&self.staging);
+            live.retain(|(s, _)| s != &self.staging);
+            self.committed = true;
+            return Ok(self.files.iter().map(|n| self.dir.join(n)).collect());
+        }
         let old = read_record(&self.dir);
         let journal = Journal {
             staging: name_of(&self.staging),
@@ -240,6 +320,31 @@ impl Staging {
         live.retain(|(s, _)| s != &self.staging);
         self.committed = true;
         Ok(self.files.iter().map(|n| self.dir.join(n)).collect())
+    }
+}
+
+impl Staging {
+    /// The commit of an output folder on object storage: the previous manifest removed,
+    /// every new output uploaded, the record, the manifest last, then the previous run's
+    /// outputs not written again removed (see the module docs).
+    fn publish(&self) -> Result<()> {
+        use crate::io::vsi;
+        let old = read_record(&self.dir);
+        vsi::remove(&self.dir.join("manifest.json"))?;
+        let manifest = self.files.iter().find(|n| n.as_str() == "manifest.json");
+        for name in self.files.iter().filter(|n| n.as_str() != "manifest.json") {
+            vsi::copy(&self.staging.join(name), &self.dir.join(name))?;
+        }
+        let record: String = self.files.iter().map(|n| format!("{n}\n")).collect();
+        vsi::write(&self.dir.join(RECORD), record.as_bytes())?;
+        if let Some(name) = manifest {
+            vsi::copy(&self.staging.join(name), &self.dir.join(name))?;
+        }
+        for name in old.iter().filter(|n| !self.files.contains(n)) {
+            vsi::remove(&self.dir.join(name))?;
+        }
+        vsi::forget(&self.dir);
+        Ok(())
     }
 }
 
@@ -314,10 +419,14 @@ fn read_record(dir: &Path) -> BTreeSet<String> {
     // Relative names inside the folder only (`stac/item.json` is one); never `..` or hidden.
     let safe =
         |n: &str| !n.is_empty() && !n.starts_with('/') && n.split('/').all(|c| !c.is_empty() && !c.starts_with('.'));
-    if let Ok(text) = std::fs::read_to_string(dir.join(RECORD)) {
+    let read = |p: PathBuf| match crate::io::is_virtual(&p) {
+        true => crate::io::vsi::exists(&p).then(|| crate::io::vsi::read_to_string(&p).ok()).flatten(),
+        false => std::fs::read_to_string(p).ok(),
+    };
+    if let Some(text) = read(dir.join(RECORD)) {
         return text.lines().filter(|n| safe(n)).map(str::to_string).collect();
     }
-    let Ok(text) = std::fs::read_to_string(dir.join("manifest.json")) else { return BTreeSet::new() };
+    let Some(text) = read(dir.join("manifest.json")) else { return BTreeSet::new() };
     let Ok(m) = serde_json::from_str::<serde_json::Value>(&text) else { return BTreeSet::new() };
     let mut names: BTreeSet<String> = m["outputs"]
         .as_array()

@@ -82,8 +82,7 @@ pub fn write(plan: &Plan, engine: Engine, r: &Resources, run_dir: &Path) -> Resu
         plan.windows,
         sh(&lode)
     );
-    let logs = run_dir.join("logs");
-    std::fs::create_dir_all(&logs).map_err(|e| Error::output(&logs, e))?;
+    super::create_dir(&run_dir.join("logs"))?;
     let files: Vec<(&str, String)> = match engine {
         Engine::Slurm => {
             let mut common = String::new();
@@ -202,7 +201,9 @@ pub fn write(plan: &Plan, engine: Engine, r: &Resources, run_dir: &Path) -> Resu
     for (name, text) in files {
         let path = run_dir.join(name);
         write_atomic(&path, text.as_bytes())?;
-        if name.ends_with(".sh") || name.ends_with(".sbatch") || name.ends_with(".pbs") {
+        if !crate::io::is_virtual(&path)
+            && (name.ends_with(".sh") || name.ends_with(".sbatch") || name.ends_with(".pbs"))
+        {
             make_executable(&path)?;
         }
         written.push(path);

@@ -163,7 +163,7 @@ impl Plan {
     /// Reads `RUN/plan.json`.
     pub fn load(run_dir: &Path) -> Result<Plan> {
         let path = run_dir.join(PLAN_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::input(&path, e))?;
+        let text = read_text(&path)?;
         let plan: Plan =
             serde_json::from_str(&text).map_err(|e| Error::input(&path, format!("not a lode plan: {e}")))?;
         if plan.identity() != plan.hash {
@@ -206,11 +206,31 @@ fn absolute(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename.
+/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename (on
+/// object storage one object, which appears whole when its upload completes).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if crate::io::is_virtual(path) {
+        return crate::io::vsi::write(path, bytes);
+    }
     let tmp = path.with_extension(format!("partial-{}", std::process::id()));
     std::fs::write(&tmp, bytes).map_err(|e| Error::output(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::output(path, e))
+}
+
+/// The text of a run folder's file, local or on object storage.
+pub(crate) fn read_text(path: &Path) -> Result<String> {
+    match crate::io::is_virtual(path) {
+        true => crate::io::vsi::read_to_string(path),
+        false => std::fs::read_to_string(path).map_err(|e| Error::input(path, e)),
+    }
+}
+
+/// Creates a run folder's subfolder (object storage has none to create).
+pub(crate) fn create_dir(dir: &Path) -> Result<()> {
+    match crate::io::is_virtual(dir) {
+        true => Ok(()),
+        false => std::fs::create_dir_all(dir).map_err(|e| Error::output(dir, e)),
+    }
 }
 
 /// Makes the plan of the config at `config` in `tiles` tiles and writes it with its
@@ -226,8 +246,18 @@ pub fn plan(
     let settings = Settings::load(&absolute(config))?;
     crate::model::check(&settings)?;
     let threads = resources.threads.unwrap_or(settings.threads);
+    if crate::io::is_virtual(run_dir) && engine != Engine::List {
+        return Err(Error::key(
+            "--out",
+            format!(
+                "{} is on object storage: SLURM and PBS job scripts and logs need the run folder on the \
+                 cluster's shared file system; use --engine list for a run folder on object storage",
+                run_dir.display()
+            ),
+        ));
+    }
     let plan = Plan::new(&settings, tiles, threads)?;
-    std::fs::create_dir_all(run_dir).map_err(|e| Error::output(run_dir, e))?;
+    create_dir(run_dir)?;
     let run_dir = absolute(run_dir);
     let path = run_dir.join(PLAN_FILE);
     let text = serde_json::to_string_pretty(&plan).map_err(|e| Error::output(&path, e))? + "\n";

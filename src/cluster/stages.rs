@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{write_atomic, Plan, TileSpec};
+use super::{read_text, write_atomic, Plan, TileSpec};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::features::scan::{windows_scanned, StackScan};
@@ -54,13 +54,12 @@ pub fn prepared_path(run_dir: &Path) -> PathBuf {
 }
 
 fn read_scan(path: &Path) -> Result<ScanRecord> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::input(path, e))?;
+    let text = read_text(path)?;
     serde_json::from_str(&text).map_err(|e| Error::input(path, format!("not a lode prepare record: {e}")))
 }
 
 fn write_scan(path: &Path, record: &ScanRecord) -> Result<()> {
-    let dir = path.parent().unwrap_or(path);
-    std::fs::create_dir_all(dir).map_err(|e| Error::output(dir, e))?;
+    super::create_dir(path.parent().unwrap_or(path))?;
     let text = serde_json::to_string(record).map_err(|e| Error::output(path, e))? + "\n";
     write_atomic(path, text.as_bytes())
 }
@@ -214,8 +213,7 @@ pub fn fit(run_dir: &Path, threads: Option<usize>) -> Result<PathBuf> {
             "fit: grid-wide passes read {} windows (what the prepare tasks could not read)",
             windows_scanned() - before
         );
-        let dir = run_dir.join(FIT_DIR);
-        std::fs::create_dir_all(&dir).map_err(|e| Error::output(&dir, e))?;
+        super::create_dir(&run_dir.join(FIT_DIR))?;
         write_scan(&prepared_path(run_dir), &ScanRecord { plan_hash: plan.hash.clone(), spec: None, scan: merged })?;
         let deposits = Deposits::load(&settings)?;
         let training = match model::needs_training_set(&settings) {
@@ -237,7 +235,7 @@ pub fn fit(run_dir: &Path, threads: Option<usize>) -> Result<PathBuf> {
 /// The saved model of the fit stage.
 fn load_model(run_dir: &Path) -> Result<FittedModel> {
     let path = model_path(run_dir);
-    let text = std::fs::read_to_string(&path)
+    let text = read_text(&path)
         .map_err(|e| Error::input(&path, format!("{e}: the fit stage has not finished; run it first")))?;
     serde_json::from_str(&text).map_err(|e| Error::input(&path, format!("not a lode model.json: {e}")))
 }
@@ -281,9 +279,14 @@ fn compute_tile(plan: &Plan, stack: &FeatureStack, model: &FittedModel, spec: Ti
     use rayon::prelude::*;
     let all = stack.grid.windows();
     let windows = spec.windows_of(&all);
+    let remote = crate::io::is_virtual(dir);
     let parent = dir.parent().unwrap_or(dir);
-    std::fs::create_dir_all(parent).map_err(|e| Error::output(parent, e))?;
-    let partial = parent.join(format!(".{:04}.partial-{}", spec.index, std::process::id()));
+    super::create_dir(parent)?;
+    // On object storage the tile is computed in a local folder, then published.
+    let partial = match remote {
+        true => std::env::temp_dir().join(format!(".lode-tile-{:04}-{}", spec.index, std::process::id())),
+        false => parent.join(format!(".{:04}.partial-{}", spec.index, std::process::id())),
+    };
     if partial.exists() {
         std::fs::remove_dir_all(&partial).map_err(|e| Error::output(&partial, e))?;
     }
@@ -332,6 +335,11 @@ fn compute_tile(plan: &Plan, stack: &FeatureStack, model: &FittedModel, spec: Ti
     let path = partial.join(TILE_FILE);
     let text = serde_json::to_string_pretty(&record).map_err(|e| Error::output(&path, e))? + "\n";
     std::fs::write(&path, text).map_err(|e| Error::output(&path, e))?;
+    if remote {
+        publish_tile(&partial, dir, &record.maps)?;
+        tracing::info!("tile {}: {} windows, {} scored cells", spec.index, spec.windows, summary.scored_cells);
+        return Ok(());
+    }
     // The finished folder replaces any earlier one in two renames; a reader sees either
     // no tile, the old one or the new one, each complete with its record.
     if dir.exists() {
@@ -346,9 +354,21 @@ fn compute_tile(plan: &Plan, stack: &FeatureStack, model: &FittedModel, spec: Ti
     Ok(())
 }
 
+/// Publishes a tile computed in the local folder `local` to `dir` on object storage: an
+/// earlier record there removed first, the maps uploaded, the record last, so the mosaic
+/// sees no tile or a complete one. The local folder is removed.
+fn publish_tile(local: &Path, dir: &Path, maps: &[String]) -> Result<()> {
+    use crate::io::vsi;
+    vsi::remove(&dir.join(TILE_FILE))?;
+    for name in maps.iter().map(String::as_str).chain([TILE_FILE]) {
+        vsi::copy(&local.join(name), &dir.join(name))?;
+    }
+    std::fs::remove_dir_all(local).map_err(|e| Error::output(local, e))
+}
+
 fn read_record(dir: &Path) -> Result<TileRecord> {
     let path = dir.join(TILE_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::input(&path, e))?;
+    let text = read_text(&path)?;
     serde_json::from_str(&text).map_err(|e| Error::input(&path, format!("not a lode tile record: {e}")))
 }
 
@@ -409,7 +429,7 @@ impl TileSet {
     /// files. Refuses a missing report and one of another plan, naming the file.
     pub fn fit(&self) -> Result<model::Fit> {
         let path = report_path(&self.run_dir);
-        let text = std::fs::read_to_string(&path)
+        let text = read_text(&path)
             .map_err(|e| Error::input(&path, format!("{e}: the fit stage has not finished; run it first")))?;
         let record: FitRecord = serde_json::from_str(&text)
             .map_err(|e| Error::input(&path, format!("not a lode fit report: {e}; run the fit stage again")))?;

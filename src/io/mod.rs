@@ -11,6 +11,7 @@ pub mod polygons;
 pub mod raster;
 pub mod table;
 pub mod vector;
+pub mod vsi;
 
 use std::sync::Once;
 
