@@ -446,7 +446,6 @@ impl TileSet {
     pub fn stack(&self, settings: &Settings) -> Result<FeatureStack> {
         prepared_stack(&self.run_dir, &self.plan, settings)
     }
-    }
 
     /// Streams every window of the grid, in order, from the tiles into `writers` (one per
     /// map, named by `files`), and returns the prediction's cell counts (sums of the tiles').
