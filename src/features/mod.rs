@@ -160,7 +160,9 @@ fn prepare_pass(settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<
             let values = transform::scan_values(settings.transform.as_ref(), grid, layer.as_ref(), w)?;
             return Ok(Outcome::Partial(LayerScan { kind: scan::KindScan::None, values }));
         }
-        Pass::All => (transform::scan_values(settings.transform.as_ref(), grid, layer.as_ref(), &grid.windows())?, false),
+        Pass::All => {
+            (transform::scan_values(settings.transform.as_ref(), grid, layer.as_ref(), &grid.windows())?, false)
+        }
         Pass::Merged(s) => match &s.values {
             Some(v) => (Some(v.clone()), false),
             None => (transform::scan_values(settings.transform.as_ref(), grid, layer.as_ref(), &grid.windows())?, true),
