@@ -319,9 +319,12 @@ fn a_tiled_plan_with_inputs_outputs_and_run_folder_on_vsis3_gives_the_local_runs
     let run = "/vsis3/out/run";
     // A SLURM launcher needs a shared file system: refused, naming the way out.
     let o = lode_s3(&ep, &["-q", "plan", cfg, "--tiles", "3", "--engine", "slurm", "--out", run]);
-    assert!(!o.status.success() && stderr(&o).contains("--engine list"), "{}", stderr(&o));
+    assert!(!o.status.success() && stderr(&o).contains("`list` engine"), "{}", stderr(&o));
     ok(&lode_s3(&ep, &["-q", "plan", cfg, "--tiles", "3", "--engine", "list", "--out", run]), "plan");
     assert!(!Path::new("/vsis3").exists(), "a local folder /vsis3 was made");
+    for i in ["0", "1", "2"] {
+        ok(&lode_s3(&ep, &["-q", "prepare", run, i]), "prepare");
+    }
     ok(&lode_s3(&ep, &["-q", "fit", run]), "fit");
     for i in ["0", "2"] {
         ok(&lode_s3(&ep, &["-q", "tile", run, i]), "tile");

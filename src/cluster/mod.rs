@@ -248,10 +248,10 @@ pub fn plan(
     let threads = resources.threads.unwrap_or(settings.threads);
     if crate::io::is_virtual(run_dir) && engine != Engine::List {
         return Err(Error::key(
-            "--out",
+            "engine",
             format!(
-                "{} is on object storage: SLURM and PBS job scripts and logs need the run folder on the \
-                 cluster's shared file system; use --engine list for a run folder on object storage",
+                "the run folder {} is on object storage: SLURM and PBS job scripts and logs need it on the \
+                 cluster's shared file system; use the `list` engine for a run folder on object storage",
                 run_dir.display()
             ),
         ));
