@@ -904,6 +904,9 @@ fn a_plan_with_every_input_on_vsis3_of_a_local_s3_server_gives_the_local_single_
         };
         let r = run.to_str().unwrap();
         stage(&["-q", "plan", s3.to_str().unwrap(), "--tiles", "3", "--engine", "list", "--out", r])?;
+        for i in ["0", "1", "2"] {
+            stage(&["-q", "prepare", r, i])?;
+        }
         stage(&["-q", "fit", r])?;
         for i in ["0", "1", "2"] {
             stage(&["-q", "tile", r, i])?;
