@@ -29,7 +29,7 @@
 //!   -> output::Staging    every output published atomically at the end
 //! ```
 //!
-//! Tiled runs on a batch scheduler (`cluster`: `lode plan`, `fit`, `tile`, `mosaic`) are this
+//! Tiled runs on a batch scheduler (`cluster`: `lode plan`, `prepare`, `fit`, `tile`, `mosaic`) are this
 //! pipeline with the maps read from tiles computed on the global grid, so they give the
 //! single run's outputs exactly.
 //!
