@@ -11,6 +11,10 @@
 #   BENCH_CLUSTER_COLS, BENCH_CLUSTER_ROWS  scene size in cells (default 20000 x 20000 =
 #       400 M cells, the issue's national scale: hours on a 2-core machine, tens of GB of
 #       scene and outputs under benches/out; not run on the shared machine so far)
+#   BENCH_CLUSTER_INTERCEPT (-14): the synthetic truth's intercept. `lode synth` draws deposits
+#       in proportion to the area; its own default (-6) puts one in 50 cells, 8 M deposits and
+#       88 M training rows at 400 M cells, a fit-bound run unlike any survey. At -14 a
+#       400 M-cell scene has about 3 k deposits (32 per 4 M cells), the demo's regime.
 #   BENCH_CLUSTER_TILES (8), BENCH_CLUSTER_THREADS (2 per task), BENCH_LODE (the binary)
 #   bash benches/cluster.sh                                                    (400 M cells)
 #   BENCH_CLUSTER_COLS=1000 BENCH_CLUSTER_ROWS=1000 bash benches/cluster.sh   (1 M cells)
@@ -22,6 +26,7 @@ COLS="${BENCH_CLUSTER_COLS:-20000}"
 ROWS="${BENCH_CLUSTER_ROWS:-20000}"
 TILES="${BENCH_CLUSTER_TILES:-8}"
 THREADS="${BENCH_CLUSTER_THREADS:-2}"
+INTERCEPT="${BENCH_CLUSTER_INTERCEPT:--14}"
 OUT="$ROOT/benches/out/cluster-${COLS}x${ROWS}"
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -29,7 +34,7 @@ chmod 755 "$OUT"
 
 # The scene, with the random forest swapped for logistic (the demo's model) and no CV,
 # so that the comparison is prediction-bound as at national scale.
-"$LODE" -q synth --cols "$COLS" --rows "$ROWS" "$OUT/scene"
+"$LODE" -q synth --cols "$COLS" --rows "$ROWS" --intercept="$INTERCEPT" "$OUT/scene"
 sed -e 's/kind = "random_forest"/kind = "logistic"/' -e '/^\[validation\]/,/^$/d' \
     -e "s|^dir = .*|dir = \"$OUT/single\"|" "$OUT/scene/scene.toml" > "$OUT/scene/single.toml"
 sed -e "s|^dir = \"$OUT/single\"|dir = \"$OUT/tiled\"|" "$OUT/scene/single.toml" > "$OUT/scene/tiled.toml"
@@ -114,7 +119,7 @@ gdal_translate -q -of ENVI "$OUT/tiled/prospectivity.tif" "$OUT/tiled.bin"
 cmp -s "$OUT/single.bin" "$OUT/tiled.bin" && same=yes || same=NO
 rm -f "$OUT/single.bin" "$OUT/tiled.bin"
 
-printf 'cells: %d\n' $((COLS * ROWS))
+printf 'cells: %d, deposits: %s\n' $((COLS * ROWS)) "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["features"]))' "$OUT/scene/deposits.geojson")"
 printf 'single lode run:      %8.1f s, peak RSS %7.1f MiB\n' "$single_s" "$(echo "$single_kb / 1024" | bc -l)"
 printf 'tiled (%d tiles):      %8.1f s wall from submission to the mosaic, overhead %+.1f %%\n' "$TILES" "$tiled_s" \
   "$(echo "($tiled_s / $single_s - 1) * 100" | bc -l)"

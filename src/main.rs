@@ -409,20 +409,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("  wrote {}", p.display());
         }
         Command::Prepare { run_dir, index, threads } => {
-            let Some(index) = index.or_else(array_index) else {
-                anyhow::bail!("lode prepare: give the tile index (or run it as an array task)");
-            };
-            let p = lode::cluster::prepare(&run_dir, index, threads)
-                .with_context(|| format!("lode prepare {} {index}", run_dir.display()))?;
-            println!("  wrote {}", p.display());
+            per_tile_task("prepare", &run_dir, index, threads, lode::cluster::prepare)?
         }
         Command::Tile { run_dir, index, threads } => {
-            let Some(index) = index.or_else(array_index) else {
-                anyhow::bail!("lode tile: give the tile index (or run it as an array task)");
-            };
-            let p = lode::cluster::tile(&run_dir, index, threads)
-                .with_context(|| format!("lode tile {} {index}", run_dir.display()))?;
-            println!("  wrote {}", p.display());
+            per_tile_task("tile", &run_dir, index, threads, lode::cluster::tile)?
         }
         Command::Mosaic { run_dir, threads } => {
             let report =
@@ -489,4 +479,22 @@ fn array_index() -> Option<usize> {
     ["SLURM_ARRAY_TASK_ID", "PBS_ARRAY_INDEX", "PBS_ARRAYID"]
         .iter()
         .find_map(|k| std::env::var(k).ok().and_then(|v| v.parse().ok()))
+}
+
+/// `lode prepare` and `lode tile`: one task of a plan's array, `stage`, for the tile
+/// `index` (or the array task's own index); prints the file it wrote.
+fn per_tile_task(
+    stage: &str,
+    run_dir: &std::path::Path,
+    index: Option<usize>,
+    threads: Option<usize>,
+    task: fn(&std::path::Path, usize, Option<usize>) -> lode::Result<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let Some(index) = index.or_else(array_index) else {
+        anyhow::bail!("lode {stage}: give the tile index (or run it as an array task)");
+    };
+    let p = task(run_dir, index, threads).with_context(|| format!("lode {stage} {} {index}", run_dir.display()))?;
+    println!("  wrote {}", p.display());
+    Ok(())
 }

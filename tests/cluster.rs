@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{lode, stderr, tool, write};
+use common::{lode, s3, stderr, tool, write};
 use lode::grid::Window;
 
 /// Grid of the scene: 240 x 200 cells of 100 m in 64-cell windows (4 x 4 windows).
@@ -829,22 +829,8 @@ fn on_a_real_slurm_the_launcher_runs_a_failed_tile_stops_the_mosaic_and_its_reru
     drop(slurm);
 }
 
-/// The environment GDAL needs to read `/vsis3/` from the local server at `endpoint`.
-fn s3_env(endpoint: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("AWS_S3_ENDPOINT", endpoint.to_string()),
-        ("AWS_HTTPS", "NO".into()),
-        ("AWS_VIRTUAL_HOSTING", "FALSE".into()),
-        ("AWS_ACCESS_KEY_ID", "test".into()),
-        ("AWS_SECRET_ACCESS_KEY", "test".into()),
-        ("AWS_REGION", "us-east-1".into()),
-    ]
-}
-
 #[test]
 fn a_plan_with_every_input_on_vsis3_of_a_local_s3_server_gives_the_local_single_runs_maps() {
-    let venv = common::root().join(".venv-s3/bin");
-    assert!(venv.join("moto_server").exists(), "no {}: run `make s3-env` (part of `make test`)", venv.display());
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let evidence = scene(d);
@@ -853,22 +839,8 @@ fn a_plan_with_every_input_on_vsis3_of_a_local_s3_server_gives_the_local_single_
     let o = lode(&["-q", "run", cfg.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = Command::new(venv.join("moto_server"))
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let endpoint = format!("127.0.0.1:{port}");
+    let (server, endpoint) = s3::moto();
     let result = (|| -> Result<(), String> {
-        let up = (0..100).any(|_| {
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        if !up {
-            return Err("moto_server did not start".into());
-        }
         let files = [
             "syn/granite_dist.tif",
             "syn/magnetic.tif",
@@ -880,13 +852,7 @@ fn a_plan_with_every_input_on_vsis3_of_a_local_s3_server_gives_the_local_single_
             "geochem.geojson",
             "lith.geojson",
         ];
-        let uploads: String =
-            files.iter().map(|f| format!("s.upload_file('{}','scene','{f}')\n", d.join(f).display())).collect();
-        let script = format!(
-            "import boto3\ns=boto3.client('s3',endpoint_url='http://{endpoint}',aws_access_key_id='test',aws_secret_access_key='test',region_name='us-east-1')\n\
-             s.create_bucket(Bucket='scene')\n{uploads}"
-        );
-        tool(venv.join("python").to_str().unwrap(), &["-c", &script]);
+        s3::upload(&endpoint, d, "scene", &files);
         // The same config with every input on the server; the run folder and outputs local.
         let out = d.join("s3-out");
         let local = std::fs::read_to_string(config(d, "s3-local.toml", &evidence, &out)).unwrap();
@@ -895,7 +861,7 @@ fn a_plan_with_every_input_on_vsis3_of_a_local_s3_server_gives_the_local_single_
         let s3 = write(d, "s3.toml", &text);
         let run = d.join("s3-run");
         let stage = |args: &[&str]| -> Result<(), String> {
-            let o = Command::new(env!("CARGO_BIN_EXE_lode")).args(args).envs(s3_env(&endpoint)).output().unwrap();
+            let o = s3::lode_s3(&endpoint, args);
             if o.status.success() {
                 Ok(())
             } else {
@@ -923,7 +889,6 @@ fn a_plan_with_every_input_on_vsis3_of_a_local_s3_server_gives_the_local_single_
         }
         Ok(())
     })();
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     result.unwrap_or_else(|e| panic!("{e}"));
 }

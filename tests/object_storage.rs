@@ -8,112 +8,14 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
+use common::s3::{boto, download, free_port, keys, lode_s3, moto, s3_env, venv, wait_up, Server};
 use common::{lode, stderr, tool, write};
 use lode::grid::Window;
 
 const COLS: usize = 240;
 const ROWS: usize = 200;
-
-/// A server process of the test, stopped by its PID when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn venv() -> PathBuf {
-    let v = common::root().join(".venv-s3/bin");
-    assert!(v.join("moto_server").exists(), "no {}: run `make s3-env` (part of `make test`)", v.display());
-    v
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn wait_up(port: u16, what: &str) {
-    let up = (0..150).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
-    assert!(up, "{what} did not start on port {port}");
-}
-
-/// A moto S3 server on loopback; returns it and its endpoint (`127.0.0.1:PORT`).
-fn moto() -> (Server, String) {
-    let port = free_port();
-    let child = Command::new(venv().join("moto_server"))
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
-    wait_up(port, "moto_server");
-    (server, format!("127.0.0.1:{port}"))
-}
-
-/// Runs boto3 code with `s`, a client of the server at `endpoint`; returns its stdout.
-fn boto(endpoint: &str, code: &str) -> String {
-    let script = format!(
-        "import boto3, os, sys\ns=boto3.client('s3',endpoint_url='http://{endpoint}',aws_access_key_id='test',\
-         aws_secret_access_key='test',region_name='us-east-1')\n{code}"
-    );
-    tool(venv().join("python").to_str().unwrap(), &["-c", &script])
-}
-
-/// The keys under `bucket/prefix/`, relative to it, sorted.
-fn keys(endpoint: &str, bucket: &str, prefix: &str) -> Vec<String> {
-    let out = boto(
-        endpoint,
-        &format!(
-            "p=s.get_paginator('list_objects_v2')\n\
-             for page in p.paginate(Bucket='{bucket}',Prefix='{prefix}/'):\n\
-             \x20   for o in page.get('Contents',[]): print(o['Key'][len('{prefix}/'):])"
-        ),
-    );
-    let mut v: Vec<String> = out.lines().map(str::to_string).collect();
-    v.sort();
-    v
-}
-
-/// Downloads every object under `bucket/prefix/` into `to`.
-fn download(endpoint: &str, bucket: &str, prefix: &str, to: &Path) -> Vec<String> {
-    let names = keys(endpoint, bucket, prefix);
-    let list: Vec<String> = names.iter().map(|k| format!("'{k}'")).collect();
-    boto(
-        endpoint,
-        &format!(
-            "for k in [{}]:\n\
-             \x20   d=os.path.join('{to}',k); os.makedirs(os.path.dirname(d),exist_ok=True)\n\
-             \x20   s.download_file('{bucket}','{prefix}/'+k,d)",
-            list.join(","),
-            to = to.display()
-        ),
-    );
-    names
-}
-
-/// The environment GDAL needs for the server at `endpoint` (credentials by environment).
-fn s3_env(endpoint: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("AWS_S3_ENDPOINT", endpoint.to_string()),
-        ("AWS_HTTPS", "NO".into()),
-        ("AWS_VIRTUAL_HOSTING", "FALSE".into()),
-        ("AWS_ACCESS_KEY_ID", "test".into()),
-        ("AWS_SECRET_ACCESS_KEY", "test".into()),
-        ("AWS_REGION", "us-east-1".into()),
-    ]
-}
-
-fn lode_s3(endpoint: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lode")).args(args).envs(s3_env(endpoint)).output().unwrap()
-}
 
 fn ok(o: &Output, what: &str) {
     assert!(o.status.success(), "{what}: {}", stderr(o));
@@ -228,11 +130,11 @@ report = false
     )
 }
 
-/// Uploads the scene's inputs to `bucket` (created) on the server at `endpoint`.
+/// Uploads the scene's inputs to `bucket` (created) on the server at `endpoint`, and makes
+/// the bucket `out`.
 fn upload(endpoint: &str, dir: &Path, bucket: &str) {
-    let files: String =
-        INPUTS.iter().map(|f| format!("s.upload_file('{}','{bucket}','{f}')\n", dir.join(f).display())).collect();
-    boto(endpoint, &format!("s.create_bucket(Bucket='{bucket}')\ns.create_bucket(Bucket='out')\n{files}"));
+    common::s3::upload(endpoint, dir, bucket, &INPUTS);
+    boto(endpoint, "s.create_bucket(Bucket='out')");
 }
 
 /// The decoded values of band 1 of a map, as bits (nodata included).

@@ -103,33 +103,55 @@ pub fn prepare(run_dir: &Path, index: usize, threads: Option<usize>) -> Result<P
 /// ones of another plan, naming each.
 fn merge_prepared(run_dir: &Path, plan: &Plan, settings: &Settings) -> Result<StackScan> {
     let names: Vec<String> = settings.evidence.iter().map(|e| e.name.clone()).collect();
+    let scans = one_per_tile(plan, run_dir.join(PREPARE_DIR), "prepare task", "; run them first", |spec| {
+        let path = prepare_path(run_dir, spec.index);
+        let record = read_scan(&path).ok()?;
+        Some(if record.plan_hash == plan.hash && record.spec == Some(*spec) { Ok(record.scan) } else { Err(path) })
+    })?;
     let mut merged = StackScan::default();
+    for scan in scans {
+        merged.merge(scan, &names)?;
+    }
+    Ok(merged)
+}
+
+/// One output of every tile of `plan`, in tile order, read by `read`: `None` when missing
+/// or unfinished, `Some(Err(path))` when it belongs to another plan. Refuses another
+/// plan's output by its path, and missing ones all at once under `folder`, listing them
+/// (`what`: the task's name, `hint`: what to do, appended).
+fn one_per_tile<T>(
+    plan: &Plan,
+    folder: PathBuf,
+    what: &str,
+    hint: &str,
+    read: impl Fn(&TileSpec) -> Option<std::result::Result<T, PathBuf>>,
+) -> Result<Vec<T>> {
+    let mut found = Vec::with_capacity(plan.tiles.len());
     let mut missing = Vec::new();
     for spec in &plan.tiles {
-        let path = prepare_path(run_dir, spec.index);
-        match read_scan(&path) {
-            Ok(r) if r.plan_hash == plan.hash && r.spec == Some(*spec) => merged.merge(r.scan, &names)?,
-            Ok(_) => {
+        match read(spec) {
+            Some(Ok(t)) => found.push(t),
+            Some(Err(path)) => {
                 return Err(Error::input(
-                    &path,
-                    "belongs to another plan (its plan hash differs); run this prepare task again",
+                    path,
+                    format!("belongs to another plan (its plan hash differs); run this {what} again"),
                 ))
             }
-            Err(_) => missing.push(spec.index.to_string()),
+            None => missing.push(spec.index.to_string()),
         }
     }
     if !missing.is_empty() {
         return Err(Error::input(
-            run_dir.join(PREPARE_DIR),
+            folder,
             format!(
-                "{} of {} prepare tasks are missing or unfinished: {}; run them first",
+                "{} of {} {what}s are missing or unfinished: {}{hint}",
                 missing.len(),
                 plan.tiles.len(),
                 missing.join(", ")
             ),
         ));
     }
-    Ok(merged)
+    Ok(found)
 }
 
 /// The evidence of a plan from the fit stage's prepared state: no grid-wide pass is read.
@@ -385,33 +407,11 @@ impl TileSet {
     /// tiles of another plan, naming each.
     pub fn open(run_dir: &Path) -> Result<TileSet> {
         let plan = Plan::load(run_dir)?;
-        let mut records = Vec::new();
-        let mut missing = Vec::new();
-        for spec in &plan.tiles {
+        let records = one_per_tile(&plan, run_dir.join(TILES_DIR), "tile", "", |spec| {
             let dir = tile_dir(run_dir, spec.index);
-            match read_record(&dir) {
-                Ok(r) if r.plan_hash == plan.hash && r.spec == *spec => records.push(r),
-                Ok(_) => {
-                    return Err(Error::input(
-                        &dir,
-                        "belongs to another plan (its plan hash differs); run this tile again",
-                    ))
-                }
-                Err(_) => missing.push(spec.index),
-            }
-        }
-        if !missing.is_empty() {
-            let list: Vec<String> = missing.iter().map(|i| i.to_string()).collect();
-            return Err(Error::input(
-                run_dir.join(TILES_DIR),
-                format!(
-                    "{} of {} tiles are missing or unfinished: {}",
-                    missing.len(),
-                    plan.tiles.len(),
-                    list.join(", ")
-                ),
-            ));
-        }
+            let record = read_record(&dir).ok()?;
+            Some(if record.plan_hash == plan.hash && record.spec == *spec { Ok(record) } else { Err(dir) })
+        })?;
         Ok(TileSet { run_dir: run_dir.to_path_buf(), plan, records })
     }
 
