@@ -108,8 +108,14 @@ impl Fault {
     }
 }
 
+/// Largest granite radius, m (radii are drawn from 1000..3000).
+const MAX_GRANITE_RADIUS: f64 = 3000.0;
+
 struct Scene {
-    granites: Vec<([f64; 2], f64)>,
+    /// The granites as discs: centre, with the radius as data. Indexed because their number
+    /// grows with the area (one per 100 km²): a scan of all of them per cell made the scene
+    /// quadratic in its size.
+    granites: rstar::RTree<rstar::primitives::GeomWithData<[f64; 2], f64>>,
     magnetic: Waves,
     alteration: Waves,
     smooth: Waves,
@@ -124,11 +130,20 @@ struct Scene {
 impl Scene {
     /// The six layer values and the true probability at a cell.
     fn values(&self, cell: Cell, x: f64, y: f64) -> ([f64; 6], f64) {
-        let d = self
-            .granites
-            .iter()
-            .map(|(c, r)| (((x - c[0]).powi(2) + (y - c[1]).powi(2)).sqrt() - r).max(0.0))
-            .fold(f64::INFINITY, f64::min);
+        // Distance to the nearest disc edge (0 inside one). The disc of the nearest centre
+        // bounds it by `d0`; a disc can only be closer if its centre lies within
+        // `d0 + MAX_GRANITE_RADIUS`, so the minimum over those is the minimum over all.
+        let edge = |c: &[f64; 2], r: f64| (((x - c[0]).powi(2) + (y - c[1]).powi(2)).sqrt() - r).max(0.0);
+        let d = match self.granites.nearest_neighbor(&[x, y]) {
+            Some(g) => {
+                let reach = edge(g.geom(), g.data) + MAX_GRANITE_RADIUS;
+                self.granites
+                    .locate_within_distance([x, y], reach * reach)
+                    .map(|g| edge(g.geom(), g.data))
+                    .fold(f64::INFINITY, f64::min)
+            }
+            None => f64::INFINITY,
+        };
         let mag = self.magnetic.at(x, y);
         let alt = self.alteration.at(x, y);
         let (u1, u2) = (hash_uniform(self.seed, 1, cell).max(1e-300), hash_uniform(self.seed, 2, cell));
@@ -168,8 +183,8 @@ pub fn generate(spec: &SceneSpec, out: &Path) -> Result<usize> {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let n_granites = ((w * h / 1e6) / 100.0).ceil().max(2.0) as usize;
     let granites = (0..n_granites)
-        .map(|_| ([x0 + rng.gen_range(0.0..w), y0 - rng.gen_range(0.0..h)], rng.gen_range(1000.0..3000.0)))
-        .collect();
+        .map(|_| ([x0 + rng.gen_range(0.0..w), y0 - rng.gen_range(0.0..h)], rng.gen_range(1000.0..MAX_GRANITE_RADIUS)))
+        .collect::<Vec<_>>();
     let magnetic = Waves::new(&mut rng, 8, 4000.0, 12000.0);
     let alteration = Waves::new(&mut rng, 8, 2000.0, 8000.0);
     let smooth = Waves::new(&mut rng, 8, 3000.0, 10000.0);
@@ -187,7 +202,9 @@ pub fn generate(spec: &SceneSpec, out: &Path) -> Result<usize> {
         })
         .collect();
     let scene = Scene {
-        granites,
+        granites: rstar::RTree::bulk_load(
+            granites.into_iter().map(|(c, r)| rstar::primitives::GeomWithData::new(c, r)).collect(),
+        ),
         magnetic,
         alteration,
         smooth,
