@@ -297,6 +297,19 @@ pub fn tile(run_dir: &Path, index: usize, threads: Option<usize>) -> Result<Path
     Ok(dir)
 }
 
+/// Removes a folder, if it is still there, when dropped.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if self.0.exists() {
+            if let Err(e) = std::fs::remove_dir_all(&self.0) {
+                tracing::warn!("could not remove {}: {e}", self.0.display());
+            }
+        }
+    }
+}
+
 fn compute_tile(plan: &Plan, stack: &FeatureStack, model: &FittedModel, spec: TileSpec, dir: &Path) -> Result<()> {
     use rayon::prelude::*;
     let all = stack.grid.windows();
@@ -313,6 +326,10 @@ fn compute_tile(plan: &Plan, stack: &FeatureStack, model: &FittedModel, spec: Ti
         std::fs::remove_dir_all(&partial).map_err(|e| Error::output(&partial, e))?;
     }
     std::fs::create_dir_all(&partial).map_err(|e| Error::output(&partial, e))?;
+    // Whatever happens below, the partial folder does not outlive this call, except as
+    // the finished tile it is renamed to (a failed tile leaves nothing behind, in `TMPDIR`
+    // or in the run folder).
+    let _cleanup = RemoveOnDrop(partial.clone());
     let grid = tile_grid(&stack.grid, &spec);
     let outputs = model.outputs();
     let mut writers = outputs
