@@ -658,7 +658,6 @@ impl Slurm {
             .expect("munged starts");
         s.daemons.push(("munged", child));
         s.wait_for("munge socket", || socket.exists());
-        let free_port = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let host = tool("hostname", &[]).trim().to_string();
         let d = dir.display();
         let conf = format!(
@@ -671,8 +670,8 @@ impl Slurm {
              ReturnToService=2\nSlurmUser=root\nSlurmdUser=root\n\
              NodeName={host} NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN\n\
              PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP\n",
-            free_port(),
-            free_port(),
+            common::free_port(),
+            common::free_port(),
             socket.display()
         );
         std::fs::write(&s.conf, conf).unwrap();

@@ -10,8 +10,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::s3::{boto, download, free_port, keys, lode_s3, moto, s3_env, venv, wait_up, Server};
-use common::{lode, stderr, tool, write};
+use common::s3::{boto, download, keys, lode_s3, moto, s3_env, venv, wait_up, Server};
+use common::{free_port, lode, stderr, tool, write};
 use lode::grid::Window;
 
 const COLS: usize = 240;

@@ -963,11 +963,6 @@ kind = "wofe"
     }
 }
 
-/// A free loopback port.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 #[test]
 fn gdal_virtual_paths_and_plain_zips_are_read_wherever_a_path_is() {
     let fx = Fixture::build();

@@ -8,6 +8,11 @@ pub mod s3;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// A free TCP port on loopback, for a server a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 /// The repository's root folder.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -22,11 +22,6 @@ pub fn venv() -> PathBuf {
     v
 }
 
-/// A free TCP port on loopback.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// Waits up to 15 s for a server `what` to accept connections on `port`.
 pub fn wait_up(port: u16, what: &str) {
     let up = (0..150).any(|_| {
@@ -38,7 +33,7 @@ pub fn wait_up(port: u16, what: &str) {
 
 /// A moto S3 server on loopback; returns it and its endpoint (`127.0.0.1:PORT`).
 pub fn moto() -> (Server, String) {
-    let port = free_port();
+    let port = super::free_port();
     let child = Command::new(venv().join("moto_server"))
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
