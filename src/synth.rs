@@ -130,9 +130,9 @@ struct Scene {
 impl Scene {
     /// The six layer values and the true probability at a cell.
     fn values(&self, cell: Cell, x: f64, y: f64) -> ([f64; 6], f64) {
-        // Distance to the nearest disc edge (0 inside one). The disc of the nearest centre
-        // bounds it by `d0`; a disc can only be closer if its centre lies within
-        // `d0 + MAX_GRANITE_RADIUS`, so the minimum over those is the minimum over all.
+        // Distance to the nearest disc edge (0 inside one). The edge of the nearest centre's
+        // disc bounds it; another disc can only be as close if its centre lies within that
+        // bound + MAX_GRANITE_RADIUS (`reach`), so the minimum over those is the minimum over all.
         let edge = |c: &[f64; 2], r: f64| (((x - c[0]).powi(2) + (y - c[1]).powi(2)).sqrt() - r).max(0.0);
         let d = match self.granites.nearest_neighbor(&[x, y]) {
             Some(g) => {
