@@ -6,10 +6,11 @@
 
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::features::FeatureStack;
+use crate::features::{FeatureStack, LayerValues, WindowFeatures};
+use crate::grid::Window;
 
 pub use crate::config::DEFAULT_MIN_COVERAGE;
 
@@ -29,43 +30,89 @@ pub struct LayerCoverage {
     pub constant: Option<f64>,
 }
 
-/// Per layer: covered cells, and the least and greatest value of its first column there.
-#[derive(Clone, Copy)]
+/// Per layer: covered cells, and the least and greatest value of its first column there
+/// (`None` before the first covered cell that is a number: a NaN is counted, and bounds
+/// nothing, as `f64::min` and `f64::max` treat it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 struct Tally {
     covered: u64,
-    min: f64,
-    max: f64,
+    range: Option<(f64, f64)>,
 }
 
 impl Tally {
-    const EMPTY: Tally = Tally { covered: 0, min: f64::INFINITY, max: f64::NEG_INFINITY };
+    fn add(&mut self, v: f64) {
+        self.covered += 1;
+        if v.is_nan() {
+            return;
+        }
+        self.range = Some(self.range.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))));
+    }
 
-    fn merge(self, o: Tally) -> Tally {
-        Tally { covered: self.covered + o.covered, min: self.min.min(o.min), max: self.max.max(o.max) }
+    fn merge(&mut self, o: Tally) {
+        self.covered += o.covered;
+        self.range = match (self.range, o.range) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (r, None) | (None, r) => r,
+        };
     }
 }
 
-/// Measures every layer of `stack` over the study area, window by window, in parallel.
-/// A layer whose grid-wide pass counted its coverage already (a categorical class scan:
-/// [`crate::features::Evidence::scanned_coverage`]) is not read again.
-pub fn measure(stack: &FeatureStack) -> Result<Vec<LayerCoverage>> {
-    let windows = stack.grid.windows();
-    let n = stack.layers.len();
-    let scanned: Vec<Option<Tally>> = stack
-        .layers
-        .iter()
-        .map(|l| l.scanned_coverage().map(|c| Tally { covered: c.covered, min: c.min, max: c.max }))
-        .collect();
-    let per_window: Vec<(u64, Vec<Tally>)> = windows
-        .par_iter()
-        .progress_with(crate::progress::bar(windows.len() as u64, "coverage"))
-        .map(|w| -> Result<_> {
-            // Layer by layer, not the assembled feature block: only validity and the first
-            // column are tallied, and no window of every column is allocated.
-            let in_study = stack.grid.mask(w)?;
-            let study = in_study.iter().filter(|&&b| b).count() as u64;
-            let mut t = vec![Tally::EMPTY; n];
-            for ((layer, t), _) in stack.layers.iter().zip(&mut t).zip(&scanned).filter(|(_, s)| s.is_none()) {
+/// The coverage counts of some windows: study-area cells, and a tally per layer (empty
+/// for a layer whose grid-wide pass counted its coverage already: a categorical class
+/// scan, [`crate::features::Evidence::scanned_coverage`]). Counts, least and greatest
+/// values merge exactly in any grouping, so the partials of a tiled run's tiles give the
+/// single run's coverage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Partial {
+    study: u64,
+    layers: Vec<Tally>,
+}
+
+impl Partial {
+    /// Adds `later`'s counts to these.
+    pub fn merge(&mut self, later: &Partial) {
+        self.study += later.study;
+        self.layers.resize(self.layers.len().max(later.layers.len()), Tally::default());
+        for (t, o) in self.layers.iter_mut().zip(&later.layers) {
+            t.merge(*o);
+        }
+    }
+
+    /// The counts of one window whose features were computed for the map: read from what
+    /// the prediction computed, no layer computed again.
+    pub fn of_features(stack: &FeatureStack, f: &WindowFeatures) -> Partial {
+        let mut p = Partial { study: f.in_study.iter().filter(|&&b| b).count() as u64, layers: Vec::new() };
+        p.layers = stack
+            .layers
+            .iter()
+            .zip(&f.layers)
+            .enumerate()
+            .map(|(k, (layer, values))| {
+                let mut t = Tally::default();
+                if layer.scanned_coverage().is_none() {
+                    for i in (0..f.in_study.len()).filter(|&i| f.in_study[i] && f.layer_valid[[i, k]]) {
+                        t.add(match values {
+                            // A one-hot layer's first column is 1 where its hot column is 0.
+                            LayerValues::Hot(hot) => f64::from(u8::from(hot[i] == 0)),
+                            LayerValues::Dense(v) => v[[i, 0]],
+                        });
+                    }
+                }
+                t
+            })
+            .collect();
+        p
+    }
+
+    /// The counts of one window, layer by layer (not the assembled feature block: only
+    /// validity and the first column are tallied, and no window of every column is
+    /// allocated).
+    fn of_window(stack: &FeatureStack, w: &Window) -> Result<Partial> {
+        let in_study = stack.grid.mask(w)?;
+        let mut p = Partial { study: in_study.iter().filter(|&&b| b).count() as u64, layers: Vec::new() };
+        for layer in &stack.layers {
+            let mut t = Tally::default();
+            if layer.scanned_coverage().is_none() {
                 // A one-hot layer by its hot column (its first column is 1 where that is 0).
                 let block = match layer.compute_hot(&stack.grid, w)? {
                     Some(h) => crate::features::LayerBlock {
@@ -76,35 +123,54 @@ pub fn measure(stack: &FeatureStack) -> Result<Vec<LayerCoverage>> {
                     },
                     None => layer.compute(&stack.grid, w)?,
                 };
-                for (i, _) in in_study.iter().enumerate().filter(|(_, &inside)| inside) {
-                    if block.valid[i] {
-                        let v = block.values[[i, 0]];
-                        *t = t.merge(Tally { covered: 1, min: v, max: v });
-                    }
+                for i in (0..w.len()).filter(|&i| in_study[i] && block.valid[i]) {
+                    t.add(block.values[[i, 0]]);
                 }
             }
-            Ok((study, t))
-        })
-        .collect::<Result<_>>()?;
-    let study: u64 = per_window.iter().map(|(s, _)| s).sum();
-    let mut totals: Vec<Tally> = scanned.iter().map(|s| s.unwrap_or(Tally::EMPTY)).collect();
-    for (_, t) in &per_window {
-        for (total, t) in totals.iter_mut().zip(t) {
-            *total = total.merge(*t);
+            p.layers.push(t);
         }
+        Ok(p)
     }
-    Ok(stack
-        .layers
-        .iter()
-        .zip(totals)
-        .map(|(l, t)| LayerCoverage {
-            name: l.name().to_string(),
-            covered_cells: t.covered,
-            study_area_cells: study,
-            fraction: if study > 0 { t.covered as f64 / study as f64 } else { 0.0 },
-            constant: (t.covered > 0 && t.min == t.max).then_some(t.min),
-        })
-        .collect())
+
+    /// Each layer's coverage from the counts of every window of the grid.
+    pub fn finish(&self, stack: &FeatureStack) -> Vec<LayerCoverage> {
+        let study = self.study;
+        stack
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(k, l)| {
+                let t = match l.scanned_coverage() {
+                    Some(c) => Tally { covered: c.covered, range: (c.covered > 0).then_some((c.min, c.max)) },
+                    None => self.layers.get(k).copied().unwrap_or_default(),
+                };
+                LayerCoverage {
+                    name: l.name().to_string(),
+                    covered_cells: t.covered,
+                    study_area_cells: study,
+                    fraction: if study > 0 { t.covered as f64 / study as f64 } else { 0.0 },
+                    constant: t.range.filter(|(lo, hi)| t.covered > 0 && lo == hi).map(|(lo, _)| lo),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Measures every layer of `stack` over the study area, window by window, in parallel.
+/// A layer whose grid-wide pass counted its coverage already (a categorical class scan:
+/// [`crate::features::Evidence::scanned_coverage`]) is not read again.
+pub fn measure(stack: &FeatureStack) -> Result<Vec<LayerCoverage>> {
+    let windows = stack.grid.windows();
+    let per_window: Vec<Partial> = windows
+        .par_iter()
+        .progress_with(crate::progress::bar(windows.len() as u64, "coverage"))
+        .map(|w| Partial::of_window(stack, w))
+        .collect::<Result<_>>()?;
+    let mut total = Partial::default();
+    for p in &per_window {
+        total.merge(p);
+    }
+    Ok(total.finish(stack))
 }
 
 /// Refuses a layer that covers none of the study area, or less than `min_coverage` of

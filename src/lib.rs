@@ -150,14 +150,29 @@ fn run_settings_with(
         model::check(settings)?;
     }
     evidence_out::selected(settings)?;
-    let mut clock = Stopwatch::new();
     output::check_dir(settings)?;
+    // The inputs as this run reads them, for the manifest. A tiled run's stages compared
+    // their sizes and modification times with the plan's; here they must be the plan's
+    // byte for byte, before anything is read or written.
+    let inputs = manifest::hash_inputs(settings)?;
+    if let Some(t) = tiles {
+        t.plan().check_hashes(t.run_dir(), &inputs)?;
+    }
+    let mut clock = Stopwatch::new();
     let mut out = output::Staging::new(&settings.output.dir)?;
-    let stack = match tiles {
-        Some(t) => t.stack(settings)?,
-        None => FeatureStack::prepare(settings)?,
+    // A tiled run's tiles counted the coverage of their windows while computing them.
+    let (stack, coverage) = match tiles {
+        Some(t) => {
+            let stack = t.stack(settings)?;
+            let coverage = t.coverage(&stack);
+            (stack, coverage)
+        }
+        None => {
+            let stack = FeatureStack::prepare(settings)?;
+            let coverage = coverage::measure(&stack)?;
+            (stack, coverage)
+        }
     };
-    let coverage = coverage::measure(&stack)?;
     coverage::check(&coverage, settings.min_coverage)?;
     clock.lap("prepare evidence");
     let deposits = Deposits::load(settings)?;
@@ -241,7 +256,7 @@ fn run_settings_with(
     }
     out.write_json("metrics.json", &metrics)?;
     out.write_json("model.json", model)?;
-    let mut manifest = manifest::build(settings, &out.staged(), &metrics.timings_s)?;
+    let mut manifest = manifest::build(settings, inputs, &out.staged(), &metrics.timings_s)?;
     if settings.output.report {
         write_report(settings, &metrics, &deposits, found.as_ref(), &looks, &manifest, &mut out)?;
     }

@@ -209,13 +209,13 @@ pub(crate) fn inputs(raw: &RawConfig) -> Vec<(String, PathBuf)> {
     v
 }
 
-/// Builds the manifest; `outputs` are the files already written (name, path).
-pub fn build(settings: &Settings, outputs: &[(String, PathBuf)], timings: &[(String, f64)]) -> Result<Manifest> {
+/// Every file the inputs of `config` are made of, once each, with the key that names it:
+/// what the manifest hashes.
+fn input_files(config: &RawConfig) -> Vec<(String, PathBuf)> {
     let mut files = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    let config = absolute_config(&settings.raw);
-    for (key, path) in inputs(&config) {
-        // GDAL virtual paths: the local archive they read, or nothing to hash (remote).
+    for (key, path) in inputs(config) {
+        // GDAL virtual paths: the local archive they read, or the remote object's set.
         let set = if crate::io::is_virtual(&path) {
             match crate::io::local_archive(&path) {
                 Some(a) => vec![a],
@@ -224,18 +224,59 @@ pub fn build(settings: &Settings, outputs: &[(String, PathBuf)], timings: &[(Str
         } else {
             file_set(&path)
         };
-        for p in set {
-            if !seen.insert(p.clone()) {
-                continue;
-            }
+        files.extend(set.into_iter().filter(|p| seen.insert(p.clone())).map(|p| (key.clone(), p)));
+    }
+    files
+}
+
+/// What a file looks like without reading it: its size and modification time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Stamp {
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Modification time: seconds and nanoseconds since 1970 (object storage: its
+    /// `Last-Modified`, to the second).
+    pub modified: (i64, i64),
+}
+
+/// Every input file of `settings` (as the manifest lists them) with its [`Stamp`]: what a
+/// tiled run's stages compare with the plan's instead of hashing every input again. A
+/// file that cannot be looked at has no stamp (`None`).
+pub fn stamps(settings: &Settings) -> Vec<(PathBuf, Option<Stamp>)> {
+    input_files(&absolute_config(&settings.raw))
+        .into_iter()
+        .map(|(_, p)| {
+            let stamp = crate::io::vsi::stat(&p).map(|(bytes, modified)| Stamp { bytes, modified });
+            (p, stamp)
+        })
+        .collect()
+}
+
+/// Every input file of `settings` with its size and SHA-256 (read in full: remote ones
+/// streamed through GDAL), for the manifest.
+pub fn hash_inputs(settings: &Settings) -> Result<Vec<InputFile>> {
+    input_files(&absolute_config(&settings.raw))
+        .into_iter()
+        .map(|(key, p)| {
             // Remote files (`/vsis3/`, `/vsicurl/`, ...) streamed through GDAL.
             let (bytes, sha256) = match crate::io::is_virtual(&p) {
                 true => crate::io::vsi::sha256(&p)?,
                 false => sha256_file(&p)?,
             };
-            files.push(InputFile { key: key.clone(), path: p, bytes, sha256 });
-        }
-    }
+            Ok(InputFile { key, path: p, bytes, sha256 })
+        })
+        .collect()
+}
+
+/// Builds the manifest: `inputs` from [`hash_inputs`], `outputs` the files already
+/// written (name, path).
+pub fn build(
+    settings: &Settings,
+    inputs: Vec<InputFile>,
+    outputs: &[(String, PathBuf)],
+    timings: &[(String, f64)],
+) -> Result<Manifest> {
+    let config = absolute_config(&settings.raw);
     let outputs = outputs.iter().map(|(name, p)| Ok((name.clone(), sha256_file(p)?.1))).collect::<Result<Vec<_>>>()?;
     let config_toml = toml::to_string(&config).map_err(|e| Error::output("manifest.json", e))?;
     Ok(Manifest {
@@ -247,7 +288,7 @@ pub fn build(settings: &Settings, outputs: &[(String, PathBuf)], timings: &[(Str
         config_toml,
         seed: settings.seed,
         grid: settings.grid.info(),
-        inputs: files,
+        inputs,
         outputs,
         timings_s: timings.to_vec(),
     })

@@ -490,6 +490,72 @@ fn the_mosaic_refuses_missing_tiles_and_tiles_of_another_plan_and_a_rerun_tile_c
 }
 
 #[test]
+fn an_input_changed_after_planning_is_refused_by_the_stages_by_its_size_and_by_the_mosaic_by_its_hash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let evidence = scene(d);
+    let out = d.join("out");
+    let cfg = config(d, "c.toml", &evidence, &out);
+    let run = d.join("run");
+    let r = run.to_str().unwrap();
+    let o = lode(&["-q", "plan", cfg.to_str().unwrap(), "--tiles", "2", "--engine", "list", "--out", r]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for args in [["-q", "prepare", r, "0"], ["-q", "prepare", r, "1"]] {
+        assert!(lode(&args).status.success());
+    }
+    let o = lode(&["-q", "fit", r]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(lode(&["-q", "tile", r, "0"]).status.success());
+
+    // One byte of an input's pixels changed, its size and modification time kept: the
+    // stages (which compare sizes and times, not hashes) compute tile 1 from it, and the
+    // mosaic, which hashes every input, refuses to mix it with tile 0 and writes nothing.
+    let input = d.join("syn/alteration.tif");
+    let original = std::fs::read(&input).unwrap();
+    let modified = std::fs::metadata(&input).unwrap().modified().unwrap();
+    let mut changed = original.clone();
+    let mid = changed.len() / 2;
+    changed[mid] ^= 0x55;
+    let rewrite = |bytes: &[u8]| {
+        std::fs::write(&input, bytes).unwrap();
+        std::fs::File::options().write(true).open(&input).unwrap().set_modified(modified).unwrap();
+    };
+    rewrite(&changed);
+    let o = lode(&["-q", "tile", r, "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = lode(&["-q", "mosaic", r]);
+    assert!(!o.status.success(), "the mosaic took an input that differs from the plan's");
+    assert!(
+        stderr(&o).contains(&format!("input {} changed since the plan was made", input.display())),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("its SHA-256 differs"), "{}", stderr(&o));
+    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none(), "a refused mosaic wrote outputs");
+
+    // The same input one byte longer: every stage refuses it before reading anything.
+    let mut longer = original.clone();
+    longer.push(0);
+    rewrite(&longer);
+    std::fs::remove_dir_all(run.join("tiles/0001")).unwrap();
+    let o = lode(&["-q", "tile", r, "1"]);
+    assert!(!o.status.success(), "a tile took an input of another size than the plan's");
+    assert!(
+        stderr(&o).contains(&format!("input {} changed since the plan was made", input.display())),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!run.join("tiles/0001").exists(), "a refused tile left a folder");
+
+    // Put back as it was, the run completes.
+    rewrite(&original);
+    assert!(lode(&["-q", "tile", r, "1"]).status.success());
+    let o = lode(&["-q", "mosaic", r]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.join("prospectivity.tif").exists());
+}
+
+#[test]
 fn slurm_and_pbs_launchers_chain_the_stages_with_the_resources_asked_for() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
@@ -660,6 +726,8 @@ impl Slurm {
         s.wait_for("munge socket", || socket.exists());
         let host = tool("hostname", &[]).trim().to_string();
         let d = dir.display();
+        // `batch_sched_delay=0`: SLURM starts the next batch job on its next scheduling
+        // cycle (about 1 s here) rather than up to 3 s later (benches/README.md, `cluster`).
         let conf = format!(
             "ClusterName=lodetest\nSlurmctldHost={host}(127.0.0.1)\nSlurmctldPort={}\nSlurmdPort={}\n\
              AuthType=auth/munge\nAuthInfo=socket={}\nCredType=cred/munge\nStateSaveLocation={d}/state\n\
@@ -668,6 +736,7 @@ impl Slurm {
              TaskPlugin=task/none\nSelectType=select/cons_tres\nSelectTypeParameters=CR_Core\n\
              JobAcctGatherType=jobacct_gather/none\nAccountingStorageType=accounting_storage/none\nMpiDefault=none\n\
              ReturnToService=2\nSlurmUser=root\nSlurmdUser=root\n\
+             SchedulerParameters=batch_sched_delay=0\n\
              NodeName={host} NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN\n\
              PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP\n",
             common::free_port(),

@@ -3,13 +3,16 @@
 //!
 //! ```text
 //! lode plan CONFIG --tiles N --engine slurm|pbs|list --out RUN/
-//!   -> RUN/plan.json      the config, its settings hash, every input's SHA-256, the grid,
-//!                         and N tiles: runs of consecutive processing windows
+//!   -> RUN/plan.json      the config, its settings hash, every input's SHA-256, size and
+//!                         modification time, the grid, and N tiles: runs of consecutive
+//!                         processing windows
 //!   -> RUN/submit.sh ...  the launcher (sbatch chain, qsub chain, or commands.txt)
-//! lode fit RUN            prepare, training sample, fit, cross-validation: RUN/fit/model.json
-//!                         and RUN/fit/report.json (the fit's report, read by the mosaic)
+//! lode prepare RUN [I]    tile I's partials of the grid-wide passes: RUN/prepare/NNNN.json
+//! lode fit RUN            the partials merged (RUN/fit/prepared.json), training sample, fit,
+//!                         cross-validation: RUN/fit/model.json and RUN/fit/report.json
 //! lode tile RUN [I]       tile I (default: the scheduler's array index) predicts its windows
-//!                         into RUN/tiles/NNNN/ (one float32 GeoTIFF per map, tile.json)
+//!                         into RUN/tiles/NNNN/ (one float32 GeoTIFF per map, tile.json with
+//!                         its cell and coverage counts)
 //! lode mosaic RUN         the single run's pipeline with its maps read from the tiles:
 //!                         COGs, evaluation, targets, styles, report, manifest
 //! ```
@@ -24,14 +27,18 @@
 //! thresholds by exact order statistics, target polygons across seams, the minimum-area
 //! filter) are computed once over the whole map, never per tile.
 //!
-//! **What each stage recomputes.** Grid-wide preparation (class scans, PCA moments,
-//! variograms, burns) is recomputed deterministically by each stage that needs it
-//! (`fit`, every `tile`, `mosaic`); the fit itself runs once, in the fit stage, which saves
-//! the model and its report (`RUN/fit/report.json`, with the plan's hash and the fit's
-//! files); the mosaic reads both and refuses a missing report or one of another plan.
+//! **What each stage computes once.** Grid-wide passes (class scans, PCA moments, burns,
+//! transform values) are read by the prepare tasks, each over its own tile's windows, and
+//! merged in tile order by the fit stage, which finishes them (the prepared state every tile
+//! and the mosaic start from, without reading a window), samples the training set and fits
+//! once; it saves the model and its report (`RUN/fit/report.json`, with the plan's hash and
+//! the fit's files), which the mosaic reads instead of fitting again. Each layer's coverage
+//! of the study area is counted by the tiles from the features they compute anyway, and
+//! merged by the mosaic.
 //!
-//! Every stage checks the plan's hash against the config and inputs as they are now, and
-//! writes atomically (a temporary name, then a rename): a stage killed half-way leaves
+//! Every stage checks the plan against the config and inputs as they are now (the settings
+//! hash, each input's size and modification time; the mosaic also each input's SHA-256),
+//! and writes atomically (a temporary name, then a rename): a stage killed half-way leaves
 //! nothing that a later stage takes for finished; re-running one tile alone replaces it.
 
 mod launch;
@@ -63,6 +70,10 @@ pub struct Plan {
     pub settings_sha256: String,
     /// Every input file with its SHA-256, as the manifest lists them.
     pub inputs: Vec<(PathBuf, String)>,
+    /// Every input file with its size and modification time: what the prepare, fit and
+    /// tile stages compare (hashing every input in every task would read the inputs once
+    /// per task); the mosaic compares the SHA-256s too.
+    pub stamps: Vec<(PathBuf, Option<crate::manifest::Stamp>)>,
     /// Grid columns.
     pub cols: usize,
     /// Grid rows.
@@ -125,8 +136,7 @@ pub fn cut(windows: &[Window], n: usize) -> Result<Vec<TileSpec>> {
 
 /// Every input of `settings` with its SHA-256 (remote GDAL paths: not hashed, named).
 fn hashed_inputs(settings: &Settings) -> Result<Vec<(PathBuf, String)>> {
-    let m = crate::manifest::build(settings, &[], &[])?;
-    Ok(m.inputs.into_iter().map(|f| (f.path, f.sha256)).collect())
+    Ok(crate::manifest::hash_inputs(settings)?.into_iter().map(|f| (f.path, f.sha256)).collect())
 }
 
 impl Plan {
@@ -139,6 +149,7 @@ impl Plan {
             config: absolute(&settings.config_path),
             settings_sha256: settings.settings_sha256.clone(),
             inputs: hashed_inputs(settings)?,
+            stamps: crate::manifest::stamps(settings),
             cols: g.cols,
             rows: g.rows,
             block_size: g.block_size,
@@ -173,7 +184,9 @@ impl Plan {
     }
 
     /// The settings of the plan's config, checked against the plan: the same settings,
-    /// the same input files byte for byte, the same grid and lode version.
+    /// the same input files with the same sizes and modification times, the same grid and
+    /// lode version. (That the inputs are the plan's byte for byte is checked by the
+    /// mosaic, which hashes them for its manifest: [`Plan::check_hashes`].)
     pub fn settings(&self, run_dir: &Path) -> Result<Settings> {
         let settings = Settings::load(&self.config)?;
         let path = run_dir.join(PLAN_FILE);
@@ -190,14 +203,36 @@ impl Plan {
         {
             return refuse("the grid of the config is not the plan's".to_string());
         }
-        let now = hashed_inputs(&settings)?;
-        if let Some((p, _)) = self.inputs.iter().find(|i| !now.contains(i)) {
+        let now = crate::manifest::stamps(&settings);
+        if let Some((p, _)) = self.stamps.iter().find(|i| !now.contains(i)) {
             return refuse(format!("input {} changed since the plan was made", p.display()));
         }
-        if now.len() != self.inputs.len() {
+        if now.len() != self.stamps.len() {
             return refuse("the config's inputs are not the plan's".to_string());
         }
         Ok(settings)
+    }
+
+    /// Refuses inputs (the manifest's, hashed by the mosaic) that are not the plan's byte
+    /// for byte: a file rewritten with its size and modification time kept passes the
+    /// stages' check but not this one, so no mosaic mixes maps made from other inputs.
+    pub fn check_hashes(&self, run_dir: &Path, inputs: &[crate::manifest::InputFile]) -> Result<()> {
+        let now: Vec<(PathBuf, String)> = inputs.iter().map(|f| (f.path.clone(), f.sha256.clone())).collect();
+        let path = run_dir.join(PLAN_FILE);
+        if let Some((p, _)) = self.inputs.iter().find(|i| !now.contains(i)) {
+            return Err(Error::input(
+                &path,
+                format!(
+                    "input {} changed since the plan was made (its SHA-256 differs, its size and modification \
+                     time do not); make a new plan",
+                    p.display()
+                ),
+            ));
+        }
+        if now.len() != self.inputs.len() {
+            return Err(Error::input(&path, "the config's inputs are not the plan's; make a new plan"));
+        }
+        Ok(())
     }
 }
 

@@ -181,6 +181,8 @@ struct TileRecord {
     scored_cells: u64,
     /// Study-area cells without evidence.
     cells_without_evidence: u64,
+    /// The coverage counts of its windows, taken from the features it computed.
+    coverage: crate::coverage::Partial,
 }
 
 /// Where the fit stage saves the model.
@@ -337,6 +339,7 @@ fn compute_tile(plan: &Plan, stack: &FeatureStack, model: &FittedModel, spec: Ti
         .map(|o| MapWriter::create(&partial.join(o.file), &grid, o.description, &[]))
         .collect::<Result<Vec<_>>>()?;
     let mut summary = PredictSummary::default();
+    let mut coverage = crate::coverage::Partial::default();
     let bar = crate::progress::bar(windows.len() as u64, &format!("tile {}", spec.index));
     for group in windows.chunks(2 * rayon::current_num_threads().max(1)) {
         let results: Vec<_> = group
@@ -344,10 +347,12 @@ fn compute_tile(plan: &Plan, stack: &FeatureStack, model: &FittedModel, spec: Ti
             .map(|w| -> Result<_> {
                 // The single run's path (`predict::predict_map`): the same values, bit for bit.
                 let block = stack.compute_features(w)?;
-                Ok((w, model.predict_features(&block), block.in_study))
+                let counts = crate::coverage::Partial::of_features(stack, &block);
+                Ok((w, model.predict_features(&block), block.in_study, counts))
             })
             .collect::<Result<_>>()?;
-        for (w, prediction, in_study) in results {
+        for (w, prediction, in_study, counts) in results {
+            coverage.merge(&counts);
             for (writer, values) in writers.iter_mut().zip(&prediction.maps) {
                 writer.write(&in_tile(w, &spec), values, &prediction.valid)?;
             }
@@ -370,6 +375,7 @@ fn compute_tile(plan: &Plan, stack: &FeatureStack, model: &FittedModel, spec: Ti
         study_area_cells: summary.study_area_cells,
         scored_cells: summary.scored_cells,
         cells_without_evidence: summary.cells_without_evidence,
+        coverage,
     };
     let path = partial.join(TILE_FILE);
     let text = serde_json::to_string_pretty(&record).map_err(|e| Error::output(&path, e))? + "\n";
@@ -462,6 +468,16 @@ impl TileSet {
     /// The evidence the tiles were computed with, from the fit stage's prepared state.
     pub fn stack(&self, settings: &Settings) -> Result<FeatureStack> {
         prepared_stack(&self.run_dir, &self.plan, settings)
+    }
+
+    /// Each layer's coverage of the study area, from the tiles' counts merged in tile
+    /// order (the single run's [`crate::coverage::measure`], without reading a layer).
+    pub fn coverage(&self, stack: &FeatureStack) -> Vec<crate::coverage::LayerCoverage> {
+        let mut total = crate::coverage::Partial::default();
+        for r in &self.records {
+            total.merge(&r.coverage);
+        }
+        total.finish(stack)
     }
 
     /// Streams every window of the grid, in order, from the tiles into `writers` (one per

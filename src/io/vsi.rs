@@ -134,7 +134,7 @@ pub fn copy(from: &Path, to: &Path) -> Result<()> {
 pub fn exists(path: &Path) -> bool {
     let Ok(p) = c_path(path) else { return false };
     super::init();
-    stat(&p).is_some()
+    stat_c(&p).is_some()
 }
 
 /// The names in the folder (or under the prefix) `path`, one level; empty when there is none.
@@ -189,11 +189,11 @@ pub fn files_under(path: &Path) -> Vec<String> {
 
 fn is_folder(path: &Path) -> bool {
     let Ok(p) = c_path(path) else { return false };
-    stat(&p).is_some_and(|st| (st.st_mode & libc::S_IFMT) == libc::S_IFDIR)
+    stat_c(&p).is_some_and(|st| (st.st_mode & libc::S_IFMT) == libc::S_IFDIR)
 }
 
 /// `VSIStatL` of `p`: `None` when it does not exist.
-fn stat(p: &CStr) -> Option<libc::stat64> {
+fn stat_c(p: &CStr) -> Option<libc::stat64> {
     // gdal-sys declares VSIStatBufL opaque; it is the C library's `struct stat64`, which
     // GDAL fills in: hand it a real one.
     // SAFETY: an all-zero `stat64` is valid plain data, large enough for what GDAL writes;
@@ -202,6 +202,15 @@ fn stat(p: &CStr) -> Option<libc::stat64> {
         let mut st: libc::stat64 = std::mem::zeroed();
         (gdal_sys::VSIStatL(p.as_ptr(), (&mut st as *mut libc::stat64).cast()) == 0).then_some(st)
     }
+}
+
+/// Size in bytes and modification time (seconds, nanoseconds since 1970) of the file
+/// `path`, local or virtual, without reading it; `None` when it cannot be looked at.
+pub fn stat(path: &Path) -> Option<(u64, (i64, i64))> {
+    let p = c_path(path).ok()?;
+    super::init();
+    let st = stat_c(&p)?;
+    Some((u64::try_from(st.st_size).ok()?, (st.st_mtime, st.st_mtime_nsec)))
 }
 
 /// Removes the file `path`; a missing one is not an error.
