@@ -1,6 +1,8 @@
 //! Synthetic districts with a known truth (`lode synth`), for tests and benchmarks.
 //!
-//! A scene is a grid of 100 m cells in WGS 84 / UTM zone 54S (EPSG:32754) with:
+//! A scene is a grid of 100 m cells in WGS 84 / UTM zone 54S (EPSG:32754), or for a scene
+//! more than [`UTM_MAX_EXTENT`] across (a nation) in GDA94 / Australian Albers
+//! (EPSG:3577, whose area of use is the continent), with:
 //! - `granite_dist.tif`: distance (m) to the nearest of a few granite discs (0 inside);
 //! - `magnetic.tif`: a smooth field (sum of 8 random plane waves of 4-12 km wavelength,
 //!   scaled to unit variance), like a reduced-to-pole magnetic grid;
@@ -111,6 +113,21 @@ impl Fault {
 /// Largest granite radius, m (radii are drawn from 1000..3000).
 const MAX_GRANITE_RADIUS: f64 = 3000.0;
 
+/// The widest (or tallest) scene placed in UTM zone 54S, in metres: its corners then stay
+/// within the zone's area of use (with the margin lode allows, see `io::table`).
+pub const UTM_MAX_EXTENT: f64 = 600_000.0;
+
+/// The CRS (EPSG code) of a scene `w` by `h` metres and its top-left corner: Cloncurry's
+/// UTM zone up to [`UTM_MAX_EXTENT`], else Australian Albers over the centre of the
+/// continent (a 2,000 km square spans about 14° to 33° S).
+fn placement(w: f64, h: f64) -> (u32, f64, f64) {
+    if w.max(h) <= UTM_MAX_EXTENT {
+        (32754, 500_000.0, 7_700_000.0)
+    } else {
+        (3577, -1_000_000.0, -1_500_000.0)
+    }
+}
+
 struct Scene {
     /// The granites as discs: centre, with the radius as data. Indexed because their number
     /// grows with the area (one per 100 km²): a scan of all of them per cell made the scene
@@ -166,11 +183,11 @@ pub fn generate(spec: &SceneSpec, out: &Path) -> Result<usize> {
         });
     }
     std::fs::create_dir_all(out).map_err(|e| Error::output(out, e))?;
-    let (x0, y0) = (500_000.0, 7_700_000.0);
     let (w, h) = (spec.cols as f64 * CELL, spec.rows as f64 * CELL);
+    let (epsg, x0, y0) = placement(w, h);
     let raw = RawGrid {
         template: None,
-        crs: Some("EPSG:32754".into()),
+        crs: Some(format!("EPSG:{epsg}")),
         bounds: Some([x0, y0 - h, x0 + w, y0]),
         cell_size: Some(CELL),
         mask: None,
@@ -229,24 +246,40 @@ pub fn generate(spec: &SceneSpec, out: &Path) -> Result<usize> {
         .collect::<Result<Vec<_>>>()?;
     let mut deposits: Vec<[f64; 2]> = Vec::new();
     let mut p_sum = 0.0;
-    for win in grid.windows() {
-        let mut maps = vec![Vec::with_capacity(win.len()); LAYERS.len() + 1];
-        for i in 0..win.len() {
-            let cell = win.cell(i);
-            let (x, y) = grid.centre(cell);
-            let (v, p) = scene.values(cell, x, y);
-            for (k, value) in v.iter().enumerate() {
-                maps[k].push(*value as f32);
+    // Windows computed in parallel, a few at a time, then written and summed in window
+    // order, cell by cell: the same files and sums as one window after the other.
+    let windows = grid.windows();
+    for group in windows.chunks(2 * rayon::current_num_threads().max(1)) {
+        use rayon::prelude::*;
+        let computed: Vec<(Vec<Vec<f32>>, Vec<f64>, Vec<[f64; 2]>)> = group
+            .par_iter()
+            .map(|win| {
+                let mut maps = vec![Vec::with_capacity(win.len()); LAYERS.len() + 1];
+                let mut ps = Vec::with_capacity(win.len());
+                let mut found = Vec::new();
+                for i in 0..win.len() {
+                    let cell = win.cell(i);
+                    let (x, y) = grid.centre(cell);
+                    let (v, p) = scene.values(cell, x, y);
+                    for (k, value) in v.iter().enumerate() {
+                        maps[k].push(*value as f32);
+                    }
+                    maps[LAYERS.len()].push(p as f32);
+                    ps.push(p);
+                    if hash_uniform(spec.seed, 3, cell) < p {
+                        found.push([x, y]);
+                    }
+                }
+                (maps, ps, found)
+            })
+            .collect();
+        for (win, (maps, ps, found)) in group.iter().zip(computed) {
+            p_sum = ps.iter().fold(p_sum, |s, p| s + p);
+            deposits.extend(found);
+            let valid = vec![true; win.len()];
+            for (wr, m) in writers.iter_mut().zip(&maps) {
+                wr.write(win, m, &valid)?;
             }
-            maps[LAYERS.len()].push(p as f32);
-            p_sum += p;
-            if hash_uniform(spec.seed, 3, cell) < p {
-                deposits.push([x, y]);
-            }
-        }
-        let valid = vec![true; win.len()];
-        for (wr, m) in writers.iter_mut().zip(&maps) {
-            wr.write(&win, m, &valid)?;
         }
     }
     for (wr, name) in writers.into_iter().zip(LAYERS.iter().chain(std::iter::once(&"truth"))) {
@@ -263,7 +296,7 @@ pub fn generate(spec: &SceneSpec, out: &Path) -> Result<usize> {
         })
         .collect();
     let geojson = format!(
-        "{{\"type\":\"FeatureCollection\",\"crs\":{{\"type\":\"name\",\"properties\":{{\"name\":\"urn:ogc:def:crs:EPSG::32754\"}}}},\"features\":[\n{}\n]}}\n",
+        "{{\"type\":\"FeatureCollection\",\"crs\":{{\"type\":\"name\",\"properties\":{{\"name\":\"urn:ogc:def:crs:EPSG::{epsg}\"}}}},\"features\":[\n{}\n]}}\n",
         features.join(",\n")
     );
     write(out, "deposits.geojson", &geojson)?;
@@ -280,7 +313,7 @@ pub fn generate(spec: &SceneSpec, out: &Path) -> Result<usize> {
         })
         .collect();
     let faults = format!(
-        "{{\"type\":\"FeatureCollection\",\"crs\":{{\"type\":\"name\",\"properties\":{{\"name\":\"urn:ogc:def:crs:EPSG::32754\"}}}},\"features\":[\n{}\n]}}\n",
+        "{{\"type\":\"FeatureCollection\",\"crs\":{{\"type\":\"name\",\"properties\":{{\"name\":\"urn:ogc:def:crs:EPSG::{epsg}\"}}}},\"features\":[\n{}\n]}}\n",
         lines.join(",\n")
     );
     write(out, "faults.geojson", &faults)?;
@@ -292,7 +325,7 @@ pub fn generate(spec: &SceneSpec, out: &Path) -> Result<usize> {
     let config = format!(
         "# A synthetic district written by `lode synth --cols {} --rows {} --seed {}`.\n\
          [project]\nname = \"synth-{}\"\nseed = {}\n\n\
-         [grid]\ncrs = \"EPSG:32754\"\nbounds = [{}, {}, {}, {}]\ncell_size = {CELL}\n\n\
+         [grid]\ncrs = \"EPSG:{epsg}\"\nbounds = [{}, {}, {}, {}]\ncell_size = {CELL}\n\n\
          [labels]\npath = \"deposits.geojson\"\nnegative_buffer = 0\nnegatives_per_positive = 10\n\n\
          {evidence}\
          [model]\nkind = \"random_forest\"\n\n\
