@@ -17,7 +17,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-SECTIONS=(wofe memory pipeline evidence models)
+SECTIONS=(wofe memory pipeline evidence models cluster)
 REPEATS="${BENCH_REPEATS:-3}"
 OUT="benches/out"
 LODE="${BENCH_LODE:-target/release/lode}"
@@ -161,6 +161,15 @@ source "$ROOT/benches/evidence.sh"
 # ---------------------------------------------------------------------------------------------
 bench_models() {
   BENCH_SKIP_BUILD=1 bash benches/models.sh
+}
+
+# ---------------------------------------------------------------------------------------------
+# Section cluster: one `lode run` against the same scene as a tiled run on a single-node SLURM
+# started here (benches/cluster.sh; 400 M cells: about 35 minutes, 13 of them generating the
+# scene, which is kept for the next run). Needs root and the SLURM packages (make test-deps).
+# ---------------------------------------------------------------------------------------------
+bench_cluster() {
+  bash benches/cluster.sh | tee "$OUT/cluster.txt"
 }
 
 main() {

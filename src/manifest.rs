@@ -255,8 +255,10 @@ pub fn stamps(settings: &Settings) -> Vec<(PathBuf, Option<Stamp>)> {
 /// Every input file of `settings` with its size and SHA-256 (read in full: remote ones
 /// streamed through GDAL), for the manifest.
 pub fn hash_inputs(settings: &Settings) -> Result<Vec<InputFile>> {
+    use rayon::prelude::*;
+    // One file per worker at a time (in the list's order in the result).
     input_files(&absolute_config(&settings.raw))
-        .into_iter()
+        .into_par_iter()
         .map(|(key, p)| {
             // Remote files (`/vsis3/`, `/vsicurl/`, ...) streamed through GDAL.
             let (bytes, sha256) = match crate::io::is_virtual(&p) {
@@ -277,7 +279,9 @@ pub fn build(
     timings: &[(String, f64)],
 ) -> Result<Manifest> {
     let config = absolute_config(&settings.raw);
-    let outputs = outputs.iter().map(|(name, p)| Ok((name.clone(), sha256_file(p)?.1))).collect::<Result<Vec<_>>>()?;
+    use rayon::prelude::*;
+    let outputs =
+        outputs.par_iter().map(|(name, p)| Ok((name.clone(), sha256_file(p)?.1))).collect::<Result<Vec<_>>>()?;
     let config_toml = toml::to_string(&config).map_err(|e| Error::output("manifest.json", e))?;
     Ok(Manifest {
         lode_version: crate::metrics::VERSION.to_string(),
