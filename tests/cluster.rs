@@ -547,6 +547,21 @@ fn an_input_changed_after_planning_is_refused_by_the_stages_by_its_size_and_by_t
     );
     assert!(!run.join("tiles/0001").exists(), "a refused tile left a folder");
 
+    // Its compressed pixels zeroed, size and modification time kept: tile 1 passes the
+    // check, starts, and fails on its first read; it leaves no folder behind, finished or
+    // partial.
+    let mut broken = original.clone();
+    let n = broken.len();
+    broken[n * 3 / 5..n * 19 / 20].fill(0);
+    rewrite(&broken);
+    let o = lode(&["-q", "tile", r, "1"]);
+    assert!(!o.status.success(), "a tile read zeroed compressed pixels");
+    let left: Vec<String> = std::fs::read_dir(run.join("tiles"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["0000"], "a failed tile left {left:?} in the tiles' folder: {}", stderr(&o));
+
     // Put back as it was, the run completes.
     rewrite(&original);
     assert!(lode(&["-q", "tile", r, "1"]).status.success());
