@@ -134,7 +134,7 @@ pub fn cut(windows: &[Window], n: usize) -> Result<Vec<TileSpec>> {
         .collect())
 }
 
-/// Every input of `settings` with its SHA-256 (remote GDAL paths: not hashed, named).
+/// Every input of `settings` with its SHA-256 (remote files streamed through GDAL).
 fn hashed_inputs(settings: &Settings) -> Result<Vec<(PathBuf, String)>> {
     Ok(crate::manifest::hash_inputs(settings)?.into_iter().map(|f| (f.path, f.sha256)).collect())
 }
