@@ -48,6 +48,15 @@ impl Tally {
         self.range = Some(self.range.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))));
     }
 
+    /// The tally of the cells `0..n` where `value` gives one (a covered study-area cell).
+    fn over(n: usize, value: impl Fn(usize) -> Option<f64>) -> Tally {
+        let mut t = Tally::default();
+        for v in (0..n).filter_map(value) {
+            t.add(v);
+        }
+        t
+    }
+
     fn merge(&mut self, o: Tally) {
         self.covered += o.covered;
         self.range = match (self.range, o.range) {
@@ -81,27 +90,22 @@ impl Partial {
     /// The counts of one window whose features were computed for the map: read from what
     /// the prediction computed, no layer computed again.
     pub fn of_features(stack: &FeatureStack, f: &WindowFeatures) -> Partial {
-        let mut p = Partial { study: f.in_study.iter().filter(|&&b| b).count() as u64, layers: Vec::new() };
-        p.layers = stack
+        let layers = stack
             .layers
             .iter()
             .zip(&f.layers)
             .enumerate()
-            .map(|(k, (layer, values))| {
-                let mut t = Tally::default();
-                if layer.scanned_coverage().is_none() {
-                    for i in (0..f.in_study.len()).filter(|&i| f.in_study[i] && f.layer_valid[[i, k]]) {
-                        t.add(match values {
-                            // A one-hot layer's first column is 1 where its hot column is 0.
-                            LayerValues::Hot(hot) => f64::from(u8::from(hot[i] == 0)),
-                            LayerValues::Dense(v) => v[[i, 0]],
-                        });
-                    }
-                }
-                t
+            .map(|(k, (layer, values))| match layer.scanned_coverage() {
+                Some(_) => Tally::default(),
+                None => Tally::over(f.in_study.len(), |i| {
+                    (f.in_study[i] && f.layer_valid[[i, k]]).then(|| match values {
+                        LayerValues::Hot(hot) => hot_first_column(hot[i]),
+                        LayerValues::Dense(v) => v[[i, 0]],
+                    })
+                }),
             })
             .collect();
-        p
+        Partial { study: f.in_study.iter().filter(|&&b| b).count() as u64, layers }
     }
 
     /// The counts of one window, layer by layer (not the assembled feature block: only
@@ -109,27 +113,23 @@ impl Partial {
     /// allocated).
     fn of_window(stack: &FeatureStack, w: &Window) -> Result<Partial> {
         let in_study = stack.grid.mask(w)?;
-        let mut p = Partial { study: in_study.iter().filter(|&&b| b).count() as u64, layers: Vec::new() };
+        let mut layers = Vec::with_capacity(stack.layers.len());
         for layer in &stack.layers {
-            let mut t = Tally::default();
-            if layer.scanned_coverage().is_none() {
-                // A one-hot layer by its hot column (its first column is 1 where that is 0).
-                let block = match layer.compute_hot(&stack.grid, w)? {
-                    Some(h) => crate::features::LayerBlock {
-                        values: ndarray::Array2::from_shape_fn((w.len(), 1), |(i, _)| {
-                            f64::from(u8::from(h.hot[i] == 0))
-                        }),
-                        valid: h.valid,
-                    },
-                    None => layer.compute(&stack.grid, w)?,
-                };
-                for i in (0..w.len()).filter(|&i| in_study[i] && block.valid[i]) {
-                    t.add(block.values[[i, 0]]);
-                }
-            }
-            p.layers.push(t);
+            layers.push(match layer.scanned_coverage() {
+                Some(_) => Tally::default(),
+                // A one-hot layer by its hot column.
+                None => match layer.compute_hot(&stack.grid, w)? {
+                    Some(h) => {
+                        Tally::over(w.len(), |i| (in_study[i] && h.valid[i]).then(|| hot_first_column(h.hot[i])))
+                    }
+                    None => {
+                        let b = layer.compute(&stack.grid, w)?;
+                        Tally::over(w.len(), |i| (in_study[i] && b.valid[i]).then(|| b.values[[i, 0]]))
+                    }
+                },
+            });
         }
-        Ok(p)
+        Ok(Partial { study: in_study.iter().filter(|&&b| b).count() as u64, layers })
     }
 
     /// Each layer's coverage from the counts of every window of the grid.
@@ -154,6 +154,12 @@ impl Partial {
             })
             .collect()
     }
+}
+
+/// A one-hot layer's first column at a cell whose hot column is `hot`: 1 where that is
+/// column 0.
+fn hot_first_column(hot: u32) -> f64 {
+    f64::from(u8::from(hot == 0))
 }
 
 /// Measures every layer of `stack` over the study area, window by window, in parallel.
