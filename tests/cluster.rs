@@ -199,6 +199,16 @@ report = false
     )
 }
 
+/// `lode plan CONFIG --tiles N --engine ENGINE --out RUN` plus `extra`, which must succeed.
+fn plan(cfg: &Path, run: &Path, tiles: usize, engine: &str, extra: &[&str]) {
+    let n = tiles.to_string();
+    let mut args =
+        vec!["-q", "plan", cfg.to_str().unwrap(), "--tiles", &n, "--engine", engine, "--out", run.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = lode(&args);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+}
+
 /// Runs every line of a `list` launcher, group by group, in order.
 fn run_commands(run: &Path) {
     let text = std::fs::read_to_string(run.join("commands.txt")).expect("commands.txt");
@@ -258,20 +268,7 @@ fn tiled_plans_of_1_4_7_and_one_window_per_tile_give_the_single_runs_outputs() {
         let out = d.join(format!("mosaic-{n}"));
         let run = d.join(format!("run-{n}"));
         let cfg = config(d, &format!("tiled-{n}.toml"), &evidence, &out);
-        let o = lode(&[
-            "-q",
-            "plan",
-            cfg.to_str().unwrap(),
-            "--tiles",
-            &n.to_string(),
-            "--engine",
-            "list",
-            "--out",
-            run.to_str().unwrap(),
-            "--threads",
-            "2",
-        ]);
-        assert!(o.status.success(), "{}", stderr(&o));
+        plan(&cfg, &run, n, "list", &["--threads", "2"]);
         run_commands(&run);
         for map in ["prospectivity.tif", "uncertainty.tif"] {
             assert!(decoded(&single.join(map)) == decoded(&out.join(map)), "{n} tiles: {map} differs");
@@ -295,9 +292,9 @@ fn tiled_plans_of_1_4_7_and_one_window_per_tile_give_the_single_runs_outputs() {
         assert_eq!(std::fs::read_to_string(out.join("targets.csv")).unwrap(), csv, "{n} tiles");
         assert_eq!(target_wkt(&out), wkt, "{n} tiles: target geometries");
         // Seams: the first rows of every tile but the first; count targets spanning one.
-        let plan: serde_json::Value =
+        let planned: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(run.join("plan.json")).unwrap()).unwrap();
-        let tiles = plan["tiles"].as_array().unwrap();
+        let tiles = planned["tiles"].as_array().unwrap();
         assert_eq!(tiles.len(), n);
         let seams: Vec<f64> =
             tiles.iter().skip(1).map(|t| 7_700_000.0 - 100.0 * t["row"].as_u64().unwrap() as f64).collect();
@@ -330,27 +327,16 @@ fn tile_tasks_read_no_window_of_a_grid_wide_pass_and_the_merged_prepared_state_i
     let out = d.join("out");
     let cfg = config(d, "c.toml", &evidence, &out);
     let run = d.join("run");
-    let o = lode(&[
-        "-q",
-        "plan",
-        cfg.to_str().unwrap(),
-        "--tiles",
-        "4",
-        "--engine",
-        "list",
-        "--out",
-        run.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    plan(&cfg, &run, 4, "list", &[]);
     let r = run.to_str().unwrap();
-    let plan: serde_json::Value =
+    let planned: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("plan.json")).unwrap()).unwrap();
-    let windows = plan["windows"].as_u64().unwrap();
+    let windows = planned["windows"].as_u64().unwrap();
     // Each prepare task reads its own windows only: the same number per window of its tile
     // (one read per scanning layer), the four together what one pass over the grid reads.
     let mut per_window = None;
     let mut total = 0;
-    for (i, tile) in plan["tiles"].as_array().unwrap().iter().enumerate() {
+    for (i, tile) in planned["tiles"].as_array().unwrap().iter().enumerate() {
         let o = lode(&["prepare", r, &i.to_string()]);
         assert!(o.status.success(), "{}", stderr(&o));
         let n = windows_read(&stderr(&o), &format!("prepare {i}"));
@@ -400,21 +386,7 @@ fn the_mosaic_refuses_missing_tiles_and_tiles_of_another_plan_and_a_rerun_tile_c
     let out = d.join("out");
     let cfg = config(d, "c.toml", &evidence, &out);
     let run = d.join("run");
-    let plan = |run: &Path, n: &str| {
-        let o = lode(&[
-            "-q",
-            "plan",
-            cfg.to_str().unwrap(),
-            "--tiles",
-            n,
-            "--engine",
-            "list",
-            "--out",
-            run.to_str().unwrap(),
-        ]);
-        assert!(o.status.success(), "{}", stderr(&o));
-    };
-    plan(&run, "3");
+    plan(&cfg, &run, 3, "list", &[]);
     let r = run.to_str().unwrap();
     // A failed prepare task (1 never ran): the fit refuses, naming it; its rerun alone completes the state.
     for args in [vec!["-q", "prepare", r, "0"], vec!["-q", "prepare", r, "2"]] {
@@ -438,7 +410,7 @@ fn the_mosaic_refuses_missing_tiles_and_tiles_of_another_plan_and_a_rerun_tile_c
 
     // A tile of another plan (4 tiles) put in place of tile 1.
     let other = d.join("other");
-    plan(&other, "4");
+    plan(&cfg, &other, 4, "list", &[]);
     let o2 = other.to_str().unwrap();
     for i in ["0", "1", "2", "3"] {
         assert!(lode(&["-q", "prepare", o2, i]).status.success());
@@ -498,8 +470,7 @@ fn an_input_changed_after_planning_is_refused_by_the_stages_by_its_size_and_by_t
     let cfg = config(d, "c.toml", &evidence, &out);
     let run = d.join("run");
     let r = run.to_str().unwrap();
-    let o = lode(&["-q", "plan", cfg.to_str().unwrap(), "--tiles", "2", "--engine", "list", "--out", r]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    plan(&cfg, &run, 2, "list", &[]);
     for args in [["-q", "prepare", r, "0"], ["-q", "prepare", r, "1"]] {
         assert!(lode(&args).status.success());
     }
@@ -851,19 +822,7 @@ fn on_a_real_slurm_the_launcher_runs_a_failed_tile_stops_the_mosaic_and_its_reru
     let out = d.join("tiled");
     let cfg = config(d, "tiled.toml", &evidence, &out);
     let run = d.join("run");
-    let o = lode(&[
-        "-q",
-        "plan",
-        cfg.to_str().unwrap(),
-        "--tiles",
-        "4",
-        "--engine",
-        "slurm",
-        "--out",
-        run.to_str().unwrap(),
-        "--threads",
-        "1",
-    ]);
+    plan(&cfg, &run, 4, "slurm", &["--threads", "1"]);
     assert!(o.status.success(), "{}", stderr(&o));
     // The fault: tile array task 2 dies before lode starts (a node lost, a job killed).
     let wrapper = write(
