@@ -36,6 +36,7 @@ pub struct RawConfig {
     #[serde(default)]
     pub labels: Option<RawLabels>,
     /// `[[evidence]]`, one table per layer.
+    #[serde(deserialize_with = "crate::features::spec::evidence_tables")]
     pub evidence: Vec<RawEvidence>,
     /// `[model]`
     #[serde(default)]
@@ -568,6 +569,20 @@ fn default_gamma() -> f64 {
     0.9
 }
 
+/// `value` without its null members, at any depth: the canonical form the settings hash
+/// is taken over (keys sorted, as `serde_json`'s maps keep them), which depends on what
+/// the config sets and not on how the declaration orders or groups its keys.
+fn drop_nulls(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(m) => {
+            m.retain(|_, v| !v.is_null());
+            m.values_mut().for_each(drop_nulls);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
 impl RawConfig {
     /// Parses TOML text; errors carry the line and column and name the key.
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
@@ -771,7 +786,7 @@ impl Settings {
         }
         if raw.model.kind == ModelKind::Fuzzy {
             for (i, ev) in raw.evidence.iter().enumerate() {
-                if ev.fuzzy.is_none() {
+                if ev.common.fuzzy.is_none() {
                     return Err(Error::key(
                         format!("evidence[{i}].fuzzy"),
                         format!("model.kind = \"fuzzy\" needs a membership for layer `{}`", ev.name),
@@ -806,8 +821,9 @@ impl Settings {
         let settings_sha256 = {
             let mut r = raw.clone();
             r.output.dir = PathBuf::new();
-            let json = serde_json::to_vec(&r).map_err(|e| Error::key("config", e.to_string()))?;
-            format!("{:x}", Sha256::digest(&json))
+            let mut value = serde_json::to_value(&r).map_err(|e| Error::key("config", e.to_string()))?;
+            drop_nulls(&mut value);
+            format!("{:x}", Sha256::digest(value.to_string()))
         };
         Ok(Settings {
             config_path: config_path.to_path_buf(),
@@ -1008,7 +1024,6 @@ pub fn build_grid(raw: &RawGrid) -> Result<Grid> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::features::spec::check_kind_keys;
 
     const MINIMAL: &str = r#"
 [project]
@@ -1037,8 +1052,8 @@ dir = "out"
         let labels = c.labels.as_ref().unwrap();
         assert_eq!(labels.negative_buffer, 1000.0);
         assert_eq!(labels.negatives_per_positive, 10.0);
-        assert_eq!(c.evidence[0].band, 1);
-        assert_eq!(c.evidence[0].resampling, Resampling::Auto);
+        assert_eq!(c.evidence[0].raster_keys().band, 1);
+        assert_eq!(c.evidence[0].raster_keys().resampling, Resampling::Auto);
         assert_eq!(c.model.kind, ModelKind::Logistic);
         assert_eq!(c.output.compression, Compression::Deflate);
     }
@@ -1053,25 +1068,50 @@ dir = "out"
     }
 
     #[test]
-    fn a_key_of_another_kind_is_refused_naming_the_key_and_both_kinds() {
+    fn a_key_of_another_kind_is_refused_naming_the_key_and_both_kinds_at_its_line() {
         for (line, owner) in [
-            ("derivative = \"slope\"", "terrain"),
-            ("statistic = \"mean\"", "focal"),
-            ("method = \"raster\"", "distance"),
-            ("kernel = \"quartic\"", "point_density"),
-            ("power = 2.0", "interpolate"),
-            ("variogram = \"spherical\"", "interpolate"),
-            ("index = \"ndvi\"", "spectral"),
+            ("derivative = \"slope\"", "`terrain`"),
+            ("statistic = \"mean\"", "`focal`"),
+            ("method = \"raster\"", "`distance`"),
+            ("kernel = \"quartic\"", "`point_density`"),
+            ("power = 2.0", "`interpolate`"),
+            ("variogram = \"spherical\"", "`interpolate`"),
+            ("index = \"ndvi\"", "`spectral`"),
+            ("radius = 500.0", "`focal`, `line_density`, `point_density`"),
+            ("layer = \"faults\"", "vector kinds (distance, rasterize"),
         ] {
             let text = MINIMAL.replace("kind = \"raster\"", &format!("kind = \"raster\"\n{line}"));
-            let c = RawConfig::parse(&text, Path::new("c.toml")).unwrap();
-            let err = check_kind_keys(0, &c.evidence[0]).unwrap_err().to_string();
+            let err = RawConfig::parse(&text, Path::new("c.toml")).unwrap_err().to_string();
             let key = line.split(' ').next().unwrap_or_default();
             assert!(err.contains(&format!("evidence[0].{key}")), "{line}: {err}");
-            assert!(err.contains(&format!("only applies to `{owner}`, not `raster`")), "{line}: {err}");
+            assert!(err.contains(&format!("only applies to {owner}")) && err.contains("not `raster`"), "{line}: {err}");
+            assert!(err.contains("line 14"), "{line}: {err}");
         }
-        let c = RawConfig::parse(MINIMAL, Path::new("c.toml")).unwrap();
-        assert!(check_kind_keys(0, &c.evidence[0]).is_ok());
+        // Before `kind` is read the key is refused too, at the table.
+        let text =
+            MINIMAL.replace("name = \"a\"\nkind = \"raster\"", "name = \"a\"\nstatistic = \"mean\"\nkind = \"raster\"");
+        let err = RawConfig::parse(&text, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.contains("evidence[0].statistic: only applies to `focal`, not `raster`"), "{err}");
+        assert!(RawConfig::parse(MINIMAL, Path::new("c.toml")).is_ok());
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_names_the_table_and_the_key() {
+        let text = MINIMAL.replace("kind = \"raster\"", "kind = \"raster\"\nband = \"two\"");
+        let err = RawConfig::parse(&text, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.contains("evidence[0] (`a`)") && err.contains("band") && err.contains("two"), "{err}");
+    }
+
+    #[test]
+    fn every_kind_parses_alone_and_its_serialized_table_parses_back_the_same() {
+        for kind in EvidenceKind::ALL {
+            let text = format!("name = \"a\"\nkind = \"{}\"\npath = \"p\"\n", kind.as_str());
+            let ev: RawEvidence = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", kind.as_str()));
+            assert_eq!(ev.raster.is_some(), kind.input() == crate::features::spec::Input::Raster);
+            let again: RawEvidence = toml::from_str(&toml::to_string(&ev).unwrap()).unwrap();
+            assert_eq!(serde_json::to_value(&ev).unwrap(), serde_json::to_value(&again).unwrap());
+            assert_eq!(toml::Value::try_from(kind).unwrap().as_str(), Some(kind.as_str()));
+        }
     }
 
     #[test]

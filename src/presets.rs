@@ -217,6 +217,7 @@ pub fn write_example(config: &Path) -> Result<usize> {
                 })
                 .collect();
             let layer = ev
+                .vector
                 .layer
                 .clone()
                 .unwrap_or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());

@@ -6,49 +6,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::de::{self, Deserialize, Deserializer, Visitor};
-
-/// A deserializer that only records the field names of the struct asked for.
-struct FieldNames<'a>(&'a mut Vec<&'static str>);
-
-#[derive(Debug)]
-struct Stop;
-impl std::fmt::Display for Stop {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("stop")
-    }
-}
-impl std::error::Error for Stop {}
-impl de::Error for Stop {
-    fn custom<T: std::fmt::Display>(_: T) -> Self {
-        Stop
-    }
-}
-
-impl<'de> Deserializer<'de> for FieldNames<'_> {
-    type Error = Stop;
-    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
-        Err(Stop)
-    }
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        fields: &'static [&'static str],
-        _: V,
-    ) -> Result<V::Value, Stop> {
-        self.0.extend_from_slice(fields);
-        Err(Stop)
-    }
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
-        unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
-    }
-}
+use lode::features::spec::fields;
 
 /// The keys `T` accepts.
-fn keys<'de, T: Deserialize<'de>>() -> Vec<&'static str> {
-    let mut v = Vec::new();
-    let _ = T::deserialize(FieldNames(&mut v));
+fn keys<T: serde::de::DeserializeOwned + 'static>() -> Vec<&'static str> {
+    let v = fields::<T>().to_vec();
     assert!(!v.is_empty(), "{} declares no fields", std::any::type_name::<T>());
     v
 }
@@ -137,15 +99,26 @@ fn check(heading: &str, keys: &[&str], defaults: &BTreeMap<String, toml::Value>,
 #[test]
 fn every_config_key_and_default_is_in_docs_config_md() {
     use lode::config::*;
-    // The scan sees the whole declaration: all of the evidence keys, the model's defaults.
-    assert!(keys::<RawEvidence>().len() >= 40 && keys::<RawEvidence>().contains(&"where"));
+    use lode::features::spec::{Common, RasterKeys, TransformKeys, VectorKeys};
+    // The scan sees the whole declaration: every kind's keys, the model's defaults.
+    let kind_keys: Vec<&str> = EvidenceKind::ALL.iter().flat_map(|k| k.keys().iter().copied()).collect();
+    assert!(kind_keys.len() >= 50 && kind_keys.contains(&"kriging_variance"), "{kind_keys:?}");
+    assert!(keys::<VectorKeys>().contains(&"where"));
     assert!(defaults::<RawModel>("").len() >= 15, "{:?}", defaults::<RawModel>(""));
     let mut p = Vec::new();
     check("## `[project]`", &keys::<RawProject>(), &defaults::<RawProject>("name = \"x\""), &mut p);
     check("## `[grid]`", &keys::<RawGrid>(), &defaults::<RawGrid>(""), &mut p);
     check("## `[labels]`", &keys::<RawLabels>(), &defaults::<RawLabels>("path = \"x\""), &mut p);
-    let ev = "name = \"x\"\nkind = \"raster\"\npath = \"x\"";
-    check("## `[[evidence]]`", &keys::<RawEvidence>(), &defaults::<RawEvidence>(ev), &mut p);
+    let ev = "## `[[evidence]]`";
+    check(ev, &["name", "kind", "path"], &BTreeMap::new(), &mut p);
+    check(ev, &keys::<Common>(), &defaults::<Common>(""), &mut p);
+    check(ev, &keys::<RasterKeys>(), &defaults::<RasterKeys>(""), &mut p);
+    check(ev, &keys::<VectorKeys>(), &defaults::<VectorKeys>(""), &mut p);
+    check(ev, &keys::<TransformKeys>(), &defaults::<TransformKeys>(""), &mut p);
+    for kind in EvidenceKind::ALL {
+        let defaults: BTreeMap<String, toml::Value> = kind.defaults().unwrap().into_iter().collect();
+        check(ev, kind.keys(), &defaults, &mut p);
+    }
     check("### `wofe = { ... }` (weights of evidence)", &keys::<RawWofeLayer>(), &defaults::<RawWofeLayer>(""), &mut p);
     check(
         "### `fuzzy = { ... }` (fuzzy overlay)",

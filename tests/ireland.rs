@@ -425,7 +425,7 @@ fn the_li_pegmatite_preset_points_at_this_demo() {
         .collect();
     assert!(snippet.len() > 5, "{snippet:?}");
     let parsed: lode::config::RawEvidence = toml::from_str(&snippet[1..].join("\n")).unwrap();
-    assert_eq!(parsed.x.as_deref(), Some("Easting"));
+    assert_eq!(parsed.vector.x.as_deref(), Some("Easting"));
 }
 
 #[test]

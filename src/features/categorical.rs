@@ -1,18 +1,68 @@
 //! `kind = "categorical"`: an integer-class raster (lithology codes, a binary map),
 //! warped with nearest neighbour and one-hot encoded: one 0/1 column per class.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::features::scan::{finish_or_stop, KindScan, Pass, Prepared};
-use crate::features::spec::{EvidenceInput, EvidenceSettings};
+use crate::features::classes::{self as class_keys, ClassName};
+use crate::features::spec::{Check, EvidenceInput, EvidenceSettings, Input, Kind};
 use crate::features::{Evidence, HotBlock, LayerBlock, OneHot, ScannedCoverage};
 use crate::grid::{Grid, Window};
 use crate::io::raster::GridBand;
 use crate::io::Resampling;
+
+/// The keys of a `categorical` table.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    /// Classes to encode, integers or names; default every class found in the study area.
+    pub classes: Option<Vec<ClassName>>,
+    /// A name per integer class, e.g. `{ "17306" = "Quartzite" }`.
+    pub class_names: Option<BTreeMap<String, String>>,
+    /// Largest number of classes accepted before the layer is declared not categorical. Default 256.
+    #[serde(default = "class_keys::default_max_classes")]
+    pub max_classes: usize,
+}
+
+/// The validated keys of a `categorical` layer.
+#[derive(Debug, Clone)]
+pub struct Params {
+    /// The classes to encode by their codes; `None`: every class found.
+    pub classes: Option<Vec<i64>>,
+    /// `class_names` by integer class; empty when not given.
+    pub class_names: BTreeMap<i64, String>,
+    /// The class-count limit.
+    pub max_classes: usize,
+}
+
+impl Kind for Raw {
+    type Params = Params;
+    const INPUT: Input = Input::Raster;
+    const CLASSES: bool = true;
+
+    fn check(&self, cx: &Check<'_>) -> Result<Params> {
+        class_keys::check_class_keys(cx, self.classes.as_deref(), self.max_classes)?;
+        let class_names = match &self.class_names {
+            Some(t) => class_keys::parse_class_names(t).map_err(|m| Error::key(cx.key("class_names"), m))?,
+            None => BTreeMap::new(),
+        };
+        let classes = match &self.classes {
+            Some(c) => Some(
+                class_keys::categorical_codes(c, self.class_names.as_ref()).map_err(|m| Error::key(cx.key("classes"), m))?,
+            ),
+            None => None,
+        };
+        Ok(Params { classes, class_names, max_classes: self.max_classes })
+    }
+
+    fn prepare(p: &Params, settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<Prepared<Box<dyn Evidence>>> {
+        Ok(Categorical::prepare_with(p, settings, grid, pass)?.boxed())
+    }
+}
 
 /// A class raster on the grid with its classes.
 #[derive(Debug)]
@@ -30,16 +80,13 @@ pub struct Categorical {
 
 impl Categorical {
     /// Puts the band on the grid and takes its classes from the config or, by default,
-    /// from one streaming pass over the study area.
-    pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Categorical> {
-        match Categorical::prepare_with(settings, grid, Pass::All)? {
-            Prepared::Layer(l) => Ok(l),
-            Prepared::Partial(_) => unreachable!("Pass::All finishes"),
-        }
-    }
-
-    /// [`Categorical::prepare`] with its class scan as `pass` gives it.
-    pub fn prepare_with(settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<Prepared<Categorical>> {
+    /// from one streaming pass over the study area (as `pass` gives it).
+    pub fn prepare_with(
+        params: &Params,
+        settings: &EvidenceSettings,
+        grid: &Grid,
+        pass: Pass,
+    ) -> Result<Prepared<Categorical>> {
         let EvidenceInput::Raster(band) = &settings.input else {
             return Err(Error::key(&settings.name, "a `categorical` layer needs a raster file"));
         };
@@ -54,7 +101,7 @@ impl Categorical {
             }
         };
         let gb = GridBand::new(band, grid, resampling, true)?;
-        let (classes, covered) = match &settings.classes {
+        let (classes, covered) = match &params.classes {
             Some(c) => {
                 let set: BTreeSet<i64> = c.iter().copied().collect();
                 (set.into_iter().collect(), None)
@@ -65,18 +112,16 @@ impl Categorical {
                     grid,
                     w,
                     &settings.name,
-                    settings.max_classes
+                    params.max_classes
                 ))?);
                 let KindScan::Classes { set, covered } = scan else {
                     return Err(Error::key(&settings.name, "the prepared state holds no class scan of this layer"));
                 };
-                (finish_classes(&gb, set, &settings.name, settings.max_classes)?, Some(covered))
+                (finish_classes(&gb, set, &settings.name, params.max_classes)?, Some(covered))
             }
         };
         let position = classes.iter().enumerate().map(|(i, &c)| (c, i)).collect();
-        let crate::features::spec::KindParams::Categorical { class_names: table } = &settings.params else {
-            return Err(Error::key(&settings.name, "not a `categorical` layer"));
-        };
+        let table = &params.class_names;
         let names: Vec<String> =
             classes.iter().map(|c| table.get(c).cloned().unwrap_or_else(|| c.to_string())).collect();
         let onehot =

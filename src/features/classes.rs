@@ -40,21 +40,26 @@ pub enum Unmapped {
 /// The name of the class of unmapped ground.
 pub const UNMAPPED: &str = "unmapped";
 
-/// Checks that `class_names`, `unmapped` and `between` sit on the kinds they belong to
-/// and that a `class_names` table has integer keys.
-pub fn check_keys(i: usize, ev: &crate::features::spec::RawEvidence) -> crate::error::Result<()> {
-    use crate::features::spec::EvidenceKind as K;
-    if ev.kind != K::Categorical {
-        ev.refuse_keys_of(i, K::Categorical, [("class_names", ev.class_names.is_some())])?;
+/// Default `max_classes`.
+pub fn default_max_classes() -> usize {
+    256
+}
+
+/// Checks `classes` (at least one, when given) and `max_classes` of a class kind's table.
+pub fn check_class_keys(
+    cx: &crate::features::spec::Check<'_>,
+    classes: Option<&[ClassName]>,
+    max_classes: usize,
+) -> crate::error::Result<()> {
+    use crate::error::Error;
+    if classes.is_some_and(|c| c.is_empty()) {
+        return Err(Error::key(cx.key("classes"), "lists no class"));
     }
-    if ev.kind != K::Rasterize {
-        ev.refuse_keys_of(i, K::Rasterize, [("unmapped", ev.unmapped.is_some())])?;
-    }
-    if ev.kind != K::Contacts {
-        ev.refuse_keys_of(i, K::Contacts, [("between", ev.between.is_some())])?;
-    }
-    if let Some(t) = &ev.class_names {
-        parse_class_names(t).map_err(|m| crate::error::Error::key(format!("evidence[{i}].class_names"), m))?;
+    if max_classes == 0 || max_classes > crate::grid::MAX_CLASSES {
+        return Err(Error::key(
+            cx.key("max_classes"),
+            format!("{max_classes} is outside 1..={} (each class is a feature column)", crate::grid::MAX_CLASSES),
+        ));
     }
     Ok(())
 }

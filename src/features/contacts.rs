@@ -22,7 +22,8 @@ use rstar::RTree;
 
 use crate::error::{Error, Result};
 use crate::features::distance::{collect, Distance};
-use crate::features::spec::{EvidenceInput, EvidenceSettings};
+use crate::features::scan::{Pass, Prepared};
+use crate::features::spec::{Check, EvidenceInput, EvidenceSettings, Input, Kind};
 use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
 use crate::io::vector::Attr;
@@ -118,9 +119,39 @@ pub fn contact_segments(
     out.into_iter().map(|(l, _)| l).collect()
 }
 
+/// The keys of a `contacts` table (it needs the vector kinds' `attribute`: the unit of
+/// each polygon).
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    /// Only contacts between these pairs of classes (`"*"`: any class).
+    pub between: Option<Vec<[String; 2]>>,
+}
+
+/// The validated keys of a `contacts` layer.
+#[derive(Debug, Clone)]
+pub struct Params {
+    /// `between` (`None`: contacts between any two units).
+    pub between: Option<Vec<[String; 2]>>,
+}
+
+impl Kind for Raw {
+    type Params = Params;
+    const INPUT: Input = Input::Vector;
+
+    fn check(&self, cx: &Check<'_>) -> Result<Params> {
+        cx.required_attribute("the attribute that names the unit of each polygon")?;
+        Ok(Params { between: self.between.clone() })
+    }
+
+    fn prepare(p: &Params, settings: &EvidenceSettings, grid: &Grid, _: Pass) -> Result<Prepared<Box<dyn Evidence>>> {
+        Ok(Prepared::Layer(Box::new(Contacts::prepare(p, settings, grid)?)))
+    }
+}
+
 impl Contacts {
     /// Reads the polygons and their units, finds the contacts.
-    pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Contacts> {
+    pub fn prepare(params: &Params, settings: &EvidenceSettings, grid: &Grid) -> Result<Contacts> {
         let EvidenceInput::Vector(layer) = &settings.input else {
             return Err(Error::key(&settings.name, "a `contacts` layer needs a vector file"));
         };
@@ -143,10 +174,7 @@ impl Contacts {
             }
             polygons.push((f.geometry, f.value.to_string()));
         }
-        let crate::features::spec::KindParams::Contacts { between } = &settings.params else {
-            return Err(Error::key(&settings.name, "not a `contacts` layer"));
-        };
-        let between = between.as_deref();
+        let between = params.between.as_deref();
         if let Some(pairs) = between {
             for [a, b] in pairs {
                 for u in [a, b] {

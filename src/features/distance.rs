@@ -21,7 +21,7 @@ use rstar::{PointDistance, RTree};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::features::spec::{EvidenceInput, EvidenceKind, EvidenceSettings, RawEvidence};
+use crate::features::spec::{Check, EvidenceInput, EvidenceSettings, Input, Kind};
 use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
 use crate::io::vector::Burner;
@@ -64,19 +64,21 @@ pub struct Strike {
 pub const DEFAULT_STRIKE_TOLERANCE: f64 = 22.5;
 
 impl Strike {
-    /// Checks `strike` / `strike_tolerance` of `evidence[i]`.
-    pub fn from_raw(i: usize, ev: &RawEvidence) -> Result<Option<Strike>> {
-        let key = |k: &str| format!("evidence[{i}].{k}");
-        match (ev.strike, ev.strike_tolerance) {
+    /// Checks `strike` / `strike_tolerance` of a table.
+    pub fn from_keys(cx: &Check<'_>, strike: Option<f64>, tolerance: Option<f64>) -> Result<Option<Strike>> {
+        match (strike, tolerance) {
             (None, None) => Ok(None),
-            (None, Some(_)) => Err(Error::key(key("strike_tolerance"), "needs `strike`")),
+            (None, Some(_)) => Err(Error::key(cx.key("strike_tolerance"), "needs `strike`")),
             (Some(s), t) => {
                 if !s.is_finite() {
-                    return Err(Error::key(key("strike"), format!("{s} is not an angle")));
+                    return Err(Error::key(cx.key("strike"), format!("{s} is not an angle")));
                 }
                 let tolerance = t.unwrap_or(DEFAULT_STRIKE_TOLERANCE);
                 if !(0.0..=90.0).contains(&tolerance) {
-                    return Err(Error::key(key("strike_tolerance"), format!("{tolerance} is outside [0, 90] degrees")));
+                    return Err(Error::key(
+                        cx.key("strike_tolerance"),
+                        format!("{tolerance} is outside [0, 90] degrees"),
+                    ));
                 }
                 Ok(Some(Strike { strike: s.rem_euclid(180.0), tolerance }))
             }
@@ -95,32 +97,43 @@ impl Strike {
     }
 }
 
-impl Params {
-    /// Checks the distance keys of `evidence[i]`; `None` for other kinds (which must not set them).
-    pub fn from_raw(i: usize, ev: &RawEvidence) -> Result<Option<Params>> {
-        let key = |k: &str| format!("evidence[{i}].{k}");
-        if ev.kind != EvidenceKind::Distance {
-            let strike_kinds = matches!(ev.kind, EvidenceKind::LineDensity);
-            let keys = [
-                ("method", ev.method.is_some()),
-                ("all_touched", ev.all_touched.is_some()),
-                ("intersections", ev.intersections.is_some()),
-                ("strike", ev.strike.is_some() && !strike_kinds),
-                ("strike_tolerance", ev.strike_tolerance.is_some() && !strike_kinds),
-            ];
-            ev.refuse_keys_of(i, EvidenceKind::Distance, keys)?;
-            return Ok(None);
+/// The keys of a `distance` table.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    /// `exact` (to the geometry) or `raster` (to burned cells, as `gdal_proximity.py`).
+    /// Default `exact`.
+    #[serde(default)]
+    pub method: Method,
+    /// With `method = "raster"`: burn every cell a line touches. Default false.
+    pub all_touched: Option<bool>,
+    /// Keep only line segments of this strike (degrees from north).
+    pub strike: Option<f64>,
+    /// Largest difference from `strike` kept, degrees. Default 22.5.
+    pub strike_tolerance: Option<f64>,
+    /// Measure to the points where two features cross. Default false.
+    #[serde(default)]
+    pub intersections: bool,
+}
+
+impl Kind for Raw {
+    type Params = Params;
+    const INPUT: Input = Input::Vector;
+
+    fn check(&self, cx: &Check<'_>) -> Result<Params> {
+        if self.all_touched.is_some() && self.method != Method::Raster {
+            return Err(Error::key(cx.key("all_touched"), "only applies with `method = \"raster\"`"));
         }
-        let method = ev.method.unwrap_or_default();
-        if ev.all_touched.is_some() && method != Method::Raster {
-            return Err(Error::key(key("all_touched"), "only applies with `method = \"raster\"`"));
-        }
-        Ok(Some(Params {
-            method,
-            all_touched: ev.all_touched.unwrap_or(false),
-            strike: Strike::from_raw(i, ev)?,
-            intersections: ev.intersections.unwrap_or(false),
-        }))
+        Ok(Params {
+            method: self.method,
+            all_touched: self.all_touched.unwrap_or(false),
+            strike: Strike::from_keys(cx, self.strike, self.strike_tolerance)?,
+            intersections: self.intersections,
+        })
+    }
+
+    fn prepare(p: &Params, settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<Prepared<Box<dyn Evidence>>> {
+        Ok(Distance::prepare_with(p, settings, grid, pass)?.boxed())
     }
 }
 
@@ -136,24 +149,19 @@ pub struct Distance {
 }
 
 impl Distance {
-    /// Reads the layer (reprojected to the grid) and indexes its segments and points.
-    pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Distance> {
-        match Distance::prepare_with(settings, grid, Pass::All)? {
-            Prepared::Layer(l) => Ok(l),
-            Prepared::Partial(_) => unreachable!("Pass::All finishes"),
-        }
-    }
-
-    /// [`Distance::prepare`] with the burn of the `raster` method as `pass` gives it.
-    pub fn prepare_with(settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<Prepared<Distance>> {
+    /// Reads the layer (reprojected to the grid) and indexes its segments and points,
+    /// with the burn of the `raster` method as `pass` gives it.
+    pub fn prepare_with(
+        params: &Params,
+        settings: &EvidenceSettings,
+        grid: &Grid,
+        pass: Pass,
+    ) -> Result<Prepared<Distance>> {
         let EvidenceInput::Vector(layer) = &settings.input else {
             return Err(Error::key(&settings.name, "a `distance` layer needs a vector file"));
         };
         let features = layer.read(grid, None)?;
-        let params = match &settings.params {
-            crate::features::spec::KindParams::Distance(p) => *p,
-            _ => return Err(Error::key(&settings.name, "not a `distance` layer")),
-        };
+        let params = *params;
         let mut segments = Vec::new();
         let mut points = Vec::new();
         // Segments with the index of their feature (for intersections).

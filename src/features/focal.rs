@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::features::neighbourhood::Halo;
-use crate::features::spec::{EvidenceInput, EvidenceKind, EvidenceSettings, RawEvidence};
+use crate::features::scan::{Pass, Prepared};
+use crate::features::spec::{Check, EvidenceInput, EvidenceSettings, Input, Kind};
 use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
 use crate::io::raster::GridBand;
@@ -67,50 +68,59 @@ pub struct Params {
     pub min_valid: f64,
 }
 
-impl Params {
-    /// Checks the focal keys of `evidence[i]`; `None` for other kinds (which must not set them).
-    pub fn from_raw(i: usize, ev: &RawEvidence) -> Result<Option<Params>> {
-        let key = |k: &str| format!("evidence[{i}].{k}");
-        let focal_only = [
-            ("statistic", ev.statistic.is_some()),
-            (
-                "radius",
-                ev.radius.is_some() && !matches!(ev.kind, EvidenceKind::LineDensity | EvidenceKind::PointDensity),
-            ),
-            ("radius_cells", ev.radius_cells.is_some()),
-            ("shape", ev.shape.is_some()),
-            ("min_valid", ev.min_valid.is_some()),
-        ];
-        if ev.kind != EvidenceKind::Focal {
-            ev.refuse_keys_of(i, EvidenceKind::Focal, focal_only)?;
-            return Ok(None);
-        }
-        let Some(statistic) = ev.statistic else {
-            return Err(Error::key(key("statistic"), "`focal` needs one of `mean`, `std`, `min`, `max`, `range`"));
+/// The keys of a `focal` table.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    /// The statistic (`mean`, `std`, `min`, `max`, `range`).
+    pub statistic: Option<Statistic>,
+    /// Window radius in CRS units (or give `radius_cells`).
+    pub radius: Option<f64>,
+    /// Window radius in cells (or give `radius`).
+    pub radius_cells: Option<f64>,
+    /// `circle` or `square`. Default `circle`.
+    #[serde(default)]
+    pub shape: Shape,
+    /// Smallest fraction of the window's cells that must have data. Default 0.5.
+    #[serde(default = "half")]
+    pub min_valid: f64,
+}
+
+fn half() -> f64 {
+    0.5
+}
+
+impl Kind for Raw {
+    type Params = Params;
+    const INPUT: Input = Input::Raster;
+
+    fn check(&self, cx: &Check<'_>) -> Result<Params> {
+        let Some(statistic) = self.statistic else {
+            return Err(Error::key(cx.key("statistic"), "`focal` needs one of `mean`, `std`, `min`, `max`, `range`"));
         };
-        match (ev.radius, ev.radius_cells) {
+        match (self.radius, self.radius_cells) {
             (Some(_), Some(_)) => {
-                return Err(Error::key(key("radius"), "give `radius` (CRS units) or `radius_cells`, not both"))
+                return Err(Error::key(cx.key("radius"), "give `radius` (CRS units) or `radius_cells`, not both"))
             }
-            (None, None) => return Err(Error::key(key("radius"), "`focal` needs `radius` or `radius_cells`")),
+            (None, None) => return Err(Error::key(cx.key("radius"), "`focal` needs `radius` or `radius_cells`")),
             (Some(r), None) | (None, Some(r)) if !(r.is_finite() && r > 0.0) => {
-                return Err(Error::key(key("radius"), format!("{r} must be a number > 0")))
+                return Err(Error::key(cx.key("radius"), format!("{r} must be a number > 0")))
             }
             _ => {}
         }
-        let min_valid = ev.min_valid.unwrap_or(0.5);
+        let min_valid = self.min_valid;
         if !(min_valid > 0.0 && min_valid <= 1.0) {
-            return Err(Error::key(key("min_valid"), format!("{min_valid} is outside (0, 1]")));
+            return Err(Error::key(cx.key("min_valid"), format!("{min_valid} is outside (0, 1]")));
         }
-        Ok(Some(Params {
-            statistic,
-            shape: ev.shape.unwrap_or_default(),
-            radius: ev.radius,
-            radius_cells: ev.radius_cells,
-            min_valid,
-        }))
+        Ok(Params { statistic, shape: self.shape, radius: self.radius, radius_cells: self.radius_cells, min_valid })
     }
 
+    fn prepare(p: &Params, settings: &EvidenceSettings, grid: &Grid, _: Pass) -> Result<Prepared<Box<dyn Evidence>>> {
+        Ok(Prepared::Layer(Box::new(Focal::prepare(p, settings, grid)?)))
+    }
+}
+
+impl Params {
     /// The window as `(row, col)` offsets from the centre cell on `grid`.
     pub fn offsets(&self, name: &str, grid: &Grid) -> Result<Vec<(isize, isize)>> {
         let (dx, dy) = (grid.cell_width(), grid.cell_height());
@@ -164,14 +174,11 @@ pub struct Focal {
 
 impl Focal {
     /// Puts the band on the grid and builds the window.
-    pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Focal> {
+    pub fn prepare(params: &Params, settings: &EvidenceSettings, grid: &Grid) -> Result<Focal> {
         let EvidenceInput::Raster(band) = &settings.input else {
             return Err(Error::key(&settings.name, "a `focal` layer needs a raster file"));
         };
-        let params = match &settings.params {
-            crate::features::spec::KindParams::Focal(p) => p.clone(),
-            _ => return Err(Error::key(&settings.name, "not a `focal` layer")),
-        };
+        let params = params.clone();
         let offsets = params.offsets(&settings.name, grid)?;
         let reach = offsets.iter().map(|&(r, c)| r.unsigned_abs().max(c.unsigned_abs())).max().unwrap_or(0);
         Ok(Focal {

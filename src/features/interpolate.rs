@@ -31,7 +31,8 @@ use rstar::RTree;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::features::spec::{EvidenceInput, EvidenceKind, EvidenceSettings, RawEvidence};
+use crate::features::scan::{Pass, Prepared};
+use crate::features::spec::{Check, EvidenceInput, EvidenceSettings, Input, Kind};
 use crate::features::transform::Zeros;
 use crate::features::{below_detection, Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
@@ -292,7 +293,7 @@ pub fn clr(parts: &[f64], i: usize) -> f64 {
 }
 
 /// The keys that only apply to ordinary kriging, with whether `ev` sets them.
-fn kriging_keys(ev: &RawEvidence) -> [(&'static str, bool); 7] {
+fn kriging_keys(ev: &Raw) -> [(&'static str, bool); 7] {
     [
         ("duplicates", ev.duplicates.is_some()),
         ("variogram", ev.variogram.is_some()),
@@ -349,134 +350,167 @@ pub struct Params {
     pub detection_limits: std::collections::BTreeMap<String, f64>,
 }
 
-impl Params {
-    /// Checks the keys of `evidence[i]`; the interpolation keys are rejected on other kinds.
-    pub fn from_raw(i: usize, ev: &RawEvidence) -> Result<Option<Params>> {
-        let key = |k: &str| format!("evidence[{i}].{k}");
-        if ev.kind != EvidenceKind::Interpolate {
-            let keys = [
-                ("power", ev.power.is_some()),
-                ("search_radius", ev.search_radius.is_some()),
-                ("max_points", ev.max_points.is_some()),
-                ("min_points", ev.min_points.is_some()),
-                ("below_detection", ev.below_detection.is_some()),
-                ("below_detection_value", ev.below_detection_value.is_some()),
-                ("detection_limits", ev.detection_limits.is_some()),
-                ("below_detection_layer", ev.below_detection_layer.is_some()),
-                ("join", ev.join.is_some()),
-                ("transform", ev.transform == Some(Transform::Clr)),
-                ("back_transform", ev.back_transform.is_some()),
-                ("parts", ev.parts.is_some()),
-                ("interpolation", ev.interpolation.is_some()),
-            ]
-            .into_iter()
-            .chain(kriging_keys(ev));
-            ev.refuse_keys_of(i, EvidenceKind::Interpolate, keys)?;
-            return Ok(None);
+/// The keys of an `interpolate` table (it needs the vector kinds' `attribute`: the
+/// values; the shared `transform` acts on the samples when it is `log` or `clr`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    /// IDW power. Default 2.
+    pub power: Option<f64>,
+    /// Search radius, CRS units. Default unlimited.
+    pub search_radius: Option<f64>,
+    /// Most samples used per cell. Default 12.
+    pub max_points: Option<usize>,
+    /// Fewest samples a cell needs. Default 1.
+    pub min_points: Option<usize>,
+    /// `half`, `drop`, `value` or `layer`. Default `half`.
+    pub below_detection: Option<BelowDetection>,
+    /// With `below_detection = "value"`: the replacement.
+    pub below_detection_value: Option<f64>,
+    /// Detection limit per column; a number below it is below detection.
+    pub detection_limits: Option<std::collections::BTreeMap<String, f64>>,
+    /// With `below_detection = "layer"`: the layer (sheet) of the same source holding the
+    /// uncensored values.
+    pub below_detection_layer: Option<String>,
+    /// With `below_detection = "layer"`: the sample-id column of both layers.
+    pub join: Option<String>,
+    /// With `transform = "log"`: `exp` of the estimate (true, default) or the log-space
+    /// estimate (false).
+    pub back_transform: Option<bool>,
+    /// With `transform = "clr"`: the attributes of the composition (the `attribute` among them).
+    pub parts: Option<Vec<String>>,
+    /// `idw` or `ordinary_kriging`. Default `idw`.
+    pub interpolation: Option<Interpolation>,
+    /// Kriging: `spherical`, `exponential` or `gaussian`. Default `spherical`.
+    pub variogram: Option<VariogramModel>,
+    /// Kriging: variogram nugget (with `sill` and `range`; else all three are fitted).
+    pub nugget: Option<f64>,
+    /// Kriging: variogram total sill.
+    pub sill: Option<f64>,
+    /// Kriging: variogram range, CRS units.
+    pub range: Option<f64>,
+    /// Kriging: lag bins of the empirical variogram. Default 12.
+    pub lags: Option<usize>,
+    /// Kriging: add the kriging variance as a second column. Default false.
+    pub kriging_variance: Option<bool>,
+    /// Kriging: samples at one place are an `error` (default) or replaced by their `mean`
+    /// (field duplicates; counted and reported).
+    pub duplicates: Option<Duplicates>,
+}
+
+impl Kind for Raw {
+    type Params = Params;
+    const INPUT: Input = Input::Vector;
+
+    fn check(&self, cx: &Check<'_>) -> Result<Params> {
+        let shared = &cx.table.transform;
+        let attribute = cx.required_attribute("the attribute holding the values")?;
+        let attribute = attribute.as_str();
+        for part in self.parts.iter().flatten() {
+            cx.check_field(part)?;
         }
-        if ev.attribute.is_none() {
-            return Err(Error::key(key("attribute"), "`interpolate` needs the attribute holding the values"));
+        if let (Some(sheet), Some(join)) = (&self.below_detection_layer, &self.join) {
+            cx.check_field(join)?;
+            crate::io::table::check_columns(&cx.table.path, sheet, &[join], &cx.key("below_detection_layer"))?;
         }
-        let power = ev.power.unwrap_or(2.0);
+        let power = self.power.unwrap_or(2.0);
         if !(power.is_finite() && power > 0.0) {
-            return Err(Error::key(key("power"), format!("{power} must be > 0")));
+            return Err(Error::key(cx.key("power"), format!("{power} must be > 0")));
         }
-        let search_radius = ev.search_radius.unwrap_or(f64::INFINITY);
+        let search_radius = self.search_radius.unwrap_or(f64::INFINITY);
         if search_radius.is_nan() || search_radius <= 0.0 {
-            return Err(Error::key(key("search_radius"), format!("{search_radius} must be a distance > 0")));
+            return Err(Error::key(cx.key("search_radius"), format!("{search_radius} must be a distance > 0")));
         }
-        let max_points = ev.max_points.unwrap_or(12);
-        let min_points = ev.min_points.unwrap_or(1);
+        let max_points = self.max_points.unwrap_or(12);
+        let min_points = self.min_points.unwrap_or(1);
         if max_points == 0 || min_points == 0 || min_points > max_points {
             return Err(Error::key(
-                key("min_points"),
+                cx.key("min_points"),
                 format!("need 1 <= min_points ({min_points}) <= max_points ({max_points})"),
             ));
         }
-        let below_detection = ev.below_detection.unwrap_or_default();
-        match (below_detection, ev.below_detection_value) {
+        let below_detection = self.below_detection.unwrap_or_default();
+        match (below_detection, self.below_detection_value) {
             (BelowDetection::Value, None) => {
-                return Err(Error::key(key("below_detection_value"), "`below_detection = \"value\"` needs it"))
+                return Err(Error::key(cx.key("below_detection_value"), "`below_detection = \"value\"` needs it"))
             }
             (BelowDetection::Value, Some(v)) if !v.is_finite() => {
-                return Err(Error::key(key("below_detection_value"), format!("{v} is not a number")))
+                return Err(Error::key(cx.key("below_detection_value"), format!("{v} is not a number")))
             }
             (BelowDetection::Half | BelowDetection::Drop | BelowDetection::Layer, Some(_)) => {
-                return Err(Error::key(key("below_detection_value"), "only applies with `below_detection = \"value\"`"))
+                return Err(Error::key(cx.key("below_detection_value"), "only applies with `below_detection = \"value\"`"))
             }
             _ => {}
         }
-        match (below_detection, &ev.below_detection_layer, &ev.join) {
+        match (below_detection, &self.below_detection_layer, &self.join) {
             (BelowDetection::Layer, None, _) => {
-                return Err(Error::key(key("below_detection_layer"), "`below_detection = \"layer\"` needs it"))
+                return Err(Error::key(cx.key("below_detection_layer"), "`below_detection = \"layer\"` needs it"))
             }
             (BelowDetection::Layer, _, None) => {
-                return Err(Error::key(key("join"), "`below_detection = \"layer\"` needs the sample-id column"))
+                return Err(Error::key(cx.key("join"), "`below_detection = \"layer\"` needs the sample-id column"))
             }
             (BelowDetection::Layer, _, _) => {}
             (_, Some(_), _) => {
-                return Err(Error::key(key("below_detection_layer"), "only applies with `below_detection = \"layer\"`"))
+                return Err(Error::key(cx.key("below_detection_layer"), "only applies with `below_detection = \"layer\"`"))
             }
-            (_, _, Some(_)) => return Err(Error::key(key("join"), "only applies with `below_detection = \"layer\"`")),
+            (_, _, Some(_)) => return Err(Error::key(cx.key("join"), "only applies with `below_detection = \"layer\"`")),
             _ => {}
         }
-        for (column, limit) in ev.detection_limits.iter().flatten() {
+        for (column, limit) in self.detection_limits.iter().flatten() {
             if !(limit.is_finite() && *limit > 0.0) {
-                return Err(Error::key(key("detection_limits"), format!("`{column}` = {limit}: a limit must be > 0")));
+                return Err(Error::key(cx.key("detection_limits"), format!("`{column}` = {limit}: a limit must be > 0")));
             }
         }
-        let interpolation = ev.interpolation.unwrap_or_default();
+        let interpolation = self.interpolation.unwrap_or_default();
         if interpolation == Interpolation::Idw {
-            for (k, set) in kriging_keys(ev) {
+            for (k, set) in kriging_keys(self) {
                 if set {
-                    return Err(Error::key(key(k), "only applies with `interpolation = \"ordinary_kriging\"`"));
+                    return Err(Error::key(cx.key(k), "only applies with `interpolation = \"ordinary_kriging\"`"));
                 }
             }
-        } else if ev.power.is_some() {
-            return Err(Error::key(key("power"), "only applies with `interpolation = \"idw\"`"));
+        } else if self.power.is_some() {
+            return Err(Error::key(cx.key("power"), "only applies with `interpolation = \"idw\"`"));
         }
-        let variogram_parameters = match (ev.nugget, ev.sill, ev.range) {
+        let variogram_parameters = match (self.nugget, self.sill, self.range) {
             (None, None, None) => None,
             (Some(n), Some(s), Some(r)) if n >= 0.0 && s > n && r > 0.0 && s.is_finite() && r.is_finite() => {
                 Some((n, s, r))
             }
             (Some(n), Some(s), Some(r)) => {
-                return Err(Error::key(key("sill"), format!("need 0 <= nugget ({n}) < sill ({s}) and range ({r}) > 0")))
+                return Err(Error::key(cx.key("sill"), format!("need 0 <= nugget ({n}) < sill ({s}) and range ({r}) > 0")))
             }
-            _ => return Err(Error::key(key("nugget"), "give all of `nugget`, `sill` and `range`, or none (fitted)")),
+            _ => return Err(Error::key(cx.key("nugget"), "give all of `nugget`, `sill` and `range`, or none (fitted)")),
         };
-        let parts = match (ev.transform, &ev.parts) {
+        let parts = match (shared.transform, &self.parts) {
             (Some(Transform::Clr), None) => {
-                return Err(Error::key(key("parts"), "`transform = \"clr\"` needs the attributes of the composition"))
+                return Err(Error::key(cx.key("parts"), "`transform = \"clr\"` needs the attributes of the composition"))
             }
             (Some(Transform::Clr), Some(parts)) => {
-                let attribute = ev.attribute.as_deref().unwrap_or_default();
                 if !parts.iter().any(|p| p == attribute) {
-                    return Err(Error::key(key("parts"), format!("must list the attribute `{attribute}`")));
+                    return Err(Error::key(cx.key("parts"), format!("must list the attribute `{attribute}`")));
                 }
                 if let Some(p) = parts.iter().enumerate().find(|(i, p)| parts[..*i].contains(p)).map(|(_, p)| p) {
-                    return Err(Error::key(key("parts"), format!("lists `{p}` twice")));
+                    return Err(Error::key(cx.key("parts"), format!("lists `{p}` twice")));
                 }
                 if parts.len() < 2 {
-                    return Err(Error::key(key("parts"), "a composition needs at least two parts"));
+                    return Err(Error::key(cx.key("parts"), "a composition needs at least two parts"));
                 }
                 parts.clone()
             }
-            (_, Some(_)) => return Err(Error::key(key("parts"), "only applies with `transform = \"clr\"`")),
+            (_, Some(_)) => return Err(Error::key(cx.key("parts"), "only applies with `transform = \"clr\"`")),
             (_, None) => Vec::new(),
         };
-        if ev.transform == Some(Transform::Clr) && ev.zeros == Some(Zeros::HalfMin) {
+        if shared.transform == Some(Transform::Clr) && shared.zeros == Some(Zeros::HalfMin) {
             return Err(Error::key(
-                key("zeros"),
+                cx.key("zeros"),
                 "`half_min` applies with `transform = \"log\"`; use `drop` with `clr`",
             ));
         }
-        if ev.back_transform.is_some() && ev.transform != Some(Transform::Log) {
-            return Err(Error::key(key("back_transform"), "only applies with `transform = \"log\"`"));
+        if self.back_transform.is_some() && shared.transform != Some(Transform::Log) {
+            return Err(Error::key(cx.key("back_transform"), "only applies with `transform = \"log\"`"));
         }
         // Limits name the attribute or a part of the composition.
-        let attribute = ev.attribute.as_deref().unwrap_or_default();
-        if let Some(c) = ev.detection_limits.iter().flatten().map(|(c, _)| c).find(|c| {
+        if let Some(c) = self.detection_limits.iter().flatten().map(|(c, _)| c).find(|c| {
             if parts.is_empty() {
                 c.as_str() != attribute
             } else {
@@ -484,36 +518,41 @@ impl Params {
             }
         }) {
             return Err(Error::key(
-                key("detection_limits"),
+                cx.key("detection_limits"),
                 format!("`{c}` is not the attribute or a part of this layer"),
             ));
         }
-        let lags = ev.lags.unwrap_or(12);
+        let lags = self.lags.unwrap_or(12);
         if lags < 3 {
-            return Err(Error::key(key("lags"), format!("{lags}: need at least 3 lag bins to fit a variogram")));
+            return Err(Error::key(cx.key("lags"), format!("{lags}: need at least 3 lag bins to fit a variogram")));
         }
-        Ok(Some(Params {
+        Ok(Params {
             interpolation,
-            variogram: ev.variogram.unwrap_or_default(),
+            variogram: self.variogram.unwrap_or_default(),
             variogram_parameters,
             lags,
-            kriging_variance: ev.kriging_variance.unwrap_or(false),
-            duplicates: ev.duplicates.unwrap_or_default(),
+            kriging_variance: self.kriging_variance.unwrap_or(false),
+            duplicates: self.duplicates.unwrap_or_default(),
             power,
             search_radius,
             max_points,
             min_points,
             below_detection,
-            below_detection_value: ev.below_detection_value,
-            transform: ev.transform.filter(|t| matches!(t, Transform::Log | Transform::Clr)),
+            below_detection_value: self.below_detection_value,
+            transform: shared.transform.filter(|t| matches!(t, Transform::Log | Transform::Clr)),
             parts,
-            back_transform: ev.back_transform.unwrap_or(true),
-            offset: ev.offset.unwrap_or(0.0),
-            zeros: ev.zeros.unwrap_or_default(),
-            below_detection_layer: ev.below_detection_layer.clone(),
-            join: ev.join.clone(),
-            detection_limits: ev.detection_limits.clone().unwrap_or_default(),
-        }))
+            back_transform: self.back_transform.unwrap_or(true),
+            offset: shared.offset.unwrap_or(0.0),
+            zeros: shared.zeros.unwrap_or_default(),
+            below_detection_layer: self.below_detection_layer.clone(),
+            join: self.join.clone(),
+            detection_limits: self.detection_limits.clone().unwrap_or_default(),
+        })
+    }
+
+
+    fn prepare(p: &Params, settings: &EvidenceSettings, grid: &Grid, _: Pass) -> Result<Prepared<Box<dyn Evidence>>> {
+        Ok(Prepared::Layer(Box::new(Interpolate::prepare(p, settings, grid)?)))
     }
 }
 
@@ -573,14 +612,11 @@ pub struct Interpolate {
 impl Interpolate {
     /// Reads the samples (reprojected to the grid), applies the below-detection rule and
     /// the transform, and indexes them.
-    pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Interpolate> {
+    pub fn prepare(params: &Params, settings: &EvidenceSettings, grid: &Grid) -> Result<Interpolate> {
         let EvidenceInput::Vector(layer) = &settings.input else {
             return Err(Error::key(&settings.name, "an `interpolate` layer needs a vector file"));
         };
-        let params = match &settings.params {
-            crate::features::spec::KindParams::Interpolate(p) => (**p).clone(),
-            _ => return Err(Error::key(&settings.name, "not an `interpolate` layer")),
-        };
+        let params = params.clone();
         let attribute = settings.attribute.as_deref().unwrap_or_default();
         let err = |message: String| Error::Layer {
             path: layer.path.clone(),

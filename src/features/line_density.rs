@@ -10,7 +10,8 @@ use rstar::{RTree, AABB};
 
 use crate::error::{Error, Result};
 use crate::features::distance::{collect, Strike};
-use crate::features::spec::{EvidenceInput, EvidenceKind, EvidenceSettings, RawEvidence};
+use crate::features::scan::{Pass, Prepared};
+use crate::features::spec::{Check, EvidenceInput, EvidenceSettings, Input, Kind};
 use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
 
@@ -23,20 +24,34 @@ pub struct Params {
     pub strike: Option<Strike>,
 }
 
-impl Params {
-    /// Checks the keys of `evidence[i]` when it is a `line_density` layer.
-    pub fn from_raw(i: usize, ev: &RawEvidence) -> Result<Option<Params>> {
-        if ev.kind != EvidenceKind::LineDensity {
-            return Ok(None);
-        }
-        let key = format!("evidence[{i}].radius");
-        let Some(radius) = ev.radius else {
-            return Err(Error::key(key, "`line_density` needs the radius of its circle (CRS units)"));
+/// The keys of a `line_density` table.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    /// Radius of the circle, CRS units.
+    pub radius: Option<f64>,
+    /// Keep only line segments of this strike (degrees from north).
+    pub strike: Option<f64>,
+    /// Largest difference from `strike` kept, degrees. Default 22.5.
+    pub strike_tolerance: Option<f64>,
+}
+
+impl Kind for Raw {
+    type Params = Params;
+    const INPUT: Input = Input::Vector;
+
+    fn check(&self, cx: &Check<'_>) -> Result<Params> {
+        let Some(radius) = self.radius else {
+            return Err(Error::key(cx.key("radius"), "`line_density` needs the radius of its circle (CRS units)"));
         };
         if !(radius.is_finite() && radius > 0.0) {
-            return Err(Error::key(key, format!("{radius} must be a distance > 0")));
+            return Err(Error::key(cx.key("radius"), format!("{radius} must be a distance > 0")));
         }
-        Ok(Some(Params { radius, strike: Strike::from_raw(i, ev)? }))
+        Ok(Params { radius, strike: Strike::from_keys(cx, self.strike, self.strike_tolerance)? })
+    }
+
+    fn prepare(p: &Params, settings: &EvidenceSettings, grid: &Grid, _: Pass) -> Result<Prepared<Box<dyn Evidence>>> {
+        Ok(Prepared::Layer(Box::new(LineDensity::prepare(p, settings, grid)?)))
     }
 }
 
@@ -71,14 +86,11 @@ pub struct LineDensity {
 
 impl LineDensity {
     /// Reads the layer (reprojected to the grid) and indexes its segments.
-    pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<LineDensity> {
+    pub fn prepare(params: &Params, settings: &EvidenceSettings, grid: &Grid) -> Result<LineDensity> {
         let EvidenceInput::Vector(layer) = &settings.input else {
             return Err(Error::key(&settings.name, "a `line_density` layer needs a vector file"));
         };
-        let params = match &settings.params {
-            crate::features::spec::KindParams::LineDensity(p) => *p,
-            _ => return Err(Error::key(&settings.name, "not a `line_density` layer")),
-        };
+        let params = *params;
         let mut segments = Vec::new();
         let mut points = Vec::new();
         for f in layer.read(grid, None)? {

@@ -1,33 +1,145 @@
 //! Evidence layers: each `[[evidence]]` table becomes one [`Evidence`] that turns a
 //! window of the grid into one or more feature columns plus a validity mask.
 //!
-//! One file per kind. Adding a kind today takes its file, its `pub mod` line and its arm
-//! in [`prepare`] here, its [`EvidenceKind`] variant, its keys and its input check in
-//! [`spec`] (the `RawEvidence` fields and the check that refuses them on other kinds),
-//! its [`spec::KindParams`] variant (built once in `spec::validate_evidence`, the only
-//! thing its `prepare` reads of its keys), and its rows in docs/config.md
+//! One file per kind, registered by one line in the [`evidence_kinds!`] list below. The
+//! file declares the keys the kind owns (`pub struct Raw`, with their docs and serde
+//! defaults) and implements [`spec::Kind`] on it: what its `path` is, the check of its
+//! keys (into its validated `Params`, once, before any heavy work) and the preparation of
+//! its layer. The registry makes the [`EvidenceKind`] variant, the parsing that routes
+//! each key of a table to its kind, and the dispatch; docs/config.md gets the kind's rows
 //! (`tests/config_docs.rs` fails while a key or default is missing there). The features
 //! read only [`spec`]'s validated types and the [`Grid`], never `config` nor the table as
 //! written.
 
 pub mod below_detection;
-pub mod categorical;
 pub mod classes;
-pub mod contacts;
-pub mod distance;
-pub mod focal;
-pub mod interpolate;
-pub mod line_density;
 pub mod neighbourhood;
-pub mod point_density;
-pub mod polygon_value;
-pub mod raster;
-pub mod rasterize;
 pub mod scan;
 pub mod spec;
-pub mod spectral;
-pub mod terrain;
 pub mod transform;
+
+/// The registry of evidence kinds: `module => Variant`, the module being the kind's file
+/// and its name in config files (`kind = "line_density"`), the module's `Raw` its keys.
+macro_rules! evidence_kinds {
+    ($($(#[$doc:meta])* $module:ident => $variant:ident,)+) => {
+        $(pub mod $module;)+
+
+        /// The kinds of evidence layer.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum EvidenceKind {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl EvidenceKind {
+            /// Every kind, in registry order.
+            pub const ALL: &[EvidenceKind] = &[$(EvidenceKind::$variant,)+];
+
+            /// The name used in config files.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(EvidenceKind::$variant => stringify!($module),)+
+                }
+            }
+
+            /// What its `path` names.
+            pub fn input(self) -> spec::Input {
+                match self {
+                    $(EvidenceKind::$variant => <$module::Raw as spec::Kind>::INPUT,)+
+                }
+            }
+
+            /// Whether its layer is one-hot classes.
+            pub fn classes(self) -> bool {
+                match self {
+                    $(EvidenceKind::$variant => <$module::Raw as spec::Kind>::CLASSES,)+
+                }
+            }
+
+            /// The keys it owns (besides the shared ones).
+            pub fn keys(self) -> &'static [&'static str] {
+                match self {
+                    $(EvidenceKind::$variant => spec::fields::<$module::Raw>(),)+
+                }
+            }
+
+            /// Its keys that have a declared default, at that default (what a table that
+            /// sets none of them gets).
+            pub fn defaults(self) -> std::result::Result<toml::Table, toml::ser::Error> {
+                let empty = toml::Value::Table(toml::Table::new());
+                let value = match self {
+                    $(EvidenceKind::$variant => toml::Value::try_from(
+                        empty.try_into::<$module::Raw>().map_err(|e| <toml::ser::Error as serde::ser::Error>::custom(e.message()))?,
+                    )?,)+
+                };
+                Ok(value.as_table().cloned().unwrap_or_default())
+            }
+        }
+
+        /// The keys a table's kind owns, as written.
+        #[derive(Debug, Clone, serde::Serialize)]
+        #[serde(untagged)]
+        pub enum KindKeys {
+            $(#[doc = concat!("`", stringify!($module), "`.")] $variant($module::Raw),)+
+        }
+
+        impl KindKeys {
+            /// Parses the keys of a `kind` table that the kind owns.
+            pub fn parse(kind: EvidenceKind, table: toml::Table) -> std::result::Result<KindKeys, toml::de::Error> {
+                Ok(match kind {
+                    $(EvidenceKind::$variant => KindKeys::$variant(toml::Value::Table(table).try_into()?),)+
+                })
+            }
+
+            /// Checks them into their [`KindParams`].
+            pub fn check(&self, cx: &spec::Check<'_>) -> Result<KindParams> {
+                Ok(match self {
+                    $(KindKeys::$variant(k) => KindParams::$variant(spec::Kind::check(k, cx)?),)+
+                })
+            }
+        }
+
+        /// The validated keys of each kind: what its preparation reads (never the table as written).
+        #[derive(Debug, Clone)]
+        pub enum KindParams {
+            $(#[doc = concat!("`", stringify!($module), "`.")] $variant(<$module::Raw as spec::Kind>::Params),)+
+        }
+
+        /// Prepares the layer of one kind, as computed (before any transform or classification).
+        fn prepare_kind(settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<Prepared<Box<dyn Evidence>>> {
+            match &settings.params {
+                $(KindParams::$variant(p) => <$module::Raw as spec::Kind>::prepare(p, settings, grid, pass),)+
+            }
+        }
+    };
+}
+
+evidence_kinds! {
+    /// A continuous raster band, used as is.
+    raster => Raster,
+    /// An integer-class raster band, one-hot encoded.
+    categorical => Categorical,
+    /// Distance (CRS units) from each cell centre to the nearest vector feature.
+    distance => Distance,
+    /// A polygon attribute burnt onto the grid as classes, one-hot encoded.
+    rasterize => Rasterize,
+    /// A terrain derivative (slope, aspect, curvature, TRI, roughness) of a DEM.
+    terrain => Terrain,
+    /// A statistic of a raster over a moving window (mean, std, min, max, range).
+    focal => Focal,
+    /// Length of lines per unit area within a radius.
+    line_density => LineDensity,
+    /// Kernel density of points.
+    point_density => PointDensity,
+    /// A surface interpolated from point samples (IDW or ordinary kriging).
+    interpolate => Interpolate,
+    /// A band-math expression or named index of a Landsat 8/9, Sentinel-2 or ASTER scene.
+    spectral => Spectral,
+    /// Distance to the boundaries between polygons whose `attribute` differs (lithological contacts).
+    contacts => Contacts,
+    /// A numeric polygon attribute (unit age, susceptibility) burnt onto the grid as one continuous column.
+    polygon_value => PolygonValue,
+}
 
 use ndarray::Array2;
 use rayon::prelude::*;
@@ -35,7 +147,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::grid::{Cell, Grid, Window};
 use scan::{LayerScan, Pass, Prepared, StackScan};
-use spec::{EvidenceKind, EvidenceSettings};
+use spec::EvidenceSettings;
 
 /// The values one evidence layer gives a window.
 #[derive(Debug, Clone)]
@@ -174,33 +286,6 @@ fn prepare_pass(settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<
         None => layer,
     };
     Ok(Outcome::Layer(layer, kept))
-}
-
-/// Prepares the layer of one kind, as computed (before any transform or classification).
-fn prepare_kind(settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<Prepared<Box<dyn Evidence>>> {
-    fn boxed<T: Evidence + 'static>(p: Prepared<T>) -> Prepared<Box<dyn Evidence>> {
-        match p {
-            Prepared::Layer(l) => Prepared::Layer(Box::new(l)),
-            Prepared::Partial(s) => Prepared::Partial(s),
-        }
-    }
-    let layer: Box<dyn Evidence> = match settings.kind {
-        EvidenceKind::Raster => Box::new(raster::Continuous::prepare(settings, grid)?),
-        EvidenceKind::Categorical => return Ok(boxed(categorical::Categorical::prepare_with(settings, grid, pass)?)),
-        EvidenceKind::Distance => return Ok(boxed(distance::Distance::prepare_with(settings, grid, pass)?)),
-        EvidenceKind::Rasterize => return Ok(boxed(rasterize::Rasterize::prepare_with(settings, grid, pass)?)),
-        EvidenceKind::Terrain => Box::new(terrain::Terrain::prepare(settings, grid)?),
-        EvidenceKind::Focal => Box::new(focal::Focal::prepare(settings, grid)?),
-        EvidenceKind::LineDensity => Box::new(line_density::LineDensity::prepare(settings, grid)?),
-        EvidenceKind::PointDensity => Box::new(point_density::PointDensity::prepare(settings, grid)?),
-        EvidenceKind::Interpolate => Box::new(interpolate::Interpolate::prepare(settings, grid)?),
-        EvidenceKind::Spectral => return Ok(boxed(spectral::Spectral::prepare_with(settings, grid, pass)?)),
-        EvidenceKind::Contacts => Box::new(contacts::Contacts::prepare(settings, grid)?),
-        EvidenceKind::PolygonValue => {
-            return Ok(boxed(polygon_value::PolygonValue::prepare_with(settings, grid, pass)?))
-        }
-    };
-    Ok(Prepared::Layer(layer))
 }
 
 /// What the stack is prepared from: the grid and the validated evidence tables

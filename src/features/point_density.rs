@@ -16,7 +16,8 @@ use rstar::RTree;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::features::spec::{EvidenceInput, EvidenceKind, EvidenceSettings, RawEvidence};
+use crate::features::scan::{Pass, Prepared};
+use crate::features::spec::{Check, EvidenceInput, EvidenceSettings, Input, Kind};
 use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
 use crate::io::vector::Attr;
@@ -56,21 +57,36 @@ pub struct Params {
     pub kernel: Kernel,
 }
 
-impl Params {
-    /// Checks the keys of `evidence[i]`: `kernel` only for `point_density`, which needs `radius`.
-    pub fn from_raw(i: usize, ev: &RawEvidence) -> Result<Option<Params>> {
-        if ev.kind != EvidenceKind::PointDensity {
-            ev.refuse_keys_of(i, EvidenceKind::PointDensity, [("kernel", ev.kernel.is_some())])?;
-            return Ok(None);
-        }
-        let key = format!("evidence[{i}].radius");
-        let Some(radius) = ev.radius else {
-            return Err(Error::key(key, "`point_density` needs the kernel radius (CRS units)"));
+/// The keys of a `point_density` table.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    /// Kernel radius, CRS units.
+    pub radius: Option<f64>,
+    /// `quartic` or `uniform`. Default `quartic`.
+    #[serde(default)]
+    pub kernel: Kernel,
+}
+
+impl Kind for Raw {
+    type Params = Params;
+    const INPUT: Input = Input::Vector;
+
+    fn check(&self, cx: &Check<'_>) -> Result<Params> {
+        let Some(radius) = self.radius else {
+            return Err(Error::key(cx.key("radius"), "`point_density` needs the kernel radius (CRS units)"));
         };
         if !(radius.is_finite() && radius > 0.0) {
-            return Err(Error::key(key, format!("{radius} must be a distance > 0")));
+            return Err(Error::key(cx.key("radius"), format!("{radius} must be a distance > 0")));
         }
-        Ok(Some(Params { radius, kernel: ev.kernel.unwrap_or_default() }))
+        if let Some(attr) = &cx.table.vector.attribute {
+            cx.check_field(attr)?;
+        }
+        Ok(Params { radius, kernel: self.kernel })
+    }
+
+    fn prepare(p: &Params, settings: &EvidenceSettings, grid: &Grid, _: Pass) -> Result<Prepared<Box<dyn Evidence>>> {
+        Ok(Prepared::Layer(Box::new(PointDensity::prepare(p, settings, grid)?)))
     }
 }
 
@@ -85,14 +101,11 @@ pub struct PointDensity {
 
 impl PointDensity {
     /// Reads the points (reprojected to the grid) with their weights and indexes them.
-    pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<PointDensity> {
+    pub fn prepare(params: &Params, settings: &EvidenceSettings, grid: &Grid) -> Result<PointDensity> {
         let EvidenceInput::Vector(layer) = &settings.input else {
             return Err(Error::key(&settings.name, "a `point_density` layer needs a vector file"));
         };
-        let params = match &settings.params {
-            crate::features::spec::KindParams::PointDensity(p) => *p,
-            _ => return Err(Error::key(&settings.name, "not a `point_density` layer")),
-        };
+        let params = *params;
         let err = |message: String| Error::Layer {
             path: layer.path.clone(),
             layer: layer.layer.clone(),

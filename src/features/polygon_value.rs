@@ -12,10 +12,28 @@
 
 use crate::error::{Error, Result};
 use crate::features::scan::{finish_or_stop, Pass, Prepared};
-use crate::features::spec::{EvidenceInput, EvidenceSettings};
+use crate::features::spec::{Check, EvidenceInput, EvidenceSettings, Input, Kind};
 use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
 use crate::io::vector::{Attr, Burner};
+
+/// `polygon_value` owns no keys; it needs the vector kinds' `attribute`.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {}
+
+impl Kind for Raw {
+    type Params = ();
+    const INPUT: Input = Input::Vector;
+
+    fn check(&self, cx: &Check<'_>) -> Result<()> {
+        cx.required_attribute("the numeric attribute to burn").map(drop)
+    }
+
+    fn prepare(_: &(), settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<Prepared<Box<dyn Evidence>>> {
+        Ok(PolygonValue::prepare_with(settings, grid, pass)?.boxed())
+    }
+}
 
 /// A continuous map burnt from polygons.
 #[derive(Debug)]
@@ -30,15 +48,8 @@ pub struct PolygonValue {
 }
 
 impl PolygonValue {
-    /// Reads the polygons and the number each one holds.
-    pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<PolygonValue> {
-        match PolygonValue::prepare_with(settings, grid, Pass::All)? {
-            Prepared::Layer(l) => Ok(l),
-            Prepared::Partial(_) => unreachable!("Pass::All finishes"),
-        }
-    }
-
-    /// [`PolygonValue::prepare`] with the count of unmapped cells as `pass` gives it.
+    /// Reads the polygons and the number each one holds, with the count of unmapped cells
+    /// as `pass` gives it.
     pub fn prepare_with(settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<Prepared<PolygonValue>> {
         let EvidenceInput::Vector(layer) = &settings.input else {
             return Err(Error::key(&settings.name, "a `polygon_value` layer needs a vector file"));

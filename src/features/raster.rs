@@ -4,10 +4,29 @@
 use ndarray::Array2;
 
 use crate::error::{Error, Result};
-use crate::features::spec::{EvidenceInput, EvidenceSettings};
+use crate::features::scan::{Pass, Prepared};
+use crate::features::spec::{Check, EvidenceInput, EvidenceSettings, Input, Kind};
 use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
 use crate::io::raster::GridBand;
+
+/// `raster` owns no keys: its `band` and `resampling` are those of every raster kind.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {}
+
+impl Kind for Raw {
+    type Params = ();
+    const INPUT: Input = Input::Raster;
+
+    fn check(&self, _: &Check<'_>) -> Result<()> {
+        Ok(())
+    }
+
+    fn prepare(_: &(), settings: &EvidenceSettings, grid: &Grid, _: Pass) -> Result<Prepared<Box<dyn Evidence>>> {
+        Ok(Prepared::Layer(Box::new(Continuous::prepare(settings, grid)?)))
+    }
+}
 
 /// A continuous band on the grid.
 #[derive(Debug)]

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use crate::error::{Error, Result};
 use crate::features::classes::{ClassName, Unmapped, UNMAPPED};
 use crate::features::scan::{finish_or_stop, KindScan, Pass, Prepared};
-use crate::features::spec::{EvidenceInput, EvidenceSettings};
+use crate::features::spec::{Check, EvidenceInput, EvidenceSettings, Input, Kind};
 use crate::features::{Evidence, HotBlock, LayerBlock, OneHot};
 use crate::grid::{Grid, Window};
 use crate::io::vector::{Attr, Burner};
@@ -43,17 +43,58 @@ fn class_key(a: &Attr) -> (i64, String) {
     }
 }
 
-impl Rasterize {
-    /// Reads the polygons and their attribute; the classes are the distinct values.
-    pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Rasterize> {
-        match Rasterize::prepare_with(settings, grid, Pass::All)? {
-            Prepared::Layer(l) => Ok(l),
-            Prepared::Partial(_) => unreachable!("Pass::All finishes"),
-        }
+/// The keys of a `rasterize` table (it needs the vector kinds' `attribute`: the unit of
+/// each polygon).
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    /// Classes to encode, integers or names; default every class found in the study area.
+    pub classes: Option<Vec<ClassName>>,
+    /// Study-area cells outside every polygon are the class `unmapped` (`class`, default)
+    /// or have no data (`nodata`).
+    #[serde(default)]
+    pub unmapped: Unmapped,
+    /// Largest number of classes accepted before the layer is declared not categorical. Default 256.
+    #[serde(default = "crate::features::classes::default_max_classes")]
+    pub max_classes: usize,
+}
+
+/// The validated keys of a `rasterize` layer.
+#[derive(Debug, Clone)]
+pub struct Params {
+    /// What study-area cells outside every polygon are.
+    pub unmapped: Unmapped,
+    /// The classes to encode, as written (codes or names); `None`: every class found.
+    pub classes: Option<Vec<ClassName>>,
+    /// The class-count limit.
+    pub max_classes: usize,
+}
+
+impl Kind for Raw {
+    type Params = Params;
+    const INPUT: Input = Input::Vector;
+    const CLASSES: bool = true;
+
+    fn check(&self, cx: &Check<'_>) -> Result<Params> {
+        cx.required_attribute("the attribute that names the unit of each polygon")?;
+        crate::features::classes::check_class_keys(cx, self.classes.as_deref(), self.max_classes)?;
+        Ok(Params { unmapped: self.unmapped, classes: self.classes.clone(), max_classes: self.max_classes })
     }
 
-    /// [`Rasterize::prepare`] with the count of unmapped cells as `pass` gives it.
-    pub fn prepare_with(settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<Prepared<Rasterize>> {
+    fn prepare(p: &Params, settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<Prepared<Box<dyn Evidence>>> {
+        Ok(Rasterize::prepare_with(p, settings, grid, pass)?.boxed())
+    }
+}
+
+impl Rasterize {
+    /// Reads the polygons and their attribute (the classes are the distinct values), with
+    /// the count of unmapped cells as `pass` gives it.
+    pub fn prepare_with(
+        params: &Params,
+        settings: &EvidenceSettings,
+        grid: &Grid,
+        pass: Pass,
+    ) -> Result<Prepared<Rasterize>> {
         let EvidenceInput::Vector(layer) = &settings.input else {
             return Err(Error::key(&settings.name, "a `rasterize` layer needs a vector file"));
         };
@@ -84,22 +125,19 @@ impl Rasterize {
         if polygons.is_empty() {
             return Err(layer_err(format!("evidence `{}`: no polygon to burn", settings.name)));
         }
-        if classes.len() > settings.max_classes {
+        if classes.len() > params.max_classes {
             return Err(layer_err(format!(
                 "evidence `{}`: `{attribute}` has {} distinct values, more than max_classes = {}",
                 settings.name,
                 classes.len(),
-                settings.max_classes
+                params.max_classes
             )));
         }
         let index: BTreeMap<(i64, String), u32> =
             classes.keys().enumerate().map(|(i, k)| (k.clone(), i as u32)).collect();
         let shapes = polygons.into_iter().map(|(g, v)| (g, index[&class_key(&v)])).collect();
         let mut classes: Vec<String> = classes.into_values().collect();
-        let crate::features::spec::KindParams::Rasterize { unmapped, classes: wanted } = &settings.params else {
-            return Err(Error::key(&settings.name, "not a `rasterize` layer"));
-        };
-        let unmapped = *unmapped;
+        let (unmapped, wanted) = (params.unmapped, &params.classes);
         if classes.iter().any(|c| c == UNMAPPED) && unmapped == Unmapped::Class {
             return Err(layer_err(format!(
                 "evidence `{}`: `{attribute}` already has a class named `{UNMAPPED}`; set unmapped = \"nodata\" \

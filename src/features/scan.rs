@@ -183,6 +183,16 @@ pub enum Prepared<T> {
     Partial(KindScan),
 }
 
+impl<T: crate::features::Evidence + 'static> Prepared<T> {
+    /// The layer boxed as an [`Evidence`](crate::features::Evidence).
+    pub fn boxed(self) -> Prepared<Box<dyn crate::features::Evidence>> {
+        match self {
+            Prepared::Layer(l) => Prepared::Layer(Box::new(l)),
+            Prepared::Partial(s) => Prepared::Partial(s),
+        }
+    }
+}
+
 /// Early return of a kind's `prepare` at the partial (`Step::Stop`), else the partial to finish from.
 macro_rules! finish_or_stop {
     ($step:expr) => {

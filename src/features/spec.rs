@@ -1,17 +1,462 @@
-//! What an `[[evidence]]` table says, declared once for every kind: [`RawEvidence`] as
-//! parsed (unknown keys rejected with their line), its `wofe` and `fuzzy` tables, and
-//! [`validate_evidence`], which opens the input and checks every kind's keys before any
-//! heavy work, into [`EvidenceSettings`]. `config` parses the file and calls it; the
-//! features read only these types (never `config`), so the modules form no circle.
+//! What an `[[evidence]]` table says and how it is checked, declared once for every kind.
+//!
+//! A table is its name, kind and path, the shared keys of the groups its kind belongs to
+//! ([`Common`] on every kind, [`RasterKeys`] on raster inputs, [`VectorKeys`] on vector
+//! inputs, [`TransformKeys`] on continuous layers) and the keys its kind owns: the kind's
+//! `Raw` type in its own file (`features::focal::Raw`...), which implements [`Kind`].
+//! [`RawEvidence`] parses a table by routing each key to the one type that declares it,
+//! so a mistyped key, or a key of another kind, is refused with its line; the kind list is
+//! the registry in `features/mod.rs`. [`validate_evidence`] opens the input and checks
+//! every key before any heavy work, into [`EvidenceSettings`]: the only thing the features
+//! read (never `config` nor the table as written), so the modules form no circle.
 //! `config` re-exports every public item here under its old path (`config::RawEvidence`...).
 
 use std::path::PathBuf;
 
+use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::features::scan::{Pass, Prepared};
+use crate::features::Evidence;
+use crate::grid::Grid;
 use crate::io;
 use crate::io::Resampling;
+
+pub use crate::features::{EvidenceKind, KindKeys, KindParams};
+
+/// What a kind's `path` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// A raster band (`band`, `resampling`).
+    Raster,
+    /// A vector layer or a point table (`layer`, `where`, `x`, `y`, `crs`, `attribute`).
+    Vector,
+    /// A satellite scene: its metadata file or the folder of its bands.
+    Scene,
+}
+
+/// One evidence kind: the keys it owns as written (the implementing type, one `Raw` per
+/// kind file), checked once into [`Kind::Params`], and the layer prepared from them.
+pub trait Kind: Sized + Clone + std::fmt::Debug + Serialize + DeserializeOwned {
+    /// The keys validated: all that [`Kind::prepare`] reads of them.
+    type Params: Clone + std::fmt::Debug + Send + Sync;
+    /// What `path` names.
+    const INPUT: Input;
+    /// The layer is one-hot classes, one column per class (no transform or classify).
+    const CLASSES: bool = false;
+    /// Checks the keys (no heavy work: `lode validate` runs it), with the table's shared
+    /// keys and its opened input at hand in `cx`.
+    fn check(&self, cx: &Check<'_>) -> Result<Self::Params>;
+    /// Prepares the layer, its grid-wide passes as `pass` gives them.
+    fn prepare(
+        params: &Self::Params,
+        settings: &EvidenceSettings,
+        grid: &Grid,
+        pass: Pass,
+    ) -> Result<Prepared<Box<dyn Evidence>>>;
+}
+
+/// What a kind's [`Kind::check`] sees besides its own keys.
+#[derive(Debug)]
+pub struct Check<'a> {
+    /// The table's position among the `[[evidence]]` tables.
+    pub index: usize,
+    /// The whole table (name, path and the shared keys).
+    pub table: &'a RawEvidence,
+    /// Its input, opened.
+    pub input: &'a EvidenceInput,
+}
+
+impl Check<'_> {
+    /// The config key `evidence[i].k`, for errors.
+    pub fn key(&self, k: &str) -> String {
+        format!("evidence[{}].{k}", self.index)
+    }
+
+    /// The vector layer of a vector kind.
+    pub fn layer(&self) -> Option<&io::vector::LayerRef> {
+        match self.input {
+            EvidenceInput::Vector(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// The `attribute` a kind cannot do without, checked to be a field of its layer;
+    /// `need` says what it is for.
+    pub fn required_attribute(&self, need: &str) -> Result<String> {
+        let kind = self.table.kind.as_str();
+        let Some(attr) = self.table.vector.attribute.as_deref() else {
+            return Err(Error::key(self.key("attribute"), format!("`{kind}` needs {need}")));
+        };
+        self.check_field(attr)?;
+        Ok(attr.to_string())
+    }
+
+    /// Checks that `field` is an attribute of the layer.
+    pub fn check_field(&self, field: &str) -> Result<()> {
+        match self.layer() {
+            Some(l) => l.check_field(field),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Keys of every kind.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Common {
+    /// How `model.kind = "wofe"` generalises this layer.
+    pub wofe: Option<RawWofeLayer>,
+    /// How `model.kind = "fuzzy"` turns this layer into a membership.
+    pub fuzzy: Option<RawFuzzy>,
+}
+
+/// Keys of the kinds that read a raster band ([`Input::Raster`]).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RasterKeys {
+    /// Raster band, from 1. Default 1.
+    #[serde(default = "default_band")]
+    pub band: usize,
+    /// Resampling onto the grid. Default `auto`.
+    #[serde(default)]
+    pub resampling: Resampling,
+}
+
+impl Default for RasterKeys {
+    fn default() -> Self {
+        RasterKeys { band: default_band(), resampling: Resampling::default() }
+    }
+}
+
+/// Keys of the kinds that read a vector layer or a point table ([`Input::Vector`]).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VectorKeys {
+    /// Vector layer; default the first.
+    pub layer: Option<String>,
+    /// OGR SQL attribute filter on the vector layer.
+    #[serde(rename = "where")]
+    pub filter: Option<String>,
+    /// Point table (XLSX, ODS, CSV, ...): column of the x coordinate (with `y` and `crs`).
+    pub x: Option<String>,
+    /// Point table: column of the y coordinate.
+    pub y: Option<String>,
+    /// CRS of the coordinates (a point table's, or one replacing a source's missing or wrong CRS).
+    pub crs: Option<String>,
+    /// The attribute the kind reads (classes, a number, sample values, point weights).
+    pub attribute: Option<String>,
+}
+
+/// Keys of the continuous kinds (not [`Kind::CLASSES`]): a transform or classification
+/// of the computed value.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransformKeys {
+    /// `log`, `log10`, `log1p`, `sqrt` or `rank` of the computed value (+ `offset`);
+    /// `interpolate`: `log` and `clr` act on the samples. Default none.
+    pub transform: Option<crate::features::interpolate::Transform>,
+    /// Added before the transform.
+    pub offset: Option<f64>,
+    /// With `transform`: what a value outside its domain becomes (`error`, `half_min`, `drop`).
+    pub zeros: Option<crate::features::transform::Zeros>,
+    /// Classes from `quantile`, `equal_interval` or given `breaks`.
+    pub classify: Option<crate::features::transform::RawClassify>,
+}
+
+/// The shared key groups: which kinds a group's keys apply to, and what a table of
+/// another kind is told when it sets one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    Common,
+    Raster,
+    Vector,
+    Transform,
+}
+
+impl Group {
+    const ALL: [Group; 4] = [Group::Common, Group::Raster, Group::Vector, Group::Transform];
+
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            Group::Common => fields::<Common>(),
+            Group::Raster => fields::<RasterKeys>(),
+            Group::Vector => fields::<VectorKeys>(),
+            Group::Transform => fields::<TransformKeys>(),
+        }
+    }
+
+    /// Whether the group's keys apply to `kind`; `Err` tells why not.
+    fn applies(self, kind: EvidenceKind) -> std::result::Result<(), String> {
+        let ok = match self {
+            Group::Common => true,
+            Group::Raster => kind.input() == Input::Raster,
+            Group::Vector => kind.input() == Input::Vector,
+            Group::Transform => !kind.classes(),
+        };
+        if ok {
+            return Ok(());
+        }
+        Err(match self {
+            Group::Common => unreachable!("common keys apply to every kind"),
+            Group::Raster => {
+                format!("only applies to raster kinds ({}), not `{}`", kind_list(Input::Raster), kind.as_str())
+            }
+            Group::Vector => {
+                format!("only applies to vector kinds ({}), not `{}`", kind_list(Input::Vector), kind.as_str())
+            }
+            Group::Transform => format!(
+                "`{}` layers are classes (one column per class); transforms apply to continuous layers",
+                kind.as_str()
+            ),
+        })
+    }
+}
+
+/// The kinds whose input is `input`, for messages.
+fn kind_list(input: Input) -> String {
+    let names: Vec<&str> = EvidenceKind::ALL.iter().filter(|k| k.input() == input).map(|k| k.as_str()).collect();
+    names.join(", ")
+}
+
+/// One `[[evidence]]` table, each key in the one type that declares it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RawEvidence {
+    /// Unique name; output columns and metadata use it.
+    pub name: String,
+    /// The kind (`raster`, `categorical`, `distance`, ...).
+    pub kind: EvidenceKind,
+    /// Input file (raster for raster kinds, vector or point table for vector kinds, the
+    /// scene for `spectral`).
+    pub path: PathBuf,
+    /// Keys of every kind.
+    #[serde(flatten)]
+    pub common: Common,
+    /// Raster kinds' keys: `Some` exactly when the kind reads a raster band.
+    #[serde(flatten)]
+    pub raster: Option<RasterKeys>,
+    /// Vector kinds' keys (unset elsewhere).
+    #[serde(flatten)]
+    pub vector: VectorKeys,
+    /// Continuous kinds' keys (unset elsewhere).
+    #[serde(flatten)]
+    pub transform: TransformKeys,
+    /// The keys the kind owns.
+    #[serde(flatten)]
+    pub keys: KindKeys,
+}
+
+impl RawEvidence {
+    /// The band and resampling of a raster kind (the defaults for other kinds, unused).
+    pub fn raster_keys(&self) -> RasterKeys {
+        self.raster.clone().unwrap_or_default()
+    }
+}
+
+/// The field names `T`'s derived `Deserialize` declares (renames applied), read once
+/// from it by a deserializer that only records them: the one list of a table's keys, so
+/// the routing of keys and docs/config.md's check never repeat a declaration. (The
+/// `serde-aux` crate's `serde_introspect` does the same; it would bring `chrono` along for
+/// this one function.)
+pub fn fields<T: DeserializeOwned + 'static>() -> &'static [&'static str] {
+    use std::any::TypeId;
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static SEEN: OnceLock<Mutex<HashMap<TypeId, &'static [&'static str]>>> = OnceLock::new();
+    let mut seen = SEEN.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    seen.entry(TypeId::of::<T>()).or_insert_with(|| {
+        let mut names: &'static [&'static str] = &[];
+        let _ = T::deserialize(FieldNames(&mut names));
+        names
+    })
+}
+
+/// A deserializer that records the field names of the struct asked for, and stops.
+struct FieldNames<'a>(&'a mut &'static [&'static str]);
+
+/// [`FieldNames`]' error: it always stops after the names.
+#[derive(Debug)]
+struct Stop;
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("field names read")
+    }
+}
+impl std::error::Error for Stop {}
+impl de::Error for Stop {
+    fn custom<T: std::fmt::Display>(_: T) -> Self {
+        Stop
+    }
+}
+
+impl<'de> Deserializer<'de> for FieldNames<'_> {
+    type Error = Stop;
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> std::result::Result<V::Value, Stop> {
+        Err(Stop)
+    }
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> std::result::Result<V::Value, Stop> {
+        *self.0 = fields;
+        Err(Stop)
+    }
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+    }
+}
+
+/// Where a key of a table goes.
+enum Route {
+    /// The kind's own.
+    Kind,
+    /// A shared group's.
+    Group(Group),
+}
+
+/// Where `key` goes on a table of `kind`; `Err` says why it has no place there.
+fn route(kind: EvidenceKind, key: &str) -> std::result::Result<Route, String> {
+    if kind.keys().contains(&key) {
+        return Ok(Route::Kind);
+    }
+    if let Some(g) = Group::ALL.into_iter().find(|g| g.keys().contains(&key)) {
+        return g.applies(kind).map(|()| Route::Group(g));
+    }
+    let owners: Vec<String> =
+        EvidenceKind::ALL.iter().filter(|k| k.keys().contains(&key)).map(|k| format!("`{}`", k.as_str())).collect();
+    if owners.is_empty() {
+        let mut known: Vec<&str> = vec!["name", "kind", "path"];
+        known.extend(Group::ALL.into_iter().filter(|g| g.applies(kind).is_ok()).flat_map(|g| g.keys().iter().copied()));
+        known.extend(kind.keys().iter().copied());
+        Err(format!("unknown key; `{}` takes {}", kind.as_str(), known.join(", ")))
+    } else {
+        Err(format!("only applies to {}, not `{}`", owners.join(", "), kind.as_str()))
+    }
+}
+
+/// Parses one table, `evidence[index]` (`None`: a table on its own).
+struct TableSeed {
+    index: Option<usize>,
+}
+
+impl TableSeed {
+    fn key(&self, k: &str) -> String {
+        match self.index {
+            Some(i) => format!("evidence[{i}].{k}"),
+            None => format!("evidence.{k}"),
+        }
+    }
+}
+
+/// Refuses a key with `message`, as the value's own error so that it carries the key's line.
+struct Refuse(String);
+
+impl<'de> DeserializeSeed<'de> for Refuse {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, _: D) -> std::result::Result<(), D::Error> {
+        Err(de::Error::custom(self.0))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for TableSeed {
+    type Value = RawEvidence;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<RawEvidence, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TableSeed {
+    type Value = RawEvidence;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an [[evidence]] table")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<RawEvidence, A::Error> {
+        let (mut name, mut kind, mut path) = (None, None, None);
+        let mut rest: Vec<(String, toml::Value)> = Vec::new();
+        while let Some(k) = map.next_key::<String>()? {
+            match k.as_str() {
+                "name" => name = Some(map.next_value::<String>()?),
+                "kind" => kind = Some(map.next_value::<EvidenceKind>()?),
+                "path" => path = Some(map.next_value::<PathBuf>()?),
+                _ => {
+                    // With the kind known, a key that has no place on it is refused at its line.
+                    if let Some(Err(why)) = kind.map(|kind| route(kind, &k)) {
+                        map.next_value_seed(Refuse(format!("{}: {why}", self.key(&k))))?;
+                    }
+                    rest.push((k, map.next_value()?));
+                }
+            }
+        }
+        let missing = |k: &str| de::Error::custom(format!("{}: missing", self.key(k)));
+        let name = name.ok_or_else(|| missing("name"))?;
+        let kind = kind.ok_or_else(|| missing("kind"))?;
+        let path = path.ok_or_else(|| missing("path"))?;
+        let mut own = toml::Table::new();
+        let mut groups: [toml::Table; 4] = Default::default();
+        for (k, v) in rest {
+            match route(kind, &k).map_err(|why| de::Error::custom(format!("{}: {why}", self.key(&k))))? {
+                Route::Kind => own.insert(k, v),
+                Route::Group(g) => groups[g as usize].insert(k, v),
+            };
+        }
+        fn part<T: DeserializeOwned, E: de::Error>(table: toml::Table, what: &str) -> std::result::Result<T, E> {
+            T::deserialize(toml::Value::Table(table)).map_err(|e| E::custom(in_table(what, &e)))
+        }
+        let [common, raster, vector, transform] = groups;
+        let what = match self.index {
+            Some(i) => format!("evidence[{i}] (`{name}`)"),
+            None => format!("evidence `{name}`"),
+        };
+        Ok(RawEvidence {
+            common: part(common, &what)?,
+            raster: if kind.input() == Input::Raster { Some(part(raster, &what)?) } else { None },
+            vector: part(vector, &what)?,
+            transform: part(transform, &what)?,
+            keys: KindKeys::parse(kind, own).map_err(|e| de::Error::custom(in_table(&what, &e)))?,
+            name,
+            kind,
+            path,
+        })
+    }
+}
+
+/// A value's error inside a table, `what`, on one line: toml's message with the key it
+/// names (`in `band``).
+fn in_table(what: &str, e: &toml::de::Error) -> String {
+    format!("{what}: {}", e.to_string().trim_end().replace('\n', " "))
+}
+
+impl<'de> Deserialize<'de> for RawEvidence {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<RawEvidence, D::Error> {
+        TableSeed { index: None }.deserialize(d)
+    }
+}
+
+/// `evidence = [...]` of a config: each table parsed knowing its position, so errors name
+/// `evidence[i].key` (serde's `deserialize_with`).
+pub fn evidence_tables<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<RawEvidence>, D::Error> {
+    struct Tables;
+    impl<'de> Visitor<'de> for Tables {
+        type Value = Vec<RawEvidence>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("[[evidence]] tables")
+        }
+        fn visit_seq<S: de::SeqAccess<'de>>(self, mut seq: S) -> std::result::Result<Vec<RawEvidence>, S::Error> {
+            let mut out = Vec::new();
+            while let Some(t) = seq.next_element_seed(TableSeed { index: Some(out.len()) })? {
+                out.push(t);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_seq(Tables)
+}
 
 /// How a weights-of-evidence table orders and accumulates a layer's classes
 /// (`wofe = { method = ... }`; `wofe::Method`).
@@ -27,221 +472,6 @@ pub enum Method {
     /// Rows by increasing class; every class is its own pattern (unordered
     /// values, e.g. lithology).
     Categorical,
-}
-
-/// The kinds of evidence layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EvidenceKind {
-    /// A continuous raster band, used as is.
-    Raster,
-    /// An integer-class raster band, one-hot encoded.
-    Categorical,
-    /// Distance (CRS units) from each cell centre to the nearest vector feature.
-    Distance,
-    /// A polygon attribute burnt onto the grid as classes, one-hot encoded.
-    Rasterize,
-    /// A terrain derivative (slope, aspect, curvature, TRI, roughness) of a DEM.
-    Terrain,
-    /// A statistic of a raster over a moving window (mean, std, min, max, range).
-    Focal,
-    /// Length of lines per unit area within a radius.
-    LineDensity,
-    /// Kernel density of points.
-    PointDensity,
-    /// A surface interpolated from point samples (IDW).
-    Interpolate,
-    /// A band-math expression or named index of a Landsat 8/9, Sentinel-2 or ASTER scene.
-    Spectral,
-    /// Distance to the boundaries between polygons whose `attribute` differs (lithological contacts).
-    Contacts,
-    /// A numeric polygon attribute (unit age, susceptibility) burnt onto the grid as one continuous column.
-    PolygonValue,
-}
-
-impl EvidenceKind {
-    /// The name used in config files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EvidenceKind::Raster => "raster",
-            EvidenceKind::Categorical => "categorical",
-            EvidenceKind::Distance => "distance",
-            EvidenceKind::Rasterize => "rasterize",
-            EvidenceKind::Terrain => "terrain",
-            EvidenceKind::Focal => "focal",
-            EvidenceKind::LineDensity => "line_density",
-            EvidenceKind::PointDensity => "point_density",
-            EvidenceKind::Interpolate => "interpolate",
-            EvidenceKind::Spectral => "spectral",
-            EvidenceKind::Contacts => "contacts",
-            EvidenceKind::PolygonValue => "polygon_value",
-        }
-    }
-}
-
-/// One `[[evidence]]` table.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawEvidence {
-    /// Unique name; output columns and metadata use it.
-    pub name: String,
-    /// `raster`, `categorical`, `distance` or `rasterize`.
-    pub kind: EvidenceKind,
-    /// Input file (raster for `raster`/`categorical`, vector for `distance`/`rasterize`).
-    pub path: PathBuf,
-    /// Raster band, from 1. Default 1.
-    #[serde(default = "default_band")]
-    pub band: usize,
-    /// Vector layer; default the first.
-    pub layer: Option<String>,
-    /// OGR SQL attribute filter on the vector layer.
-    #[serde(rename = "where")]
-    pub filter: Option<String>,
-    /// Attribute burnt by `rasterize` (integer or text classes).
-    pub attribute: Option<String>,
-    /// Point table (XLSX, ODS, CSV, ...): column of the x coordinate (with `y` and `crs`).
-    pub x: Option<String>,
-    /// Point table: column of the y coordinate.
-    pub y: Option<String>,
-    /// Vector kinds: CRS of the coordinates (a point table's, or one replacing a source's missing or wrong CRS).
-    pub crs: Option<String>,
-    /// Resampling onto the grid (rasters). Default `auto`.
-    #[serde(default)]
-    pub resampling: Resampling,
-    /// Classes to encode (`categorical`, `rasterize`), integers or names; default every
-    /// class found in the study area.
-    pub classes: Option<Vec<crate::features::classes::ClassName>>,
-    /// `categorical`: a name per integer class, e.g. `{ "17306" = "Quartzite" }`.
-    pub class_names: Option<std::collections::BTreeMap<String, String>>,
-    /// `rasterize`: study-area cells outside every polygon are the class `unmapped`
-    /// (`class`, default) or have no data (`nodata`).
-    pub unmapped: Option<crate::features::classes::Unmapped>,
-    /// `contacts`: only contacts between these pairs of classes (`"*"`: any class).
-    pub between: Option<Vec<[String; 2]>>,
-    /// Largest number of classes accepted before the layer is declared not categorical. Default 256.
-    #[serde(default = "default_max_classes")]
-    pub max_classes: usize,
-    /// How `model.kind = "wofe"` generalises this layer.
-    pub wofe: Option<RawWofeLayer>,
-    /// How `model.kind = "fuzzy"` turns this layer into a membership.
-    pub fuzzy: Option<RawFuzzy>,
-    /// `terrain`: the derivative (`slope`, `aspect`, `curvature`, `tri`, `roughness`).
-    pub derivative: Option<crate::features::terrain::Derivative>,
-    /// `terrain`: elevation units per horizontal CRS unit multiplier. Default 1.
-    pub z_factor: Option<f64>,
-    /// `focal`: the statistic (`mean`, `std`, `min`, `max`, `range`).
-    pub statistic: Option<crate::features::focal::Statistic>,
-    /// `focal`: window radius in CRS units (or give `radius_cells`).
-    pub radius: Option<f64>,
-    /// `focal`: window radius in cells (or give `radius`).
-    pub radius_cells: Option<f64>,
-    /// `focal`: `circle` or `square`. Default `circle`.
-    pub shape: Option<crate::features::focal::Shape>,
-    /// `focal`: smallest fraction of the window's cells that must have data. Default 0.5.
-    pub min_valid: Option<f64>,
-    /// `distance`: `exact` (to the geometry) or `raster` (to burned cells, as
-    /// `gdal_proximity.py`). Default `exact`.
-    pub method: Option<crate::features::distance::Method>,
-    /// `distance` with `method = "raster"`: burn every cell a line touches. Default false.
-    pub all_touched: Option<bool>,
-    /// `distance`, `line_density`: keep only line segments of this strike (degrees from north).
-    pub strike: Option<f64>,
-    /// Largest difference from `strike` kept, degrees. Default 22.5.
-    pub strike_tolerance: Option<f64>,
-    /// `distance`: measure to the points where two features cross. Default false.
-    pub intersections: Option<bool>,
-    /// `point_density`: `quartic` or `uniform`. Default `quartic`.
-    pub kernel: Option<crate::features::point_density::Kernel>,
-    /// `interpolate`: IDW power. Default 2.
-    pub power: Option<f64>,
-    /// `interpolate`: search radius, CRS units. Default unlimited.
-    pub search_radius: Option<f64>,
-    /// `interpolate`: most samples used per cell. Default 12.
-    pub max_points: Option<usize>,
-    /// `interpolate`: fewest samples a cell needs. Default 1.
-    pub min_points: Option<usize>,
-    /// `interpolate`: `half`, `drop` or `value`. Default `half`.
-    pub below_detection: Option<crate::features::interpolate::BelowDetection>,
-    /// `interpolate` with `below_detection = "value"`: the replacement.
-    pub below_detection_value: Option<f64>,
-    /// `interpolate`: detection limit per column; a number below it is below detection.
-    pub detection_limits: Option<std::collections::BTreeMap<String, f64>>,
-    /// `interpolate` with `below_detection = "layer"`: the layer (sheet) of the same source
-    /// holding the uncensored values.
-    pub below_detection_layer: Option<String>,
-    /// `interpolate` with `below_detection = "layer"`: the sample-id column of both layers.
-    pub join: Option<String>,
-    /// Any continuous layer: `log`, `log10`, `log1p`, `sqrt` or `rank` of the computed
-    /// value (+ `offset`); `interpolate`: `log` and `clr` act on the samples. Default none.
-    pub transform: Option<crate::features::interpolate::Transform>,
-    /// With `transform`: what a value outside its domain becomes (`error`, `half_min`, `drop`).
-    pub zeros: Option<crate::features::transform::Zeros>,
-    /// `interpolate` with `transform = "log"`: `exp` of the estimate (true, default) or
-    /// the log-space estimate (false).
-    pub back_transform: Option<bool>,
-    /// Any continuous layer: classes from `quantile`, `equal_interval` or given `breaks`.
-    pub classify: Option<crate::features::transform::RawClassify>,
-    /// `interpolate` with `transform = "clr"`: the attributes of the composition (the
-    /// `attribute` among them).
-    pub parts: Option<Vec<String>>,
-    /// `interpolate`: `idw` or `ordinary_kriging`. Default `idw`.
-    pub interpolation: Option<crate::features::interpolate::Interpolation>,
-    /// Kriging: `spherical`, `exponential` or `gaussian`. Default `spherical`.
-    pub variogram: Option<crate::features::interpolate::VariogramModel>,
-    /// Kriging: variogram nugget (with `sill` and `range`; else all three are fitted).
-    pub nugget: Option<f64>,
-    /// Kriging: variogram total sill.
-    pub sill: Option<f64>,
-    /// Kriging: variogram range, CRS units.
-    pub range: Option<f64>,
-    /// Kriging: lag bins of the empirical variogram. Default 12.
-    pub lags: Option<usize>,
-    /// Kriging: add the kriging variance as a second column. Default false.
-    pub kriging_variance: Option<bool>,
-    /// Kriging: samples at one place are an `error` (default) or replaced by their `mean`
-    /// (field duplicates; counted and reported).
-    pub duplicates: Option<crate::features::interpolate::Duplicates>,
-    /// `spectral`: band-math expression on TOA reflectance, e.g. `(B6 - B7) / (B6 + B7)`.
-    pub expression: Option<String>,
-    /// `spectral`: a named index instead of an expression.
-    pub index: Option<String>,
-    /// `spectral`: `landsat8`, `sentinel2` or `aster`. Default: detected from `path`.
-    pub sensor: Option<crate::features::spectral::Sensor>,
-    /// `spectral`, Sentinel-2: reflectance = (DN + offset) / quantification. Default: the
-    /// product metadata's, else 10000.
-    pub quantification: Option<f64>,
-    /// `spectral`, Sentinel-2: added to every DN (-1000 from baseline 04.00). Default: the
-    /// product metadata's, else 0.
-    pub offset: Option<f64>,
-    /// `spectral`, ASTER: gain setting per band (`high`, `normal`, `low1`, `low2`). Default normal.
-    pub gain: Option<std::collections::BTreeMap<String, crate::features::spectral::AsterGain>>,
-    /// `spectral`, ASTER: sun elevation, degrees (TOA reflectance instead of radiance).
-    pub sun_elevation: Option<f64>,
-    /// `spectral`, ASTER: acquisition date `YYYY-MM-DD` (Earth-Sun distance).
-    pub acquisition_date: Option<String>,
-    /// `spectral`: principal components of chosen bands instead of an expression.
-    pub pca: Option<crate::features::spectral::pca::RawPca>,
-    /// `spectral`: Crosta's directed principal component instead of an expression.
-    pub crosta: Option<crate::features::spectral::pca::RawCrosta>,
-}
-
-impl RawEvidence {
-    /// Refuses the first of `keys` (name, whether set) that is set on this table,
-    /// `evidence[i]`, when the keys belong to another kind, `owner`.
-    pub(crate) fn refuse_keys_of<'a>(
-        &self,
-        i: usize,
-        owner: EvidenceKind,
-        keys: impl IntoIterator<Item = (&'a str, bool)>,
-    ) -> Result<()> {
-        match keys.into_iter().find(|&(_, set)| set) {
-            Some((k, _)) => Err(Error::key(
-                format!("evidence[{i}].{k}"),
-                format!("only applies to `{}`, not `{}`", owner.as_str(), self.kind.as_str()),
-            )),
-            None => Ok(()),
-        }
-    }
 }
 
 /// `wofe = { ... }` of an evidence layer: how weights of evidence generalises it.
@@ -319,14 +549,10 @@ pub struct EvidenceSettings {
     pub kind: EvidenceKind,
     /// The input, raster or vector.
     pub input: EvidenceInput,
-    /// Resampling (rasters).
+    /// Resampling (raster kinds; `auto` for the others).
     pub resampling: Resampling,
-    /// Attribute (`rasterize`).
+    /// `attribute` (vector kinds).
     pub attribute: Option<String>,
-    /// Classes given by the user (`categorical`).
-    pub classes: Option<Vec<i64>>,
-    /// Class-count limit.
-    pub max_classes: usize,
     /// Weights-of-evidence generalisation.
     pub wofe: RawWofeLayer,
     /// Fuzzy membership (required when the model is fuzzy).
@@ -335,47 +561,6 @@ pub struct EvidenceSettings {
     pub params: KindParams,
     /// The transform or classification of a continuous layer (`None`: used as computed).
     pub transform: Option<crate::features::transform::Params>,
-}
-
-/// The validated keys each kind owns, built once by [`validate_evidence`]: what
-/// `features::prepare` reads (never the table as written).
-#[derive(Debug, Clone)]
-pub enum KindParams {
-    /// `raster`: no keys of its own.
-    Raster,
-    /// `categorical`: a name per integer class.
-    Categorical {
-        /// `class_names` by integer class (`{ "17306" = "Quartzite" }`); empty when not given.
-        class_names: std::collections::BTreeMap<i64, String>,
-    },
-    /// `distance`.
-    Distance(crate::features::distance::Params),
-    /// `rasterize`.
-    Rasterize {
-        /// What study-area cells outside every polygon are.
-        unmapped: crate::features::classes::Unmapped,
-        /// The classes to encode, as written (codes or names); `None`: every class found.
-        classes: Option<Vec<crate::features::classes::ClassName>>,
-    },
-    /// `terrain`.
-    Terrain(crate::features::terrain::Params),
-    /// `focal`.
-    Focal(crate::features::focal::Params),
-    /// `line_density`.
-    LineDensity(crate::features::line_density::Params),
-    /// `point_density`.
-    PointDensity(crate::features::point_density::Params),
-    /// `interpolate`.
-    Interpolate(Box<crate::features::interpolate::Params>),
-    /// `spectral`.
-    Spectral(Box<crate::features::spectral::Params>),
-    /// `contacts`: only contacts between these pairs of classes (`None`: any).
-    Contacts {
-        /// `between`.
-        between: Option<Vec<[String; 2]>>,
-    },
-    /// `polygon_value`: no keys of its own.
-    PolygonValue,
 }
 
 /// Where an evidence layer's values come from.
@@ -389,6 +574,8 @@ pub enum EvidenceInput {
     Scene(PathBuf),
 }
 
+/// Validates `evidence[i]` (the tables `before` it already validated): its name, its
+/// input opened, the shared keys and its kind's keys.
 pub(crate) fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSettings]) -> Result<EvidenceSettings> {
     let key = |k: &str| format!("evidence[{i}].{k}");
     let name = ev.name.trim();
@@ -398,170 +585,50 @@ pub(crate) fn validate_evidence(i: usize, ev: &RawEvidence, before: &[EvidenceSe
     if before.iter().any(|b| b.name == name) {
         return Err(Error::key(key("name"), format!("`{name}` is used by two layers")));
     }
-    let vector_only = |k: &str, set: bool| -> Result<()> {
-        if set {
-            Err(Error::key(key(k), format!("only applies to vector kinds, not `{}`", ev.kind.as_str())))
-        } else {
-            Ok(())
-        }
-    };
-    let input = match ev.kind {
-        EvidenceKind::Spectral => {
+    let raster = ev.raster_keys();
+    let input = match ev.kind.input() {
+        Input::Scene => {
             if !ev.path.exists() {
                 return Err(Error::MissingFile { key: key("path"), path: ev.path.clone() });
             }
             EvidenceInput::Scene(ev.path.clone())
         }
-        EvidenceKind::Raster | EvidenceKind::Categorical | EvidenceKind::Terrain | EvidenceKind::Focal => {
-            vector_only("layer", ev.layer.is_some())?;
-            vector_only("where", ev.filter.is_some())?;
-            vector_only("attribute", ev.attribute.is_some())?;
-            vector_only("x", ev.x.is_some())?;
-            vector_only("y", ev.y.is_some())?;
-            vector_only("crs", ev.crs.is_some())?;
-            EvidenceInput::Raster(io::raster::BandRef::open(&key("path"), &ev.path, ev.band)?)
-        }
-        EvidenceKind::Distance
-        | EvidenceKind::Contacts
-        | EvidenceKind::Rasterize
-        | EvidenceKind::LineDensity
-        | EvidenceKind::PointDensity
-        | EvidenceKind::Interpolate
-        | EvidenceKind::PolygonValue => {
+        Input::Raster => EvidenceInput::Raster(io::raster::BandRef::open(&key("path"), &ev.path, raster.band)?),
+        Input::Vector => {
+            let v = &ev.vector;
             let keys = io::vector::SourceKeys::new(
                 &format!("evidence[{i}]"),
-                ev.x.as_deref(),
-                ev.y.as_deref(),
-                ev.crs.as_deref(),
+                v.x.as_deref(),
+                v.y.as_deref(),
+                v.crs.as_deref(),
             );
-            let layer = io::vector::LayerRef::open_with(
+            EvidenceInput::Vector(io::vector::LayerRef::open_with(
                 &key("path"),
                 &ev.path,
-                ev.layer.as_deref(),
-                ev.filter.as_deref(),
+                v.layer.as_deref(),
+                v.filter.as_deref(),
                 &keys,
-            )?;
-            if matches!(ev.kind, EvidenceKind::Rasterize | EvidenceKind::Contacts) {
-                let Some(attr) = ev.attribute.as_deref() else {
-                    return Err(Error::key(
-                        key("attribute"),
-                        format!("`{}` needs the attribute that names the unit of each polygon", ev.kind.as_str()),
-                    ));
-                };
-                layer.check_field(attr)?;
-            }
-            if ev.kind == EvidenceKind::PolygonValue {
-                let Some(attr) = ev.attribute.as_deref() else {
-                    return Err(Error::key(key("attribute"), "`polygon_value` needs the numeric attribute to burn"));
-                };
-                layer.check_field(attr)?;
-            }
-            if let (EvidenceKind::PointDensity | EvidenceKind::Interpolate, Some(attr)) =
-                (ev.kind, ev.attribute.as_deref())
-            {
-                layer.check_field(attr)?;
-            }
-            if ev.kind == EvidenceKind::Interpolate {
-                for part in ev.parts.iter().flatten() {
-                    layer.check_field(part)?;
-                }
-                if let (Some(sheet), Some(join)) = (&ev.below_detection_layer, &ev.join) {
-                    layer.check_field(join)?;
-                    io::table::check_columns(&ev.path, sheet, &[join], &key("below_detection_layer"))?;
-                }
-            }
-            EvidenceInput::Vector(layer)
+            )?)
         }
     };
-    if ev.classes.is_some() && !matches!(ev.kind, EvidenceKind::Categorical | EvidenceKind::Rasterize) {
-        return Err(Error::key(key("classes"), "only applies to `categorical` and `rasterize` layers"));
-    }
-    if let Some(classes) = &ev.classes {
-        if classes.is_empty() {
-            return Err(Error::key(key("classes"), "lists no class"));
-        }
-    }
-    if ev.max_classes == 0 || ev.max_classes > crate::grid::MAX_CLASSES {
-        return Err(Error::key(
-            key("max_classes"),
-            format!("{} is outside 1..={} (each class is a feature column)", ev.max_classes, crate::grid::MAX_CLASSES),
-        ));
-    }
-    crate::features::classes::check_keys(i, ev)?;
-    let classes = match (&ev.classes, ev.kind) {
-        (Some(c), EvidenceKind::Categorical) => Some(
-            crate::features::classes::categorical_codes(c, ev.class_names.as_ref())
-                .map_err(|m| Error::key(key("classes"), m))?,
-        ),
-        _ => None,
-    };
-    let (params, transform) = kind_params(i, ev)?;
+    let cx = Check { index: i, table: ev, input: &input };
+    let params = ev.keys.check(&cx)?;
+    let transform = crate::features::transform::Params::from_keys(i, ev.kind, &ev.transform)?;
     Ok(EvidenceSettings {
         name: name.to_string(),
         kind: ev.kind,
         input,
-        resampling: ev.resampling,
-        attribute: ev.attribute.clone(),
-        classes,
-        max_classes: ev.max_classes,
-        wofe: ev.wofe.clone().unwrap_or_default(),
-        fuzzy: ev.fuzzy.clone(),
+        resampling: raster.resampling,
+        attribute: ev.vector.attribute.clone(),
+        wofe: ev.common.wofe.clone().unwrap_or_default(),
+        fuzzy: ev.common.fuzzy.clone(),
         params,
         transform,
     })
 }
 
-/// Checks the keys each kind owns on `evidence[i]`: its own kind's values, and that no
-/// other kind's key is set.
-#[cfg(test)]
-pub(crate) fn check_kind_keys(i: usize, ev: &RawEvidence) -> Result<()> {
-    kind_params(i, ev).map(|_| ())
-}
-
-/// Validates the keys of `evidence[i]`'s kind into its [`KindParams`] (refusing every
-/// other kind's keys), and its transform or classification.
-fn kind_params(i: usize, ev: &RawEvidence) -> Result<(KindParams, Option<crate::features::transform::Params>)> {
-    use crate::features::{distance, focal, interpolate, line_density, point_density, spectral, terrain, transform};
-    let terrain = terrain::Params::from_raw(i, ev)?;
-    let focal = focal::Params::from_raw(i, ev)?;
-    let distance = distance::Params::from_raw(i, ev)?;
-    let line_density = line_density::Params::from_raw(i, ev)?;
-    let point_density = point_density::Params::from_raw(i, ev)?;
-    let interpolate = interpolate::Params::from_raw(i, ev)?;
-    let spectral = spectral::Params::from_raw(i, ev)?;
-    let transform = transform::Params::from_raw(i, ev)?;
-    // Each `from_raw` gives `Some` for its own kind (an error otherwise).
-    let missing = || Error::key(format!("evidence[{i}].kind"), format!("`{}` keys were not checked", ev.kind.as_str()));
-    let params = match ev.kind {
-        EvidenceKind::Raster => KindParams::Raster,
-        EvidenceKind::Categorical => KindParams::Categorical {
-            class_names: match &ev.class_names {
-                Some(t) => crate::features::classes::parse_class_names(t)
-                    .map_err(|m| Error::key(format!("evidence[{i}].class_names"), m))?,
-                None => Default::default(),
-            },
-        },
-        EvidenceKind::Distance => KindParams::Distance(distance.unwrap_or_default()),
-        EvidenceKind::Rasterize => {
-            KindParams::Rasterize { unmapped: ev.unmapped.unwrap_or_default(), classes: ev.classes.clone() }
-        }
-        EvidenceKind::Terrain => KindParams::Terrain(terrain.ok_or_else(missing)?),
-        EvidenceKind::Focal => KindParams::Focal(focal.ok_or_else(missing)?),
-        EvidenceKind::LineDensity => KindParams::LineDensity(line_density.ok_or_else(missing)?),
-        EvidenceKind::PointDensity => KindParams::PointDensity(point_density.ok_or_else(missing)?),
-        EvidenceKind::Interpolate => KindParams::Interpolate(Box::new(interpolate.ok_or_else(missing)?)),
-        EvidenceKind::Spectral => KindParams::Spectral(Box::new(spectral.ok_or_else(missing)?)),
-        EvidenceKind::Contacts => KindParams::Contacts { between: ev.between.clone() },
-        EvidenceKind::PolygonValue => KindParams::PolygonValue,
-    };
-    Ok((params, transform))
-}
-
 fn default_band() -> usize {
     1
-}
-fn default_max_classes() -> usize {
-    256
 }
 fn default_membership() -> Membership {
     Membership::Linear

@@ -36,7 +36,8 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::features::spec::{EvidenceKind, EvidenceSettings, RawEvidence};
+use crate::features::spec::{self, Check, EvidenceSettings, Input};
+use crate::io::Resampling;
 use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
 use crate::io::raster::{BandRef, GridBand};
@@ -86,114 +87,131 @@ pub struct Params {
     pub product: Product,
     /// The radiometric keys.
     pub radiometry: sensor::Radiometry,
+    /// Resampling of the bands onto the grid.
+    pub resampling: Resampling,
 }
 
-impl Params {
-    /// Checks the keys of `evidence[i]`; `None` for other kinds (which must not set them).
-    pub fn from_raw(i: usize, ev: &RawEvidence) -> Result<Option<Params>> {
-        let key = |k: &str| format!("evidence[{i}].{k}");
-        let keys = [
-            ("expression", ev.expression.is_some()),
-            ("index", ev.index.is_some()),
-            ("sensor", ev.sensor.is_some()),
-            ("quantification", ev.quantification.is_some()),
-            // Elsewhere `offset` is the transform's (features::transform).
-            ("offset", ev.offset.is_some() && ev.transform.is_none()),
-            ("gain", ev.gain.is_some()),
-            ("sun_elevation", ev.sun_elevation.is_some()),
-            ("acquisition_date", ev.acquisition_date.is_some()),
-            ("pca", ev.pca.is_some()),
-            ("crosta", ev.crosta.is_some()),
-        ];
-        if ev.kind != EvidenceKind::Spectral {
-            ev.refuse_keys_of(i, EvidenceKind::Spectral, keys)?;
-            return Ok(None);
-        }
-        let sensor = match ev.sensor {
+/// The keys of a `spectral` table.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    /// Band-math expression on TOA reflectance, e.g. `(B6 - B7) / (B6 + B7)`.
+    pub expression: Option<String>,
+    /// A named index instead of an expression.
+    pub index: Option<String>,
+    /// `landsat8`, `sentinel2` or `aster`. Default: detected from `path`.
+    pub sensor: Option<Sensor>,
+    /// Sentinel-2: reflectance = (DN + offset) / quantification. Default: the product
+    /// metadata's, else 10000.
+    pub quantification: Option<f64>,
+    /// Sentinel-2: added to every DN (-1000 from baseline 04.00). Default: the product
+    /// metadata's, else 0.
+    pub offset: Option<f64>,
+    /// ASTER: gain setting per band (`high`, `normal`, `low1`, `low2`). Default normal.
+    pub gain: Option<BTreeMap<String, AsterGain>>,
+    /// ASTER: sun elevation, degrees (TOA reflectance instead of radiance).
+    pub sun_elevation: Option<f64>,
+    /// ASTER: acquisition date `YYYY-MM-DD` (Earth-Sun distance).
+    pub acquisition_date: Option<String>,
+    /// Principal components of chosen bands instead of an expression.
+    pub pca: Option<pca::RawPca>,
+    /// Crosta's directed principal component instead of an expression.
+    pub crosta: Option<pca::RawCrosta>,
+    /// Resampling of the bands onto the grid. Default `auto`.
+    #[serde(default)]
+    pub resampling: Resampling,
+}
+
+impl spec::Kind for Raw {
+    type Params = Params;
+    const INPUT: Input = Input::Scene;
+
+    fn check(&self, cx: &Check<'_>) -> Result<Params> {
+        let sensor = match self.sensor {
             Some(s) => s,
-            None => Sensor::detect(&ev.path).map_err(|m| Error::key(key("path"), m))?,
+            None => Sensor::detect(&cx.table.path).map_err(|m| Error::key(cx.key("path"), m))?,
         };
-        if sensor == Sensor::Landsat8 && !ev.path.is_file() {
+        if sensor == Sensor::Landsat8 && !cx.table.path.is_file() {
             return Err(Error::key(
-                key("path"),
-                format!("sensor `landsat8` needs the scene's *_MTL.txt file, not the folder {}", ev.path.display()),
+                cx.key("path"),
+                format!("sensor `landsat8` needs the scene's *_MTL.txt file, not the folder {}", cx.table.path.display()),
             ));
         }
-        if sensor != Sensor::Landsat8 && !ev.path.is_dir() {
+        if sensor != Sensor::Landsat8 && !cx.table.path.is_dir() {
             return Err(Error::key(
-                key("path"),
+                cx.key("path"),
                 format!(
                     "sensor `{}` needs the folder of the band files, not the file {}",
                     sensor.as_str(),
-                    ev.path.display()
+                    cx.table.path.display()
                 ),
             ));
         }
         let only = |k: &str, set: bool, for_sensor: Sensor| -> Result<()> {
             if set && sensor != for_sensor {
                 return Err(Error::key(
-                    key(k),
+                    cx.key(k),
                     format!("only applies to sensor `{}`, not `{}`", for_sensor.as_str(), sensor.as_str()),
                 ));
             }
             Ok(())
         };
-        only("quantification", ev.quantification.is_some(), Sensor::Sentinel2)?;
-        only("offset", ev.offset.is_some(), Sensor::Sentinel2)?;
-        only("gain", ev.gain.is_some(), Sensor::Aster)?;
-        only("sun_elevation", ev.sun_elevation.is_some(), Sensor::Aster)?;
-        only("acquisition_date", ev.acquisition_date.is_some(), Sensor::Aster)?;
+        only("quantification", self.quantification.is_some(), Sensor::Sentinel2)?;
+        only("offset", self.offset.is_some(), Sensor::Sentinel2)?;
+        only("gain", self.gain.is_some(), Sensor::Aster)?;
+        only("sun_elevation", self.sun_elevation.is_some(), Sensor::Aster)?;
+        only("acquisition_date", self.acquisition_date.is_some(), Sensor::Aster)?;
         let mut radiometry =
-            sensor::Radiometry { quantification: ev.quantification, offset: ev.offset, ..Default::default() };
-        if let Some(q) = ev.quantification {
+            sensor::Radiometry { quantification: self.quantification, offset: self.offset, ..Default::default() };
+        if let Some(q) = self.quantification {
             if !(q > 0.0 && q.is_finite()) {
-                return Err(Error::key(key("quantification"), format!("{q} must be a number > 0")));
+                return Err(Error::key(cx.key("quantification"), format!("{q} must be a number > 0")));
             }
         }
-        if let Some(o) = ev.offset {
+        if let Some(o) = self.offset {
             if !o.is_finite() {
-                return Err(Error::key(key("offset"), format!("{o} must be a finite number")));
+                return Err(Error::key(cx.key("offset"), format!("{o} must be a finite number")));
             }
         }
-        for (band, &g) in ev.gain.iter().flatten() {
+        for (band, &g) in self.gain.iter().flatten() {
             let Some(b) = sensor::band_of(sensor, band) else {
                 return Err(Error::key(
-                    key("gain"),
+                    cx.key("gain"),
                     format!("unknown band `{band}`; ASTER has {}", sensor.bands().join(", ")),
                 ));
             };
             if sensor::ASTER_UCC[b][g as usize].is_none() {
                 return Err(Error::key(
-                    key("gain"),
+                    cx.key("gain"),
                     format!("band {} has no gain `{g:?}` (low2 is for SWIR bands B4..B9)", sensor.bands()[b]),
                 ));
             }
             radiometry.gain.insert(b, g);
         }
-        if let Some(e) = ev.sun_elevation {
+        if let Some(e) = self.sun_elevation {
             if !(e > 0.0 && e <= 90.0) {
-                return Err(Error::key(key("sun_elevation"), format!("{e} must be in (0, 90] degrees")));
+                return Err(Error::key(cx.key("sun_elevation"), format!("{e} must be in (0, 90] degrees")));
             }
-            if ev.acquisition_date.is_none() {
+            if self.acquisition_date.is_none() {
                 return Err(Error::key(
-                    key("acquisition_date"),
+                    cx.key("acquisition_date"),
                     "`sun_elevation` needs `acquisition_date` (YYYY-MM-DD, for the Earth–Sun distance)",
                 ));
             }
         }
-        if let Some(d) = &ev.acquisition_date {
-            if ev.sun_elevation.is_none() {
-                return Err(Error::key(key("sun_elevation"), "`acquisition_date` needs `sun_elevation` (degrees)"));
+        if let Some(d) = &self.acquisition_date {
+            if self.sun_elevation.is_none() {
+                return Err(Error::key(cx.key("sun_elevation"), "`acquisition_date` needs `sun_elevation` (degrees)"));
             }
-            radiometry.day_of_year = Some(sensor::day_of_year(d).map_err(|m| Error::key(key("acquisition_date"), m))?);
+            radiometry.day_of_year = Some(sensor::day_of_year(d).map_err(|m| Error::key(cx.key("acquisition_date"), m))?);
         }
-        radiometry.sun_elevation = ev.sun_elevation;
+        radiometry.sun_elevation = self.sun_elevation;
         let bands = sensor.bands();
         let given: Vec<&str> = [
-            ("expression", ev.expression.is_some()),
-            ("index", ev.index.is_some()),
-            ("pca", ev.pca.is_some()),
-            ("crosta", ev.crosta.is_some()),
+            ("expression", self.expression.is_some()),
+            ("index", self.index.is_some()),
+            ("pca", self.pca.is_some()),
+            ("crosta", self.crosta.is_some()),
         ]
         .iter()
         .filter(|x| x.1)
@@ -202,7 +220,7 @@ impl Params {
         if given.len() != 1 {
             let k = given.get(1).copied().unwrap_or("expression");
             return Err(Error::key(
-                key(k),
+                cx.key(k),
                 format!(
                     "`spectral` needs exactly one of `expression`, `index`, `pca` or `crosta` (given: {})",
                     if given.is_empty() { "none".to_string() } else { given.join(", ") }
@@ -214,61 +232,66 @@ impl Params {
             for n in names {
                 let b = sensor::band_of(sensor, n).ok_or_else(|| {
                     Error::key(
-                        key(k),
+                        cx.key(k),
                         format!("unknown band `{n}`; sensor `{}` has {}", sensor.as_str(), bands.join(", ")),
                     )
                 })?;
                 if out.contains(&b) {
-                    return Err(Error::key(key(k), format!("band `{n}` is listed twice")));
+                    return Err(Error::key(cx.key(k), format!("band `{n}` is listed twice")));
                 }
                 out.push(b);
             }
             if out.len() < least {
-                return Err(Error::key(key(k), format!("needs at least {least} bands, has {}", out.len())));
+                return Err(Error::key(cx.key(k), format!("needs at least {least} bands, has {}", out.len())));
             }
             Ok(out)
         };
-        let product = if let Some(e) = &ev.expression {
-            Expr::parse(e, bands).map_err(|m| Error::key(key("expression"), m))?;
+        let product = if let Some(e) = &self.expression {
+            Expr::parse(e, bands).map_err(|m| Error::key(cx.key("expression"), m))?;
             Product::Expression { expression: e.clone(), index: None }
-        } else if let Some(name) = &ev.index {
+        } else if let Some(name) = &self.index {
             match indices::find(sensor, name) {
                 Some(ix) => Product::Expression { expression: ix.expression.to_string(), index: Some(name.clone()) },
                 None => {
                     let names: Vec<&str> = indices::for_sensor(sensor).iter().map(|x| x.name).collect();
                     return Err(Error::key(
-                        key("index"),
+                        cx.key("index"),
                         format!("unknown index `{name}` for sensor `{}`; known: {}", sensor.as_str(), names.join(", ")),
                     ));
                 }
             }
-        } else if let Some(p) = &ev.pca {
+        } else if let Some(p) = &self.pca {
             let list = band_list("pca.bands", &p.bands, 2)?;
             let components = p.components.unwrap_or(list.len());
             if components == 0 || components > list.len() {
                 return Err(Error::key(
-                    key("pca.components"),
+                    cx.key("pca.components"),
                     format!("{components} must be 1..={} (the number of bands)", list.len()),
                 ));
             }
             Product::Pca { bands: list, components, standardize: p.standardize.unwrap_or(false) }
-        } else if let Some(c) = &ev.crosta {
+        } else if let Some(c) = &self.crosta {
             let list = band_list("crosta.bands", &c.bands, 3)?;
             let find = |k: &str, n: &str| -> Result<usize> {
                 sensor::band_of(sensor, n).and_then(|b| list.iter().position(|&x| x == b)).ok_or_else(|| {
-                    Error::key(key(k), format!("`{n}` is not one of `crosta.bands` ({})", c.bands.join(", ")))
+                    Error::key(cx.key(k), format!("`{n}` is not one of `crosta.bands` ({})", c.bands.join(", ")))
                 })
             };
             let (reflective, absorbing) =
                 (find("crosta.reflective", &c.reflective)?, find("crosta.absorbing", &c.absorbing)?);
             if reflective == absorbing {
-                return Err(Error::key(key("crosta.absorbing"), "must differ from `crosta.reflective`"));
+                return Err(Error::key(cx.key("crosta.absorbing"), "must differ from `crosta.reflective`"));
             }
             Product::Crosta { bands: list, reflective, absorbing, standardize: c.standardize.unwrap_or(false) }
         } else {
             unreachable!("exactly one product key was checked above")
         };
-        Ok(Some(Params { sensor, product, radiometry }))
+        Ok(Params { sensor, product, radiometry, resampling: self.resampling })
+    }
+
+
+    fn prepare(p: &Params, settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<Prepared<Box<dyn Evidence>>> {
+        Ok(Spectral::prepare_with(p, settings, grid, pass)?.boxed())
     }
 }
 
@@ -295,20 +318,15 @@ pub struct Spectral {
 }
 
 impl Spectral {
-    /// Reads the scene's metadata, finds and warps the bands the layer uses.
-    pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Spectral> {
-        match Spectral::prepare_with(settings, grid, Pass::All)? {
-            Prepared::Layer(l) => Ok(l),
-            Prepared::Partial(_) => unreachable!("Pass::All finishes"),
-        }
-    }
-
-    /// [`Spectral::prepare`] with the moments of PCA and Crosta as `pass` gives them.
-    pub fn prepare_with(settings: &EvidenceSettings, grid: &Grid, pass: Pass) -> Result<Prepared<Spectral>> {
-        let params = match &settings.params {
-            crate::features::spec::KindParams::Spectral(p) => (**p).clone(),
-            _ => return Err(Error::key(&settings.name, "not a `spectral` layer")),
-        };
+    /// Reads the scene's metadata, finds and warps the bands the layer uses, with the
+    /// moments of PCA and Crosta as `pass` gives them.
+    pub fn prepare_with(
+        params: &Params,
+        settings: &EvidenceSettings,
+        grid: &Grid,
+        pass: Pass,
+    ) -> Result<Prepared<Spectral>> {
+        let params = params.clone();
         let crate::features::spec::EvidenceInput::Scene(path) = &settings.input else {
             return Err(Error::key(&settings.name, "a `spectral` layer needs a scene's metadata file"));
         };
@@ -336,7 +354,7 @@ impl Spectral {
             let bref = BandRef::open(&format!("{}.path (band {name})", settings.name), &file, 1)?;
             let (scale, add) = scene.scaling[&b];
             slot.insert(b, bands.len());
-            bands.push((b, GridBand::with_fill(&bref, grid, settings.resampling, 0.0)?, scale, add));
+            bands.push((b, GridBand::with_fill(&bref, grid, params.resampling, 0.0)?, scale, add));
         }
         let mut layer =
             Spectral { name: settings.name.clone(), scene, kind: Kind::Expr(Expr::Num(0.0)), bands, slot, params };

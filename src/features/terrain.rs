@@ -28,7 +28,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::features::neighbourhood::Halo;
-use crate::features::spec::{EvidenceInput, EvidenceKind, EvidenceSettings, RawEvidence};
+use crate::features::scan::{Pass, Prepared};
+use crate::features::spec::{Check, EvidenceInput, EvidenceSettings, Input, Kind};
 use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
 use crate::io::raster::GridBand;
@@ -70,27 +71,41 @@ pub struct Params {
     pub z_factor: f64,
 }
 
-impl Params {
-    /// Checks the terrain keys of `evidence[i]`; `None` for other kinds (which must not
-    /// set them).
-    pub fn from_raw(i: usize, ev: &RawEvidence) -> Result<Option<Params>> {
-        let key = |k: &str| format!("evidence[{i}].{k}");
-        if ev.kind != EvidenceKind::Terrain {
-            let keys = [("derivative", ev.derivative.is_some()), ("z_factor", ev.z_factor.is_some())];
-            ev.refuse_keys_of(i, EvidenceKind::Terrain, keys)?;
-            return Ok(None);
-        }
-        let Some(derivative) = ev.derivative else {
+/// The keys of a `terrain` table.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    /// The derivative (`slope`, `aspect`, `curvature`, `tri`, `roughness`).
+    pub derivative: Option<Derivative>,
+    /// Elevation units per horizontal CRS unit multiplier. Default 1.
+    #[serde(default = "one")]
+    pub z_factor: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl Kind for Raw {
+    type Params = Params;
+    const INPUT: Input = Input::Raster;
+
+    fn check(&self, cx: &Check<'_>) -> Result<Params> {
+        let Some(derivative) = self.derivative else {
             return Err(Error::key(
-                key("derivative"),
+                cx.key("derivative"),
                 "`terrain` needs one of `slope`, `aspect`, `curvature`, `tri`, `roughness`",
             ));
         };
-        let z_factor = ev.z_factor.unwrap_or(1.0);
+        let z_factor = self.z_factor;
         if !(z_factor.is_finite() && z_factor > 0.0) {
-            return Err(Error::key(key("z_factor"), format!("{z_factor} must be a number > 0")));
+            return Err(Error::key(cx.key("z_factor"), format!("{z_factor} must be a number > 0")));
         }
-        Ok(Some(Params { derivative, z_factor }))
+        Ok(Params { derivative, z_factor })
+    }
+
+    fn prepare(p: &Params, settings: &EvidenceSettings, grid: &Grid, _: Pass) -> Result<Prepared<Box<dyn Evidence>>> {
+        Ok(Prepared::Layer(Box::new(Terrain::prepare(p, settings, grid)?)))
     }
 }
 
@@ -104,14 +119,11 @@ pub struct Terrain {
 
 impl Terrain {
     /// Puts the DEM on the grid (warping when needed).
-    pub fn prepare(settings: &EvidenceSettings, grid: &Grid) -> Result<Terrain> {
+    pub fn prepare(params: &Params, settings: &EvidenceSettings, grid: &Grid) -> Result<Terrain> {
         let EvidenceInput::Raster(band) = &settings.input else {
             return Err(Error::key(&settings.name, "a `terrain` layer needs a raster DEM"));
         };
-        let params = match &settings.params {
-            crate::features::spec::KindParams::Terrain(p) => *p,
-            _ => return Err(Error::key(&settings.name, "not a `terrain` layer")),
-        };
+        let params = *params;
         Ok(Terrain {
             name: settings.name.clone(),
             band: GridBand::new(band, grid, settings.resampling, false)?,

@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::features::interpolate::Transform;
-use crate::features::spec::{EvidenceKind, RawEvidence};
+use crate::features::spec::{EvidenceKind, TransformKeys};
 use crate::features::{Evidence, LayerBlock};
 use crate::grid::{Grid, Window};
 
@@ -86,16 +86,12 @@ pub struct Params {
     pub classify: Option<RawClassify>,
 }
 
-/// Kinds whose layer is one-hot classes: no transform, no classify.
-fn is_class_kind(kind: EvidenceKind) -> bool {
-    matches!(kind, EvidenceKind::Categorical | EvidenceKind::Rasterize)
-}
-
 impl Params {
-    /// Checks the keys of `evidence[i]`; `None` when the layer is used as computed.
-    pub fn from_raw(i: usize, ev: &RawEvidence) -> Result<Option<Params>> {
+    /// Checks the transform keys of `evidence[i]`, of kind `kind`; `None` when the layer
+    /// is used as computed.
+    pub fn from_keys(i: usize, kind: EvidenceKind, ev: &TransformKeys) -> Result<Option<Params>> {
         let key = |k: &str| format!("evidence[{i}].{k}");
-        let interpolate = ev.kind == EvidenceKind::Interpolate;
+        let interpolate = kind == EvidenceKind::Interpolate;
         // `interpolate` applies log and clr to its samples; other transforms apply after.
         let transform = match ev.transform {
             Some(Transform::Clr) if !interpolate => {
@@ -107,20 +103,7 @@ impl Params {
             Some(Transform::Log | Transform::Clr) if interpolate => None,
             t => t,
         };
-        if is_class_kind(ev.kind) {
-            for (k, set) in [("transform", ev.transform.is_some()), ("classify", ev.classify.is_some())] {
-                if set {
-                    return Err(Error::key(
-                        key(k),
-                        format!(
-                            "`{}` layers are classes (one column per class); transforms apply to continuous layers",
-                            ev.kind.as_str()
-                        ),
-                    ));
-                }
-            }
-        }
-        let offset = if ev.kind == EvidenceKind::Spectral { None } else { ev.offset };
+        let offset = ev.offset;
         if offset.is_some() && ev.transform.is_none() {
             return Err(Error::key(key("offset"), "only applies with `transform`"));
         }
