@@ -475,3 +475,77 @@ fn averaging_an_integer_raster_onto_a_coarser_grid_keeps_fractions() {
     }
     assert!(fractional > 20, "the window should hold fractional means ({fractional})");
 }
+
+/// `signed_distance` is the exact distance to the polygons' boundaries (a hole's too),
+/// negative at the cells whose centre lies inside: checked at every cell against the
+/// distance to two axis-aligned squares computed by hand.
+#[test]
+fn signed_distance_is_the_exact_boundary_distance_negative_inside_holes_outside() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // A 500 m square with a 100 m square hole, relative to the grid's top-left (y down).
+    let ring = |a: f64, b: f64| -> String {
+        let pts = [(a, a), (b, a), (b, b), (a, b), (a, a)];
+        let c: Vec<String> = pts.iter().map(|(x, y)| format!("[{},{}]", X0 + x, Y1 - y)).collect();
+        format!("[{}]", c.join(","))
+    };
+    let polygon = format!(
+        r#"{{"type":"Feature","properties":{{"lith":"granite"}},"geometry":{{"type":"Polygon","coordinates":[{},{}]}}}}"#,
+        ring(200.0, 700.0),
+        ring(400.0, 500.0)
+    );
+    let other = format!(
+        r#"{{"type":"Feature","properties":{{"lith":"schist"}},"geometry":{{"type":"Polygon","coordinates":[{}]}}}}"#,
+        ring(800.0, 900.0)
+    );
+    write(d, "units.geojson", &geojson_collection(&[polygon, other]));
+    let ev = "[[evidence]]\nname = \"granite\"\nkind = \"signed_distance\"\npath = \"units.geojson\"\n\
+              where = \"lith = 'granite'\"\n";
+    let s = small_grid_settings(d, "signed", (40, 40, 25.0), ev);
+    let stack = FeatureStack::prepare(&s).unwrap();
+    // Distance from (x, y) to the boundary of the square [a, b]², and whether it is inside.
+    let square = |x: f64, y: f64, a: f64, b: f64| -> (f64, bool) {
+        let inside = x > a && x < b && y > a && y < b;
+        let d = if inside {
+            (x - a).min(b - x).min(y - a).min(b - y)
+        } else {
+            (a - x).max(0.0).max(x - b).hypot((a - y).max(0.0).max(y - b))
+        };
+        (d, inside)
+    };
+    let values = compute_all(&stack);
+    let (mut inside_cells, mut hole_cells) = (0, 0);
+    for (g, &(v, valid)) in values[0].iter().enumerate() {
+        let (r, c) = (g / 40, g % 40);
+        let (x, y) = (12.5 + 25.0 * c as f64, 12.5 + 25.0 * r as f64);
+        let (outer, in_outer) = square(x, y, 200.0, 700.0);
+        let (hole, in_hole) = square(x, y, 400.0, 500.0);
+        let inside = in_outer && !in_hole;
+        inside_cells += usize::from(inside);
+        hole_cells += usize::from(in_hole);
+        let expected = if inside { -outer.min(hole) } else { outer.min(hole) };
+        assert!(valid, "cell {g}");
+        assert!((v - expected).abs() < 1e-6, "cell ({x}, {y}): {v} vs {expected}");
+    }
+    // The checks saw every case: inside the ring, in its hole, outside (the schist is not measured to).
+    assert_eq!((inside_cells, hole_cells), (20 * 20 - 4 * 4, 4 * 4));
+}
+
+/// A `signed_distance` layer of lines has no inside: refused naming the layer.
+#[test]
+fn signed_distance_refuses_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let line = format!(
+        r#"{{"type":"Feature","properties":{{}},"geometry":{{"type":"LineString","coordinates":[[{},{}],[{},{}]]}}}}"#,
+        X0 + 10.0,
+        Y1 - 10.0,
+        X0 + 900.0,
+        Y1 - 900.0
+    );
+    write(d, "faults.geojson", &geojson_collection(&[line]));
+    let ev = "[[evidence]]\nname = \"f\"\nkind = \"signed_distance\"\npath = \"faults.geojson\"\n";
+    let s = small_grid_settings(d, "signed", (40, 40, 25.0), ev);
+    let err = FeatureStack::prepare(&s).unwrap_err().to_string();
+    assert!(err.contains("faults.geojson") && err.contains("needs polygons") && err.contains("`f`"), "{err}");
+}

@@ -139,6 +139,8 @@ evidence_kinds! {
     contacts => Contacts,
     /// A numeric polygon attribute (unit age, susceptibility) burnt onto the grid as one continuous column.
     polygon_value => PolygonValue,
+    /// Distance to the boundaries of polygons, negative inside them (into or out from a granite).
+    signed_distance => SignedDistance,
 }
 
 use ndarray::Array2;
