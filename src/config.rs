@@ -569,6 +569,24 @@ fn default_gamma() -> f64 {
     0.9
 }
 
+/// Every input of `raw` with its config key.
+fn inputs(raw: &RawConfig) -> Vec<(String, PathBuf)> {
+    let mut v = Vec::new();
+    if let Some(t) = &raw.grid.template {
+        v.push(("grid.template".to_string(), t.clone()));
+    }
+    if let Some(m) = &raw.grid.mask {
+        v.push(("grid.mask".to_string(), m.clone()));
+    }
+    if let Some(l) = &raw.labels {
+        v.push(("labels.path".to_string(), l.path.clone()));
+    }
+    for (i, ev) in raw.evidence.iter().enumerate() {
+        v.push((format!("evidence[{i}].path"), ev.path.clone()));
+    }
+    v
+}
+
 /// `value` without its null members, at any depth: the canonical form the settings hash
 /// is taken over (keys sorted, as `serde_json`'s maps keep them), which depends on what
 /// the config sets and not on how the declaration orders or groups its keys.
@@ -605,9 +623,14 @@ pub struct Settings {
     /// absolute) without the output folder: what computed the maps. Two configs that
     /// resolve to the same settings (e.g. a rerun from a manifest) give the same hash.
     pub settings_sha256: String,
-    /// The config as parsed (paths resolved): what the manifest copies and lists the inputs
-    /// of, and what the settings hash is taken over. The stages read the typed fields.
-    pub raw: RawConfig,
+    /// Every input file with the config key that names it (`grid.template`,
+    /// `evidence[2].path`, ...), paths resolved: what the manifest hashes and what the
+    /// output folder may not hold.
+    pub inputs: Vec<(String, PathBuf)>,
+    /// The config as parsed with its paths resolved: only what the manifest copies (for a
+    /// rerun) and the settings hash are taken from it. No stage reads an option from it;
+    /// they read the typed fields above.
+    pub(crate) resolved: RawConfig,
     /// Project name.
     pub name: String,
     /// Seed of every random choice.
@@ -841,7 +864,8 @@ impl Settings {
             targets: raw.targets.clone(),
             min_coverage: raw.grid.min_coverage,
             synthetic: raw.project.synthetic,
-            raw,
+            inputs: inputs(&raw),
+            resolved: raw,
         })
     }
 }

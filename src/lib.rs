@@ -263,9 +263,10 @@ fn run_settings_with(
     // The STAC item lists every output written so far (not the manifest, written last).
     // Dated by its data, not by the clock, so that reruns stay byte-identical: the newest
     // modification time of the config and the inputs.
-    let dated = manifest::inputs(&settings.raw)
-        .into_iter()
-        .map(|(_, p)| p)
+    let dated = settings
+        .inputs
+        .iter()
+        .map(|(_, p)| p.clone())
         .chain([settings.config_path.clone()])
         .filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
         .max()

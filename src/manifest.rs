@@ -190,31 +190,13 @@ pub fn absolute_config(raw: &RawConfig) -> RawConfig {
     raw
 }
 
-/// Every input of the config with its config key (also what `output::check_dir` keeps
-/// out of the output folder).
-pub(crate) fn inputs(raw: &RawConfig) -> Vec<(String, PathBuf)> {
-    let mut v = Vec::new();
-    if let Some(t) = &raw.grid.template {
-        v.push(("grid.template".to_string(), t.clone()));
-    }
-    if let Some(m) = &raw.grid.mask {
-        v.push(("grid.mask".to_string(), m.clone()));
-    }
-    if let Some(l) = &raw.labels {
-        v.push(("labels.path".to_string(), l.path.clone()));
-    }
-    for (i, ev) in raw.evidence.iter().enumerate() {
-        v.push((format!("evidence[{i}].path"), ev.path.clone()));
-    }
-    v
-}
-
-/// Every file the inputs of `config` are made of, once each, with the key that names it:
-/// what the manifest hashes.
-fn input_files(config: &RawConfig) -> Vec<(String, PathBuf)> {
+/// Every file the inputs of `settings` are made of (paths absolute), once each, with the
+/// key that names it: what the manifest hashes.
+fn input_files(settings: &Settings) -> Vec<(String, PathBuf)> {
     let mut files = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for (key, path) in inputs(config) {
+    for (key, path) in &settings.inputs {
+        let (key, path) = (key.clone(), absolute(path));
         // GDAL virtual paths: the local archive they read, or the remote object's set.
         let set = if crate::io::is_virtual(&path) {
             match crate::io::local_archive(&path) {
@@ -243,7 +225,7 @@ pub struct Stamp {
 /// tiled run's stages compare with the plan's instead of hashing every input again. A
 /// file that cannot be looked at has no stamp (`None`).
 pub fn stamps(settings: &Settings) -> Vec<(PathBuf, Option<Stamp>)> {
-    input_files(&absolute_config(&settings.raw))
+    input_files(settings)
         .into_iter()
         .map(|(_, p)| {
             let stamp = crate::io::vsi::stat(&p).map(|(bytes, modified)| Stamp { bytes, modified });
@@ -257,7 +239,7 @@ pub fn stamps(settings: &Settings) -> Vec<(PathBuf, Option<Stamp>)> {
 pub fn hash_inputs(settings: &Settings) -> Result<Vec<InputFile>> {
     use rayon::prelude::*;
     // One file per worker at a time (in the list's order in the result).
-    input_files(&absolute_config(&settings.raw))
+    input_files(settings)
         .into_par_iter()
         .map(|(key, p)| {
             // Remote files (`/vsis3/`, `/vsicurl/`, ...) streamed through GDAL.
@@ -278,7 +260,7 @@ pub fn build(
     outputs: &[(String, PathBuf)],
     timings: &[(String, f64)],
 ) -> Result<Manifest> {
-    let config = absolute_config(&settings.raw);
+    let config = absolute_config(&settings.resolved);
     use rayon::prelude::*;
     let outputs =
         outputs.par_iter().map(|(name, p)| Ok((name.clone(), sha256_file(p)?.1))).collect::<Result<Vec<_>>>()?;

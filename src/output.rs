@@ -101,7 +101,7 @@ pub fn check_dir(settings: &Settings) -> Result<()> {
             ));
         }
     }
-    for (key, path) in crate::manifest::inputs(&settings.raw) {
+    for (key, path) in &settings.inputs {
         let input = absolute_existing(&path);
         if input.starts_with(&absolute) {
             return Err(Error::key(
@@ -121,7 +121,7 @@ pub fn check_dir(settings: &Settings) -> Result<()> {
 /// [`check_dir`] of an output folder on a GDAL virtual file system: no input under it.
 fn check_remote_dir(settings: &Settings) -> Result<()> {
     let dir = settings.output.dir.to_string_lossy().trim_end_matches('/').to_string();
-    for (key, path) in crate::manifest::inputs(&settings.raw) {
+    for (key, path) in &settings.inputs {
         let input = path.to_string_lossy();
         if input == dir || input.starts_with(&format!("{dir}/")) {
             return Err(Error::key(

@@ -168,7 +168,7 @@ pub fn redraw(run_dir: &Path, rule: Rule, min_area_km2: Option<f64>) -> Result<R
     }
 
     // The manifest: the config as it now stands, fresh checksums, and what was redrawn.
-    let config = manifest::absolute_config(&settings.raw);
+    let config = manifest::absolute_config(&settings.resolved);
     manifest["config"] = serde_json::to_value(&config).map_err(|e| Error::output(&manifest_path, e))?;
     manifest["config_toml"] =
         serde_json::Value::String(toml::to_string(&config).map_err(|e| Error::output(&manifest_path, e))?);
