@@ -102,7 +102,7 @@ pub fn check_dir(settings: &Settings) -> Result<()> {
         }
     }
     for (key, path) in &settings.inputs {
-        let input = absolute_existing(&path);
+        let input = absolute_existing(path);
         if input.starts_with(&absolute) {
             return Err(Error::key(
                 "output.dir",
