@@ -196,24 +196,32 @@ pub struct RawLabels {
     pub name_field: Option<String>,
 }
 
-/// The model families.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum ModelKind {
-    /// L2-regularised logistic regression on standardised features.
-    #[default]
-    Logistic,
-    /// Weights of evidence (ArcSDM / Geoscience Australia).
-    Wofe,
-    /// Fuzzy overlay of per-layer memberships (knowledge-driven, no training).
-    Fuzzy,
-    /// Histogram-based random forest (lode's own).
-    RandomForest,
-    /// Gradient-boosted trees (histogram-based, leaf-wise).
-    GradientBoosting,
-    /// Gaussian naive Bayes on the training rows (scikit-learn's `GaussianNB`).
-    NaiveBayes,
+/// The config side of [`crate::model_kinds!`] (the list of model kinds, kept with the
+/// models): the [`ModelKind`] enum with its `model.kind` names.
+macro_rules! model_kind_enum {
+    ($( $family:ident($module:ident::$model:ident) {
+        $( $(#[$attr:meta])* $kind:ident = $name:literal: $doc:literal ),+ $(,)?
+    } ),+ $(,)?) => {
+        /// The model kinds (`model.kind`); each is fitted by a [`crate::model::Model`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, Default)]
+        pub enum ModelKind {
+            $($( #[doc = $doc] $(#[$attr])* #[serde(rename = $name)] $kind, )+)+
+        }
+
+        impl ModelKind {
+            /// Every kind, in the list's order.
+            pub const ALL: &'static [ModelKind] = &[$($(ModelKind::$kind,)+)+];
+
+            /// The name used in config files (`model.kind`) and in `metrics.json`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($(ModelKind::$kind => $name,)+)+
+                }
+            }
+        }
+    };
 }
+crate::model_kinds!(model_kind_enum);
 
 /// Class weights of the tree models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]

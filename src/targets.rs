@@ -50,7 +50,7 @@ use crate::io::cog::MapRaster;
 use crate::io::polygons::{self, FieldKind, FieldValue, VectorFormat};
 use crate::io::vector::Burner;
 use crate::labels::Deposits;
-use crate::model::{Fitted, FittedModel};
+use crate::model::FittedModel;
 
 /// The default share of the scored area that becomes target cells, in percent.
 pub const DEFAULT_TOP_PERCENT: f64 = 5.0;
@@ -500,7 +500,7 @@ pub fn find_targets_at(
 
     // Statistics per kept polygon.
     let ncols = stack.columns.len();
-    let linear = matches!(model.kind, Fitted::Logistic(_));
+    let linear = model.linear_terms().is_some();
     let burner = Burner::new(
         kept.iter().enumerate().map(|(i, p)| (geo::Geometry::Polygon(p.clone()), i as u32)).collect(),
         false,
@@ -664,7 +664,8 @@ struct Explainer {
     names: Vec<String>,
     columns: Vec<String>,
     spans: Vec<std::ops::Range<usize>>,
-    /// Logistic: per column (coefficient, mean, std) of the training standardisation.
+    /// Linear models ([`FittedModel::linear_terms`]): per column (coefficient, centre,
+    /// scale) of its log-odds term.
     linear: Option<Vec<(f64, f64, f64)>>,
     /// Otherwise: per column (mean, std) over the scored area.
     area: Vec<(f64, f64)>,
@@ -673,10 +674,7 @@ struct Explainer {
 impl Explainer {
     /// The explainer of `model`: from the saved model's own kind, never the config's.
     fn new(model: &FittedModel, names: &[&str], spans: &[std::ops::Range<usize>], reference: &Reference) -> Explainer {
-        let linear = match &model.kind {
-            Fitted::Logistic(m) => Some(m.standardised_terms()),
-            _ => None,
-        };
+        let linear = model.linear_terms();
         let n = reference.cells.max(1) as f64;
         let area = reference
             .sum
