@@ -22,13 +22,14 @@
 //! as much as a 2x higher mean probability). Ranks are 1..N by descending score (ties:
 //! higher `max_prob` first, then position in the grid).
 //!
-//! **Top evidence.** For `logistic`, each layer's contribution to the target's mean
+//! **Top evidence.** For a model linear in the log-odds (`logistic`: see
+//! [`crate::model::Model::linear_terms`]), each layer's contribution to the target's mean
 //! logit relative to the average training cell: `sum over the layer's columns of
 //! coef_j * (mean_j(target) - mean_j(training)) / std_j(training)` (standardised
 //! coefficients); the (up to) three layers with the largest positive contributions are
 //! listed, e.g. `stratno=17306 (+1.52); dist2breccia (+0.61)` (a one-hot layer named by
-//! the class of its largest term, `layer=class`). For `wofe` and `fuzzy`, where
-//! no such linear decomposition exists, each layer's standardised mean difference
+//! the class of its largest term, `layer=class`). For the other kinds (`wofe`, `fuzzy`,
+//! the tree models, `naive_bayes`), where no such linear decomposition exists, each layer's standardised mean difference
 //! between the target and the whole scored area (`(mean(target) - mean(area)) /
 //! std(area)`, the largest in absolute value over the layer's columns) is listed for the
 //! three layers with the largest absolute difference, e.g. `dist2breccia (-1.20 sd)`;
