@@ -54,6 +54,7 @@ macro_rules! model_kinds {
             NaiveBayes(naive_bayes::NaiveBayes) {
                 NaiveBayes = "naive_bayes": "Gaussian naive Bayes on the training rows (scikit-learn's `GaussianNB`).",
             },
+            Lda(lda::Lda) { Lda = "lda": "Linear discriminant analysis, pooled covariance (scikit-learn's `lsqr`)." },
         }
     };
 }
