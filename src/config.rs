@@ -399,6 +399,53 @@ pub enum FuzzyOperator {
     Gamma,
 }
 
+/// `lda`: shrinkage of the pooled covariance towards a multiple of the identity
+/// (scikit-learn's `shrinkage`), written `"auto"` or a number in [0, 1].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shrinkage {
+    /// `"auto"`: the Ledoit-Wolf intensity, per class on standardised columns.
+    Auto,
+    /// A fixed intensity in [0, 1] (0: none, 1: the diagonal of equal variances).
+    Fixed(f64),
+}
+
+impl Serialize for Shrinkage {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Shrinkage::Auto => s.serialize_str("auto"),
+            Shrinkage::Fixed(x) => s.serialize_f64(*x),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Shrinkage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Shrinkage;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("\"auto\" or a number in [0, 1]")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Shrinkage, E> {
+                match v {
+                    "auto" => Ok(Shrinkage::Auto),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
+                }
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<Shrinkage, E> {
+                Ok(Shrinkage::Fixed(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<Shrinkage, E> {
+                Ok(Shrinkage::Fixed(v as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Shrinkage, E> {
+                Ok(Shrinkage::Fixed(v as f64))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// `[model]`: which model and its settings.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -471,6 +518,10 @@ pub struct RawModel {
     /// of configs written before the key existed is unchanged.
     #[serde(default = "default_var_smoothing", skip_serializing_if = "is_default_var_smoothing")]
     pub var_smoothing: f64,
+    /// LDA: shrinkage of the pooled covariance, `"auto"` or a number in [0, 1]. Default
+    /// none. Not serialized when not set (the settings hash of older configs is unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shrinkage: Option<Shrinkage>,
 }
 
 impl Default for RawModel {
@@ -499,6 +550,7 @@ impl Default for RawModel {
             validation_fraction: default_validation_fraction(),
             n_iter_no_change: default_n_iter_no_change(),
             var_smoothing: default_var_smoothing(),
+            shrinkage: None,
         }
     }
 }
@@ -773,6 +825,11 @@ impl Settings {
         }
         if !(raw.model.var_smoothing > 0.0 && raw.model.var_smoothing.is_finite()) {
             return Err(Error::key("model.var_smoothing", format!("{} is not a number > 0", raw.model.var_smoothing)));
+        }
+        if let Some(Shrinkage::Fixed(x)) = raw.model.shrinkage {
+            if !(0.0..=1.0).contains(&x) {
+                return Err(Error::key("model.shrinkage", format!("{x} is outside [0, 1]; or \"auto\" (Ledoit-Wolf)")));
+            }
         }
         if !(0.0..=1.0).contains(&raw.model.gamma) {
             return Err(Error::key("model.gamma", format!("{} is outside [0, 1]", raw.model.gamma)));

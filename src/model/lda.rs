@@ -9,9 +9,11 @@
 //! `1 / (1 + exp(-(w·x + b)))` with `w = Σ⁻¹ (μ₁ - μ₀)`, solved by a Cholesky
 //! decomposition of `Σ`, and `b = -½ (μ₁ + μ₀)·w + ln(π₁ / π₀)`.
 //!
-//! A singular `Σ` is refused with the column that makes it so: a column constant within
-//! both classes, or one that is a linear combination of the columns before it (the class
-//! columns of a one-hot layer sum to 1). The prior is the sampled share of deposits, so
+//! `model.shrinkage` shrinks each `S_c` towards a multiple of the identity as
+//! scikit-learn's `shrinkage` does: a fixed intensity, or `"auto"` (Ledoit-Wolf on the
+//! class's standardised columns). Without it a singular `Σ` is refused with the column
+//! that makes it so: a column constant within both classes, or one that is a linear
+//! combination of the columns before it (the class columns of a one-hot layer sum to 1). The prior is the sampled share of deposits, so
 //! the map is prior-corrected like the logistic regression's
 //! ([`calibration`](super::calibration)); cross-validated by
 //! [`cross_validate`](crate::validation::cross_validate) like every kind; no uncertainty
@@ -20,7 +22,7 @@
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Settings;
+use crate::config::{RawModel, Settings, Shrinkage};
 use crate::error::{Error, Result};
 use crate::features::{FeatureStack, LayerValues, WindowFeatures};
 use crate::labels::Deposits;
@@ -44,11 +46,14 @@ pub struct Lda {
     mean: [Vec<f64>; 2],
     /// `π₁`: the deposit share of the rows.
     deposit_share: f64,
+    /// `model.shrinkage` as fitted (`None`: the empirical covariances).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shrinkage: Option<Shrinkage>,
 }
 
 impl Lda {
-    /// Fits on the training rows.
-    pub fn fit(t: &TrainingSet) -> Result<Lda> {
+    /// Fits on the training rows, with the covariance shrinkage of `model.shrinkage`.
+    pub fn fit(m: &RawModel, t: &TrainingSet) -> Result<Lda> {
         let x = t.x.view();
         let p = x.ncols();
         let by_class: [Vec<usize>; 2] =
@@ -61,17 +66,22 @@ impl Lda {
         let mut sigma = vec![0.0; p * p];
         for (rows, mu) in by_class.iter().zip(&mean) {
             let prior = rows.len() as f64 / n;
-            let s = covariance(x, rows, mu);
+            let s = match m.shrinkage {
+                None => covariance(x, rows, mu),
+                Some(Shrinkage::Fixed(alpha)) => shrunk(covariance(x, rows, mu), p, alpha),
+                Some(Shrinkage::Auto) => ledoit_wolf(x, rows, mu),
+            };
             for (a, s) in sigma.iter_mut().zip(s) {
                 *a += prior * s;
             }
         }
         let diff: Vec<f64> = mean[1].iter().zip(&mean[0]).map(|(a, b)| a - b).collect();
-        let coef = cholesky_solve(&sigma, p, &diff).map_err(|j| singular(&t.columns, &sigma, p, j))?;
+        let coef =
+            cholesky_solve(&sigma, p, &diff).map_err(|j| singular(&t.columns, &sigma, p, j, m.shrinkage.is_some()))?;
         let deposit_share = by_class[1].len() as f64 / n;
         let centre: f64 = mean[1].iter().zip(&mean[0]).zip(&coef).map(|((a, b), w)| (a + b) * w).sum();
         let intercept = -0.5 * centre + (deposit_share / (1.0 - deposit_share)).ln();
-        Ok(Lda { coef, intercept, mean, deposit_share })
+        Ok(Lda { coef, intercept, mean, deposit_share, shrinkage: m.shrinkage })
     }
 
     /// Probability of a deposit for the given rows of raw features `x`.
@@ -147,6 +157,83 @@ fn covariance(x: ArrayView2<f64>, rows: &[usize], mean: &[f64]) -> Vec<f64> {
     s
 }
 
+/// `(1 - alpha) s + alpha (trace(s) / p) I`: scikit-learn's `shrunk_covariance`.
+fn shrunk(mut s: Vec<f64>, p: usize, alpha: f64) -> Vec<f64> {
+    let mu = (0..p).map(|j| s[j * p + j]).sum::<f64>() / p as f64;
+    s.iter_mut().for_each(|v| *v *= 1.0 - alpha);
+    for j in 0..p {
+        s[j * p + j] += alpha * mu;
+    }
+    s
+}
+
+/// The Ledoit-Wolf shrunk covariance of `rows` of `x` (class mean `mean`), as
+/// scikit-learn's `shrinkage = "auto"`: the columns standardised with the class's mean
+/// and population standard deviation (1 for a constant column), the Ledoit-Wolf
+/// estimate of their covariance (`sklearn.covariance.ledoit_wolf`), scaled back.
+fn ledoit_wolf(x: ArrayView2<f64>, rows: &[usize], mean: &[f64]) -> Vec<f64> {
+    let (p, n) = (x.ncols(), rows.len() as f64);
+    // StandardScaler: a column whose variance is within rounding of zero keeps scale 1.
+    let scale: Vec<f64> = (0..p)
+        .map(|j| {
+            let var = rows.iter().map(|&i| (x[[i, j]] - mean[j]).powi(2)).sum::<f64>() / n;
+            let bound = n * f64::EPSILON * var + (n * mean[j] * f64::EPSILON).powi(2);
+            if var <= bound {
+                1.0
+            } else {
+                var.sqrt()
+            }
+        })
+        .collect();
+    // The standardised rows, centred again (LedoitWolf's own location).
+    let sd = &scale;
+    let mut z: Vec<f64> = rows.iter().flat_map(|&i| (0..p).map(move |j| (x[[i, j]] - mean[j]) / sd[j])).collect();
+    let zmean: Vec<f64> = (0..p).map(|j| (0..rows.len()).map(|r| z[r * p + j]).sum::<f64>() / n).collect();
+    for (k, v) in z.iter_mut().enumerate() {
+        *v -= zmean[k % p];
+    }
+    // The empirical covariance of the centred rows, divided by n.
+    let mut emp = vec![0.0; p * p];
+    for r in z.chunks(p) {
+        for a in 0..p {
+            for b in a..p {
+                emp[a * p + b] += r[a] * r[b];
+            }
+        }
+    }
+    for a in 0..p {
+        for b in a..p {
+            emp[a * p + b] /= n;
+            emp[b * p + a] = emp[a * p + b];
+        }
+    }
+    let shrinkage = if p == 1 {
+        0.0
+    } else {
+        // `ledoit_wolf_shrinkage(X, assume_centered=True)`.
+        let pf = p as f64;
+        let trace: Vec<f64> = (0..p).map(|j| emp[j * p + j]).collect();
+        let mu = trace.iter().sum::<f64>() / pf;
+        let beta_sum: f64 = z.chunks(p).map(|r| r.iter().map(|v| v * v).sum::<f64>().powi(2)).sum();
+        let delta_sum = emp.iter().map(|c| c * c).sum::<f64>();
+        let beta = (beta_sum / n - delta_sum) / (pf * n);
+        let delta = (delta_sum - 2.0 * mu * trace.iter().sum::<f64>() + pf * mu * mu) / pf;
+        let beta = beta.min(delta);
+        if beta == 0.0 {
+            0.0
+        } else {
+            beta / delta
+        }
+    };
+    let mut s = shrunk(emp, p, shrinkage);
+    for a in 0..p {
+        for b in 0..p {
+            s[a * p + b] *= scale[a] * scale[b];
+        }
+    }
+    s
+}
+
 /// Solves `a z = rhs` for the symmetric row-major `p × p` matrix `a` by its Cholesky
 /// decomposition `a = L Lᵀ`. `Err(j)`: column `j` is the first whose pivot is not
 /// positive (relative to its diagonal, [`COLLINEAR`]): `a` is singular there.
@@ -177,18 +264,23 @@ fn cholesky_solve(a: &[f64], p: usize, rhs: &[f64]) -> std::result::Result<Vec<f
 }
 
 /// The error of a singular pooled covariance at column `j`: what is wrong with the
-/// column, and what to do.
-fn singular(columns: &[String], sigma: &[f64], p: usize, j: usize) -> Error {
+/// column, and what to do (`shrunk`: `model.shrinkage` was set).
+fn singular(columns: &[String], sigma: &[f64], p: usize, j: usize, shrunk: bool) -> Error {
     let name = columns.get(j).map_or("?", String::as_str);
     let why = if sigma[j * p + j] <= 0.0 {
-        "is constant within both classes of the training rows (e.g. a class no training row has); drop that layer"
+        "is constant within both classes of the training rows (e.g. a class no training row has)"
     } else if name.contains('=') {
         "is a linear combination of the columns before it: the class columns of a one-hot layer sum to 1 in \
-         every cell with a class, so lda takes continuous layers only (logistic and naive_bayes take classes)"
+         every cell with a class"
     } else {
-        "is a linear combination of the columns before it (collinear layers); drop one of them"
+        "is a linear combination of the columns before it (collinear layers)"
     };
-    Error::Training(format!("lda: the pooled within-class covariance is singular: feature column `{name}` {why}"))
+    let fix = if shrunk {
+        "drop that layer or shrink more (a larger model.shrinkage)"
+    } else {
+        "drop that layer, or set model.shrinkage = \"auto\" (Ledoit-Wolf), which keeps the covariance invertible"
+    };
+    Error::Training(format!("lda: the pooled within-class covariance is singular: feature column `{name}` {why}; {fix}"))
 }
 
 impl Model for Lda {
@@ -200,14 +292,14 @@ impl Model for Lda {
         training: Option<&TrainingSet>,
     ) -> Result<Built<Lda>> {
         let training = training_set(training)?;
-        let m = Lda::fit(training)?;
+        let m = Lda::fit(&settings.model, training)?;
         let cols = training.x.ncols();
         let cv = cross_validate(
             &settings.validation,
             settings.seed,
             stack,
             training,
-            |rows, _seed| Lda::fit(&training.subset(rows)),
+            |rows, _seed| Lda::fit(&settings.model, &training.subset(rows)),
             |fold: &Lda, x| {
                 let n = x.len() / cols.max(1);
                 let view = ArrayView2::from_shape((n, cols), x).expect("row-major rows");
@@ -246,6 +338,7 @@ impl Model for Lda {
             "deposit_share": self.deposit_share,
             "mean_deposit": per_column(&self.mean[1]),
             "mean_background": per_column(&self.mean[0]),
+            "shrinkage": self.shrinkage,
         })
     }
 
@@ -272,7 +365,7 @@ mod tests {
     #[test]
     fn coefficients_are_the_hand_computed_ones_on_a_tiny_table() {
         let t = table(array![[1.0], [3.0], [0.0], [0.0], [2.0], [2.0]], vec![true, true, false, false, false, false]);
-        let m = Lda::fit(&t).unwrap();
+        let m = Lda::fit(&RawModel::default(), &t).unwrap();
         assert_eq!(m.coef, vec![1.0]);
         assert!((m.intercept - (-1.5 + 0.5f64.ln())).abs() < 1e-15, "{}", m.intercept);
         let p = m.predict_rows(array![[2.0]].view(), &[0]);
@@ -291,16 +384,16 @@ mod tests {
     fn a_constant_or_collinear_column_is_refused_by_name() {
         let y = vec![true, true, false, false, false];
         let constant = table(array![[1.0, 5.0], [2.0, 5.0], [0.0, 5.0], [1.0, 5.0], [3.0, 5.0]], y.clone());
-        let err = Lda::fit(&constant).unwrap_err().to_string();
+        let err = Lda::fit(&RawModel::default(), &constant).unwrap_err().to_string();
         assert!(err.contains("`c1`") && err.contains("constant"), "{err}");
         let collinear = table(array![[1.0, 2.0], [2.0, 4.0], [0.0, 0.0], [1.0, 2.0], [3.0, 6.0]], y.clone());
-        let err = Lda::fit(&collinear).unwrap_err().to_string();
+        let err = Lda::fit(&RawModel::default(), &collinear).unwrap_err().to_string();
         assert!(err.contains("`c1`") && err.contains("linear combination"), "{err}");
         let mut one_hot = table(array![[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]], y);
         one_hot.columns = vec!["unit=1".into(), "unit=2".into()];
-        let err = Lda::fit(&one_hot).unwrap_err().to_string();
+        let err = Lda::fit(&RawModel::default(), &one_hot).unwrap_err().to_string();
         assert!(err.contains("`unit=2`") && err.contains("one-hot"), "{err}");
         let one = table(array![[1.0], [2.0]], vec![true, true]);
-        assert!(Lda::fit(&one).unwrap_err().to_string().contains("both deposit"));
+        assert!(Lda::fit(&RawModel::default(), &one).unwrap_err().to_string().contains("both deposit"));
     }
 }
