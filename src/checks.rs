@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use crate::config::{EvidenceKind, ModelKind, RawConfig, Settings};
+use crate::config::{EvidenceKind, RawConfig, Settings};
 use crate::error::Error;
 
 /// Every problem found in the config at `config_path` (empty: none found).
@@ -68,22 +68,8 @@ fn data_problems(settings: &Settings) -> Vec<Error> {
                 found.push(e);
             }
         }
-        // Layers whose values are measurements, not classes: weights of evidence needs
-        // them classified (a `raster` may hold classes; it is checked when the model runs).
-        let computed = !matches!(ev.kind, EvidenceKind::Raster | EvidenceKind::Categorical | EvidenceKind::Rasterize);
-        if settings.model.kind == ModelKind::Wofe
-            && computed
-            && ev.transform.as_ref().and_then(|t| t.classify.as_ref()).is_none()
-        {
-            found.push(Error::key(
-                format!("evidence `{}`", ev.name),
-                format!(
-                    "model.kind = \"wofe\" needs classes and this `{}` layer is continuous: add e.g. \
-                     `classify = {{ method = \"quantile\", classes = 10 }}`",
-                    ev.kind.as_str()
-                ),
-            ));
-        }
+        // What the model kind cannot read (weights of evidence: continuous layers).
+        found.extend(crate::model::layer_problem(settings, ev));
     }
     found
 }

@@ -197,24 +197,32 @@ pub struct RawLabels {
     pub name_field: Option<String>,
 }
 
-/// The model families.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum ModelKind {
-    /// L2-regularised logistic regression on standardised features.
-    #[default]
-    Logistic,
-    /// Weights of evidence (ArcSDM / Geoscience Australia).
-    Wofe,
-    /// Fuzzy overlay of per-layer memberships (knowledge-driven, no training).
-    Fuzzy,
-    /// Histogram-based random forest (lode's own).
-    RandomForest,
-    /// Gradient-boosted trees (histogram-based, leaf-wise).
-    GradientBoosting,
-    /// Gaussian naive Bayes on the training rows (scikit-learn's `GaussianNB`).
-    NaiveBayes,
+/// The config side of [`crate::model_kinds!`] (the list of model kinds, kept with the
+/// models): the [`ModelKind`] enum with its `model.kind` names.
+macro_rules! model_kind_enum {
+    ($( $family:ident($module:ident::$model:ident) {
+        $( $(#[$attr:meta])* $kind:ident = $name:literal: $doc:literal ),+ $(,)?
+    } ),+ $(,)?) => {
+        /// The model kinds (`model.kind`); each is fitted by a [`crate::model::Model`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, Default)]
+        pub enum ModelKind {
+            $($( #[doc = $doc] $(#[$attr])* #[serde(rename = $name)] $kind, )+)+
+        }
+
+        impl ModelKind {
+            /// Every kind, in the list's order.
+            pub const ALL: &'static [ModelKind] = &[$($(ModelKind::$kind,)+)+];
+
+            /// The name used in config files (`model.kind`) and in `metrics.json`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($(ModelKind::$kind => $name,)+)+
+                }
+            }
+        }
+    };
 }
+crate::model_kinds!(model_kind_enum);
 
 /// Class weights of the tree models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
@@ -392,6 +400,53 @@ pub enum FuzzyOperator {
     Gamma,
 }
 
+/// `lda`: shrinkage of the pooled covariance towards a multiple of the identity
+/// (scikit-learn's `shrinkage`), written `"auto"` or a number in [0, 1].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shrinkage {
+    /// `"auto"`: the Ledoit-Wolf intensity, per class on standardised columns.
+    Auto,
+    /// A fixed intensity in [0, 1] (0: none, 1: the diagonal of equal variances).
+    Fixed(f64),
+}
+
+impl Serialize for Shrinkage {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Shrinkage::Auto => s.serialize_str("auto"),
+            Shrinkage::Fixed(x) => s.serialize_f64(*x),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Shrinkage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Shrinkage;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("\"auto\" or a number in [0, 1]")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Shrinkage, E> {
+                match v {
+                    "auto" => Ok(Shrinkage::Auto),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
+                }
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<Shrinkage, E> {
+                Ok(Shrinkage::Fixed(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<Shrinkage, E> {
+                Ok(Shrinkage::Fixed(v as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Shrinkage, E> {
+                Ok(Shrinkage::Fixed(v as f64))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// `[model]`: which model and its settings.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -464,6 +519,10 @@ pub struct RawModel {
     /// of configs written before the key existed is unchanged.
     #[serde(default = "default_var_smoothing", skip_serializing_if = "is_default_var_smoothing")]
     pub var_smoothing: f64,
+    /// LDA: shrinkage of the pooled covariance, `"auto"` or a number in [0, 1]. Default
+    /// none. Not serialized when not set (the settings hash of older configs is unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shrinkage: Option<Shrinkage>,
 }
 
 impl Default for RawModel {
@@ -492,6 +551,7 @@ impl Default for RawModel {
             validation_fraction: default_validation_fraction(),
             n_iter_no_change: default_n_iter_no_change(),
             var_smoothing: default_var_smoothing(),
+            shrinkage: None,
         }
     }
 }
@@ -803,6 +863,11 @@ impl Settings {
         }
         if !(raw.model.var_smoothing > 0.0 && raw.model.var_smoothing.is_finite()) {
             return Err(Error::key("model.var_smoothing", format!("{} is not a number > 0", raw.model.var_smoothing)));
+        }
+        if let Some(Shrinkage::Fixed(x)) = raw.model.shrinkage {
+            if !(0.0..=1.0).contains(&x) {
+                return Err(Error::key("model.shrinkage", format!("{x} is outside [0, 1]; or \"auto\" (Ledoit-Wolf)")));
+            }
         }
         if !(0.0..=1.0).contains(&raw.model.gamma) {
             return Err(Error::key("model.gamma", format!("{} is outside [0, 1]", raw.model.gamma)));

@@ -12,7 +12,9 @@
 //!   -> training::TrainingSet    deposits + seeded random negatives (the models trained on
 //!                         rows, and every model when cross-validated)
 //!   -> model::fit         -> model::Fit: a model::FittedModel (knows its own kind, saved
-//!                         as model.json) and a typed model::FitReport, one of:
+//!                         as model.json) and a typed model::FitReport. Each kind is one
+//!                         file of model/ implementing model::Model, listed once in
+//!                         model_kinds!, e.g.:
 //!        logistic               on the training set
 //!        random_forest, gradient_boosting   the same rows, binned trees, uncertainty
 //!        wofe                   weights of evidence (wofe::*): class counts over the study area
@@ -246,6 +248,7 @@ fn run_settings_with(
         evidence: stack.summaries(),
         coverage,
         model: model.describe(),
+        model_kind: model.model_kind(),
         timings_s: clock.timings,
         targets: found.as_ref().map(|t| t.summary.clone()),
         validation: fit.report.validation().cloned(),

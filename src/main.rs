@@ -288,7 +288,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "  deposits: {} used in {} cells ({} outside the grid, {} outside the study area)",
                 m.deposits.used, m.deposits.cells, m.deposits.outside_grid, m.deposits.outside_study_area
             );
-            let model = m.model["kind"].as_str().unwrap_or("?");
+            let model = m.model_kind.name();
             if let Some(t) = m.fit.training() {
                 println!(
                     "  model: {model}; trained on {} positive and {} negative cells, {} features",

@@ -51,8 +51,12 @@ pub struct Metrics {
     pub evidence: Vec<features::LayerSummary>,
     /// Each evidence layer's coverage of the study area, measured cell by cell.
     pub coverage: Vec<crate::coverage::LayerCoverage>,
-    /// The fitted model.
+    /// The fitted model ([`model::FittedModel::describe`]).
     pub model: serde_json::Value,
+    /// Its kind, typed (`model.kind` above is its name): a saved model's own under
+    /// `lode predict`, whatever the config says.
+    #[serde(skip)]
+    pub model_kind: model::ModelKind,
     /// Seconds spent per stage.
     pub timings_s: Vec<(String, f64)>,
     /// How the target areas were drawn (absent when `[targets] enabled = false`).

@@ -545,7 +545,7 @@ pub fn headline(m: &crate::metrics::Metrics) -> Vec<String> {
             "no held-out figure: the model was not cross-validated (set [validation] kind = \"spatial_block\")".to_string(),
         ),
     }
-    let fuzzy = m.model["kind"].as_str() == Some("fuzzy");
+    let fuzzy = m.model_kind == crate::model::ModelKind::Fuzzy;
     let caveat = if fuzzy {
         "memberships set by hand, not fitted to the deposits"
     } else {
@@ -692,11 +692,7 @@ th{background:#eee}code{font-size:12px}.figs img{margin:0 1em 1em 0;vertical-ali
     }
 
     h += "<h2>Model</h2>\n";
-    h += &format!(
-        "<p>Kind: <b>{}</b>; {} feature columns.</p>\n",
-        esc(m.model["kind"].as_str().unwrap_or("?")),
-        m.features.len()
-    );
+    h += &format!("<p>Kind: <b>{}</b>; {} feature columns.</p>\n", esc(m.model_kind.name()), m.features.len());
     if let Some(coefs) = m.model["coefficients_standardised"].as_object() {
         let mut c: Vec<(&String, f64)> = coefs.iter().map(|(k, v)| (k, v.as_f64().unwrap_or(0.0))).collect();
         c.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));

@@ -22,13 +22,14 @@
 //! as much as a 2x higher mean probability). Ranks are 1..N by descending score (ties:
 //! higher `max_prob` first, then position in the grid).
 //!
-//! **Top evidence.** For `logistic`, each layer's contribution to the target's mean
+//! **Top evidence.** For a model linear in the log-odds (`logistic`: see
+//! [`crate::model::Model::linear_terms`]), each layer's contribution to the target's mean
 //! logit relative to the average training cell: `sum over the layer's columns of
 //! coef_j * (mean_j(target) - mean_j(training)) / std_j(training)` (standardised
 //! coefficients); the (up to) three layers with the largest positive contributions are
 //! listed, e.g. `stratno=17306 (+1.52); dist2breccia (+0.61)` (a one-hot layer named by
-//! the class of its largest term, `layer=class`). For `wofe` and `fuzzy`, where
-//! no such linear decomposition exists, each layer's standardised mean difference
+//! the class of its largest term, `layer=class`). For the other kinds (`wofe`, `fuzzy`,
+//! the tree models, `naive_bayes`), where no such linear decomposition exists, each layer's standardised mean difference
 //! between the target and the whole scored area (`(mean(target) - mean(area)) /
 //! std(area)`, the largest in absolute value over the layer's columns) is listed for the
 //! three layers with the largest absolute difference, e.g. `dist2breccia (-1.20 sd)`;
@@ -50,7 +51,7 @@ use crate::io::cog::MapRaster;
 use crate::io::polygons::{self, FieldKind, FieldValue, VectorFormat};
 use crate::io::vector::Burner;
 use crate::labels::Deposits;
-use crate::model::{Fitted, FittedModel};
+use crate::model::FittedModel;
 
 /// The default share of the scored area that becomes target cells, in percent.
 pub const DEFAULT_TOP_PERCENT: f64 = 5.0;
@@ -500,7 +501,7 @@ pub fn find_targets_at(
 
     // Statistics per kept polygon.
     let ncols = stack.columns.len();
-    let linear = matches!(model.kind, Fitted::Logistic(_));
+    let linear = model.linear_terms().is_some();
     let burner = Burner::new(
         kept.iter().enumerate().map(|(i, p)| (geo::Geometry::Polygon(p.clone()), i as u32)).collect(),
         false,
@@ -664,7 +665,8 @@ struct Explainer {
     names: Vec<String>,
     columns: Vec<String>,
     spans: Vec<std::ops::Range<usize>>,
-    /// Logistic: per column (coefficient, mean, std) of the training standardisation.
+    /// Linear models ([`FittedModel::linear_terms`]): per column (coefficient, centre,
+    /// scale) of its log-odds term.
     linear: Option<Vec<(f64, f64, f64)>>,
     /// Otherwise: per column (mean, std) over the scored area.
     area: Vec<(f64, f64)>,
@@ -673,10 +675,7 @@ struct Explainer {
 impl Explainer {
     /// The explainer of `model`: from the saved model's own kind, never the config's.
     fn new(model: &FittedModel, names: &[&str], spans: &[std::ops::Range<usize>], reference: &Reference) -> Explainer {
-        let linear = match &model.kind {
-            Fitted::Logistic(m) => Some(m.standardised_terms()),
-            _ => None,
-        };
+        let linear = model.linear_terms();
         let n = reference.cells.max(1) as f64;
         let area = reference
             .sum

@@ -580,6 +580,8 @@ fn lode_predict_uses_the_saved_models_kind_whatever_the_config_says() {
         ("wofe", "[model]\nkind = \"wofe\"\nunit_cell_km2 = 1.0\nconfidence = 2.0"),
         ("fuzzy", "[model]\nkind = \"fuzzy\"\noperator = \"gamma\"\ngamma = 0.7"),
         ("naive_bayes", "[model]\nkind = \"naive_bayes\""),
+        // Shrunk: the binary layers are one-hot pairs, singular for the plain covariance.
+        ("lda", "[model]\nkind = \"lda\"\nshrinkage = \"auto\""),
     ];
     let checksum = |path: &Path| gdalinfo(path, &["-checksum"])["bands"][0]["checksum"].as_i64().unwrap();
     for (k, (kind, model)) in kinds.iter().enumerate() {
@@ -702,4 +704,221 @@ fn naive_bayes_matches_scikit_learns_gaussian_nb() {
 #[test]
 fn naive_bayes_ranks_true_layers_first_and_its_spatial_cv_auc_is_near_the_oracle() {
     check_model_recovers_truth("[model]\nkind = \"naive_bayes\"", false);
+}
+
+/// The probability of class 1 of scikit-learn's `LinearDiscriminantAnalysis(solver =
+/// "lsqr", shrinkage)` fitted on `(x, y)`, for each row of `query`
+/// (tests/peers/lda_check.py).
+fn scikit_learn_lda(
+    x: &ndarray::Array2<f64>,
+    y: &[bool],
+    query: &ndarray::Array2<f64>,
+    shrinkage: Option<&str>,
+) -> Vec<f64> {
+    let py = root().join(".venv-test/bin/python");
+    assert!(py.exists(), "{} is missing: run `make test-env` (make test does)", py.display());
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = |rows: &ndarray::Array2<f64>, labels: Option<&[bool]>| {
+        let mut s = String::new();
+        for (i, r) in rows.outer_iter().enumerate() {
+            let mut cells: Vec<String> = r.iter().map(|v| format!("{v:?}")).collect();
+            if let Some(l) = labels {
+                cells.push((l[i] as u8).to_string());
+            }
+            s += &(cells.join(",") + "\n");
+        }
+        s
+    };
+    let train = write(tmp.path(), "train.csv", &csv(x, Some(y)));
+    let q = write(tmp.path(), "query.csv", &csv(query, None));
+    let script = root().join("tests/peers/lda_check.py");
+    let mut args = vec![script.to_str().unwrap(), train.to_str().unwrap(), q.to_str().unwrap()];
+    args.extend(shrinkage);
+    let out = tool(py.to_str().unwrap(), &args);
+    serde_json::from_str(&out).expect("JSON from lda_check.py")
+}
+
+/// `model.kind = "lda"` is scikit-learn's `LinearDiscriminantAnalysis(solver = "lsqr")`:
+/// on a table of correlated columns of unequal spread (so the pooled covariance is not
+/// diagonal), a skewed one and a 0/1 column, the probabilities of 40 new query rows
+/// match `predict_proba` to 1e-9 relative (tests/peers/lda_check.py).
+#[test]
+fn lda_matches_scikit_learns_linear_discriminant_analysis() {
+    use lode::model::lda::Lda;
+    // A reproducible table without a random-number crate: a linear congruential sequence.
+    let mut state = 6789u64;
+    let mut uniform = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let (n, cols) = (150, 4);
+    let mut x = ndarray::Array2::<f64>::zeros((n, cols));
+    let mut y = Vec::new();
+    for i in 0..n {
+        let deposit = i % 5 == 0;
+        let u: Vec<f64> = (0..cols).map(|_| uniform()).collect();
+        x[[i, 0]] = 4.0 * (u[0] - 0.5) + if deposit { 1.5 } else { 0.0 };
+        // Correlated with column 0, on another scale.
+        x[[i, 1]] = 300.0 * x[[i, 0]] + 500.0 * u[1] + if deposit { 100.0 } else { 0.0 };
+        x[[i, 2]] = (3.0 * u[2]).exp();
+        x[[i, 3]] = if u[3] < if deposit { 0.7 } else { 0.4 } { 1.0 } else { 0.0 };
+        y.push(deposit);
+    }
+    let t = lode::training::TrainingSet {
+        columns: (0..cols).map(|j| format!("c{j}")).collect(),
+        x: x.clone(),
+        y: y.clone(),
+        cells: Vec::new(),
+        summary: Default::default(),
+    };
+    let m = Lda::fit(&lode::config::RawModel::default(), &t).unwrap();
+    let query = ndarray::Array2::from_shape_fn((40, cols), |(i, j)| match j {
+        0 => -2.5 + 5.0 * (i as f64 / 39.0),
+        1 => 1500.0 * uniform() - 750.0,
+        2 => (3.0 * uniform()).exp(),
+        _ => (i % 2) as f64,
+    });
+    let p = m.predict_rows(query.view(), &(0..40).collect::<Vec<_>>());
+
+    let reference = scikit_learn_lda(&x, &y, &query, None);
+    assert_eq!(reference.len(), 40);
+    // Not trivially separable: both classes get probabilities away from 0 and 1.
+    let between = p.iter().filter(|&&v| v > 0.01 && v < 0.99).count();
+    assert!(between >= 10, "only {between} of 40 probabilities inside (0.01, 0.99): {p:?}");
+    let worst = p.iter().zip(&reference).map(|(a, b)| (a - b).abs() / b.abs()).fold(0.0, f64::max);
+    eprintln!("lda: largest relative difference from scikit-learn {worst:e}");
+    for (i, (a, b)) in p.iter().zip(&reference).enumerate() {
+        assert!((a - b).abs() <= 1e-9 * b.abs(), "row {i}: lode {a}, scikit-learn {b}");
+    }
+}
+
+/// Linear discriminant analysis on the synthetic district: the true layers rank above
+/// the noise and the spatially cross-validated AUC is within 0.05 of the oracle's, like
+/// the other kinds; no uncertainty map (it keeps no ensemble).
+#[test]
+fn lda_ranks_true_layers_first_and_its_spatial_cv_auc_is_near_the_oracle() {
+    check_model_recovers_truth("[model]\nkind = \"lda\"", false);
+}
+
+/// `lode predict` with a saved `lda` model under a config asking for another kind gives
+/// the same map (GDAL's checksum of the band) and targets, and a saved model of another
+/// kind under an `lda` config is that kind's (the synthetic district: continuous layers,
+/// which `lda` takes; the binary layers of the kinds' test above are one-hot classes).
+#[test]
+fn lode_predict_reads_a_saved_lda_model_and_an_lda_config_reads_another_saved_kind() {
+    let checksum = |path: &Path| gdalinfo(path, &["-checksum"])["bands"][0]["checksum"].as_i64().unwrap();
+    for (saved_kind, config_kind) in [("lda", "logistic"), ("naive_bayes", "lda")] {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = scene(tmp.path(), 60, 5, &format!("[model]\nkind = \"{saved_kind}\""), "");
+        run(&config, "2");
+        let out = tmp.path().join("out");
+        let m = metrics(tmp.path());
+        assert_eq!(m["model"]["kind"], saved_kind, "{:?}", m["model"]);
+        assert!(m["model"]["prior_correction"].is_object(), "{saved_kind}: {:?}", m["model"]);
+        assert!(!out.join("uncertainty.tif").exists());
+        let saved = tmp.path().join("model.json");
+        std::fs::copy(out.join("model.json"), &saved).unwrap();
+        let map = checksum(&out.join("prospectivity.tif"));
+        let targets = std::fs::read_to_string(out.join("targets.csv")).unwrap();
+        std::fs::remove_dir_all(&out).unwrap();
+
+        let text = std::fs::read_to_string(&config)
+            .unwrap()
+            .replace(&format!("kind = \"{saved_kind}\""), &format!("kind = \"{config_kind}\""));
+        let other = write(tmp.path(), "predict.toml", &text);
+        let o = lode(&["-q", "predict", other.to_str().unwrap(), "--model", saved.to_str().unwrap()]);
+        assert!(o.status.success(), "saved {saved_kind} under a {config_kind} config: {}", stderr(&o));
+        assert_eq!(
+            checksum(&out.join("prospectivity.tif")),
+            map,
+            "saved {saved_kind} under {config_kind}: another map"
+        );
+        let again = std::fs::read_to_string(out.join("targets.csv")).unwrap();
+        assert_eq!(again, targets, "saved {saved_kind} under a {config_kind} config: other targets");
+        let m = metrics(tmp.path());
+        assert_eq!(m["model"]["kind"], saved_kind, "{:?}", m["model"]);
+        let typed: lode::model::FitReport = serde_json::from_value(m["fit"].clone()).expect("fit report reads back");
+        assert!(matches!(typed, lode::model::FitReport::Saved { .. }), "{:?}", m["fit"]);
+    }
+}
+
+/// `lda` on the wofe demo's binary layers (each a one-hot pair of class columns summing
+/// to 1) stops with the singular covariance and the column that makes it so, before any
+/// map is written; a `model.shrinkage` out of its range is refused.
+#[test]
+fn lda_refuses_one_hot_class_columns_naming_the_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let c = shipped_config(tmp.path(), "cloncurry-wofe.toml", &out, "");
+    let text = std::fs::read_to_string(&c).unwrap().replace("kind = \"wofe\"", "kind = \"lda\"");
+    let config = write(tmp.path(), "lda.toml", &text);
+    let o = lode(&["-q", "run", config.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("singular") && err.contains("`breccia_5km=2`") && err.contains("one-hot"), "{err}");
+    assert!(!out.join("prospectivity.tif").exists());
+    // `model.shrinkage` is "auto" or a number in [0, 1], refused otherwise by its key.
+    for (value, says) in [("2.0", "outside [0, 1]"), ("\"ledoit\"", "\"auto\" or a number")] {
+        let shrunk = text.replace("kind = \"lda\"", &format!("kind = \"lda\"\nshrinkage = {value}"));
+        let config = write(tmp.path(), "shrunk.toml", &shrunk);
+        let err = stderr(&lode(&["-q", "validate", config.to_str().unwrap()]));
+        assert!(err.contains("shrinkage") && err.contains(says), "{value}: {err}");
+    }
+}
+
+/// `model.shrinkage` is scikit-learn's `shrinkage`: `"auto"` (Ledoit-Wolf on each class's
+/// standardised columns) and a fixed 0.25, on a table with a one-hot pair (the columns
+/// sum to 1: singular without shrinkage) and a column constant among the deposits, match
+/// `predict_proba` to 1e-9 relative.
+#[test]
+fn lda_shrinkage_matches_scikit_learns_and_makes_one_hot_columns_usable() {
+    use lode::config::{RawModel, Shrinkage};
+    use lode::model::lda::Lda;
+    let mut state = 4242u64;
+    let mut uniform = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let (n, cols) = (160, 5);
+    let mut x = ndarray::Array2::<f64>::zeros((n, cols));
+    let mut y = Vec::new();
+    for i in 0..n {
+        let deposit = i % 4 == 0;
+        let u: Vec<f64> = (0..cols).map(|_| uniform()).collect();
+        x[[i, 0]] = 2.0 * (u[0] - 0.5) + if deposit { 0.8 } else { 0.0 };
+        x[[i, 1]] = 50.0 * x[[i, 0]] + 80.0 * u[1];
+        let hot = u[2] < if deposit { 0.75 } else { 0.35 };
+        x[[i, 2]] = if hot { 1.0 } else { 0.0 };
+        x[[i, 3]] = 1.0 - x[[i, 2]];
+        x[[i, 4]] = if deposit { 3.0 } else { 3.0 + u[4] };
+        y.push(deposit);
+    }
+    let t = lode::training::TrainingSet {
+        columns: vec!["a".into(), "b".into(), "unit=1".into(), "unit=2".into(), "c".into()],
+        x: x.clone(),
+        y: y.clone(),
+        cells: Vec::new(),
+        summary: Default::default(),
+    };
+    let err = Lda::fit(&RawModel::default(), &t).unwrap_err().to_string();
+    assert!(err.contains("`unit=2`") && err.contains("model.shrinkage"), "{err}");
+    let query = ndarray::Array2::from_shape_fn((40, cols), |(i, j)| match j {
+        0 => -1.5 + 3.0 * (i as f64 / 39.0),
+        1 => 200.0 * uniform() - 100.0,
+        2 => (i % 2) as f64,
+        3 => 1.0 - (i % 2) as f64,
+        _ => 3.0 + uniform(),
+    });
+    for (shrinkage, arg) in [(Shrinkage::Auto, "auto"), (Shrinkage::Fixed(0.25), "0.25")] {
+        let m = RawModel { shrinkage: Some(shrinkage), ..RawModel::default() };
+        let p = Lda::fit(&m, &t).unwrap().predict_rows(query.view(), &(0..40).collect::<Vec<_>>());
+        let reference = scikit_learn_lda(&x, &y, &query, Some(arg));
+        let between = p.iter().filter(|&&v| v > 0.01 && v < 0.99).count();
+        assert!(between >= 10, "{arg}: only {between} of 40 probabilities inside (0.01, 0.99): {p:?}");
+        let worst = p.iter().zip(&reference).map(|(a, b)| (a - b).abs() / b.abs()).fold(0.0, f64::max);
+        eprintln!("lda, shrinkage {arg}: largest relative difference from scikit-learn {worst:e}");
+        for (i, (a, b)) in p.iter().zip(&reference).enumerate() {
+            assert!((a - b).abs() <= 1e-9 * b.abs(), "{arg}, row {i}: lode {a}, scikit-learn {b}");
+        }
+    }
 }

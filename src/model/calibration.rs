@@ -16,7 +16,6 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ClassWeight, ModelKind, NegativeSampling, Settings};
 use crate::error::Result;
 use crate::grid::Grid;
 use crate::training::TrainingSet;
@@ -39,26 +38,13 @@ impl PriorCorrection {
         PriorCorrection { population_share: tau, sample_share: ybar, log_odds_shift: shift }
     }
 
-    /// The model's training share and the study area's for a sampled training set.
-    /// `None` for models that are not fitted on sampled rows (wofe counts the whole study
-    /// area; fuzzy is a favourability) or when a share is degenerate.
-    pub fn for_training(settings: &Settings, t: &TrainingSet, study_cells: u64) -> Option<PriorCorrection> {
-        let m = &settings.model;
-        let (pos, neg) = (t.summary.positives as f64, t.summary.negatives as f64);
-        let ybar = match m.kind {
-            ModelKind::Logistic | ModelKind::NaiveBayes => pos / (pos + neg),
-            ModelKind::RandomForest | ModelKind::GradientBoosting => {
-                // `balanced` weighs both classes the same; a PU bag draws as many unlabelled
-                // rows as deposits: either way the fitted share is one half.
-                if m.class_weight == ClassWeight::Balanced || m.negative_sampling == NegativeSampling::PuBagging {
-                    0.5
-                } else {
-                    pos / (pos + neg)
-                }
-            }
-            ModelKind::Wofe | ModelKind::Fuzzy => return None,
-        };
-        let tau = pos / study_cells as f64;
+    /// The correction of a model fitted on the sampled training set `t` with (weighted)
+    /// deposit share `sample_share` (each kind's
+    /// [`Model::sample_share`](crate::model::Model::sample_share)), against the
+    /// study area's deposit share; `None` when a share is degenerate.
+    pub fn for_training(t: &TrainingSet, sample_share: f64, study_cells: u64) -> Option<PriorCorrection> {
+        let ybar = sample_share;
+        let tau = t.summary.positives as f64 / study_cells as f64;
         (tau > 0.0 && tau < 1.0 && ybar > 0.0 && ybar < 1.0).then(|| PriorCorrection::new(tau, ybar))
     }
 

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::FuzzyFrom;
 use crate::config::{EvidenceSettings, FuzzyOperator, Membership, Settings};
 use crate::error::{Error, Result};
-use crate::features::{Cells, ClassAt, ClassReader, FeatureStack};
-use crate::model::BlockPrediction;
+use crate::features::{Cells, ClassAt, ClassReader, FeatureBlock, FeatureStack, WindowFeatures};
+use crate::labels::Deposits;
+use crate::model::{split, BlockPrediction, Built, FitReport, MapOutput, Model, ModelKind};
 use crate::training::TrainingSet;
 use crate::validation::CrossValidation;
 
@@ -311,11 +312,63 @@ impl Fuzzy {
             },
         )
     }
+}
+
+impl Model for Fuzzy {
+    /// Given in the config; a training set only for cross-validation.
+    fn trained_on_rows() -> bool {
+        false
+    }
+
+    /// Every membership is checked against its layer's keys.
+    fn check_layer(ev: &EvidenceSettings) -> Result<()> {
+        membership(ev, None, None).map(drop)
+    }
+
+    /// The memberships set the map; cross-validated on the held-out rows.
+    fn build(
+        settings: &Settings,
+        stack: &FeatureStack,
+        _deposits: &Deposits,
+        training: Option<&TrainingSet>,
+    ) -> Result<Built<Fuzzy>> {
+        let m = Fuzzy::new(settings, stack)?;
+        // Cross-validation scores the fixed memberships on the held-out rows.
+        let (validation, files) = match training {
+            Some(t) => split(m.cross_validate(settings, stack, t)?),
+            None => (None, Vec::new()),
+        };
+        Ok(Built { model: m, report: FitReport::Fuzzy { validation }, files })
+    }
+
+    /// A favourability, not fitted on sampled rows: no prior correction.
+    fn sample_share(_settings: &Settings, _t: &TrainingSet) -> Option<f64> {
+        None
+    }
+
+    fn kind(&self) -> ModelKind {
+        ModelKind::Fuzzy
+    }
+
+    fn outputs(&self, _probability: &'static str) -> Vec<MapOutput> {
+        vec![MapOutput::prospectivity("fuzzy favourability")]
+    }
+
+    fn map_values(&self) -> Option<&'static str> {
+        Some("relative favourability in [0, 1], not a probability")
+    }
+
+    fn window_maps(&self, f: &WindowFeatures) -> BlockPrediction {
+        self.predict_block(f)
+    }
+
+    fn block_maps(&self, block: &FeatureBlock) -> BlockPrediction {
+        self.predict_block(block)
+    }
 
     /// The operator and memberships.
-    pub fn describe(&self) -> serde_json::Value {
+    fn describe(&self, _columns: &[String]) -> serde_json::Value {
         serde_json::json!({
-            "kind": "fuzzy",
             "operator": self.operator,
             "gamma": self.gamma,
             "layers": self.layers.iter().enumerate().map(|(k, (n, _, f))| match self.percentiles.get(k).copied().flatten() {

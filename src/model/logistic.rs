@@ -1,15 +1,20 @@
-//! L2-regularised logistic regression (linfa-logistic) on standardised features.
+//! `model.kind = "logistic"`: L2-regularised logistic regression (linfa-logistic) on
+//! standardised features, cross-validated by
+//! [`cross_validate`](crate::validation::cross_validate) like every kind, its fold models
+//! kept for `uncertainty.tif`.
 
 use linfa::prelude::*;
 use linfa_logistic::{FittedLogisticRegression, LogisticRegression};
 use ndarray::{Array1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use crate::config::RawModel;
+use crate::config::{RawModel, Settings};
 use crate::error::{Error, Result};
-use crate::features::{LayerValues, WindowFeatures};
-use crate::model::Standardizer;
+use crate::features::{FeatureStack, LayerValues, WindowFeatures};
+use crate::labels::Deposits;
+use crate::model::{training_set, BlockPrediction, Built, FitReport, MapOutput, Model, ModelKind, Standardizer};
 use crate::training::TrainingSet;
+use crate::validation::cross_validate;
 
 /// A fitted logistic regression with its standardisation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -149,9 +154,84 @@ impl Logistic {
         per_fold.into_iter().for_each(crate::scratch::give);
         out
     }
+}
+
+impl Model for Logistic {
+    fn build(
+        settings: &Settings,
+        stack: &FeatureStack,
+        _deposits: &Deposits,
+        training: Option<&TrainingSet>,
+    ) -> Result<Built<Logistic>> {
+        let training = training_set(training)?;
+        let m = Logistic::fit(&settings.model, training)?;
+        // Cross-validation (`[validation]`), as for the tree models: fold models are
+        // fitted on the training rows of each fold and scored on its held-out rows.
+        let cols = training.x.ncols();
+        let cv = cross_validate(
+            &settings.validation,
+            settings.seed,
+            stack,
+            training,
+            |rows, _seed| Logistic::fit(&settings.model, &training.subset(rows)),
+            |fold: &Logistic, x| {
+                let n = x.len() / cols.max(1);
+                let view = ArrayView2::from_shape((n, cols), x).expect("row-major rows");
+                fold.predict_rows(view, &(0..n).collect::<Vec<_>>())
+            },
+        )?;
+        let (validation, fold_models, files) = match cv {
+            Some(cv) => (Some(cv.report), cv.fold_models, cv.files),
+            None => (None, Vec::new(), Vec::new()),
+        };
+        Ok(Built { model: m.with_folds(fold_models), report: FitReport::trained(training, validation), files })
+    }
+
+    fn kind(&self) -> ModelKind {
+        ModelKind::Logistic
+    }
+
+    fn outputs(&self, probability: &'static str) -> Vec<MapOutput> {
+        let mut v = vec![MapOutput::prospectivity(probability)];
+        if self.has_uncertainty() {
+            v.push(MapOutput {
+                file: "uncertainty.tif",
+                description: "standard deviation of the probability over the cross-validation fold models",
+            });
+        }
+        v
+    }
+
+    fn window_maps(&self, block: &WindowFeatures) -> BlockPrediction {
+        // Buffers from this worker's spares ([`crate::scratch`]), given back here or,
+        // for the maps, by the writer.
+        use crate::scratch::{filled, give, take};
+        let mut rows = take(block.valid.len());
+        rows.extend((0..block.valid.len()).filter(|&i| block.valid[i]));
+        let mut values = filled(block.valid.len(), 0f32);
+        let p = self.predict_features(block, &rows);
+        for (&i, p) in rows.iter().zip(&p) {
+            values[i] = *p as f32;
+        }
+        give(p);
+        let mut maps = vec![values];
+        if self.has_uncertainty() {
+            let mut u = filled(block.valid.len(), 0f32);
+            let s = self.uncertainty_features(block, &rows);
+            for (&i, s) in rows.iter().zip(&s) {
+                u[i] = *s as f32;
+            }
+            give(s);
+            maps.push(u);
+        }
+        give(rows);
+        let mut valid = take(block.valid.len());
+        valid.extend_from_slice(&block.valid);
+        BlockPrediction { maps, valid }
+    }
 
     /// Coefficients per feature (on the standardised scale) and the intercept.
-    pub fn describe(&self, columns: &[String]) -> serde_json::Value {
+    fn describe(&self, columns: &[String]) -> serde_json::Value {
         let sign = if self.fitted.labels().pos.class { 1.0 } else { -1.0 };
         let coefficients: serde_json::Map<String, serde_json::Value> = columns
             .iter()
@@ -159,13 +239,17 @@ impl Logistic {
             .map(|(c, w)| (c.clone(), serde_json::json!(sign * w)))
             .collect();
         serde_json::json!({
-            "kind": "logistic",
             "intercept": sign * self.fitted.intercept(),
             "coefficients_standardised": coefficients,
             "feature_mean": self.scaler.mean,
             "feature_std": self.scaler.std,
             "fold_models": self.folds.len(),
         })
+    }
+
+    /// The standardised coefficients with the standardisation's means and deviations.
+    fn linear_terms(&self) -> Option<Vec<(f64, f64, f64)>> {
+        Some(self.standardised_terms())
     }
 }
 

@@ -2,34 +2,258 @@
 //! one or more maps (the probability of a deposit first). A [`FittedModel`] is plain
 //! data, `Send + Sync`, so windows are predicted on every core.
 //!
-//! - [`logistic`]: logistic regression on a sampled [`TrainingSet`];
-//! - [`naive_bayes`]: Gaussian naive Bayes on the same rows;
-//! - [`wofe`](mod@wofe): weights of evidence from class counts over the whole study area;
-//! - [`fuzzy`]: fuzzy overlay of memberships given in the config (no training);
-//! - [`trees`]: random forest ([`forest`]) and gradient boosting ([`boosting`]) with
-//!   cross-validation, permutation importance and an uncertainty map.
+//! Each model kind is one file here that implements [`Model`], and one line of
+//! [`model_kinds!`](crate::model_kinds), the list that names every kind once: the kind's
+//! module, the config's [`ModelKind`] (with its `model.kind` name), the saved [`Fitted`]
+//! family and the dispatch between them are expanded from it. `random_forest` and
+//! `gradient_boosting` are two kinds of one family ([`trees`], on the forest of
+//! [`forest`] and the booster of [`boosting`]).
 
 pub mod boosting;
 pub mod calibration;
 pub mod forest;
-pub mod fuzzy;
-pub mod logistic;
-pub mod naive_bayes;
 pub mod percentile;
-pub mod trees;
-pub mod wofe;
 
 use std::path::PathBuf;
 
 use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ModelKind, Settings, ValidationKind};
+pub use crate::config::ModelKind;
+use crate::config::{EvidenceSettings, Settings, ValidationKind};
 use crate::error::{Error, Result};
 use crate::features::{FeatureBlock, FeatureStack, WindowFeatures};
 use crate::labels::Deposits;
 use crate::training::{TrainingSet, TrainingSummary};
-use crate::validation::{cross_validate, CrossValidation, CvReport};
+use crate::validation::{CrossValidation, CvReport};
+
+/// The model kinds, listed once: `model_kinds!(callback)` hands the list to the macro
+/// `callback`, which [`crate::config`] (the [`ModelKind`] enum, with its `model.kind`
+/// names) and this module (each kind's module, the [`Fitted`] families and the dispatch
+/// between them) expand. Each entry is a family: its fitted type (a [`Model`], in the
+/// module named on the same line, saved in `model.json` under the family's name) and the
+/// config kinds it fits, each with its `model.kind` name and doc line. A new kind is its
+/// file here and one line of this list.
+///
+/// (A list rather than a type, so that the config, below the models, names the kinds
+/// without depending on them.)
+#[doc(hidden)]
+#[macro_export]
+macro_rules! model_kinds {
+    ($callback:ident) => {
+        $callback! {
+            Logistic(logistic::Logistic) {
+                #[default] Logistic = "logistic": "L2-regularised logistic regression on standardised features.",
+            },
+            Wofe(wofe::Wofe) { Wofe = "wofe": "Weights of evidence (ArcSDM / Geoscience Australia)." },
+            Fuzzy(fuzzy::Fuzzy) { Fuzzy = "fuzzy": "Fuzzy overlay of per-layer memberships (knowledge-driven, no training)." },
+            Trees(trees::TreeModel) {
+                RandomForest = "random_forest": "Histogram-based random forest (lode's own).",
+                GradientBoosting = "gradient_boosting": "Gradient-boosted trees (histogram-based, leaf-wise).",
+            },
+            NaiveBayes(naive_bayes::NaiveBayes) {
+                NaiveBayes = "naive_bayes": "Gaussian naive Bayes on the training rows (scikit-learn's `GaussianNB`).",
+            },
+            Lda(lda::Lda) { Lda = "lda": "Linear discriminant analysis, pooled covariance (scikit-learn's `lsqr`)." },
+        }
+    };
+}
+
+/// The model side of [`model_kinds!`]: the kinds' modules, the [`Fitted`] families and
+/// the dispatch from a [`ModelKind`] to its family's [`Model`].
+macro_rules! registry {
+    ($(
+        $family:ident($module:ident::$model:ident) {
+            $( $(#[$attr:meta])* $kind:ident = $name:literal: $doc:literal ),+ $(,)?
+        }
+    ),+ $(,)?) => {
+        $( pub mod $module; )+
+
+        impl ModelKind {
+            /// [`Model::trained_on_rows`] of the kind's family.
+            fn trained_on_rows(self) -> bool {
+                match self {
+                    $( $(ModelKind::$kind)|+ => <$module::$model as Model>::trained_on_rows(), )+
+                }
+            }
+
+            /// [`Model::check_layer`] of the kind's family.
+            fn check_layer(self, ev: &EvidenceSettings) -> Result<()> {
+                match self {
+                    $( $(ModelKind::$kind)|+ => <$module::$model as Model>::check_layer(ev), )+
+                }
+            }
+
+            /// [`Model::layer_problem`] of the kind's family.
+            fn layer_problem(self, ev: &EvidenceSettings) -> Option<Error> {
+                match self {
+                    $( $(ModelKind::$kind)|+ => <$module::$model as Model>::layer_problem(ev), )+
+                }
+            }
+
+            /// [`Model::build`] of the kind's family, as a [`Fit`].
+            fn fit(
+                self,
+                settings: &Settings,
+                stack: &FeatureStack,
+                deposits: &Deposits,
+                training: Option<&TrainingSet>,
+            ) -> Result<Fit> {
+                match self {
+                    $( $(ModelKind::$kind)|+ => fit_as(Fitted::$family, settings, stack, deposits, training), )+
+                }
+            }
+        }
+
+        /// The fitted model families, as `model.json` saves them (externally tagged by
+        /// the family's name).
+        #[derive(Debug, Clone, Serialize, Deserialize)]
+        pub enum Fitted {
+            $(
+                #[doc = concat!("A fitted [`", stringify!($module), "::", stringify!($model), "`].")]
+                $family($module::$model),
+            )+
+        }
+
+        impl Fitted {
+            /// The fitted model, whatever its family.
+            pub fn model(&self) -> &dyn Model {
+                match self {
+                    $( Fitted::$family(m) => m, )+
+                }
+            }
+        }
+    };
+}
+
+crate::model_kinds!(registry);
+
+/// One model family: what its kinds check in the config, how they fit, and what the
+/// fitted model predicts and reports. Implemented by the fitted type of each file under
+/// `src/model/`, registered once (see the [module](self) doc).
+pub trait Model: std::fmt::Debug + Send + Sync {
+    /// Whether fitting needs a sampled [`TrainingSet`] without `[validation]` too (the
+    /// models fitted on rows). Every model gets one when it is cross-validated.
+    fn trained_on_rows() -> bool
+    where
+        Self: Sized,
+    {
+        true
+    }
+
+    /// The checks of layer `ev`'s keys for this model that need no evidence prepared;
+    /// `lode validate` and `lode run` call them (through [`check`]) before any heavy work.
+    fn check_layer(_ev: &EvidenceSettings) -> Result<()>
+    where
+        Self: Sized,
+    {
+        Ok(())
+    }
+
+    /// What `lode validate`'s cheap data checks ([`crate::checks`]) find wrong with
+    /// layer `ev` for this model, on a config that loads.
+    fn layer_problem(_ev: &EvidenceSettings) -> Option<Error>
+    where
+        Self: Sized,
+    {
+        None
+    }
+
+    /// Fits the model `settings.model` asks for. `training`: the sampled training set,
+    /// present when [`needs_training_set`].
+    fn build(
+        settings: &Settings,
+        stack: &FeatureStack,
+        deposits: &Deposits,
+        training: Option<&TrainingSet>,
+    ) -> Result<Built<Self>>
+    where
+        Self: Sized;
+
+    /// The (weighted) deposit share of the rows the model is fitted on, from which the
+    /// prior correction is computed ([`calibration`]); `None` for a model whose values
+    /// are not fitted on sampled rows (no correction). Default: the deposit share of `t`.
+    fn sample_share(_settings: &Settings, t: &TrainingSet) -> Option<f64>
+    where
+        Self: Sized,
+    {
+        let (pos, neg) = (t.summary.positives as f64, t.summary.negatives as f64);
+        Some(pos / (pos + neg))
+    }
+
+    /// The kind of this fitted model (a saved model's own, whatever the config says).
+    fn kind(&self) -> ModelKind;
+
+    /// The maps it writes, `prospectivity.tif` first (described `probability` when its
+    /// values are the probability of the sampled rows, prior-corrected or not).
+    fn outputs(&self, probability: &'static str) -> Vec<MapOutput>;
+
+    /// What the values of `prospectivity.tif` are when they are not the probability of
+    /// the sampled rows (`metrics.json` `model.map_values`).
+    fn map_values(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The maps of a window's features as [`FeatureStack::compute_features`] gives them
+    /// (one-hot layers by their hot column), before the prior correction.
+    fn window_maps(&self, f: &WindowFeatures) -> BlockPrediction;
+
+    /// The maps of a dense window of features, before the prior correction. Default: the
+    /// block as one dense layer, through [`Model::window_maps`].
+    fn block_maps(&self, block: &FeatureBlock) -> BlockPrediction {
+        self.window_maps(&WindowFeatures {
+            window: block.window,
+            in_study: block.in_study.clone(),
+            valid: block.valid.clone(),
+            layer_valid: block.layer_valid.clone(),
+            layers: vec![crate::features::LayerValues::Dense(block.values.clone())],
+            spans: std::iter::once(0..block.values.ncols()).collect(),
+        })
+    }
+
+    /// What the model is, as JSON (`metrics.json` `model`, the maps' `LODE_MODEL` tag);
+    /// [`FittedModel::describe`] adds `kind`, `map_values` and `prior_correction`.
+    fn describe(&self, columns: &[String]) -> serde_json::Value;
+
+    /// A model linear in the log-odds: per feature column, `(coefficient, centre, scale)`
+    /// of its term `coefficient * (x - centre) / scale` (the targets' `top_evidence`);
+    /// `None` for the others.
+    fn linear_terms(&self) -> Option<Vec<(f64, f64, f64)>> {
+        None
+    }
+}
+
+/// What [`Model::build`] gives: the model, its report and files.
+#[derive(Debug)]
+pub struct Built<M> {
+    /// The model.
+    pub model: M,
+    /// What the fit reports into `metrics.json` under `fit`.
+    pub report: FitReport,
+    /// Extra output files (name, text), e.g. weights tables.
+    pub files: Vec<(String, String)>,
+}
+
+/// Fits with the family `M` of the config's kind and names it `family` in the [`Fit`],
+/// with the prior correction of a model fitted on sampled rows.
+fn fit_as<M: Model>(
+    family: fn(M) -> Fitted,
+    settings: &Settings,
+    stack: &FeatureStack,
+    deposits: &Deposits,
+    training: Option<&TrainingSet>,
+) -> Result<Fit> {
+    let built = M::build(settings, stack, deposits, training)?;
+    let prior_correction = match training {
+        Some(t) => match M::sample_share(settings, t) {
+            Some(share) => correction(settings, t, share)?,
+            None => None,
+        },
+        None => None,
+    };
+    let model = FittedModel { columns: stack.columns.clone(), kind: family(built.model), prior_correction };
+    Ok(Fit { model, report: built.report, files: built.files })
+}
 
 /// A fitted model with the feature columns it expects.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,25 +262,10 @@ pub struct FittedModel {
     pub columns: Vec<String>,
     /// The model itself.
     pub kind: Fitted,
-    /// Prior correction of the probability for the negative sampling (logistic and tree
-    /// models; `None` for wofe and fuzzy, whose values are not fitted on sampled rows).
+    /// Prior correction of the probability for the negative sampling (the models fitted
+    /// on sampled rows; `None` for wofe and fuzzy, whose values are not).
     #[serde(default)]
     pub prior_correction: Option<calibration::PriorCorrection>,
-}
-
-/// The fitted model families.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum Fitted {
-    /// Logistic regression.
-    Logistic(logistic::Logistic),
-    /// Weights of evidence.
-    Wofe(wofe::Wofe),
-    /// Fuzzy overlay.
-    Fuzzy(fuzzy::Fuzzy),
-    /// Random forest or gradient boosting.
-    Trees(trees::TreeModel),
-    /// Gaussian naive Bayes.
-    NaiveBayes(naive_bayes::NaiveBayes),
 }
 
 /// One map a model writes.
@@ -66,6 +275,13 @@ pub struct MapOutput {
     pub file: &'static str,
     /// Band description.
     pub description: &'static str,
+}
+
+impl MapOutput {
+    /// `prospectivity.tif`, described `description`.
+    pub fn prospectivity(description: &'static str) -> MapOutput {
+        MapOutput { file: "prospectivity.tif", description }
+    }
 }
 
 /// The maps of one window: values per output map, one validity mask for all.
@@ -101,8 +317,9 @@ pub enum FitReport {
         /// Path of the `model.json`.
         saved_model: PathBuf,
     },
-    /// `logistic`, `random_forest`, `gradient_boosting`: the training rows and the
-    /// cross-validation (`null` without `[validation]`).
+    /// The models fitted on a sampled training set (`logistic`, `random_forest`,
+    /// `gradient_boosting`, `naive_bayes`): the training rows and the cross-validation
+    /// (`null` without `[validation]`).
     Trained {
         /// What the sampling of the training set did.
         training: TrainingSummary,
@@ -132,6 +349,11 @@ impl FitReport {
         }
     }
 
+    /// [`FitReport::Trained`] without early stopping.
+    pub fn trained(training: &TrainingSet, validation: Option<CvReport>) -> FitReport {
+        FitReport::Trained { training: training.summary.clone(), validation, early_stopping: None }
+    }
+
     /// What the training-set sampling did (models fitted on a sampled training set).
     pub fn training(&self) -> Option<&TrainingSummary> {
         match self {
@@ -141,29 +363,26 @@ impl FitReport {
     }
 }
 
-/// The checks of the model's per-layer keys that need no evidence prepared: every fuzzy
-/// membership (`model.kind = "fuzzy"`), the weights-of-evidence generalisation keys
-/// (`wofe`). `lode validate` and `lode run` call it before any heavy work.
+/// The checks of the model's per-layer keys that need no evidence prepared (e.g. every
+/// fuzzy membership, the weights-of-evidence generalisation keys: [`Model::check_layer`]).
+/// `lode validate` and `lode run` call it before any heavy work.
 pub fn check(settings: &Settings) -> Result<()> {
     for ev in &settings.evidence {
-        match settings.model.kind {
-            ModelKind::Fuzzy => {
-                fuzzy::membership(ev, None, None)?;
-            }
-            ModelKind::Wofe => wofe::check_generalisation(ev, None)?,
-            _ => {}
-        }
+        settings.model.kind.check_layer(ev)?;
     }
     Ok(())
+}
+
+/// What `lode validate`'s data checks find wrong with layer `ev` for the model of
+/// `settings` ([`Model::layer_problem`]).
+pub fn layer_problem(settings: &Settings, ev: &EvidenceSettings) -> Option<Error> {
+    settings.model.kind.layer_problem(ev)
 }
 
 /// Whether fitting the model of `settings` needs a sampled [`TrainingSet`]: the models
 /// trained on rows, and every model when it is cross-validated.
 pub fn needs_training_set(settings: &Settings) -> bool {
-    match settings.model.kind {
-        ModelKind::Logistic | ModelKind::RandomForest | ModelKind::GradientBoosting | ModelKind::NaiveBayes => true,
-        ModelKind::Wofe | ModelKind::Fuzzy => settings.validation.kind != ValidationKind::None,
-    }
+    settings.model.kind.trained_on_rows() || settings.validation.kind != ValidationKind::None
 }
 
 /// Fits the model `settings` asks for. `training`: the sampled training set, present
@@ -174,154 +393,58 @@ pub fn fit(
     deposits: &Deposits,
     training: Option<&TrainingSet>,
 ) -> Result<Fit> {
-    let columns = stack.columns.clone();
-    let training_set = || {
-        training.ok_or_else(|| Error::Training("this model is fitted on a sampled training set; none was given".into()))
-    };
-    match settings.model.kind {
-        ModelKind::Logistic => {
-            let training = training_set()?;
-            let m = logistic::Logistic::fit(&settings.model, training)?;
-            // Cross-validation (`[validation]`), as for the tree models: fold models are
-            // fitted on the training rows of each fold and scored on its held-out rows.
-            let cols = training.x.ncols();
-            let cv = cross_validate(
-                &settings.validation,
-                settings.seed,
-                stack,
-                training,
-                |rows, _seed| logistic::Logistic::fit(&settings.model, &training.subset(rows)),
-                |fold: &logistic::Logistic, x| {
-                    let n = x.len() / cols.max(1);
-                    let view = ndarray::ArrayView2::from_shape((n, cols), x).expect("row-major rows");
-                    fold.predict_rows(view, &(0..n).collect::<Vec<_>>())
-                },
-            )?;
-            let (validation, fold_models, files) = match cv {
-                Some(cv) => (Some(cv.report), cv.fold_models, cv.files),
-                None => (None, Vec::new(), Vec::new()),
-            };
-            let m = m.with_folds(fold_models);
-            let report = FitReport::Trained { training: training.summary.clone(), validation, early_stopping: None };
-            let prior_correction = correction(settings, training)?;
-            Ok(Fit { model: FittedModel { columns, kind: Fitted::Logistic(m), prior_correction }, report, files })
-        }
-        ModelKind::NaiveBayes => naive_bayes::fit(settings, stack, training_set()?),
-        ModelKind::Wofe => {
-            let (m, report, files) = wofe::Wofe::fit(settings, stack, deposits, training)?;
-            Ok(Fit {
-                model: FittedModel { columns, kind: Fitted::Wofe(m), prior_correction: None },
-                report: FitReport::Wofe(report),
-                files,
-            })
-        }
-        ModelKind::Fuzzy => {
-            let m = fuzzy::Fuzzy::new(settings, stack)?;
-            // Cross-validation scores the fixed memberships on the held-out rows.
-            let (validation, files) = match training {
-                Some(t) => split(m.cross_validate(settings, stack, t)?),
-                None => (None, Vec::new()),
-            };
-            Ok(Fit {
-                model: FittedModel { columns, kind: Fitted::Fuzzy(m), prior_correction: None },
-                report: FitReport::Fuzzy { validation },
-                files,
-            })
-        }
-        ModelKind::RandomForest | ModelKind::GradientBoosting => {
-            let training = training_set()?;
-            let (m, cv) = trees::fit(settings, stack, training)?;
-            let (validation, files) = split(cv);
-            let early_stopping = (settings.model.kind == ModelKind::GradientBoosting).then(|| {
-                let es = trees::early_stopping(&settings.model, &training.y);
-                if let Some(note) = &es.note {
-                    tracing::warn!("{note}");
-                }
-                es
-            });
-            let report = FitReport::Trained { training: training.summary.clone(), validation, early_stopping };
-            let prior_correction = correction(settings, training)?;
-            Ok(Fit { model: FittedModel { columns, kind: Fitted::Trees(m), prior_correction }, report, files })
-        }
-    }
+    settings.model.kind.fit(settings, stack, deposits, training)
+}
+
+/// The training set of a model fitted on one, or the error that it was not given.
+pub fn training_set(training: Option<&TrainingSet>) -> Result<&TrainingSet> {
+    training.ok_or_else(|| Error::Training("this model is fitted on a sampled training set; none was given".into()))
 }
 
 /// The report and files of a cross-validation (none without one).
-fn split<M>(cv: Option<CrossValidation<M>>) -> (Option<CvReport>, Vec<(String, String)>) {
+pub fn split<M>(cv: Option<CrossValidation<M>>) -> (Option<CvReport>, Vec<(String, String)>) {
     match cv {
         Some(cv) => (Some(cv.report), cv.files),
         None => (None, Vec::new()),
     }
 }
 
-/// The prior correction of a model fitted on `training` (see [`calibration`]).
-fn correction(settings: &Settings, training: &TrainingSet) -> Result<Option<calibration::PriorCorrection>> {
+/// The prior correction of a model fitted on `training` whose deposit share is
+/// `sample_share` (see [`calibration`]).
+fn correction(
+    settings: &Settings,
+    training: &TrainingSet,
+    sample_share: f64,
+) -> Result<Option<calibration::PriorCorrection>> {
     let cells = calibration::study_area_cells(&settings.grid)?;
-    Ok(calibration::PriorCorrection::for_training(settings, training, cells))
+    Ok(calibration::PriorCorrection::for_training(training, sample_share, cells))
 }
 
 impl FittedModel {
+    /// The kind of the model (the saved model's own, whatever the config says).
+    pub fn model_kind(&self) -> ModelKind {
+        self.kind.model().kind()
+    }
+
     /// The maps this model writes; the first is always `prospectivity.tif`.
     pub fn outputs(&self) -> Vec<MapOutput> {
-        let prospectivity = |d| MapOutput { file: "prospectivity.tif", description: d };
         let probability = if self.prior_correction.is_some() {
             "probability of a deposit per cell (prior-corrected for the negative sampling)"
         } else {
             "relative prospectivity score (not corrected for the negative sampling)"
         };
-        match &self.kind {
-            Fitted::Logistic(m) => {
-                let mut v = vec![prospectivity(probability)];
-                if m.has_uncertainty() {
-                    v.push(MapOutput {
-                        file: "uncertainty.tif",
-                        description: "standard deviation of the probability over the cross-validation fold models",
-                    });
-                }
-                v
-            }
-            Fitted::Wofe(_) => vec![
-                prospectivity("posterior probability of a deposit (weights of evidence)"),
-                MapOutput { file: "posterior_std.tif", description: "standard deviation of the posterior probability" },
-                MapOutput { file: "confidence.tif", description: "posterior probability / its standard deviation" },
-            ],
-            Fitted::Fuzzy(_) => vec![prospectivity("fuzzy favourability")],
-            Fitted::NaiveBayes(_) => vec![prospectivity(probability)],
-            Fitted::Trees(m) => {
-                let mut v = vec![prospectivity(probability)];
-                if m.has_uncertainty() {
-                    v.push(MapOutput {
-                        file: "uncertainty.tif",
-                        description: "standard deviation of the probability over the ensemble",
-                    });
-                }
-                v
-            }
-        }
+        self.kind.model().outputs(probability)
     }
 
     /// Predicts the maps of one window of features (prior-corrected, see [`calibration`]).
     pub fn predict_block(&self, block: &FeatureBlock) -> BlockPrediction {
-        let p = match &self.kind {
-            Fitted::Wofe(m) => m.predict_block(block),
-            Fitted::Fuzzy(m) => m.predict_block(block),
-            // The models that read rows: every column as one dense layer.
-            Fitted::Logistic(_) | Fitted::Trees(_) | Fitted::NaiveBayes(_) => self.predict_sampled(&WindowFeatures {
-                window: block.window,
-                in_study: block.in_study.clone(),
-                valid: block.valid.clone(),
-                layer_valid: block.layer_valid.clone(),
-                layers: vec![crate::features::LayerValues::Dense(block.values.clone())],
-                spans: std::iter::once(0..block.values.ncols()).collect(),
-            }),
-        };
-        self.corrected(p)
+        self.corrected(self.kind.model().block_maps(block))
     }
 
     /// [`FittedModel::predict_block`] of a window's features as
     /// [`FeatureStack::compute_features`] gives them (one-hot layers by their hot column).
     pub fn predict_features(&self, block: &WindowFeatures) -> BlockPrediction {
-        self.corrected(self.predict_sampled(block))
+        self.corrected(self.kind.model().window_maps(block))
     }
 
     /// `p` with the prior correction applied (see [`calibration`]).
@@ -338,62 +461,11 @@ impl FittedModel {
         p
     }
 
-    /// The maps as fitted on the sampled rows, before the prior correction.
-    fn predict_sampled(&self, block: &WindowFeatures) -> BlockPrediction {
-        match &self.kind {
-            Fitted::Logistic(m) => {
-                // Buffers from this worker's spares ([`crate::scratch`]), given back here or,
-                // for the maps, by the writer.
-                use crate::scratch::{filled, give, take};
-                let mut rows = take(block.valid.len());
-                rows.extend((0..block.valid.len()).filter(|&i| block.valid[i]));
-                let mut values = filled(block.valid.len(), 0f32);
-                let p = m.predict_features(block, &rows);
-                for (&i, p) in rows.iter().zip(&p) {
-                    values[i] = *p as f32;
-                }
-                give(p);
-                let mut maps = vec![values];
-                if m.has_uncertainty() {
-                    let mut u = filled(block.valid.len(), 0f32);
-                    let s = m.uncertainty_features(block, &rows);
-                    for (&i, s) in rows.iter().zip(&s) {
-                        u[i] = *s as f32;
-                    }
-                    give(s);
-                    maps.push(u);
-                }
-                give(rows);
-                let mut valid = take(block.valid.len());
-                valid.extend_from_slice(&block.valid);
-                BlockPrediction { maps, valid }
-            }
-            Fitted::Wofe(m) => m.predict_block(block),
-            Fitted::Fuzzy(m) => m.predict_block(block),
-            Fitted::NaiveBayes(m) => m.predict_features(block),
-            Fitted::Trees(m) => {
-                let rows: Vec<usize> = (0..block.valid.len()).filter(|&i| block.valid[i]).collect();
-                let (p, sd) = m.predict_rows(&forest::Rows::Window { features: block, cells: &rows });
-                let mut maps = vec![vec![0f32; block.valid.len()]];
-                for (&i, v) in rows.iter().zip(&p) {
-                    maps[0][i] = *v as f32;
-                }
-                if m.has_uncertainty() {
-                    let mut u = vec![0f32; block.valid.len()];
-                    for (&i, v) in rows.iter().zip(sd.iter().flatten()) {
-                        u[i] = *v as f32;
-                    }
-                    maps.push(u);
-                }
-                BlockPrediction { maps, valid: block.valid.clone() }
-            }
-        }
-    }
-
     /// A JSON description for metrics and output metadata.
     pub fn describe(&self) -> serde_json::Value {
-        let mut d = self.describe_kind();
+        let mut d = self.kind.model().describe(&self.columns);
         if let Some(obj) = d.as_object_mut() {
+            obj.insert("kind".into(), self.model_kind().name().into());
             obj.insert("map_values".into(), self.map_values().into());
             obj.insert("prior_correction".into(), serde_json::to_value(self.prior_correction).unwrap_or_default());
         }
@@ -402,32 +474,20 @@ impl FittedModel {
 
     /// What the values of `prospectivity.tif` are (`metrics.json` `model.map_values`).
     pub fn map_values(&self) -> &'static str {
-        match (&self.kind, &self.prior_correction) {
-            (Fitted::Wofe(_), _) => "posterior probability per cell (weights of evidence over the whole study area)",
-            (Fitted::Fuzzy(_), _) => "relative favourability in [0, 1], not a probability",
-            (_, Some(_)) => {
+        match (self.kind.model().map_values(), &self.prior_correction) {
+            (Some(v), _) => v,
+            (None, Some(_)) => {
                 "probability of a deposit per cell, prior-corrected for the negative sampling (King & Zeng 2001)"
             }
-            (_, None) => {
+            (None, None) => {
                 "relative score: the probability on the sampled training rows, not corrected to the study area"
             }
         }
     }
 
-    fn describe_kind(&self) -> serde_json::Value {
-        match &self.kind {
-            Fitted::Logistic(m) => m.describe(&self.columns),
-            Fitted::Wofe(m) => m.describe(),
-            Fitted::Fuzzy(m) => m.describe(),
-            Fitted::NaiveBayes(m) => m.describe(&self.columns),
-            Fitted::Trees(m) => {
-                let (kind, n) = match m.members.first() {
-                    Some(trees::Member::Forest(f)) => ("random_forest", f.trees.len()),
-                    _ => ("gradient_boosting", m.members.len()),
-                };
-                serde_json::json!({ "kind": kind, "members": n, "fold_models": m.folds.len() })
-            }
-        }
+    /// [`Model::linear_terms`] of the model.
+    pub fn linear_terms(&self) -> Option<Vec<(f64, f64, f64)>> {
+        self.kind.model().linear_terms()
     }
 }
 

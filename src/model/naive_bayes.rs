@@ -21,8 +21,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{RawModel, Settings};
 use crate::error::{Error, Result};
-use crate::features::{FeatureBlock, FeatureStack};
-use crate::model::{BlockPrediction, Fit, FitReport, Fitted, FittedModel};
+use crate::features::{FeatureBlock, FeatureStack, WindowFeatures};
+use crate::labels::Deposits;
+use crate::model::{training_set, BlockPrediction, Built, FitReport, MapOutput, Model, ModelKind};
 use crate::training::TrainingSet;
 use crate::validation::cross_validate;
 
@@ -127,14 +128,53 @@ impl NaiveBayes {
         }
         BlockPrediction { maps: vec![values], valid: f.valid.clone() }
     }
+}
+
+impl Model for NaiveBayes {
+    /// Fits on the training set, cross-validated when `[validation]` asks for it.
+    fn build(
+        settings: &Settings,
+        stack: &FeatureStack,
+        _deposits: &Deposits,
+        training: Option<&TrainingSet>,
+    ) -> Result<Built<NaiveBayes>> {
+        let training = training_set(training)?;
+        let m = NaiveBayes::fit(&settings.model, training)?;
+        let cols = training.x.ncols();
+        let cv = cross_validate(
+            &settings.validation,
+            settings.seed,
+            stack,
+            training,
+            |rows, _seed| NaiveBayes::fit(&settings.model, &training.subset(rows)),
+            |fold: &NaiveBayes, x| {
+                let n = x.len() / cols.max(1);
+                let view = ArrayView2::from_shape((n, cols), x).expect("row-major rows");
+                fold.predict_rows(view, &(0..n).collect::<Vec<_>>())
+            },
+        )?;
+        let (validation, files) = super::split(cv);
+        Ok(Built { model: m, report: FitReport::trained(training, validation), files })
+    }
+
+    fn kind(&self) -> ModelKind {
+        ModelKind::NaiveBayes
+    }
+
+    fn outputs(&self, probability: &'static str) -> Vec<MapOutput> {
+        vec![MapOutput::prospectivity(probability)]
+    }
+
+    fn window_maps(&self, f: &WindowFeatures) -> BlockPrediction {
+        self.predict_features(f)
+    }
 
     /// Class shares, means and standard deviations per feature.
-    pub fn describe(&self, columns: &[String]) -> serde_json::Value {
+    fn describe(&self, columns: &[String]) -> serde_json::Value {
         let per_column = |v: &[f64], f: fn(f64) -> f64| -> serde_json::Map<String, serde_json::Value> {
             columns.iter().zip(v).map(|(c, &x)| (c.clone(), serde_json::json!(f(x)))).collect()
         };
         serde_json::json!({
-            "kind": "naive_bayes",
             "deposit_share": self.log_prior[1].exp(),
             "mean_deposit": per_column(&self.mean[1], |x| x),
             "mean_background": per_column(&self.mean[0], |x| x),
@@ -143,33 +183,6 @@ impl NaiveBayes {
             "epsilon": self.epsilon,
         })
     }
-}
-
-/// Fits `model.kind = "naive_bayes"` on the training set, cross-validated when
-/// `[validation]` asks for it.
-pub fn fit(settings: &Settings, stack: &FeatureStack, training: &TrainingSet) -> Result<Fit> {
-    let m = NaiveBayes::fit(&settings.model, training)?;
-    let cols = training.x.ncols();
-    let cv = cross_validate(
-        &settings.validation,
-        settings.seed,
-        stack,
-        training,
-        |rows, _seed| NaiveBayes::fit(&settings.model, &training.subset(rows)),
-        |fold: &NaiveBayes, x| {
-            let n = x.len() / cols.max(1);
-            let view = ArrayView2::from_shape((n, cols), x).expect("row-major rows");
-            fold.predict_rows(view, &(0..n).collect::<Vec<_>>())
-        },
-    )?;
-    let (validation, files) = match cv {
-        Some(cv) => (Some(cv.report), cv.files),
-        None => (None, Vec::new()),
-    };
-    let report = FitReport::Trained { training: training.summary.clone(), validation, early_stopping: None };
-    let prior_correction = super::correction(settings, training)?;
-    let model = FittedModel { columns: stack.columns.clone(), kind: Fitted::NaiveBayes(m), prior_correction };
-    Ok(Fit { model, report, files })
 }
 
 #[cfg(test)]

@@ -12,11 +12,13 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ClassWeight, EarlyStopping, ModelKind, NegativeSampling, Settings};
+use crate::config::{ClassWeight, EarlyStopping, NegativeSampling, Settings};
 use crate::error::{Error, Result};
-use crate::features::FeatureStack;
+use crate::features::{FeatureStack, WindowFeatures};
+use crate::labels::Deposits;
 use crate::model::boosting::{Boosting, BoostingParams};
 use crate::model::forest::{derive_seed, Binner, Forest, ForestParams, Rows};
+use crate::model::{split, training_set, BlockPrediction, Built, FitReport, MapOutput, Model, ModelKind};
 use crate::training::TrainingSet;
 use crate::validation::{cross_validate, CrossValidation};
 
@@ -270,6 +272,85 @@ pub fn fit(
         && fold_models.len() <= MAX_FOLD_MODELS;
     let model = TreeModel { members, folds: if keep_folds { fold_models } else { Vec::new() } };
     Ok((model, cv))
+}
+
+impl Model for TreeModel {
+    /// Fits the forest or the booster `model.kind` asks for (with its cross-validation).
+    fn build(
+        settings: &Settings,
+        stack: &FeatureStack,
+        _deposits: &Deposits,
+        training: Option<&TrainingSet>,
+    ) -> Result<Built<TreeModel>> {
+        let training = training_set(training)?;
+        let (m, cv) = fit(settings, stack, training)?;
+        let (validation, files) = split(cv);
+        let early_stopping = (settings.model.kind == ModelKind::GradientBoosting).then(|| {
+            let es = early_stopping(&settings.model, &training.y);
+            if let Some(note) = &es.note {
+                tracing::warn!("{note}");
+            }
+            es
+        });
+        let report = FitReport::Trained { training: training.summary.clone(), validation, early_stopping };
+        Ok(Built { model: m, report, files })
+    }
+
+    /// `balanced` weighs both classes the same; a PU bag draws as many unlabelled rows as
+    /// deposits: either way the fitted share is one half.
+    fn sample_share(settings: &Settings, t: &TrainingSet) -> Option<f64> {
+        let m = &settings.model;
+        let (pos, neg) = (t.summary.positives as f64, t.summary.negatives as f64);
+        if m.class_weight == ClassWeight::Balanced || m.negative_sampling == NegativeSampling::PuBagging {
+            Some(0.5)
+        } else {
+            Some(pos / (pos + neg))
+        }
+    }
+
+    fn kind(&self) -> ModelKind {
+        match self.members.first() {
+            Some(Member::Forest(_)) => ModelKind::RandomForest,
+            _ => ModelKind::GradientBoosting,
+        }
+    }
+
+    fn outputs(&self, probability: &'static str) -> Vec<MapOutput> {
+        let mut v = vec![MapOutput::prospectivity(probability)];
+        if self.has_uncertainty() {
+            v.push(MapOutput {
+                file: "uncertainty.tif",
+                description: "standard deviation of the probability over the ensemble",
+            });
+        }
+        v
+    }
+
+    fn window_maps(&self, block: &WindowFeatures) -> BlockPrediction {
+        let rows: Vec<usize> = (0..block.valid.len()).filter(|&i| block.valid[i]).collect();
+        let (p, sd) = self.predict_rows(&Rows::Window { features: block, cells: &rows });
+        let mut maps = vec![vec![0f32; block.valid.len()]];
+        for (&i, v) in rows.iter().zip(&p) {
+            maps[0][i] = *v as f32;
+        }
+        if self.has_uncertainty() {
+            let mut u = vec![0f32; block.valid.len()];
+            for (&i, v) in rows.iter().zip(sd.iter().flatten()) {
+                u[i] = *v as f32;
+            }
+            maps.push(u);
+        }
+        BlockPrediction { maps, valid: block.valid.clone() }
+    }
+
+    /// Members (trees of the forest, or boosters) and kept fold models.
+    fn describe(&self, _columns: &[String]) -> serde_json::Value {
+        let n = match self.members.first() {
+            Some(Member::Forest(f)) => f.trees.len(),
+            _ => self.members.len(),
+        };
+        serde_json::json!({ "members": n, "fold_models": self.folds.len() })
+    }
 }
 
 #[cfg(test)]

@@ -15,10 +15,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{EvidenceSettings, Settings};
 use crate::error::{Error, Result};
-use crate::features::{Cells, ClassAt, ClassReader, FeatureBlock, FeatureStack};
+use crate::config::EvidenceKind;
+use crate::features::{Cells, ClassAt, ClassReader, FeatureBlock, FeatureStack, WindowFeatures};
 use crate::labels::Deposits;
 use crate::model::trees::rows_block;
-use crate::model::BlockPrediction;
+use crate::model::{BlockPrediction, Built, FitReport, MapOutput, Model, ModelKind};
 use crate::training::TrainingSet;
 use crate::validation::{cross_validate, CvReport};
 use crate::wofe::diagnostics::{independence_tests, pair_test, Condition};
@@ -444,11 +445,76 @@ impl Wofe {
         }
         BlockPrediction { maps, valid: block.in_study().to_vec() }
     }
+}
+
+impl Model for Wofe {
+    /// Counts the study area; a training set only for cross-validation.
+    fn trained_on_rows() -> bool {
+        false
+    }
+
+    fn check_layer(ev: &EvidenceSettings) -> Result<()> {
+        check_generalisation(ev, None)
+    }
+
+    /// Layers whose values are measurements, not classes: weights of evidence needs them
+    /// classified (a `raster` may hold classes; it is checked when the model runs).
+    fn layer_problem(ev: &EvidenceSettings) -> Option<Error> {
+        let computed = !matches!(ev.kind, EvidenceKind::Raster | EvidenceKind::Categorical | EvidenceKind::Rasterize);
+        (computed && ev.transform.as_ref().and_then(|t| t.classify.as_ref()).is_none()).then(|| {
+            Error::key(
+                format!("evidence `{}`", ev.name),
+                format!(
+                    "model.kind = \"wofe\" needs classes and this `{}` layer is continuous: add e.g. \
+                     `classify = {{ method = \"quantile\", classes = 10 }}`",
+                    ev.kind.as_str()
+                ),
+            )
+        })
+    }
+
+    fn build(
+        settings: &Settings,
+        stack: &FeatureStack,
+        deposits: &Deposits,
+        training: Option<&TrainingSet>,
+    ) -> Result<Built<Wofe>> {
+        let (model, report, files) = Wofe::fit(settings, stack, deposits, training)?;
+        Ok(Built { model, report: FitReport::Wofe(report), files })
+    }
+
+    /// Not fitted on sampled rows: no prior correction.
+    fn sample_share(_settings: &Settings, _t: &TrainingSet) -> Option<f64> {
+        None
+    }
+
+    fn kind(&self) -> ModelKind {
+        ModelKind::Wofe
+    }
+
+    fn outputs(&self, _probability: &'static str) -> Vec<MapOutput> {
+        vec![
+            MapOutput::prospectivity("posterior probability of a deposit (weights of evidence)"),
+            MapOutput { file: "posterior_std.tif", description: "standard deviation of the posterior probability" },
+            MapOutput { file: "confidence.tif", description: "posterior probability / its standard deviation" },
+        ]
+    }
+
+    fn map_values(&self) -> Option<&'static str> {
+        Some("posterior probability per cell (weights of evidence over the whole study area)")
+    }
+
+    fn window_maps(&self, f: &WindowFeatures) -> BlockPrediction {
+        self.predict_block(f)
+    }
+
+    fn block_maps(&self, block: &FeatureBlock) -> BlockPrediction {
+        self.predict_block(block)
+    }
 
     /// The prior and each layer's generalisation, compactly.
-    pub fn describe(&self) -> serde_json::Value {
+    fn describe(&self, _columns: &[String]) -> serde_json::Value {
         serde_json::json!({
-            "kind": "wofe",
             "prior_logit": self.prior.logit,
             "layers": self.layers.iter().map(|l| serde_json::json!({
                 "name": l.name,
