@@ -1204,6 +1204,28 @@ dir = "out"
     }
 
     #[test]
+    fn a_manifest_of_the_flat_declaration_reads_back_but_a_users_misplaced_default_is_refused() {
+        // What lode wrote before each kind declared its own keys: band, resampling and
+        // max_classes on every table.
+        let legacy = MINIMAL.replace(
+            "kind = \"raster\"\npath = \"a.tif\"",
+            "kind = \"distance\"\npath = \"f.shp\"\nband = 1\nresampling = \"auto\"\nmax_classes = 256",
+        );
+        let err = RawConfig::parse(&legacy, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.contains("evidence[0].band: only applies to raster kinds"), "{err}");
+        let mut table: toml::Table = toml::from_str(&legacy).unwrap();
+        crate::features::spec::drop_legacy_defaults(&mut table);
+        let raw: RawConfig = toml::Value::Table(table).try_into().unwrap();
+        assert_eq!(raw.evidence[0].kind, EvidenceKind::Distance);
+        // Only the old defaults go: another value is still the parser's to refuse.
+        let changed = legacy.replace("band = 1", "band = 2");
+        let mut table: toml::Table = toml::from_str(&changed).unwrap();
+        crate::features::spec::drop_legacy_defaults(&mut table);
+        let err = toml::Value::Table(table).try_into::<RawConfig>().unwrap_err().to_string();
+        assert!(err.contains("evidence[0].band: only applies to raster kinds"), "{err}");
+    }
+
+    #[test]
     fn relative_paths_are_normalised_lexically() {
         assert_eq!(normalize(Path::new("data/cloncurry/../../out/c")), PathBuf::from("out/c"));
         assert_eq!(normalize(Path::new("/a/./b/../c.tif")), PathBuf::from("/a/c.tif"));

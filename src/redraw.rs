@@ -52,8 +52,12 @@ pub fn redraw(run_dir: &Path, rule: Rule, min_area_km2: Option<f64>) -> Result<R
         .as_str()
         .ok_or_else(|| Error::input(&manifest_path, "has no `config_toml`: not a lode run's manifest"))?
         .to_string();
-    let mut raw: RawConfig =
-        toml::from_str(&toml_text).map_err(|e| Error::input(&manifest_path, format!("config_toml: {e}")))?;
+    let mut raw: RawConfig = {
+        let bad = |e: toml::de::Error| Error::input(&manifest_path, format!("config_toml: {e}"));
+        let mut table: toml::Table = toml::from_str(&toml_text).map_err(bad)?;
+        crate::features::spec::drop_legacy_defaults(&mut table);
+        toml::Value::Table(table).try_into().map_err(bad)?
+    };
     match rule {
         Rule::TopPercent(p) => {
             if !(p > 0.0 && p <= 100.0) {

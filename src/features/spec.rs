@@ -438,6 +438,29 @@ impl<'de> Deserialize<'de> for RawEvidence {
     }
 }
 
+/// The config tables of a manifest written before each kind declared its own keys (lode
+/// 0.1 up to this change), made readable: those wrote `band = 1`, `resampling = "auto"`
+/// and `max_classes = 256` on every `[[evidence]]` table, whatever its kind. Each such key
+/// that its table's kind does not take, at exactly that value, is removed; any other key
+/// is left for the parser to judge. For the configs lode wrote itself (`lode targets`,
+/// `lode redraw` read them back), never for a user's file.
+pub fn drop_legacy_defaults(config: &mut toml::Table) {
+    let legacy: [(&str, toml::Value); 3] = [
+        ("band", toml::Value::Integer(1)),
+        ("resampling", toml::Value::String("auto".into())),
+        ("max_classes", toml::Value::Integer(256)),
+    ];
+    let Some(toml::Value::Array(tables)) = config.get_mut("evidence") else { return };
+    for t in tables.iter_mut().filter_map(toml::Value::as_table_mut) {
+        let Some(kind) = t.get("kind").cloned().and_then(|k| k.try_into::<EvidenceKind>().ok()) else { continue };
+        for (key, value) in &legacy {
+            if t.get(*key) == Some(value) && route(kind, key).is_err() {
+                t.remove(*key);
+            }
+        }
+    }
+}
+
 /// `evidence = [...]` of a config: each table parsed knowing its position, so errors name
 /// `evidence[i].key` (serde's `deserialize_with`).
 pub fn evidence_tables<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<RawEvidence>, D::Error> {
