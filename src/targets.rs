@@ -492,11 +492,11 @@ pub fn find_targets_at(
             );
         }
     }
-    let km2 = |p: &geo::Polygon<f64>| p.unsigned_area() / 1e6;
-    let found = polygons::polygonize(&mask_path, t.min_area_km2 * 1e6, |p| km2(p) >= t.min_area_km2);
+    let all_polygons = polygons::polygonize(&mask_path)?;
     std::fs::remove_file(&mask_path).map_err(|e| Error::output(&mask_path, e))?;
-    let (kept, n_found) = found?;
-    let n_found = n_found as usize;
+    let n_found = all_polygons.len();
+    let km2 = |p: &geo::Polygon<f64>| p.unsigned_area() / 1e6;
+    let kept: Vec<geo::Polygon<f64>> = all_polygons.into_iter().filter(|p| km2(p) >= t.min_area_km2).collect();
     let dropped_small = n_found - kept.len();
 
     // Statistics per kept polygon.

@@ -54,85 +54,44 @@ impl MaskWriter {
     }
 }
 
-/// The polygons of the connected (4-neighbour) groups of non-zero cells of the Byte
-/// raster at `mask`, in its CRS, by `GDALPolygonize` (the band is its own mask, so zero
-/// cells make no polygon), that `keep` accepts; with the number the polygonizer made.
-///
-/// GDAL reads the raster line by line and writes each polygon as it closes to a
-/// FlatGeobuf file beside `mask` (no spatial index: a plain stream, in the order made),
-/// which is then read back one feature at a time, so only the kept polygons are ever in
-/// memory: a map's top few percent can be millions of one-cell specks that a minimum area
-/// drops (an in-memory layer held them all, 1.7 GB at 400 M cells). `at_least` (CRS
-/// units², 0 for none) is handed to OGR as an attribute filter, a little below the
-/// threshold so that OGR's area and `keep`'s own never disagree on which side a polygon
-/// lies: `keep` decides.
-pub fn polygonize(
-    mask: &Path,
-    at_least: f64,
-    keep: impl Fn(&geo::Polygon<f64>) -> bool,
-) -> Result<(Vec<geo::Polygon<f64>>, u64)> {
+/// Polygons of the connected (4-neighbour) groups of non-zero cells of the Byte raster
+/// at `mask`, in its CRS, by `GDALPolygonize` (the band is its own mask, so zero cells
+/// make no polygon). GDAL reads the raster line by line; only the polygons are kept.
+pub fn polygonize(mask: &Path) -> Result<Vec<geo::Polygon<f64>>> {
     let fail = |e: gdal::errors::GdalError| Error::input(mask, e);
-    let stream = mask.with_extension("polygons.fgb");
-    let found = {
-        let ds = Dataset::open(mask).map_err(fail)?;
-        let band = ds.rasterband(1).map_err(fail)?;
-        let driver = DriverManager::get_driver_by_name("FlatGeobuf").map_err(fail)?;
-        let mut out = driver.create_vector_only(&stream).map_err(|e| Error::output(&stream, e))?;
-        let layer = out
-            .create_layer(LayerOptions {
-                name: "polygons",
-                srs: None,
-                ty: OGRwkbGeometryType::wkbPolygon,
-                options: Some(&["SPATIAL_INDEX=NO"]),
-            })
-            .map_err(|e| Error::output(&stream, e))?;
-        FieldDefn::new("DN", OGRFieldType::OFTInteger)
-            .and_then(|f| f.add_to_layer(&layer))
-            .map_err(|e| Error::output(&stream, e))?;
-        let rc = unsafe {
-            gdal_sys::GDALPolygonize(
-                band.c_rasterband(),
-                band.c_rasterband(),
-                layer.c_layer(),
-                0,
-                std::ptr::null_mut(),
-                None,
-                std::ptr::null_mut(),
-            )
-        };
-        if rc != gdal_sys::CPLErr::CE_None {
-            let _ = std::fs::remove_file(&stream);
-            return Err(Error::input(mask, format!("GDALPolygonize failed: {}", crate::io::last_gdal_error())));
-        }
-        out.close().map_err(|e| Error::output(&stream, e))?;
-        let ds = Dataset::open(&stream).map_err(|e| Error::input(&stream, e))?;
-        let count = ds.layer(0).map_err(|e| Error::input(&stream, e))?.feature_count();
-        count
+    let ds = Dataset::open(mask).map_err(fail)?;
+    let band = ds.rasterband(1).map_err(fail)?;
+    let mem = DriverManager::get_driver_by_name("Memory").map_err(fail)?;
+    let mut out = mem.create_vector_only("").map_err(fail)?;
+    let layer = out
+        .create_layer(LayerOptions { name: "polygons", srs: None, ty: OGRwkbGeometryType::wkbPolygon, options: None })
+        .map_err(fail)?;
+    FieldDefn::new("DN", OGRFieldType::OFTInteger).and_then(|f| f.add_to_layer(&layer)).map_err(fail)?;
+    let rc = unsafe {
+        gdal_sys::GDALPolygonize(
+            band.c_rasterband(),
+            band.c_rasterband(),
+            layer.c_layer(),
+            0,
+            std::ptr::null_mut(),
+            None,
+            std::ptr::null_mut(),
+        )
     };
-    let read = || -> Result<Vec<geo::Polygon<f64>>> {
-        let ds = Dataset::open(&stream).map_err(|e| Error::input(&stream, e))?;
-        let mut layer = ds.layer(0).map_err(|e| Error::input(&stream, e))?;
-        if at_least > 0.0 {
-            // OGR's special field: the geometry's area.
-            layer
-                .set_attribute_filter(&format!("OGR_GEOM_AREA >= {:e}", at_least * (1.0 - 1e-6)))
-                .map_err(|e| Error::input(&stream, e))?;
+    if rc != gdal_sys::CPLErr::CE_None {
+        return Err(Error::input(mask, format!("GDALPolygonize failed: {}", crate::io::last_gdal_error())));
+    }
+    let mut layer = out.layer(0).map_err(fail)?;
+    let mut polygons = Vec::new();
+    for feature in layer.features() {
+        let Some(g) = feature.geometry() else { continue };
+        match g.to_geo().map_err(fail)? {
+            geo::Geometry::Polygon(p) => polygons.push(p),
+            geo::Geometry::MultiPolygon(mp) => polygons.extend(mp.0),
+            other => return Err(Error::input(mask, format!("GDALPolygonize gave a non-polygon: {other:?}"))),
         }
-        let mut polygons = Vec::new();
-        for feature in layer.features() {
-            let Some(g) = feature.geometry() else { continue };
-            let parts = match g.to_geo().map_err(|e| Error::input(&stream, e))? {
-                geo::Geometry::Polygon(p) => vec![p],
-                geo::Geometry::MultiPolygon(mp) => mp.0,
-                other => return Err(Error::input(mask, format!("GDALPolygonize gave a non-polygon: {other:?}"))),
-            };
-            polygons.extend(parts.into_iter().filter(|p| keep(p)));
-        }
-        Ok(polygons)
-    };
-    let polygons = read();
-    std::fs::remove_file(&stream).map_err(|e| Error::output(&stream, e))?;
-    Ok((polygons?, found))
+    }
+    Ok(polygons)
 }
 
 /// A typed attribute value of an output feature.
