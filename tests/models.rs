@@ -629,6 +629,16 @@ fn lode_predict_uses_the_saved_models_kind_whatever_the_config_says() {
     }
 }
 
+/// A reproducible sequence of numbers in (0, 1) without a random-number crate: a linear
+/// congruential generator (Knuth's MMIX constants) from `seed`.
+fn uniform_sequence(seed: u64) -> impl FnMut() -> f64 {
+    let mut state = seed;
+    move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+}
+
 /// `model.kind = "naive_bayes"` is scikit-learn's `GaussianNB`: on a table of two
 /// columns of unequal spread, a skewed one and a 0/1 column, the probabilities of 40 new
 /// query rows match `predict_proba` to 1e-9 (tests/peers/naive_bayes_check.py).
@@ -637,12 +647,7 @@ fn naive_bayes_matches_scikit_learns_gaussian_nb() {
     use lode::model::naive_bayes::NaiveBayes;
     let py = root().join(".venv-test/bin/python");
     assert!(py.exists(), "{} is missing: run `make test-env` (make test does)", py.display());
-    // A reproducible table without a random-number crate: a linear congruential sequence.
-    let mut state = 12345u64;
-    let mut uniform = move || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    };
+    let mut uniform = uniform_sequence(12345);
     let (n, cols) = (120, 4);
     let mut x = ndarray::Array2::<f64>::zeros((n, cols));
     let mut y = Vec::new();
@@ -745,12 +750,7 @@ fn scikit_learn_lda(
 #[test]
 fn lda_matches_scikit_learns_linear_discriminant_analysis() {
     use lode::model::lda::Lda;
-    // A reproducible table without a random-number crate: a linear congruential sequence.
-    let mut state = 6789u64;
-    let mut uniform = move || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    };
+    let mut uniform = uniform_sequence(6789);
     let (n, cols) = (150, 4);
     let mut x = ndarray::Array2::<f64>::zeros((n, cols));
     let mut y = Vec::new();
@@ -874,11 +874,7 @@ fn lda_refuses_one_hot_class_columns_naming_the_column() {
 fn lda_shrinkage_matches_scikit_learns_and_makes_one_hot_columns_usable() {
     use lode::config::{RawModel, Shrinkage};
     use lode::model::lda::Lda;
-    let mut state = 4242u64;
-    let mut uniform = move || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    };
+    let mut uniform = uniform_sequence(4242);
     let (n, cols) = (160, 5);
     let mut x = ndarray::Array2::<f64>::zeros((n, cols));
     let mut y = Vec::new();

@@ -28,7 +28,6 @@ use crate::features::{FeatureStack, LayerValues, WindowFeatures};
 use crate::labels::Deposits;
 use crate::model::{training_set, BlockPrediction, Built, FitReport, MapOutput, Model, ModelKind};
 use crate::training::TrainingSet;
-use crate::validation::cross_validate;
 
 /// A column whose pivot in the Cholesky decomposition of `Σ` falls below this share of
 /// its own variance is (numerically) a linear combination of the columns before it: less
@@ -292,20 +291,8 @@ impl Model for Lda {
         training: Option<&TrainingSet>,
     ) -> Result<Built<Lda>> {
         let training = training_set(training)?;
-        let m = Lda::fit(&settings.model, training)?;
-        let cols = training.x.ncols();
-        let cv = cross_validate(
-            &settings.validation,
-            settings.seed,
-            stack,
-            training,
-            |rows, _seed| Lda::fit(&settings.model, &training.subset(rows)),
-            |fold: &Lda, x| {
-                let n = x.len() / cols.max(1);
-                let view = ArrayView2::from_shape((n, cols), x).expect("row-major rows");
-                fold.predict_rows(view, &(0..n).collect::<Vec<_>>())
-            },
-        )?;
+        let (m, cv) =
+            super::fit_on_rows(settings, stack, training, |t| Lda::fit(&settings.model, t), Lda::predict_rows)?;
         let (validation, files) = super::split(cv);
         Ok(Built { model: m, report: FitReport::trained(training, validation), files })
     }

@@ -14,7 +14,6 @@ use crate::features::{FeatureStack, LayerValues, WindowFeatures};
 use crate::labels::Deposits;
 use crate::model::{training_set, BlockPrediction, Built, FitReport, MapOutput, Model, ModelKind, Standardizer};
 use crate::training::TrainingSet;
-use crate::validation::cross_validate;
 
 /// A fitted logistic regression with its standardisation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -164,22 +163,10 @@ impl Model for Logistic {
         training: Option<&TrainingSet>,
     ) -> Result<Built<Logistic>> {
         let training = training_set(training)?;
-        let m = Logistic::fit(&settings.model, training)?;
         // Cross-validation (`[validation]`), as for the tree models: fold models are
         // fitted on the training rows of each fold and scored on its held-out rows.
-        let cols = training.x.ncols();
-        let cv = cross_validate(
-            &settings.validation,
-            settings.seed,
-            stack,
-            training,
-            |rows, _seed| Logistic::fit(&settings.model, &training.subset(rows)),
-            |fold: &Logistic, x| {
-                let n = x.len() / cols.max(1);
-                let view = ArrayView2::from_shape((n, cols), x).expect("row-major rows");
-                fold.predict_rows(view, &(0..n).collect::<Vec<_>>())
-            },
-        )?;
+        let (m, cv) =
+            super::fit_on_rows(settings, stack, training, |t| Logistic::fit(&settings.model, t), Logistic::predict_rows)?;
         let (validation, fold_models, files) = match cv {
             Some(cv) => (Some(cv.report), cv.fold_models, cv.files),
             None => (None, Vec::new(), Vec::new()),

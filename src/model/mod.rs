@@ -401,6 +401,34 @@ pub fn training_set(training: Option<&TrainingSet>) -> Result<&TrainingSet> {
     training.ok_or_else(|| Error::Training("this model is fitted on a sampled training set; none was given".into()))
 }
 
+/// A model fitted on the sampled training rows by `fit`, and cross-validated when
+/// `[validation]` asks for it: `fit` again on each fold's training rows, `predict` (the
+/// probability of some rows of a matrix) on its held-out rows. What the models fitted on
+/// rows alone (logistic, naive Bayes, lda) share.
+pub fn fit_on_rows<M>(
+    settings: &Settings,
+    stack: &FeatureStack,
+    training: &TrainingSet,
+    fit: impl Fn(&TrainingSet) -> Result<M>,
+    predict: impl Fn(&M, ArrayView2<f64>, &[usize]) -> Vec<f64>,
+) -> Result<(M, Option<CrossValidation<M>>)> {
+    let m = fit(training)?;
+    let cols = training.x.ncols();
+    let cv = crate::validation::cross_validate(
+        &settings.validation,
+        settings.seed,
+        stack,
+        training,
+        |rows, _seed| fit(&training.subset(rows)),
+        |fold: &M, x| {
+            let n = x.len() / cols.max(1);
+            let view = ArrayView2::from_shape((n, cols), x).expect("row-major rows");
+            predict(fold, view, &(0..n).collect::<Vec<_>>())
+        },
+    )?;
+    Ok((m, cv))
+}
+
 /// The report and files of a cross-validation (none without one).
 pub fn split<M>(cv: Option<CrossValidation<M>>) -> (Option<CvReport>, Vec<(String, String)>) {
     match cv {

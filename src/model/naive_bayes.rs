@@ -25,7 +25,6 @@ use crate::features::{FeatureBlock, FeatureStack, WindowFeatures};
 use crate::labels::Deposits;
 use crate::model::{training_set, BlockPrediction, Built, FitReport, MapOutput, Model, ModelKind};
 use crate::training::TrainingSet;
-use crate::validation::cross_validate;
 
 /// A fitted Gaussian naive Bayes: per class (`[background, deposit]`) the log prior and
 /// each column's mean and variance (smoothing included).
@@ -139,20 +138,8 @@ impl Model for NaiveBayes {
         training: Option<&TrainingSet>,
     ) -> Result<Built<NaiveBayes>> {
         let training = training_set(training)?;
-        let m = NaiveBayes::fit(&settings.model, training)?;
-        let cols = training.x.ncols();
-        let cv = cross_validate(
-            &settings.validation,
-            settings.seed,
-            stack,
-            training,
-            |rows, _seed| NaiveBayes::fit(&settings.model, &training.subset(rows)),
-            |fold: &NaiveBayes, x| {
-                let n = x.len() / cols.max(1);
-                let view = ArrayView2::from_shape((n, cols), x).expect("row-major rows");
-                fold.predict_rows(view, &(0..n).collect::<Vec<_>>())
-            },
-        )?;
+        let (m, cv) =
+            super::fit_on_rows(settings, stack, training, |t| NaiveBayes::fit(&settings.model, t), NaiveBayes::predict_rows)?;
         let (validation, files) = super::split(cv);
         Ok(Built { model: m, report: FitReport::trained(training, validation), files })
     }
