@@ -46,7 +46,7 @@ use serde::Serialize;
 use crate::config::{RawTargets, Settings};
 use crate::error::{Error, Result};
 use crate::features::FeatureStack;
-use crate::grid::{Cell, Grid};
+use crate::grid::{Cell, Grid, Window};
 use crate::io::cog::MapRaster;
 use crate::io::polygons::{self, FieldKind, FieldValue, VectorFormat};
 use crate::io::vector::Burner;
@@ -330,7 +330,7 @@ pub fn kth_largest(map: &MapRaster, grid: &Grid, top_percent: f64) -> Result<(f3
 }
 
 /// Per-target sums gathered over windows.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Acc {
     cells: u64,
     sum_p: f64,
@@ -338,17 +338,11 @@ struct Acc {
     sum_u: f64,
     cells_u: u64,
     deposits: u64,
-    /// Indices (into `Deposits::points`) of the deposits inside.
-    deposit_ids: Vec<usize>,
     feature_cells: u64,
-    feature_sum: Vec<f64>,
 }
 
 impl Acc {
     fn merge(&mut self, o: &Acc) {
-        if self.feature_sum.len() < o.feature_sum.len() {
-            self.feature_sum.resize(o.feature_sum.len(), 0.0);
-        }
         self.max_p = if self.cells == 0 {
             o.max_p
         } else if o.cells == 0 {
@@ -361,9 +355,7 @@ impl Acc {
         self.sum_u += o.sum_u;
         self.cells_u += o.cells_u;
         self.deposits += o.deposits;
-        self.deposit_ids.extend(&o.deposit_ids);
         self.feature_cells += o.feature_cells;
-        self.feature_sum.iter_mut().zip(&o.feature_sum).for_each(|(a, b)| *a += b);
     }
 }
 
@@ -373,6 +365,68 @@ struct Reference {
     cells: u64,
     sum: Vec<f64>,
     sumsq: Vec<f64>,
+}
+
+impl Reference {
+    fn merge(&mut self, o: &Reference) {
+        if self.sum.len() < o.sum.len() {
+            self.sum.resize(o.sum.len(), 0.0);
+            self.sumsq.resize(o.sum.len(), 0.0);
+        }
+        self.cells += o.cells;
+        self.sum.iter_mut().zip(&o.sum).for_each(|(x, y)| *x += y);
+        self.sumsq.iter_mut().zip(&o.sumsq).for_each(|(x, y)| *x += y);
+    }
+}
+
+/// One window's share of the target statistics: the targets it touches, in the order it
+/// first meets them, with their sums.
+#[derive(Debug, Default)]
+struct WindowSums {
+    ids: Vec<u32>,
+    accs: Vec<Acc>,
+    /// `ncols` feature sums per entry of `ids`.
+    features: Vec<f64>,
+    /// (target, index into `Deposits::points`) of the deposits inside.
+    deposits: Vec<(u32, usize)>,
+    reference: Reference,
+}
+
+/// Every kept target's sums, held in a few flat vectors made once before the windows are
+/// read. Windows are added in the grid's order, so each sum is the same whatever the
+/// threads, and no per-target allocation is made among the windows' buffers (those
+/// scattered small allocations kept the heap from reusing freed window buffers: the
+/// targets stage of a 400 M-cell map grew to 2.4 GB).
+struct Totals {
+    ncols: usize,
+    accs: Vec<Acc>,
+    features: Vec<f64>,
+    deposits: Vec<(u32, usize)>,
+    reference: Reference,
+}
+
+impl Totals {
+    fn new(targets: usize, ncols: usize) -> Totals {
+        Totals {
+            ncols,
+            accs: vec![Acc::default(); targets],
+            features: vec![0.0; targets * ncols],
+            deposits: Vec::new(),
+            reference: Reference::default(),
+        }
+    }
+
+    fn add(&mut self, w: &WindowSums) {
+        let n = self.ncols;
+        for (k, &id) in w.ids.iter().enumerate() {
+            let id = id as usize;
+            self.accs[id].merge(&w.accs[k]);
+            let total = &mut self.features[id * n..(id + 1) * n];
+            total.iter_mut().zip(&w.features[k * n..(k + 1) * n]).for_each(|(a, b)| *a += b);
+        }
+        self.deposits.extend(&w.deposits);
+        self.reference.merge(&w.reference);
+    }
 }
 
 /// The target rule of `[targets]` and the map value it comes to.
@@ -510,80 +564,80 @@ pub fn find_targets_at(
     for (i, c) in deposits.point_cells.iter().enumerate() {
         deposits_at.entry(*c).or_default().push(i);
     }
-    let (accs, reference) = windows
-        .par_iter()
-        .map(|w| -> Result<(HashMap<u32, Acc>, Reference)> {
-            let ids = if kept.is_empty() { vec![None; w.len()] } else { burner.burn(grid, w)? };
-            let any = ids.iter().any(Option::is_some);
-            let mut accs: HashMap<u32, Acc> = HashMap::new();
-            let mut reference = Reference::default();
-            if !any && linear {
-                return Ok((accs, reference));
+    let window_sums = |w: &Window| -> Result<WindowSums> {
+        let ids = if kept.is_empty() { vec![None; w.len()] } else { burner.burn(grid, w)? };
+        let any = ids.iter().any(Option::is_some);
+        let mut sums = WindowSums::default();
+        if !any && linear {
+            return Ok(sums);
+        }
+        // One-hot layers by their hot column: no dense window of every class column.
+        let block = stack.compute_features(w)?;
+        if !linear {
+            let reference = &mut sums.reference;
+            reference.sum = vec![0.0; ncols];
+            reference.sumsq = vec![0.0; ncols];
+            for i in (0..w.len()).filter(|&i| block.valid[i]) {
+                reference.cells += 1;
+                block.for_each_value(i, |j, v| {
+                    reference.sum[j] += v;
+                    reference.sumsq[j] += v * v;
+                });
             }
-            // One-hot layers by their hot column: no dense window of every class column.
-            let block = stack.compute_features(w)?;
-            if !linear {
-                reference.sum = vec![0.0; ncols];
-                reference.sumsq = vec![0.0; ncols];
-                for i in (0..w.len()).filter(|&i| block.valid[i]) {
-                    reference.cells += 1;
-                    block.for_each_value(i, |j, v| {
-                        reference.sum[j] += v;
-                        reference.sumsq[j] += v * v;
-                    });
-                }
+        }
+        if !any {
+            return Ok(sums);
+        }
+        let (values, valid) = map.read_window(w)?;
+        let unc = match uncertainty {
+            Some(u) => Some(u.read_window(w)?),
+            None => None,
+        };
+        let mut slot_of: HashMap<u32, usize> = HashMap::new();
+        for (i, id) in ids.iter().enumerate() {
+            let Some(id) = *id else { continue };
+            if !valid[i] {
+                continue;
             }
-            if !any {
-                return Ok((accs, reference));
-            }
-            let (values, valid) = map.read_window(w)?;
-            let unc = match uncertainty {
-                Some(u) => Some(u.read_window(w)?),
-                None => None,
-            };
-            for (i, id) in ids.iter().enumerate() {
-                let Some(id) = id else { continue };
-                if !valid[i] {
-                    continue;
-                }
-                let a = accs.entry(*id).or_insert_with(|| Acc { feature_sum: vec![0.0; ncols], ..Acc::default() });
-                let p = values[i] as f64;
-                a.max_p = if a.cells == 0 { p } else { a.max_p.max(p) };
-                a.cells += 1;
-                a.sum_p += p;
-                if let Some((u, uv)) = &unc {
-                    if uv[i] {
-                        a.sum_u += u[i] as f64;
-                        a.cells_u += 1;
-                    }
-                }
-                if let Some(ids) = deposits_at.get(&w.cell(i)) {
-                    a.deposits += ids.len() as u64;
-                    a.deposit_ids.extend(ids);
-                }
-                if block.valid[i] {
-                    a.feature_cells += 1;
-                    block.for_each_value(i, |j, v| a.feature_sum[j] += v);
+            let k = *slot_of.entry(id).or_insert_with(|| {
+                sums.ids.push(id);
+                sums.accs.push(Acc::default());
+                sums.features.resize(sums.features.len() + ncols, 0.0);
+                sums.ids.len() - 1
+            });
+            let a = &mut sums.accs[k];
+            let p = values[i] as f64;
+            a.max_p = if a.cells == 0 { p } else { a.max_p.max(p) };
+            a.cells += 1;
+            a.sum_p += p;
+            if let Some((u, uv)) = &unc {
+                if uv[i] {
+                    a.sum_u += u[i] as f64;
+                    a.cells_u += 1;
                 }
             }
-            Ok((accs, reference))
-        })
-        .try_reduce(
-            || (HashMap::new(), Reference::default()),
-            |(mut a, mut ra), (b, rb)| {
-                for (id, acc) in b {
-                    a.entry(id).or_default().merge(&acc);
-                }
-                if ra.sum.len() < rb.sum.len() {
-                    ra.sum.resize(rb.sum.len(), 0.0);
-                    ra.sumsq.resize(rb.sum.len(), 0.0);
-                }
-                ra.cells += rb.cells;
-                ra.sum.iter_mut().zip(&rb.sum).for_each(|(x, y)| *x += y);
-                ra.sumsq.iter_mut().zip(&rb.sumsq).for_each(|(x, y)| *x += y);
-                Ok((a, ra))
-            },
-        )?;
+            if let Some(found) = deposits_at.get(&w.cell(i)) {
+                a.deposits += found.len() as u64;
+                sums.deposits.extend(found.iter().map(|&d| (id, d)));
+            }
+            if block.valid[i] {
+                a.feature_cells += 1;
+                let f = &mut sums.features[k * ncols..(k + 1) * ncols];
+                block.for_each_value(i, |j, v| f[j] += v);
+            }
+        }
+        Ok(sums)
+    };
+    let mut totals = Totals::new(kept.len(), ncols);
+    for group in windows.chunks(4 * rayon::current_num_threads().max(1)) {
+        let sums: Vec<WindowSums> = group.par_iter().map(window_sums).collect::<Result<_>>()?;
+        sums.iter().for_each(|s| totals.add(s));
+    }
+    let mut deposit_ids: Vec<Vec<usize>> = vec![Vec::new(); kept.len()];
+    for &(id, d) in &totals.deposits {
+        deposit_ids[id as usize].push(d);
+    }
+    let reference = totals.reference;
 
     let layer_names: Vec<&str> = settings.evidence.iter().map(|e| e.name.as_str()).collect();
     let explain = Explainer::new(model, &layer_names, &stack.spans, &reference);
@@ -592,15 +646,16 @@ pub fn find_targets_at(
         .into_iter()
         .enumerate()
         .filter_map(|(i, polygon)| {
-            let a = accs.get(&(i as u32))?;
+            let a = &totals.accs[i];
             if a.cells == 0 {
                 return None;
             }
             let area_km2 = a.cells as f64 * cell_km2;
             let mean_prob = a.sum_p / a.cells as f64;
-            let means: Vec<f64> = a.feature_sum.iter().map(|s| s / a.feature_cells.max(1) as f64).collect();
+            let sums = &totals.features[i * ncols..(i + 1) * ncols];
+            let means: Vec<f64> = sums.iter().map(|s| s / a.feature_cells.max(1) as f64).collect();
             let centroid = polygon.centroid().map(|c| [c.x(), c.y()]).unwrap_or([f64::NAN, f64::NAN]);
-            let mut ids = a.deposit_ids.clone();
+            let ids = &mut deposit_ids[i];
             ids.sort_unstable();
             Some((
                 i,
