@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::features::scan::{windows_scanned, StackScan};
 use crate::features::FeatureStack;
 use crate::grid::{Grid, Window};
-use crate::io::cog::{read_window, MapWriter};
+use crate::io::cog::{MapRaster, MapWriter};
 use crate::labels::Deposits;
 use crate::mapstats::MapStats;
 use crate::model::{self, FittedModel};
@@ -500,12 +500,16 @@ impl TileSet {
                     format!("holds maps {:?}, the model writes {files:?}", r.maps),
                 ));
             }
+            let tile_maps: Vec<MapRaster> = files
+                .iter()
+                .map(|file| MapRaster::open_shaped(&dir.join(file), (grid.cols, r.spec.rows)))
+                .collect::<Result<_>>()?;
             for w in r.spec.windows_of(&all) {
                 let local = in_tile(w, &r.spec);
                 let mut maps = Vec::new();
-                for (writer, file) in writers.iter_mut().zip(files) {
+                for (writer, tile_map) in writers.iter_mut().zip(&tile_maps) {
                     // The tile holds the single run's bytes, nodata included: copied as they are.
-                    let (values, _) = read_window(&dir.join(file), &local)?;
+                    let (values, _) = tile_map.read_window(&local)?;
                     writer.write(w, &values, &vec![true; values.len()])?;
                     maps.push(values);
                 }

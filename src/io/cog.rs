@@ -166,12 +166,14 @@ pub struct MapRaster {
 impl MapRaster {
     /// The map at `path`, which must have `grid`'s shape.
     pub fn open(path: &Path, grid: &Grid) -> Result<MapRaster> {
+        MapRaster::open_shaped(path, (grid.cols, grid.rows))
+    }
+
+    /// The map at `path`, which must be `(cols, rows)` cells (a tile of a tiled run).
+    pub fn open_shaped(path: &Path, (cols, rows): (usize, usize)) -> Result<MapRaster> {
         let ds = Dataset::open(path).map_err(|e| Error::input(path, e))?;
-        if ds.raster_size() != (grid.cols, grid.rows) {
-            return Err(Error::input(
-                path,
-                format!("is {:?} cells, the grid is {}x{}", ds.raster_size(), grid.cols, grid.rows),
-            ));
+        if ds.raster_size() != (cols, rows) {
+            return Err(Error::input(path, format!("is {:?} cells, the grid is {cols}x{rows}", ds.raster_size())));
         }
         Ok(MapRaster { path: path.to_path_buf(), handles: Mutex::new(vec![Some(ds)]) })
     }
