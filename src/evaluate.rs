@@ -50,9 +50,15 @@ impl Ranks {
         Ranks { gap: vec![0; m + 1], eq: vec![0; m] }
     }
 
-    fn add(&mut self, u: &[f32], s: f32) {
+    /// Where score `s` falls: `(j, true)` on `u[j]`, `(j, false)` strictly between
+    /// `u[j-1]` and `u[j]`.
+    fn place(u: &[f32], s: f32) -> (usize, bool) {
         let j = u.partition_point(|&v| v < s);
-        if j < u.len() && u[j] == s {
+        (j, j < u.len() && u[j] == s)
+    }
+
+    fn count(&mut self, (j, on): (usize, bool)) {
+        if on {
             self.eq[j] += 1;
         } else {
             self.gap[j] += 1;
@@ -130,7 +136,8 @@ pub struct Positives {
     mult: Vec<u64>,
     scored: usize,
     unscored: usize,
-    cells: std::collections::HashSet<Cell>,
+    /// The deposits' cells, sorted (by row, then column) and distinct.
+    cells: Vec<Cell>,
 }
 
 impl Positives {
@@ -149,7 +156,18 @@ impl Positives {
                 mult.push(1);
             }
         }
-        Positives { u, mult, scored, unscored: values.len() - scored, cells: cells.iter().copied().collect() }
+        let mut cells = cells.to_vec();
+        cells.sort_unstable();
+        cells.dedup();
+        Positives { u, mult, scored, unscored: values.len() - scored, cells }
+    }
+
+    /// The offsets in window `w` of the deposits' cells inside it, ascending.
+    fn offsets_in(&self, w: &crate::grid::Window) -> Vec<usize> {
+        let first = self.cells.partition_point(|c| c.row < w.row);
+        let end = self.cells.partition_point(|c| c.row < w.row + w.rows);
+        // Sorted by row then column, so the offsets ascend.
+        self.cells[first..end].iter().filter(|&&c| w.contains(c)).map(|&c| w.offset(c)).collect()
     }
 
     /// Empty rank counts.
@@ -181,13 +199,17 @@ pub struct RankCounts {
 impl RankCounts {
     /// Counts the cells of window `w`.
     pub fn add_window(&mut self, p: &Positives, w: &crate::grid::Window, values: &[f32], valid: &[bool]) {
+        let deposits = p.offsets_in(w);
+        let mut next = deposits.iter().copied().peekable();
         for (i, (&v, &ok)) in values.iter().zip(valid).enumerate() {
+            let deposit = next.next_if_eq(&i).is_some();
             if !ok {
                 continue;
             }
-            self.all.add(&p.u, v);
-            if !p.cells.contains(&w.cell(i)) {
-                self.negatives.add(&p.u, v);
+            let place = Ranks::place(&p.u, v);
+            self.all.count(place);
+            if !deposit {
+                self.negatives.count(place);
             }
         }
     }
@@ -308,6 +330,43 @@ mod tests {
     }
 
     #[test]
+    fn window_counts_leave_out_exactly_the_deposit_cells() {
+        // A ragged 3 x 2 grid of windows; deposits inside, on window edges, twice in one
+        // cell, on invalid cells; values with ties to the deposits' scores.
+        let grid = Grid::unreferenced([0.0, 1.0, 0.0, 0.0, 0.0, -1.0], 10, 7, 4);
+        let value = |c: Cell| ((c.row * 7 + c.col * 3) % 11) as f32 / 10.0;
+        let ok = |c: Cell| (c.row + c.col) % 5 != 0;
+        let cells: Vec<Cell> = [(0, 0), (3, 3), (3, 4), (4, 4), (4, 4), (6, 9), (2, 8), (5, 0)]
+            .iter()
+            .map(|&(row, col)| Cell { row, col })
+            .collect();
+        let scores: Vec<Option<f32>> = cells.iter().map(|&c| ok(c).then(|| value(c))).collect();
+        let p = Positives::new(&cells, &scores);
+        let mut counted = p.counts();
+        for w in grid.windows() {
+            let values: Vec<f32> = (0..w.len()).map(|i| value(w.cell(i))).collect();
+            let valid: Vec<bool> = (0..w.len()).map(|i| ok(w.cell(i))).collect();
+            counted.add_window(&p, &w, &values, &valid);
+        }
+        let mut expected = p.counts();
+        for row in 0..grid.rows {
+            for col in 0..grid.cols {
+                let c = Cell { row, col };
+                if ok(c) {
+                    expected.all.count(Ranks::place(&p.u, value(c)));
+                    if !cells.contains(&c) {
+                        expected.negatives.count(Ranks::place(&p.u, value(c)));
+                    }
+                }
+            }
+        }
+        for (a, b) in [(&counted.all, &expected.all), (&counted.negatives, &expected.negatives)] {
+            assert_eq!((&a.gap, &a.eq), (&b.gap, &b.eq));
+        }
+        assert_eq!(counted.all.total() - counted.negatives.total(), 3, "(3,3), (3,4) and (4,4) are valid");
+    }
+
+    #[test]
     fn streamed_auc_equals_pairwise_auc_with_ties() {
         let pos = [0.9f32, 0.5, 0.5, 0.2];
         let neg = [0.1f32, 0.5, 0.3, 0.95, 0.2, 0.2, 0.0];
@@ -315,11 +374,11 @@ mod tests {
         let mult = [1u64, 2, 1];
         let (mut n, mut a) = (Ranks::new(3), Ranks::new(3));
         for &v in &neg {
-            n.add(&u, v);
-            a.add(&u, v);
+            n.count(Ranks::place(&u, v));
+            a.count(Ranks::place(&u, v));
         }
         for &v in &pos {
-            a.add(&u, v);
+            a.count(Ranks::place(&u, v));
         }
         let (auc, curve) = summarise(&u, &mult, &n, &a);
         assert!((auc - brute_auc(&pos, &neg)).abs() < 1e-12, "{auc}");
