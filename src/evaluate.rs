@@ -335,7 +335,7 @@ mod tests {
         // cell, on invalid cells; values with ties to the deposits' scores.
         let grid = Grid::unreferenced([0.0, 1.0, 0.0, 0.0, 0.0, -1.0], 10, 7, 4);
         let value = |c: Cell| ((c.row * 7 + c.col * 3) % 11) as f32 / 10.0;
-        let ok = |c: Cell| (c.row + c.col) % 5 != 0;
+        let ok = |c: Cell| !(c.row + c.col).is_multiple_of(5);
         let cells: Vec<Cell> = [(0, 0), (3, 3), (3, 4), (4, 4), (4, 4), (6, 9), (2, 8), (5, 0)]
             .iter()
             .map(|&(row, col)| Cell { row, col })
