@@ -175,7 +175,9 @@ impl MapRaster {
         if ds.raster_size() != (cols, rows) {
             return Err(Error::input(path, format!("is {:?} cells, the grid is {cols}x{rows}", ds.raster_size())));
         }
-        Ok(MapRaster { path: path.to_path_buf(), handles: Mutex::new(vec![Some(ds)]) })
+        let map = MapRaster { path: path.to_path_buf(), handles: Mutex::new(Vec::new()) };
+        map.put_back(ds);
+        Ok(map)
     }
 
     /// The file.
@@ -185,32 +187,53 @@ impl MapRaster {
 
     /// Values and validity of window `w`.
     pub fn read_window(&self, w: &Window) -> Result<(Vec<f32>, Vec<bool>)> {
-        let slot = rayon::current_thread_index().map_or(0, |i| i + 1);
-        let handles = || self.handles.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let taken = handles().get_mut(slot).and_then(Option::take);
-        let ds = match taken {
-            Some(ds) => ds,
-            None => Dataset::open(&self.path).map_err(|e| Error::input(&self.path, e))?,
-        };
-        let read = read_window_from(&ds, &self.path, w);
-        let mut h = handles();
-        if h.len() <= slot {
-            h.resize_with(slot + 1, || None);
-        }
-        h[slot] = Some(ds);
-        read
+        self.with_dataset(|ds| read_window_from(ds, &self.path, w))
     }
 
     /// The value of each cell (`None` without data there), read from one open dataset.
     pub fn read_cells(&self, cells: &[Cell]) -> Result<Vec<Option<f32>>> {
-        let ds = Dataset::open(&self.path).map_err(|e| Error::input(&self.path, e))?;
-        cells
-            .iter()
-            .map(|c| {
-                let (v, ok) = read_window_from(&ds, &self.path, &Window { col: c.col, row: c.row, cols: 1, rows: 1 })?;
-                Ok(ok[0].then_some(v[0]))
-            })
-            .collect()
+        self.with_dataset(|ds| {
+            cells
+                .iter()
+                .map(|c| {
+                    let (v, ok) =
+                        read_window_from(ds, &self.path, &Window { col: c.col, row: c.row, cols: 1, rows: 1 })?;
+                    Ok(ok[0].then_some(v[0]))
+                })
+                .collect()
+        })
+    }
+
+    /// This thread's slot: 0 outside a rayon pool, the worker's index + 1 inside one.
+    fn slot() -> usize {
+        rayon::current_thread_index().map_or(0, |i| i + 1)
+    }
+
+    fn handles(&self) -> std::sync::MutexGuard<'_, Vec<Option<Dataset>>> {
+        self.handles.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs `f` on this thread's slot's dataset (opened when the slot is empty or its
+    /// handle is in use by a worker of another pool with the same index), then puts it back.
+    fn with_dataset<T>(&self, f: impl FnOnce(&Dataset) -> Result<T>) -> Result<T> {
+        let taken = self.handles().get_mut(Self::slot()).and_then(Option::take);
+        let ds = match taken {
+            Some(ds) => ds,
+            None => Dataset::open(&self.path).map_err(|e| Error::input(&self.path, e))?,
+        };
+        let result = f(&ds);
+        self.put_back(ds);
+        result
+    }
+
+    /// Keeps `ds` in this thread's slot.
+    fn put_back(&self, ds: Dataset) {
+        let slot = Self::slot();
+        let mut h = self.handles();
+        if h.len() <= slot {
+            h.resize_with(slot + 1, || None);
+        }
+        h[slot] = Some(ds);
     }
 }
 
