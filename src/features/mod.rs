@@ -720,6 +720,7 @@ impl FeatureStack {
                 self.compute(&Window { col: c.col, row: c.row, cols: 1, rows: 1 })
             })
             .collect::<Result<_>>()?;
+        crate::io::raster::close_single_cell_reads();
         let mut out: Vec<Option<FeatureBlock>> = vec![None; cells.len()];
         for (i, block) in order.into_iter().zip(computed) {
             out[i] = Some(block);

@@ -244,8 +244,9 @@ impl GridBand {
         }
         gdal_utility(&band.path, &picked, &translate, Utility::Translate)?;
         let warped = format!("{stem}-warped.vrt");
-        warp_vrt(band, grid, alg, &picked, &warped, WINDOW_WARP_BLOCK)?;
-        let point = format!("{stem}-point.vrt");
+        // One warp block per window of the grid: a window read warps its own cells once.
+        warp_vrt(band, grid, alg, &picked, &warped, grid.block_size.max(1))?;
+        let point = format!("{stem}{POINT_SUFFIX}");
         warp_vrt(band, grid, alg, &picked, &point, POINT_WARP_BLOCK)?;
         // GDAL 3.6's warper can still return the fill value, with a valid alpha, for a
         // cell whose source pixels are all fill: mask it after warping too.
@@ -302,17 +303,15 @@ impl GridBand {
     }
 }
 
-/// Warp blocks of the VRT that windows are read from.
-const WINDOW_WARP_BLOCK: usize = 128;
 /// Warp blocks of the VRT that single cells are read from.
 const POINT_WARP_BLOCK: usize = 8;
+/// How the path of a VRT that single cells are read from ends.
+const POINT_SUFFIX: &str = "-point.vrt";
 
 /// Writes at `dst` a warped VRT of `picked` (the band alone) on `grid` with GDAL resampling
 /// `alg`, warped in blocks of `block` x `block` cells.
 fn warp_vrt(band: &BandRef, grid: &Grid, alg: &str, picked: &str, dst: &str, block: usize) -> Result<()> {
     let [xmin, ymin, xmax, ymax] = grid.bounds();
-    let block_x = format!("BLOCKXSIZE={block}");
-    let block_y = format!("BLOCKYSIZE={block}");
     let args = [
         "-of".to_string(),
         "VRT".into(),
@@ -334,12 +333,6 @@ fn warp_vrt(band: &BandRef, grid: &Grid, alg: &str, picked: &str, dst: &str, blo
         "-ovr".into(),
         "NONE".into(),
         "-dstalpha".into(),
-        // Warp blocks of `block` cells (GDAL's default is 512 x 128): what one read
-        // of a cell inside a block not yet in the cache computes.
-        "-co".into(),
-        block_x,
-        "-co".into(),
-        block_y,
     ];
     // When downsampling, GDAL widens the bilinear and cubic kernels by a scale it works out
     // per processing chunk. lode's `bilinear` and `cubic` mean interpolation at the cell
@@ -355,7 +348,32 @@ fn warp_vrt(band: &BandRef, grid: &Grid, alg: &str, picked: &str, dst: &str, blo
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     gdal_utility(Path::new(picked), dst, &args, Utility::Warp)
-        .map_err(|e| Error::input(&band.path, format!("cannot be warped onto the grid: {e}")))
+        .map_err(|e| Error::input(&band.path, format!("cannot be warped onto the grid: {e}")))?;
+    set_warp_block(dst, block).map_err(|e| Error::input(&band.path, format!("cannot be warped onto the grid: {e}")))
+}
+
+/// Sets the warp blocks of the warped VRT at `dst` (in `/vsimem/`) to `block` x `block`
+/// cells, and checks that GDAL reads them back. GDAL 3.6's `gdalwarp -of VRT` ignores the
+/// `BLOCKXSIZE`/`BLOCKYSIZE` creation options and always writes 512 x 128, so a read of
+/// one cell warped 65,536 (benches/README.md, "Single-cell reads").
+fn set_warp_block(dst: &str, block: usize) -> std::result::Result<(), String> {
+    let xml = gdal::vsi::get_vsi_mem_file_bytes_owned(dst).map_err(|e| e.to_string())?;
+    let mut xml = String::from_utf8(xml).map_err(|e| e.to_string())?;
+    for tag in ["BlockXSize", "BlockYSize"] {
+        let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+        let start = xml.find(&open).ok_or_else(|| format!("the warped VRT has no <{tag}>"))? + open.len();
+        let end = start + xml[start..].find(&close).ok_or_else(|| format!("the warped VRT's <{tag}> is not closed"))?;
+        xml.replace_range(start..end, &block.to_string());
+    }
+    gdal::vsi::create_mem_file(dst, xml.into_bytes()).map_err(|e| e.to_string())?;
+    let ds = Dataset::open(dst).map_err(|e| e.to_string())?;
+    for b in 1..=ds.raster_count() {
+        let got = ds.rasterband(b).map_err(|e| e.to_string())?.block_size();
+        if got != (block, block) {
+            return Err(format!("GDAL warps band {b} in blocks of {got:?}, not {block} x {block}"));
+        }
+    }
+    Ok(())
 }
 
 /// Cell values of one window of a band, with their validity.
@@ -390,6 +408,23 @@ fn with_dataset<T>(
         }
         f(&open[path])
     })
+}
+
+/// Closes every thread's handles of the VRTs single cells are read from, and with them the
+/// blocks of 8 x 8 cells those reads left in GDAL's block cache: thousands of them after a
+/// training set, and while they stayed there every later block GDAL cached cost more
+/// (`GDALRasterBlock::Internalize` 18-20 % of the samples of a 50 M-cell run, and
+/// prediction 1.4x slower: benches/README.md, "Single-cell reads").
+pub fn close_single_cell_reads() {
+    let close = || OPEN.with(|open| open.borrow_mut().retain(|path, _| !path.ends_with(POINT_SUFFIX)));
+    rayon::broadcast(|_| close());
+    close();
+}
+
+/// Paths this thread has open that end with `suffix` (for tests).
+#[cfg(test)]
+fn open_here(suffix: &str) -> usize {
+    OPEN.with(|open| open.borrow().keys().filter(|p| p.ends_with(suffix)).count())
 }
 
 /// Closes this thread's cached handle of `path` (before the file is replaced or removed).
@@ -469,6 +504,59 @@ mod tests {
             }
             assert_eq!(cells, 1259 * 2487);
         }
+    }
+
+    #[test]
+    fn warped_vrts_warp_in_the_blocks_asked_for() {
+        // GDAL 3.6 writes 512 x 128 whatever `gdalwarp -co BLOCKXSIZE` says: a single-cell
+        // read then warps 65,536 cells, and a 256 x 256 window read spans two block rows.
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/cloncurry/Dist2Breccia.tif");
+        let band = BandRef::open("test", &path, 1).unwrap();
+        let own = band.grid(256);
+        let grid =
+            Grid { geo_transform: [own.geo_transform[0] + 13.3, 37.0, 0.0, own.geo_transform[3], 0.0, -37.0], ..own };
+        for alg in ["near", "bilinear"] {
+            let warped = GridBand::warped(&band, &grid, alg, None).unwrap();
+            for (path, block) in
+                [(&warped.read_path, grid.block_size), (warped.point_path.as_ref().unwrap(), POINT_WARP_BLOCK)]
+            {
+                let ds = Dataset::open(path).unwrap();
+                assert_eq!(ds.raster_count(), 2, "{alg}: value and alpha bands");
+                for b in 1..=2 {
+                    assert_eq!(ds.rasterband(b).unwrap().block_size(), (block, block), "{alg}: band {b} of {path}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn single_cell_handles_are_closed_on_every_thread() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/cloncurry/Dist2Breccia.tif");
+        let band = BandRef::open("test", &path, 1).unwrap();
+        let own = band.grid(256);
+        let grid =
+            Grid { geo_transform: [own.geo_transform[0] + 13.3, 37.0, 0.0, own.geo_transform[3], 0.0, -37.0], ..own };
+        let warped = GridBand::warped(&band, &grid, "near", None).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let cell = |i: usize| Window { col: 100 + i, row: 200 + i, cols: 1, rows: 1 };
+        let window = Window { col: 0, row: 0, cols: 256, rows: 256 };
+        pool.install(|| {
+            // Both workers read single cells and a window.
+            let open: Vec<usize> = rayon::broadcast(|b| {
+                warped.read(&grid, &cell(b.index())).unwrap();
+                warped.read(&grid, &window).unwrap();
+                open_here(POINT_SUFFIX)
+            });
+            assert_eq!(open, vec![1, 1], "each worker holds its single-cell handle");
+            close_single_cell_reads();
+            let open: Vec<(usize, usize)> = rayon::broadcast(|_| (open_here(POINT_SUFFIX), open_here("-warped.vrt")));
+            assert_eq!(open, vec![(0, 1), (0, 1)], "single-cell handles closed, window handles kept");
+            // A later single-cell read opens the VRT again and reads the same value.
+            let again = warped.read(&grid, &cell(0)).unwrap();
+            let first = warped.read(&grid, &window).unwrap();
+            let i = 200 * 256 + 100;
+            assert_eq!((again.values[0], again.valid[0]), (first.values[i], first.valid[i]));
+        });
     }
 
     #[test]
