@@ -1,7 +1,8 @@
 //! CPU seconds of reading the training rows of a config: each cell read alone (as
 //! `TrainingSet::sample` does, through the small-block warped VRT) against the same cells
-//! read as 2 x 1 windows (through the 128 x 128-block VRT: the cost of a single-cell read
-//! before the point reads). Used for benches/README.md.
+//! read as 2 x 1 windows (through the VRT windows are read from, which warps a whole
+//! window-sized block per read: what a single-cell read cost before the point reads).
+//! Used for benches/README.md.
 //!   cargo run --release --example training_reads -- CONFIG
 use lode::features::FeatureStack;
 use lode::grid::Window;

@@ -265,7 +265,7 @@ impl GridBand {
     pub fn read(&self, _grid: &Grid, w: &Window) -> Result<BandBlock> {
         // A single cell (training rows, deposit cells) is read from the warped VRT with
         // small blocks: the same warp of the same source pixels, a few cells computed
-        // instead of a whole 128 x 128 block (identical values: test below).
+        // instead of a whole window-sized block (identical values: test below).
         let path = match &self.point_path {
             Some(p) if w.len() == 1 => p,
             _ => &self.read_path,
@@ -414,7 +414,7 @@ fn with_dataset<T>(
 /// blocks of 8 x 8 cells those reads left in GDAL's block cache: thousands of them after a
 /// training set, and while they stayed there every later block GDAL cached cost more
 /// (`GDALRasterBlock::Internalize` 18-20 % of the samples of a 50 M-cell run, and
-/// prediction 1.4x slower: benches/README.md, "Single-cell reads").
+/// prediction 1.2-1.4x slower: benches/README.md, "Single-cell reads").
 pub fn close_single_cell_reads() {
     let close = || OPEN.with(|open| open.borrow_mut().retain(|path, _| !path.ends_with(POINT_SUFFIX)));
     rayon::broadcast(|_| close());
@@ -564,7 +564,7 @@ mod tests {
         // Dist2Breccia (Int32, 100 m, EPSG:7845) onto a grid of 37 m cells shifted by a
         // fraction of a cell, and onto a reprojected grid (GDA94 / MGA zone 54): for every
         // resampling, single cells read through the small-block VRT equal the same cells
-        // of the 128 x 128-block VRT that windows are read from, values and validity.
+        // of the window-block VRT that windows are read from, values and validity.
         use rand::{Rng, SeedableRng};
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/cloncurry/Dist2Breccia.tif");
         let band = BandRef::open("test", &path, 1).unwrap();
