@@ -67,8 +67,12 @@ impl PriorCorrection {
     }
 }
 
-/// Cells inside the study area (one pass over the mask, window by window).
+/// Cells inside the study area: every cell of a grid without a mask, else one pass over
+/// the mask, window by window.
 pub fn study_area_cells(grid: &Grid) -> Result<u64> {
+    if matches!(grid.mask, crate::grid::Mask::All) {
+        return Ok(grid.len() as u64);
+    }
     let counts: Vec<u64> = grid
         .windows()
         .par_iter()
@@ -80,6 +84,15 @@ pub fn study_area_cells(grid: &Grid) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_grid_without_a_mask_counts_the_cells_its_windows_flag() {
+        // Ragged edge windows: 1000 x 777 cells in windows of 256.
+        let grid = Grid::unreferenced([0.0, 10.0, 0.0, 0.0, 0.0, -10.0], 1000, 777, 256);
+        let scanned: usize = grid.windows().iter().map(|w| grid.mask(w).unwrap().iter().filter(|&&v| v).count()).sum();
+        assert_eq!(study_area_cells(&grid).unwrap(), scanned as u64);
+        assert_eq!(scanned, 777_000);
+    }
 
     #[test]
     fn the_shift_is_king_and_zeng_eq_7_and_recovers_the_population_rate() {
