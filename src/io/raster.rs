@@ -347,9 +347,9 @@ fn warp_vrt(band: &BandRef, grid: &Grid, alg: &str, picked: &str, dst: &str, blo
         args.extend(["-ot".into(), "Float64".into()]);
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    gdal_utility(Path::new(picked), dst, &args, Utility::Warp)
-        .map_err(|e| Error::input(&band.path, format!("cannot be warped onto the grid: {e}")))?;
-    set_warp_block(dst, block).map_err(|e| Error::input(&band.path, format!("cannot be warped onto the grid: {e}")))
+    let failed = |e: String| Error::input(&band.path, format!("cannot be warped onto the grid: {e}"));
+    gdal_utility(Path::new(picked), dst, &args, Utility::Warp).map_err(|e| failed(e.to_string()))?;
+    set_warp_block(dst, block).map_err(failed)
 }
 
 /// Sets the warp blocks of the warped VRT at `dst` (in `/vsimem/`) to `block` x `block`
@@ -506,15 +506,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn warped_vrts_warp_in_the_blocks_asked_for() {
-        // GDAL 3.6 writes 512 x 128 whatever `gdalwarp -co BLOCKXSIZE` says: a single-cell
-        // read then warps 65,536 cells, and a 256 x 256 window read spans two block rows.
+    /// Dist2Breccia (100 m cells) and a grid of 37 m cells shifted by a fraction of one, in
+    /// windows of 256: every read is warped.
+    fn breccia_on_37m_cells() -> (BandRef, Grid) {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/cloncurry/Dist2Breccia.tif");
         let band = BandRef::open("test", &path, 1).unwrap();
         let own = band.grid(256);
         let grid =
             Grid { geo_transform: [own.geo_transform[0] + 13.3, 37.0, 0.0, own.geo_transform[3], 0.0, -37.0], ..own };
+        (band, grid)
+    }
+
+    #[test]
+    fn warped_vrts_warp_in_the_blocks_asked_for() {
+        // GDAL 3.6 writes 512 x 128 whatever `gdalwarp -co BLOCKXSIZE` says: a single-cell
+        // read then warps 65,536 cells, and a 256 x 256 window read spans two block rows.
+        let (band, grid) = breccia_on_37m_cells();
         for alg in ["near", "bilinear"] {
             let warped = GridBand::warped(&band, &grid, alg, None).unwrap();
             for (path, block) in
@@ -531,11 +538,7 @@ mod tests {
 
     #[test]
     fn single_cell_handles_are_closed_on_every_thread() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/cloncurry/Dist2Breccia.tif");
-        let band = BandRef::open("test", &path, 1).unwrap();
-        let own = band.grid(256);
-        let grid =
-            Grid { geo_transform: [own.geo_transform[0] + 13.3, 37.0, 0.0, own.geo_transform[3], 0.0, -37.0], ..own };
+        let (band, grid) = breccia_on_37m_cells();
         let warped = GridBand::warped(&band, &grid, "near", None).unwrap();
         let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
         let cell = |i: usize| Window { col: 100 + i, row: 200 + i, cols: 1, rows: 1 };
