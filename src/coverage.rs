@@ -1,8 +1,15 @@
 //! Coverage: how much of the study area each evidence layer actually has data for,
-//! measured cell by cell once the layers are prepared (never assumed from a file's
-//! extent). A cell outside a layer's source is nodata, so a layer's coverage bounds the
-//! map's: one covering none of the study area is an error naming it, one below
-//! `grid.min_coverage` too, and a layer with one value everywhere is warned about.
+//! measured cell by cell (never assumed from a file's extent). A cell outside a layer's
+//! source is nodata, so a layer's coverage bounds the map's: one covering none of the
+//! study area is an error naming it, one below `grid.min_coverage` too, and a layer with
+//! one value everywhere is warned about.
+//!
+//! Where it is counted: a categorical layer's class scan counts its own; the others are
+//! counted from the features the prediction computes ([`Partial::of_features`]: by the
+//! single run's predict stage, and by each tile of a tiled run), so a run reads no layer
+//! for its coverage alone. The check comes before any map is finished, and outputs are
+//! published only at the end, so a refused layer leaves nothing written. `lode validate`,
+//! and a run whose fit fails, measure it in a pass of its own ([`measure`]).
 
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;

@@ -162,39 +162,34 @@ fn run_settings_with(
     }
     let mut clock = Stopwatch::new();
     let mut out = output::Staging::new(&settings.output.dir)?;
-    // A tiled run's tiles counted the coverage of their windows while computing them.
-    let (stack, coverage) = match tiles {
-        Some(t) => {
-            let stack = t.stack(settings)?;
-            let coverage = t.coverage(&stack);
-            (stack, coverage)
-        }
-        None => {
-            let stack = FeatureStack::prepare(settings)?;
-            let coverage = coverage::measure(&stack)?;
-            (stack, coverage)
-        }
+    let stack = match tiles {
+        Some(t) => t.stack(settings)?,
+        None => FeatureStack::prepare(settings)?,
     };
-    coverage::check(&coverage, settings.min_coverage)?;
+    // A tiled run's tiles counted the coverage of their windows while computing them; the
+    // single run counts it while predicting (`write_maps`), not in a pass of its own.
+    if let Some(t) = tiles {
+        coverage::check(&t.coverage(&stack), settings.min_coverage)?;
+    }
     clock.lap("prepare evidence");
     let deposits = Deposits::load(settings)?;
     let fit = match tiles {
         // The tiled run fitted once, in its fit stage: the mosaic reads that fit.
         Some(t) => t.fit()?,
-        None => {
+        None => or_coverage_error(settings, &stack, || {
             let training = match saved {
                 None if model::needs_training_set(settings) => Some(TrainingSet::sample(settings, &stack, &deposits)?),
                 _ => None,
             };
-            fit_or_load(settings, &stack, &deposits, training.as_ref(), saved)?
-        }
+            fit_or_load(settings, &stack, &deposits, training.as_ref(), saved)
+        })?,
     };
     let model = &fit.model;
     clock.lap("fit");
 
     let outputs = model.outputs();
     let mut stats = mapstats::MapStats::new(&settings.grid, outputs.len(), &deposits.point_cells);
-    let prediction = write_maps(settings, &stack, model, &outputs, tiles, &mut stats, &mut out)?;
+    let (prediction, coverage) = write_maps(settings, &stack, model, &outputs, tiles, &mut stats, &mut out)?;
     let map = io::cog::MapRaster::open(&out.path("prospectivity.tif"), &settings.grid)?;
     clock.lap("predict");
 
@@ -329,8 +324,20 @@ fn fit_or_load(
     Ok(model::Fit { model: m, report: model::FitReport::Saved { saved_model: path }, files: Vec::new() })
 }
 
-/// Predicts every window into the model's maps (COGs with provenance tags) and the
-/// map's QGIS style.
+/// `step`'s result (sampling the training set and fitting). When it fails, a layer that
+/// covers none or too little of the study area is the likelier cause (no deposit cell has
+/// data in every layer, say): the coverage is measured then, in a pass over the grid that
+/// a run which fits never pays for, and its error, naming the layer, is returned instead.
+fn or_coverage_error<T>(settings: &Settings, stack: &FeatureStack, step: impl FnOnce() -> Result<T>) -> Result<T> {
+    step().or_else(|e| {
+        coverage::check(&coverage::measure(stack)?, settings.min_coverage)?;
+        Err(e)
+    })
+}
+
+/// Predicts every window into the model's maps (COGs with provenance tags), with each
+/// layer's coverage of the study area: counted while predicting in the single run (and
+/// checked before the maps are finished), from the tiles' counts in a tiled run.
 fn write_maps(
     settings: &Settings,
     stack: &FeatureStack,
@@ -339,7 +346,7 @@ fn write_maps(
     tiles: Option<&cluster::TileSet>,
     stats: &mut mapstats::MapStats,
     out: &mut output::Staging,
-) -> Result<predict::PredictSummary> {
+) -> Result<(predict::PredictSummary, Vec<coverage::LayerCoverage>)> {
     let tags = vec![
         ("LODE_VERSION".to_string(), VERSION.to_string()),
         ("LODE_PROJECT".to_string(), settings.name.clone()),
@@ -350,17 +357,23 @@ fn write_maps(
         .iter()
         .map(|o| io::cog::MapWriter::create(&out.scratch(o.file), &settings.grid, o.description, &tags))
         .collect::<Result<Vec<_>>>()?;
-    let prediction = match tiles {
-        None => predict::predict_map(stack, model, &mut writers, stats)?,
-        Some(t) => {
-            t.copy_into(&settings.grid, &outputs.iter().map(|o| o.file).collect::<Vec<_>>(), &mut writers, stats)?
+    let (prediction, coverage) = match tiles {
+        None => {
+            let (prediction, counts) = predict::predict_map(stack, model, &mut writers, stats)?;
+            let coverage = counts.finish(stack);
+            coverage::check(&coverage, settings.min_coverage)?;
+            (prediction, coverage)
         }
+        Some(t) => (
+            t.copy_into(&settings.grid, &outputs.iter().map(|o| o.file).collect::<Vec<_>>(), &mut writers, stats)?,
+            t.coverage(stack),
+        ),
     };
     // The COG copies (overviews, compression) of the maps run side by side.
     use rayon::prelude::*;
     let finished: Vec<(PathBuf, io::cog::MapWriter)> = outputs.iter().map(|o| out.path(o.file)).zip(writers).collect();
     finished.into_par_iter().try_for_each(|(path, w)| w.finish(&path, settings.output.compression))?;
-    Ok(prediction)
+    Ok((prediction, coverage))
 }
 
 /// How the maps are coloured: the area classes of the map and the top of the

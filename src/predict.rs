@@ -7,6 +7,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::coverage;
 use crate::error::Result;
 use crate::features::FeatureStack;
 use crate::grid::Window;
@@ -27,17 +28,19 @@ pub struct PredictSummary {
 }
 
 /// Predicts every window into `writers`, one per output map of the model, in order,
-/// counting each written window into `stats`.
+/// counting each written window into `stats`; with the coverage counts of the layers
+/// (taken from the features computed for the map, so no layer is read again for them).
 pub fn predict_map(
     stack: &FeatureStack,
     model: &FittedModel,
     writers: &mut [MapWriter],
     stats: &mut MapStats,
-) -> Result<PredictSummary> {
+) -> Result<(PredictSummary, coverage::Partial)> {
     let started = std::time::Instant::now();
     let windows = stack.grid.windows();
     let bar = progress::bar(windows.len() as u64, "predicting");
     let mut summary = PredictSummary::default();
+    let mut coverage = coverage::Partial::default();
     // Windows are computed a group at a time on the pool while the writer thread writes
     // the group before: enough windows per group that both workers stay busy to its end.
     let chunk = 8 * rayon::current_num_threads().max(1);
@@ -49,12 +52,14 @@ pub fn predict_map(
                     let block = stack.compute_features(w)?;
                     let prediction = model.predict_features(&block);
                     let study = block.in_study.iter().filter(|&&b| b).count() as u64;
+                    let counts = coverage::Partial::of_features(stack, &block);
                     block.recycle();
-                    Ok((*w, prediction, study))
+                    Ok((*w, prediction, study, counts))
                 })
                 .collect::<Result<_>>()?;
             let mut written = Vec::with_capacity(results.len());
-            for (w, prediction, study) in results {
+            for (w, prediction, study, counts) in results {
+                coverage.merge(&counts);
                 let scored = prediction.valid.iter().filter(|&&b| b).count() as u64;
                 summary.study_area_cells += study;
                 summary.scored_cells += scored;
@@ -69,7 +74,7 @@ pub fn predict_map(
     })?;
     bar.finish_and_clear();
     tracing::debug!("predicted {} windows in {:.2} s", windows.len(), started.elapsed().as_secs_f64());
-    Ok(summary)
+    Ok((summary, coverage))
 }
 
 /// Windows waiting to be written, in order: each of `prediction.maps` goes to its writer.

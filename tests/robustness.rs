@@ -99,12 +99,26 @@ fn a_raster_half_off_the_grid_is_nodata_outside_its_footprint_and_its_coverage_r
     let west = tool("gdallocationinfo", &["-valonly", map.to_str().unwrap(), "300", "1200"]);
     assert_eq!(west.trim(), "-9999", "a cell off the raster is nodata");
 
-    // Below min_coverage: an error with the numbers.
-    let config = config_with(tmp.path(), &out, &half, "raster", "", "min_coverage = 0.9");
-    let o = lode(&["validate", config.to_str().unwrap()]);
+    // The run counted the coverage while predicting; `validate` measures it in a pass of
+    // its own: the same counts.
+    assert!(line.contains(&format!("({covered} of {study} cells)")), "validate: {line}, run: {covered} of {study}");
+
+    // Below min_coverage: an error with the numbers, from validate and from a run (whose
+    // fit succeeds, so the run refuses the layer from the counts of its predict stage),
+    // and the run leaves no output behind.
+    let refused = tmp.path().join("refused");
+    let config = config_with(tmp.path(), &refused, &half, "raster", "", "min_coverage = 0.9");
+    for cmd in ["validate", "run"] {
+        let o = lode(&[cmd, config.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{cmd}: {err}");
+        assert!(err.contains("evidence `moved`") && err.contains("below grid.min_coverage = 0.9"), "{cmd}: {err}");
+        assert!(!refused.exists(), "{cmd} wrote {}", refused.display());
+    }
+    // The run's refusal came after its fit (the stage's timing line), not from a pass of its own.
+    let o = lode(&["-v", "run", config.to_str().unwrap()]);
     let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("below grid.min_coverage = 0.9"), "{err}");
+    assert!(err.contains("fit: ") && err.contains("below grid.min_coverage"), "{err}");
 }
 
 #[test]
