@@ -182,8 +182,15 @@ fn scan_classes(band: &GridBand, grid: &Grid, windows: &[Window], name: &str, ma
             let study = grid.mask(w)?;
             let mut set = BTreeSet::new();
             let mut covered = 0u64;
+            // Classes come in runs along a row: a value is checked and inserted when it
+            // differs from the last one seen (NaN never equals it, so it is always checked).
+            let mut last = None;
             for ((&v, &ok), &inside) in block.values.iter().zip(&block.valid).zip(&study) {
                 if ok && inside {
+                    covered += 1;
+                    if last == Some(v) {
+                        continue;
+                    }
                     if v.fract() != 0.0 {
                         return Err(Error::input(
                             &band.source,
@@ -191,7 +198,7 @@ fn scan_classes(band: &GridBand, grid: &Grid, windows: &[Window], name: &str, ma
                         ));
                     }
                     set.insert(v as i64);
-                    covered += 1;
+                    last = Some(v);
                 }
             }
             if set.len() > cap {
