@@ -47,21 +47,26 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, v: f64) {
-        self.covered += 1;
-        if v.is_nan() {
-            return;
-        }
-        self.range = Some(self.range.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))));
-    }
-
     /// The tally of the cells `0..n` where `value` gives one (a covered study-area cell).
     fn over(n: usize, value: impl Fn(usize) -> Option<f64>) -> Tally {
-        let mut t = Tally::default();
-        for v in (0..n).filter_map(value) {
-            t.add(v);
+        Tally::of_values((0..n).filter_map(value))
+    }
+
+    /// The tally of `values` (those of the covered cells, in order): each covered, and the
+    /// least and greatest of the numbers among them. The bounds start at the infinities,
+    /// which the first number replaces exactly (`min(inf, v) = v`, -0 included).
+    fn of_values(values: impl Iterator<Item = f64>) -> Tally {
+        let (mut covered, mut numbers) = (0u64, 0u64);
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for v in values {
+            covered += 1;
+            if !v.is_nan() {
+                numbers += 1;
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
         }
-        t
+        Tally { covered, range: (numbers > 0).then_some((lo, hi)) }
     }
 
     fn merge(&mut self, o: Tally) {
@@ -102,14 +107,19 @@ impl Partial {
             .iter()
             .zip(&f.layers)
             .enumerate()
-            .map(|(k, (layer, values))| match layer.scanned_coverage() {
-                Some(_) => Tally::default(),
-                None => Tally::over(f.in_study.len(), |i| {
-                    (f.in_study[i] && f.layer_valid[[i, k]]).then(|| match values {
-                        LayerValues::Hot(hot) => hot_first_column(hot[i]),
-                        LayerValues::Dense(v) => v[[i, 0]],
-                    })
-                }),
+            .map(|(k, (layer, values))| {
+                if layer.scanned_coverage().is_some() {
+                    return Tally::default();
+                }
+                let covered = f.in_study.iter().zip(f.layer_valid.column(k)).map(|(&s, &ok)| s && ok);
+                match values {
+                    LayerValues::Hot(hot) => {
+                        Tally::of_values(covered.zip(hot).filter(|(ok, _)| *ok).map(|(_, &h)| hot_first_column(h)))
+                    }
+                    LayerValues::Dense(v) => {
+                        Tally::of_values(covered.zip(v.column(0)).filter(|(ok, _)| *ok).map(|(_, &x)| x))
+                    }
+                }
             })
             .collect();
         Partial { study: f.in_study.iter().filter(|&&b| b).count() as u64, layers }
