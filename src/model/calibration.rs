@@ -59,11 +59,17 @@ impl PriorCorrection {
 
     /// The first-order factor `dp_c / dp` at `p`, for a spread of `p`.
     pub fn slope(&self, p: f64) -> f64 {
+        self.apply_with_slope(p).1
+    }
+
+    /// [`PriorCorrection::apply`] and [`PriorCorrection::slope`] of `p` from one
+    /// correction (the slope is a function of the corrected value).
+    pub fn apply_with_slope(&self, p: f64) -> (f64, f64) {
         if !(p > 0.0 && p < 1.0) {
-            return 1.0;
+            return (p, 1.0);
         }
         let c = self.apply(p);
-        c * (1.0 - c) / (p * (1.0 - p))
+        (c, c * (1.0 - c) / (p * (1.0 - p)))
     }
 }
 

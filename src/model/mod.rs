@@ -478,11 +478,20 @@ impl FittedModel {
     /// `p` with the prior correction applied (see [`calibration`]).
     fn corrected(&self, mut p: BlockPrediction) -> BlockPrediction {
         if let Some(pc) = &self.prior_correction {
+            let (map, mut spread) = match p.maps.as_mut_slice() {
+                [map, spread, ..] => (map, Some(spread)),
+                [map] => (map, None),
+                [] => return p,
+            };
             for i in (0..p.valid.len()).filter(|&i| p.valid[i]) {
-                let raw = p.maps[0][i] as f64;
-                p.maps[0][i] = pc.apply(raw) as f32;
-                if let Some(spread) = p.maps.get_mut(1) {
-                    spread[i] = (spread[i] as f64 * pc.slope(raw)) as f32;
+                let raw = map[i] as f64;
+                match spread.as_deref_mut() {
+                    Some(spread) => {
+                        let (c, slope) = pc.apply_with_slope(raw);
+                        map[i] = c as f32;
+                        spread[i] = (spread[i] as f64 * slope) as f32;
+                    }
+                    None => map[i] = pc.apply(raw) as f32,
                 }
             }
         }
