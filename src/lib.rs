@@ -189,7 +189,8 @@ fn run_settings_with(
 
     let outputs = model.outputs();
     let mut stats = mapstats::MapStats::new(&settings.grid, outputs.len(), &deposits.point_cells);
-    let (prediction, coverage) = write_maps(settings, &stack, model, &outputs, tiles, &mut stats, &mut out)?;
+    let Predicted { summary: prediction, coverage, reference } =
+        write_maps(settings, &stack, model, &outputs, tiles, &mut stats, &mut out)?;
     let map = io::cog::MapRaster::open(&out.path("prospectivity.tif"), &settings.grid)?;
     clock.lap("predict");
 
@@ -215,7 +216,8 @@ fn run_settings_with(
     clock.lap("evaluate");
 
     let found = if settings.targets.enabled {
-        let t = write_targets(settings, &stack, model, &deposits, &map, &maps, &summaries.target, &mut out)?;
+        let at = &summaries.target;
+        let t = write_targets(settings, &stack, model, &deposits, &map, &maps, at, reference.as_ref(), &mut out)?;
         clock.lap("targets");
         Some(t)
     } else {
@@ -335,6 +337,15 @@ fn or_coverage_error<T>(settings: &Settings, stack: &FeatureStack, step: impl Fn
     })
 }
 
+/// What [`write_maps`] gives besides the maps.
+struct Predicted {
+    summary: predict::PredictSummary,
+    /// Each layer's coverage of the study area.
+    coverage: Vec<coverage::LayerCoverage>,
+    /// The targets' reference, when the single run's predict stage counted it.
+    reference: Option<targets::AreaReference>,
+}
+
 /// Predicts every window into the model's maps (COGs with provenance tags), with each
 /// layer's coverage of the study area: counted while predicting in the single run (and
 /// checked before the maps are finished), from the tiles' counts in a tiled run.
@@ -346,7 +357,7 @@ fn write_maps(
     tiles: Option<&cluster::TileSet>,
     stats: &mut mapstats::MapStats,
     out: &mut output::Staging,
-) -> Result<(predict::PredictSummary, Vec<coverage::LayerCoverage>)> {
+) -> Result<Predicted> {
     let tags = vec![
         ("LODE_VERSION".to_string(), VERSION.to_string()),
         ("LODE_PROJECT".to_string(), settings.name.clone()),
@@ -357,23 +368,30 @@ fn write_maps(
         .iter()
         .map(|o| io::cog::MapWriter::create(&out.scratch(o.file), &settings.grid, o.description, &tags))
         .collect::<Result<Vec<_>>>()?;
-    let (prediction, coverage) = match tiles {
+    let predicted = match tiles {
         None => {
-            let (prediction, counts) = predict::predict_map(stack, model, &mut writers, stats)?;
-            let coverage = counts.finish(stack);
+            let reference = targets::needs_area_reference(settings, model);
+            let (summary, counted) = predict::predict_map(stack, model, &mut writers, stats, reference)?;
+            let coverage = counted.coverage.finish(stack);
             coverage::check(&coverage, settings.min_coverage)?;
-            (prediction, coverage)
+            Predicted { summary, coverage, reference: counted.reference }
         }
-        Some(t) => (
-            t.copy_into(&settings.grid, &outputs.iter().map(|o| o.file).collect::<Vec<_>>(), &mut writers, stats)?,
-            t.coverage(stack),
-        ),
+        Some(t) => Predicted {
+            summary: t.copy_into(
+                &settings.grid,
+                &outputs.iter().map(|o| o.file).collect::<Vec<_>>(),
+                &mut writers,
+                stats,
+            )?,
+            coverage: t.coverage(stack),
+            reference: None,
+        },
     };
     // The COG copies (overviews, compression) of the maps run side by side.
     use rayon::prelude::*;
     let finished: Vec<(PathBuf, io::cog::MapWriter)> = outputs.iter().map(|o| out.path(o.file)).zip(writers).collect();
     finished.into_par_iter().try_for_each(|(path, w)| w.finish(&path, settings.output.compression))?;
-    Ok((prediction, coverage))
+    Ok(predicted)
 }
 
 /// How the maps are coloured: the area classes of the map and the top of the
@@ -417,6 +435,7 @@ pub(crate) fn write_targets(
     map: &io::cog::MapRaster,
     maps: &[PathBuf],
     at: &targets::TargetThreshold,
+    reference: Option<&targets::AreaReference>,
     out: &mut output::Staging,
 ) -> Result<targets::Targets> {
     let uncertainty = match targets::uncertainty_map(maps) {
@@ -424,7 +443,8 @@ pub(crate) fn write_targets(
         None => None,
     };
     let scratch = out.scratch("targets-mask.tif");
-    let t = targets::find_targets_at(settings, stack, model, deposits, map, uncertainty.as_ref(), at, &scratch)?;
+    let t =
+        targets::find_targets_at(settings, stack, model, deposits, map, uncertainty.as_ref(), at, reference, &scratch)?;
     let geojson = settings.targets.geojson.then(|| out.path("targets.geojson"));
     targets::write_vector(&t, &settings.grid, &out.path("targets.gpkg"), geojson.as_deref())?;
     write_file(&out.path("targets.csv"), targets::to_csv(&t).as_bytes())?;

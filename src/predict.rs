@@ -15,6 +15,7 @@ use crate::io::cog::MapWriter;
 use crate::mapstats::MapStats;
 use crate::model::{BlockPrediction, FittedModel};
 use crate::progress;
+use crate::targets;
 
 /// Cell counts of a prediction.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -27,20 +28,33 @@ pub struct PredictSummary {
     pub cells_without_evidence: u64,
 }
 
+/// What the predict stage counts for later stages from the features it computes, so that
+/// they need not compute them again.
+#[derive(Debug, Default)]
+pub struct Counted {
+    /// Each layer's coverage counts.
+    pub coverage: coverage::Partial,
+    /// The targets' reference over the scored area, when asked for
+    /// ([`targets::needs_area_reference`]).
+    pub reference: Option<targets::AreaReference>,
+}
+
 /// Predicts every window into `writers`, one per output map of the model, in order,
-/// counting each written window into `stats`; with the coverage counts of the layers
-/// (taken from the features computed for the map, so no layer is read again for them).
+/// counting each written window into `stats`; with what it counted from the features
+/// (the layers' coverage, and the targets' reference when `reference`).
 pub fn predict_map(
     stack: &FeatureStack,
     model: &FittedModel,
     writers: &mut [MapWriter],
     stats: &mut MapStats,
-) -> Result<(PredictSummary, coverage::Partial)> {
+    reference: bool,
+) -> Result<(PredictSummary, Counted)> {
     let started = std::time::Instant::now();
     let windows = stack.grid.windows();
     let bar = progress::bar(windows.len() as u64, "predicting");
     let mut summary = PredictSummary::default();
-    let mut coverage = coverage::Partial::default();
+    let mut counted = Counted { reference: reference.then(targets::AreaReference::default), ..Counted::default() };
+    let ncols = stack.columns.len();
     // Windows are computed a group at a time on the pool while the writer thread writes
     // the group before: enough windows per group that both workers stay busy to its end.
     let chunk = 8 * rayon::current_num_threads().max(1);
@@ -53,13 +67,17 @@ pub fn predict_map(
                     let prediction = model.predict_features(&block);
                     let study = block.in_study.iter().filter(|&&b| b).count() as u64;
                     let counts = coverage::Partial::of_features(stack, &block);
+                    let area = reference.then(|| targets::AreaReference::of_window(&block, ncols));
                     block.recycle();
-                    Ok((*w, prediction, study, counts))
+                    Ok((*w, prediction, study, counts, area))
                 })
                 .collect::<Result<_>>()?;
             let mut written = Vec::with_capacity(results.len());
-            for (w, prediction, study, counts) in results {
-                coverage.merge(&counts);
+            for (w, prediction, study, counts, area) in results {
+                counted.coverage.merge(&counts);
+                if let (Some(total), Some(area)) = (counted.reference.as_mut(), area) {
+                    total.merge(&area);
+                }
                 let scored = prediction.valid.iter().filter(|&&b| b).count() as u64;
                 summary.study_area_cells += study;
                 summary.scored_cells += scored;
@@ -74,7 +92,7 @@ pub fn predict_map(
     })?;
     bar.finish_and_clear();
     tracing::debug!("predicted {} windows in {:.2} s", windows.len(), started.elapsed().as_secs_f64());
-    Ok((summary, coverage))
+    Ok((summary, counted))
 }
 
 /// Windows waiting to be written, in order: each of `prediction.maps` goes to its writer.

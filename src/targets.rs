@@ -45,7 +45,7 @@ use serde::Serialize;
 
 use crate::config::{RawTargets, Settings};
 use crate::error::{Error, Result};
-use crate::features::FeatureStack;
+use crate::features::{FeatureStack, LayerValues, WindowFeatures, NO_COLUMN};
 use crate::grid::{Cell, Grid, Window};
 use crate::io::cog::MapRaster;
 use crate::io::polygons::{self, FieldKind, FieldValue, VectorFormat};
@@ -359,16 +359,56 @@ impl Acc {
     }
 }
 
-/// Sums over all scored cells (for the reference of non-linear models).
+/// Sums of every feature column over the cells with features (the top evidence's
+/// reference for non-linear models). Counted window by window, by the single run's
+/// predict stage from the features it computed ([`needs_area_reference`]) or else by the
+/// targets stage itself, and merged in window order either way, so both give the same
+/// sums bit for bit.
 #[derive(Debug, Clone, Default)]
-struct Reference {
+pub struct AreaReference {
     cells: u64,
     sum: Vec<f64>,
     sumsq: Vec<f64>,
 }
 
-impl Reference {
-    fn merge(&mut self, o: &Reference) {
+/// Whether the targets of `model` need the [`AreaReference`] of the scored area: when
+/// targets are drawn and the model is not linear in the log-odds.
+pub fn needs_area_reference(settings: &Settings, model: &FittedModel) -> bool {
+    settings.targets.enabled && model.linear_terms().is_none()
+}
+
+impl AreaReference {
+    /// The sums of one window's features: per column, over its valid cells in order (the
+    /// sums [`WindowFeatures::for_each_value`] cell after cell gives, bit for bit: each
+    /// column's sum sees the same values in the same order; a one-hot layer adds its 1s).
+    pub fn of_window(block: &WindowFeatures, ncols: usize) -> AreaReference {
+        let mut r = AreaReference { cells: 0, sum: vec![0.0; ncols], sumsq: vec![0.0; ncols] };
+        r.cells = block.valid.iter().filter(|&&ok| ok).count() as u64;
+        for (layer, span) in block.layers.iter().zip(&block.spans) {
+            match layer {
+                LayerValues::Dense(v) => {
+                    for (j, column) in span.clone().zip(v.columns()) {
+                        let (mut s, mut q) = (r.sum[j], r.sumsq[j]);
+                        for (&x, _) in column.iter().zip(&block.valid).filter(|(_, &ok)| ok) {
+                            s += x;
+                            q += x * x;
+                        }
+                        (r.sum[j], r.sumsq[j]) = (s, q);
+                    }
+                }
+                LayerValues::Hot(h) => {
+                    for (&c, _) in h.iter().zip(&block.valid).filter(|(&c, &ok)| ok && c != NO_COLUMN) {
+                        r.sum[span.start + c as usize] += 1.0;
+                        r.sumsq[span.start + c as usize] += 1.0;
+                    }
+                }
+            }
+        }
+        r
+    }
+
+    /// Adds the sums of `o` (the windows after these) to these.
+    pub fn merge(&mut self, o: &AreaReference) {
         if self.sum.len() < o.sum.len() {
             self.sum.resize(o.sum.len(), 0.0);
             self.sumsq.resize(o.sum.len(), 0.0);
@@ -389,7 +429,7 @@ struct WindowSums {
     features: Vec<f64>,
     /// (target, index into `Deposits::points`) of the deposits inside.
     deposits: Vec<(u32, usize)>,
-    reference: Reference,
+    reference: AreaReference,
 }
 
 /// Every kept target's sums, held in a few flat vectors made once before the windows are
@@ -402,7 +442,7 @@ struct Totals {
     accs: Vec<Acc>,
     features: Vec<f64>,
     deposits: Vec<(u32, usize)>,
-    reference: Reference,
+    reference: AreaReference,
 }
 
 impl Totals {
@@ -412,7 +452,7 @@ impl Totals {
             accs: vec![Acc::default(); targets],
             features: vec![0.0; targets * ncols],
             deposits: Vec::new(),
-            reference: Reference::default(),
+            reference: AreaReference::default(),
         }
     }
 
@@ -501,10 +541,12 @@ pub fn find_targets(
     scratch: &Path,
 ) -> Result<Targets> {
     let at = TargetThreshold::of_map(&settings.targets, map, &settings.grid)?;
-    find_targets_at(settings, stack, model, deposits, map, uncertainty, &at, scratch)
+    find_targets_at(settings, stack, model, deposits, map, uncertainty, &at, None, scratch)
 }
 
-/// [`find_targets`] with the threshold found beforehand.
+/// [`find_targets`] with the threshold found beforehand, and the [`AreaReference`] when
+/// the predict stage counted it (else, if the model needs it, the features of every
+/// window are computed again for it).
 #[allow(clippy::too_many_arguments)]
 pub fn find_targets_at(
     settings: &Settings,
@@ -514,6 +556,7 @@ pub fn find_targets_at(
     map: &MapRaster,
     uncertainty: Option<&MapRaster>,
     at: &TargetThreshold,
+    counted: Option<&AreaReference>,
     scratch: &Path,
 ) -> Result<Targets> {
     let t: &RawTargets = &settings.targets;
@@ -560,30 +603,31 @@ pub fn find_targets_at(
         kept.iter().enumerate().map(|(i, p)| (geo::Geometry::Polygon(p.clone()), i as u32)).collect(),
         false,
     );
-    let mut deposits_at: HashMap<Cell, Vec<usize>> = HashMap::new();
+    // The deposits of each cell, by cell (row, then column): a window's are a range of rows.
+    let mut by_cell: HashMap<Cell, Vec<usize>> = HashMap::new();
     for (i, c) in deposits.point_cells.iter().enumerate() {
-        deposits_at.entry(*c).or_default().push(i);
+        by_cell.entry(*c).or_default().push(i);
     }
+    let mut deposits_at: Vec<(Cell, Vec<usize>)> = by_cell.into_iter().collect();
+    deposits_at.sort_unstable_by_key(|(c, _)| *c);
+    // (offset in `w`, deposits) of the deposits' cells inside window `w`, offsets ascending.
+    let deposits_in = |w: &Window| -> Vec<(usize, &[usize])> {
+        let first = deposits_at.partition_point(|(c, _)| c.row < w.row);
+        let end = deposits_at.partition_point(|(c, _)| c.row < w.row + w.rows);
+        deposits_at[first..end].iter().filter(|(c, _)| w.contains(*c)).map(|(c, d)| (w.offset(*c), &d[..])).collect()
+    };
     let window_sums = |w: &Window| -> Result<WindowSums> {
         let ids = if kept.is_empty() { vec![None; w.len()] } else { burner.burn(grid, w)? };
         let any = ids.iter().any(Option::is_some);
         let mut sums = WindowSums::default();
-        if !any && linear {
+        let reference_here = !linear && counted.is_none();
+        if !any && !reference_here {
             return Ok(sums);
         }
         // One-hot layers by their hot column: no dense window of every class column.
         let block = stack.compute_features(w)?;
-        if !linear {
-            let reference = &mut sums.reference;
-            reference.sum = vec![0.0; ncols];
-            reference.sumsq = vec![0.0; ncols];
-            for i in (0..w.len()).filter(|&i| block.valid[i]) {
-                reference.cells += 1;
-                block.for_each_value(i, |j, v| {
-                    reference.sum[j] += v;
-                    reference.sumsq[j] += v * v;
-                });
-            }
+        if reference_here {
+            sums.reference = AreaReference::of_window(&block, ncols);
         }
         if !any {
             return Ok(sums);
@@ -594,17 +638,25 @@ pub fn find_targets_at(
             None => None,
         };
         let mut slot_of: HashMap<u32, usize> = HashMap::new();
+        // Neighbouring cells mostly belong to the same target: its slot is kept at hand.
+        let mut last: Option<(u32, usize)> = None;
+        let here = deposits_in(w);
+        let mut next_deposit = 0;
         for (i, id) in ids.iter().enumerate() {
             let Some(id) = *id else { continue };
             if !valid[i] {
                 continue;
             }
-            let k = *slot_of.entry(id).or_insert_with(|| {
-                sums.ids.push(id);
-                sums.accs.push(Acc::default());
-                sums.features.resize(sums.features.len() + ncols, 0.0);
-                sums.ids.len() - 1
-            });
+            let k = match last {
+                Some((l, k)) if l == id => k,
+                _ => *slot_of.entry(id).or_insert_with(|| {
+                    sums.ids.push(id);
+                    sums.accs.push(Acc::default());
+                    sums.features.resize(sums.features.len() + ncols, 0.0);
+                    sums.ids.len() - 1
+                }),
+            };
+            last = Some((id, k));
             let a = &mut sums.accs[k];
             let p = values[i] as f64;
             a.max_p = if a.cells == 0 { p } else { a.max_p.max(p) };
@@ -616,7 +668,10 @@ pub fn find_targets_at(
                     a.cells_u += 1;
                 }
             }
-            if let Some(found) = deposits_at.get(&w.cell(i)) {
+            while here.get(next_deposit).is_some_and(|&(at, _)| at < i) {
+                next_deposit += 1;
+            }
+            if let Some(&(_, found)) = here.get(next_deposit).filter(|&&(at, _)| at == i) {
                 a.deposits += found.len() as u64;
                 sums.deposits.extend(found.iter().map(|&d| (id, d)));
             }
@@ -637,7 +692,10 @@ pub fn find_targets_at(
     for &(id, d) in &totals.deposits {
         deposit_ids[id as usize].push(d);
     }
-    let reference = totals.reference;
+    let reference = match counted {
+        Some(r) => r.clone(),
+        None => totals.reference,
+    };
 
     let layer_names: Vec<&str> = settings.evidence.iter().map(|e| e.name.as_str()).collect();
     let explain = Explainer::new(model, &layer_names, &stack.spans, &reference);
@@ -729,7 +787,12 @@ struct Explainer {
 
 impl Explainer {
     /// The explainer of `model`: from the saved model's own kind, never the config's.
-    fn new(model: &FittedModel, names: &[&str], spans: &[std::ops::Range<usize>], reference: &Reference) -> Explainer {
+    fn new(
+        model: &FittedModel,
+        names: &[&str],
+        spans: &[std::ops::Range<usize>],
+        reference: &AreaReference,
+    ) -> Explainer {
         let linear = model.linear_terms();
         let n = reference.cells.max(1) as f64;
         let area = reference
