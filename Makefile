@@ -104,11 +104,13 @@ $(S3_VENV)/.installed: tests/s3-requirements.txt | test-deps
 
 s3-env: $(S3_VENV)/.installed
 
-# Formatting (rustfmt.toml), clippy with warnings as errors, and the declared rust-version
-# against every dependency's: `make test` fails on any of them, so CI does too.
+# Formatting (rustfmt.toml), clippy and rustdoc with warnings as errors (a broken doc
+# link is one), and the declared rust-version against every dependency's: `make test`
+# fails on any of them, so CI does too.
 lint: deps
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets --locked -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --locked --quiet
 	python3 .ci/msrv.py
 
 test: test-deps notebook-env test-env stac-env s3-env lint $(QGIS_ZIP)

@@ -98,7 +98,7 @@ pub fn predict_map(
 /// Windows waiting to be written, in order: each of `prediction.maps` goes to its writer.
 type Group = Vec<(Window, BlockPrediction)>;
 
-/// The sending end of [`write_behind`]'s queue.
+/// The sending end of `write_behind`'s queue.
 pub struct WriteQueue {
     tx: SyncSender<Group>,
 }

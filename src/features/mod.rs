@@ -1,7 +1,7 @@
 //! Evidence layers: each `[[evidence]]` table becomes one [`Evidence`] that turns a
 //! window of the grid into one or more feature columns plus a validity mask.
 //!
-//! One file per kind, registered by one line in the [`evidence_kinds!`] list below. The
+//! One file per kind, registered by one line in the `evidence_kinds!` list below. The
 //! file declares the keys the kind owns (`pub struct Raw`, with their docs and serde
 //! defaults) and implements [`spec::Kind`] on it: what its `path` is, the check of its
 //! keys (into its validated `Params`, once, before any heavy work) and the preparation of

@@ -6,7 +6,7 @@
 //! `Raw` type in its own file (`features::focal::Raw`...), which implements [`Kind`].
 //! [`RawEvidence`] parses a table by routing each key to the one type that declares it,
 //! so a mistyped key, or a key of another kind, is refused with its line; the kind list is
-//! the registry in `features/mod.rs`. [`validate_evidence`] opens the input and checks
+//! the registry in `features/mod.rs`. `validate_evidence` opens the input and checks
 //! every key before any heavy work, into [`EvidenceSettings`]: the only thing the features
 //! read (never `config` nor the table as written), so the modules form no circle.
 //! `config` re-exports every public item here under its old path (`config::RawEvidence`...).

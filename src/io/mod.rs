@@ -1,7 +1,7 @@
 //! The only place that speaks GDAL: opening rasters and vector layers, warping them
 //! onto the grid, burning polygons, writing Cloud-Optimized GeoTIFFs.
 //!
-//! Everything outside `io` works on plain slices plus a [`Grid`] and [`Window`]s.
+//! Everything outside `io` works on plain slices plus a [`Grid`](crate::grid::Grid) and [`Window`](crate::grid::Window)s.
 //!
 //! [`Window`]: crate::grid::Window
 
@@ -118,7 +118,7 @@ pub enum Compression {
 pub struct Crs {
     /// As WKT.
     pub wkt: String,
-    /// Short name (see [`crs_name`]).
+    /// Short name (see `crs_name`).
     pub name: String,
     /// Metres per linear unit of a projected CRS; `None` for a geographic one.
     pub metres_per_unit: Option<f64>,

@@ -1,6 +1,6 @@
 //! Gradient-boosted trees for log loss, histogram-based, written in lode on the same
 //! quantile bins as the random forest ([`Binner`]: a split is "bin <= b", stored as the
-//! raw threshold "x <= edge[b]").
+//! raw threshold "x <= edge\[b\]").
 //!
 //! The algorithm is scikit-learn's `HistGradientBoostingClassifier` (and LightGBM's):
 //! - start from the log-odds of the (weighted) deposit rate; each round computes the

@@ -2,7 +2,7 @@
 //!
 //! - Features are binned once on the training rows ([`Binner`]: up to `max_bins` quantile
 //!   bins per column, the same binning the boosting model uses); trees are grown on the bin
-//!   indices, so a split is "bin <= b", stored as the raw threshold "x <= edge[b]".
+//!   indices, so a split is "bin <= b", stored as the raw threshold "x <= edge\[b\]".
 //! - Each tree: a bootstrap sample of the rows (with replacement, as many as rows), at
 //!   each node `max_features` columns drawn at random (default `sqrt(columns)`), the split
 //!   of largest weighted Gini decrease, nodes split while they are shallower than
