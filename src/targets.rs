@@ -564,6 +564,7 @@ pub fn find_targets_at(
     let TargetThreshold { rule, rule_value, threshold, scored, requested } = at.clone();
 
     // Mask of target cells, streamed to a scratch GeoTIFF.
+    let started = std::time::Instant::now();
     let windows = grid.windows();
     let mut writer = polygons::MaskWriter::create(scratch, grid)?;
     let mut target_cells = 0u64;
@@ -589,7 +590,9 @@ pub fn find_targets_at(
             );
         }
     }
+    let masked = started.elapsed().as_secs_f64();
     let all_polygons = polygons::polygonize(&mask_path)?;
+    let polygonized = started.elapsed().as_secs_f64();
     std::fs::remove_file(&mask_path).map_err(|e| Error::output(&mask_path, e))?;
     let n_found = all_polygons.len();
     let km2 = |p: &geo::Polygon<f64>| p.unsigned_area() / 1e6;
@@ -688,6 +691,11 @@ pub fn find_targets_at(
         let sums: Vec<WindowSums> = group.par_iter().map(window_sums).collect::<Result<_>>()?;
         sums.iter().for_each(|s| totals.add(s));
     }
+    tracing::debug!(
+        "targets: mask {masked:.2} s, polygons {:.2} s, statistics {:.2} s",
+        polygonized - masked,
+        started.elapsed().as_secs_f64() - polygonized
+    );
     let mut deposit_ids: Vec<Vec<usize>> = vec![Vec::new(); kept.len()];
     for &(id, d) in &totals.deposits {
         deposit_ids[id as usize].push(d);
