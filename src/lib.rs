@@ -189,12 +189,13 @@ fn run_settings_with(
 
     let outputs = model.outputs();
     let mut stats = mapstats::MapStats::new(&settings.grid, outputs.len(), &deposits.point_cells);
-    let Predicted { summary: prediction, coverage, reference } =
+    let Predicted { summary: prediction, coverage, reference, scratch: maps } =
         write_maps(settings, &stack, model, &outputs, tiles, &mut stats, &mut out)?;
-    let map = io::cog::MapRaster::open(&out.path("prospectivity.tif"), &settings.grid)?;
+    // Evaluation and targets read the maps' scratch copies: the same values as the COGs
+    // under the same file names, several times cheaper to decode.
+    let map = io::cog::MapRaster::open(&maps[0], &settings.grid)?;
     clock.lap("predict");
 
-    let maps: Vec<PathBuf> = outputs.iter().map(|o| out.path(o.file)).collect();
     // One pass over the written maps finishes the classes, the target threshold and the
     // evaluation from what the prediction counted (see mapstats).
     let uncertainty = match targets::uncertainty_map(&maps) {
@@ -210,7 +211,8 @@ fn run_settings_with(
         uncertainty.as_ref().map(|(k, u)| (*k, u)),
         &deposits.point_cells,
     )?;
-    let looks = style_maps(&summaries, uncertainty.as_ref().map(|(_, u)| u.path()), &mut out)?;
+    let published = uncertainty.as_ref().map(|(k, _)| out.path(outputs[*k].file));
+    let looks = style_maps(&summaries, published.as_deref(), &mut out)?;
     let evaluation = summaries.evaluation.clone();
     let capture = summaries.capture.clone();
     clock.lap("evaluate");
@@ -223,6 +225,10 @@ fn run_settings_with(
     } else {
         None
     };
+    drop((map, uncertainty));
+    for scratch in &maps {
+        std::fs::remove_file(scratch).map_err(|e| Error::output(scratch, e))?;
+    }
 
     evidence_out::write(settings, &stack, &mut out)?;
     let warnings = evaluate::run_warnings(evaluation.auc, &fit.report);
@@ -344,6 +350,9 @@ struct Predicted {
     coverage: Vec<coverage::LayerCoverage>,
     /// The targets' reference, when the single run's predict stage counted it.
     reference: Option<targets::AreaReference>,
+    /// The maps' scratch copies, in the model's order, kept for reading back (the caller
+    /// removes them).
+    scratch: Vec<PathBuf>,
 }
 
 /// Predicts every window into the model's maps (COGs with provenance tags), with each
@@ -368,13 +377,13 @@ fn write_maps(
         .iter()
         .map(|o| io::cog::MapWriter::create(&out.scratch(o.file), &settings.grid, o.description, &tags))
         .collect::<Result<Vec<_>>>()?;
-    let predicted = match tiles {
+    let mut predicted = match tiles {
         None => {
             let reference = targets::needs_area_reference(settings, model);
             let (summary, counted) = predict::predict_map(stack, model, &mut writers, stats, reference)?;
             let coverage = counted.coverage.finish(stack);
             coverage::check(&coverage, settings.min_coverage)?;
-            Predicted { summary, coverage, reference: counted.reference }
+            Predicted { summary, coverage, reference: counted.reference, scratch: Vec::new() }
         }
         Some(t) => Predicted {
             summary: t.copy_into(
@@ -385,12 +394,16 @@ fn write_maps(
             )?,
             coverage: t.coverage(stack),
             reference: None,
+            scratch: Vec::new(),
         },
     };
     // The COG copies (overviews, compression) of the maps run side by side.
     use rayon::prelude::*;
     let finished: Vec<(PathBuf, io::cog::MapWriter)> = outputs.iter().map(|o| out.path(o.file)).zip(writers).collect();
-    finished.into_par_iter().try_for_each(|(path, w)| w.finish(&path, settings.output.compression))?;
+    predicted.scratch = finished
+        .into_par_iter()
+        .map(|(path, w)| w.finish_keeping_scratch(&path, settings.output.compression))
+        .collect::<Result<_>>()?;
     Ok(predicted)
 }
 

@@ -36,6 +36,8 @@ const JOURNAL: &str = ".lode-commit";
 pub const STAGING_PREFIX: &str = ".lode-staging-";
 /// Prefix of the folder the previous set is moved into during a commit.
 const OLD_PREFIX: &str = ".lode-old-";
+/// The folder inside the staging folder that holds its scratch files.
+const SCRATCH: &str = "scratch";
 
 /// Staging folders of this process (with the output folder when the run created it),
 /// removed by the signal handler. Its lock is also held through a commit, so a signal
@@ -185,6 +187,8 @@ impl Staging {
         let mut live = LIVE.lock().unwrap_or_else(|p| p.into_inner());
         std::fs::create_dir(&staging).map_err(|e| Error::output(&staging, e))?;
         live.push((staging.clone(), created_dir.then(|| dir.to_path_buf())));
+        let scratch = staging.join(SCRATCH);
+        std::fs::create_dir(&scratch).map_err(|e| Error::output(&scratch, e))?;
         Ok(Staging {
             dir: dir.to_path_buf(),
             staging,
@@ -206,6 +210,8 @@ impl Staging {
         let mut live = LIVE.lock().unwrap_or_else(|p| p.into_inner());
         std::fs::create_dir_all(&staging).map_err(|e| Error::output(&staging, e))?;
         live.push((staging.clone(), None));
+        let scratch = staging.join(SCRATCH);
+        std::fs::create_dir(&scratch).map_err(|e| Error::output(&scratch, e))?;
         Ok(Staging {
             dir: dir.to_path_buf(),
             staging,
@@ -229,9 +235,10 @@ impl Staging {
         self.files.iter().map(|f| (f.clone(), self.staging.join(f))).collect()
     }
 
-    /// A scratch path that is never published.
+    /// A scratch path that is never published: `name` in a folder of its own inside the
+    /// staging folder (so a map's scratch copy has the map's own file name).
     pub fn scratch(&self, name: &str) -> PathBuf {
-        self.staging.join(format!("scratch-{name}"))
+        self.staging.join(SCRATCH).join(name)
     }
 
     /// Writes `value` as pretty JSON to the output `name`.

@@ -69,13 +69,21 @@ impl MapWriter {
 
     /// Closes the scratch file and copies it to `dest` as a Cloud-Optimized GeoTIFF.
     pub fn finish(self, dest: &Path, compression: Compression) -> Result<()> {
+        let scratch = self.finish_keeping_scratch(dest, compression)?;
+        std::fs::remove_file(&scratch).map_err(|e| Error::output(&scratch, e))
+    }
+
+    /// Like [`MapWriter::finish`], but keeps the scratch file and returns its path: the
+    /// same values, cheaper to read back than the COG (ZSTD level 1 in blocks of the
+    /// grid's windows against DEFLATE with a predictor in 512 x 512 blocks). The caller
+    /// removes it.
+    pub fn finish_keeping_scratch(self, dest: &Path, compression: Compression) -> Result<PathBuf> {
         let MapWriter { ds, scratch, .. } = self;
         let started = std::time::Instant::now();
         ds.close().map_err(|e| Error::output(&scratch, e))?;
         translate_to_cog(&scratch, dest, compression)?;
         tracing::debug!("wrote {} in {:.2} s", dest.display(), started.elapsed().as_secs_f64());
-        std::fs::remove_file(&scratch).map_err(|e| Error::output(&scratch, e))?;
-        Ok(())
+        Ok(scratch)
     }
 }
 
@@ -282,6 +290,37 @@ mod tests {
         }
         w.finish(&dest, Compression::Deflate).unwrap();
         dest
+    }
+
+    #[test]
+    fn the_kept_scratch_reads_bit_for_bit_what_the_cog_reads() {
+        // Evaluation and targets read the scratch copy instead of the COG: every window's
+        // values (as bits) and validity must be the same, edges, nodata and odd values included.
+        let dir = tempfile::tempdir().unwrap();
+        let grid = Grid::unreferenced([0.0, 10.0, 0.0, 0.0, 0.0, -10.0], 1100, 700, 256);
+        let odd = [-0.0, f32::MIN_POSITIVE / 8.0, f32::MAX, -1e-30, 1.0 - f32::EPSILON];
+        let value = |i: usize| match i % 13 {
+            0 => None,
+            1 => Some(odd[(i / 13) % odd.len()]),
+            _ => Some(((i * 7919) % 10007) as f32 / 10007.0),
+        };
+        let mut w = MapWriter::create(&dir.path().join("scratch.tif"), &grid, "test", &[]).unwrap();
+        for win in grid.windows() {
+            let cells: Vec<Option<f32>> = (0..win.len()).map(|i| value(grid.index(win.cell(i)))).collect();
+            let values: Vec<f32> = cells.iter().map(|v| v.unwrap_or(0.0)).collect();
+            let valid: Vec<bool> = cells.iter().map(Option::is_some).collect();
+            w.write(&win, &values, &valid).unwrap();
+        }
+        let cog = dir.path().join("map.tif");
+        let scratch = w.finish_keeping_scratch(&cog, Compression::Deflate).unwrap();
+        let (a, b) = (MapRaster::open(&cog, &grid).unwrap(), MapRaster::open(&scratch, &grid).unwrap());
+        let bits = |(v, ok): (Vec<f32>, Vec<bool>)| (v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), ok);
+        for win in grid.windows() {
+            let (from_cog, from_scratch) = (bits(a.read_window(&win).unwrap()), bits(b.read_window(&win).unwrap()));
+            assert!(from_cog == from_scratch, "window {win:?}");
+            let expected: Vec<bool> = (0..win.len()).map(|i| value(grid.index(win.cell(i))).is_some()).collect();
+            assert_eq!(from_cog.1, expected, "window {win:?}");
+        }
     }
 
     #[test]
