@@ -23,7 +23,8 @@
 //!   -> predict            every window in parallel, streamed to COGs (io::cog), counted
 //!                         as written (mapstats::MapStats: exact order-statistic and rank
 //!                         counts, finished in one pass over the written map)
-//!   -> io::cog::MapRaster the map, the handle evaluate and targets read
+//!   -> io::cog::MapRaster the map (its scratch copy, the same values cheaper to decode),
+//!                         the handle evaluate and targets read
 //!   -> evaluate::Evaluation     ROC AUC and success-rate curve
 //!   -> targets            ranked target areas (polygonized), styles (QGIS .qml)
 //!   -> metrics::Metrics   metrics.json
