@@ -378,34 +378,27 @@ fn write_maps(
         .iter()
         .map(|o| io::cog::MapWriter::create(&out.scratch(o.file), &settings.grid, o.description, &tags))
         .collect::<Result<Vec<_>>>()?;
-    let mut predicted = match tiles {
+    let (summary, coverage, reference) = match tiles {
         None => {
             let reference = targets::needs_area_reference(settings, model);
             let (summary, counted) = predict::predict_map(stack, model, &mut writers, stats, reference)?;
             let coverage = counted.coverage.finish(stack);
             coverage::check(&coverage, settings.min_coverage)?;
-            Predicted { summary, coverage, reference: counted.reference, scratch: Vec::new() }
+            (summary, coverage, counted.reference)
         }
-        Some(t) => Predicted {
-            summary: t.copy_into(
-                &settings.grid,
-                &outputs.iter().map(|o| o.file).collect::<Vec<_>>(),
-                &mut writers,
-                stats,
-            )?,
-            coverage: t.coverage(stack),
-            reference: None,
-            scratch: Vec::new(),
-        },
+        Some(t) => {
+            let files = outputs.iter().map(|o| o.file).collect::<Vec<_>>();
+            (t.copy_into(&settings.grid, &files, &mut writers, stats)?, t.coverage(stack), None)
+        }
     };
     // The COG copies (overviews, compression) of the maps run side by side.
     use rayon::prelude::*;
     let finished: Vec<(PathBuf, io::cog::MapWriter)> = outputs.iter().map(|o| out.path(o.file)).zip(writers).collect();
-    predicted.scratch = finished
+    let scratch = finished
         .into_par_iter()
         .map(|(path, w)| w.finish_keeping_scratch(&path, settings.output.compression))
         .collect::<Result<_>>()?;
-    Ok(predicted)
+    Ok(Predicted { summary, coverage, reference, scratch })
 }
 
 /// How the maps are coloured: the area classes of the map and the top of the

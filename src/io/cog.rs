@@ -278,9 +278,9 @@ mod tests {
 
     use super::*;
 
-    /// Writes a COG of `grid` whose cell `i` holds `f(i)` (nodata where it is `None`).
-    fn write_map(dir: &Path, name: &str, grid: &Grid, f: impl Fn(usize) -> Option<f32>) -> PathBuf {
-        let dest = dir.join(name);
+    /// A writer of `grid` (scratch `dir/name.scratch.tif`) with every window written: cell
+    /// `i` holds `f(i)`, nodata where it is `None`.
+    fn written(dir: &Path, name: &str, grid: &Grid, f: impl Fn(usize) -> Option<f32>) -> MapWriter {
         let mut w = MapWriter::create(&dir.join(format!("{name}.scratch.tif")), grid, "test", &[]).unwrap();
         for win in grid.windows() {
             let cells: Vec<Option<f32>> = (0..win.len()).map(|i| f(grid.index(win.cell(i)))).collect();
@@ -288,7 +288,13 @@ mod tests {
             let valid: Vec<bool> = cells.iter().map(Option::is_some).collect();
             w.write(&win, &values, &valid).unwrap();
         }
-        w.finish(&dest, Compression::Deflate).unwrap();
+        w
+    }
+
+    /// Writes a COG of `grid` whose cell `i` holds `f(i)` (nodata where it is `None`).
+    fn write_map(dir: &Path, name: &str, grid: &Grid, f: impl Fn(usize) -> Option<f32>) -> PathBuf {
+        let dest = dir.join(name);
+        written(dir, name, grid, f).finish(&dest, Compression::Deflate).unwrap();
         dest
     }
 
@@ -304,15 +310,9 @@ mod tests {
             1 => Some(odd[(i / 13) % odd.len()]),
             _ => Some(((i * 7919) % 10007) as f32 / 10007.0),
         };
-        let mut w = MapWriter::create(&dir.path().join("scratch.tif"), &grid, "test", &[]).unwrap();
-        for win in grid.windows() {
-            let cells: Vec<Option<f32>> = (0..win.len()).map(|i| value(grid.index(win.cell(i)))).collect();
-            let values: Vec<f32> = cells.iter().map(|v| v.unwrap_or(0.0)).collect();
-            let valid: Vec<bool> = cells.iter().map(Option::is_some).collect();
-            w.write(&win, &values, &valid).unwrap();
-        }
         let cog = dir.path().join("map.tif");
-        let scratch = w.finish_keeping_scratch(&cog, Compression::Deflate).unwrap();
+        let scratch =
+            written(dir.path(), "map.tif", &grid, value).finish_keeping_scratch(&cog, Compression::Deflate).unwrap();
         let (a, b) = (MapRaster::open(&cog, &grid).unwrap(), MapRaster::open(&scratch, &grid).unwrap());
         let bits = |(v, ok): (Vec<f32>, Vec<bool>)| (v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), ok);
         for win in grid.windows() {

@@ -1,8 +1,9 @@
 //! The only place that speaks GDAL: opening rasters and vector layers, warping them
 //! onto the grid, burning polygons, writing Cloud-Optimized GeoTIFFs.
 //!
-//! Everything outside `io` works on plain slices plus a [`Grid`](crate::grid::Grid) and [`Window`](crate::grid::Window)s.
+//! Everything outside `io` works on plain slices plus a [`Grid`] and [`Window`]s.
 //!
+//! [`Grid`]: crate::grid::Grid
 //! [`Window`]: crate::grid::Window
 
 pub mod class_map;
