@@ -20,11 +20,12 @@
 //!        wofe                   weights of evidence (wofe::*): class counts over the study area
 //!        fuzzy                  memberships from the config
 //!      validation::cross_validate   spatial cross-validation of any kind -> CvReport
-//!   -> predict            every window in parallel, streamed to COGs (io::cog), counted
-//!                         as written (mapstats::MapStats: exact order-statistic and rank
-//!                         counts, finished in one pass over the written map)
-//!   -> io::cog::MapRaster the map (its scratch copy, the same values cheaper to decode),
-//!                         the handle evaluate and targets read
+//!   -> predict            every window in parallel, streamed to scratch GeoTIFFs
+//!                         (io::cog::MapWriter), counted as written (mapstats::MapStats:
+//!                         exact order-statistic and rank counts, finished in one pass
+//!                         over the written map)
+//!   -> io::cog::MapRaster the map (its scratch copy), the handle evaluate and targets
+//!                         read while the COGs are written from the scratch copies
 //!   -> evaluate::Evaluation     ROC AUC and success-rate curve
 //!   -> targets            ranked target areas (polygonized), styles (QGIS .qml)
 //!   -> metrics::Metrics   metrics.json
@@ -192,41 +193,46 @@ fn run_settings_with(
     let mut stats = mapstats::MapStats::new(&settings.grid, outputs.len(), &deposits.point_cells);
     let Predicted { summary: prediction, coverage, reference, scratch: maps } =
         write_maps(settings, &stack, model, &outputs, tiles, &mut stats, &mut out)?;
-    // Evaluation and targets read the maps' scratch copies: the same values as the COGs
-    // under the same file names, several times cheaper to decode.
-    let map = io::cog::MapRaster::open(&maps[0], &settings.grid)?;
     clock.lap("predict");
 
-    // One pass over the written maps finishes the classes, the target threshold and the
-    // evaluation from what the prediction counted (see mapstats).
-    let uncertainty = match targets::uncertainty_map(&maps) {
-        Some(u) => {
-            Some((maps.iter().position(|p| *p == u).unwrap_or(0), io::cog::MapRaster::open(&u, &settings.grid)?))
-        }
-        None => None,
-    };
-    let summaries = stats.finish(
-        &settings.grid,
-        &settings.targets,
-        &map,
-        uncertainty.as_ref().map(|(k, u)| (*k, u)),
-        &deposits.point_cells,
-    )?;
-    let published = uncertainty.as_ref().map(|(k, _)| out.path(outputs[*k].file));
-    let looks = style_maps(&summaries, published.as_deref(), &mut out)?;
-    let evaluation = summaries.evaluation.clone();
-    let capture = summaries.capture.clone();
-    clock.lap("evaluate");
+    // Evaluation and targets read the maps' scratch copies (the same values as the COGs
+    // under the same file names, several times cheaper to decode) while the COGs are
+    // written from them.
+    let published: Vec<PathBuf> = outputs.iter().map(|o| out.path(o.file)).collect();
+    let (looks, evaluation, capture, found) = publish_maps(&maps, &published, settings.output.compression, || {
+        let map = io::cog::MapRaster::open(&maps[0], &settings.grid)?;
+        // One pass over the written maps finishes the classes, the target threshold and
+        // the evaluation from what the prediction counted (see mapstats).
+        let uncertainty = match targets::uncertainty_map(&maps) {
+            Some(u) => {
+                Some((maps.iter().position(|p| *p == u).unwrap_or(0), io::cog::MapRaster::open(&u, &settings.grid)?))
+            }
+            None => None,
+        };
+        let summaries = stats.finish(
+            &settings.grid,
+            &settings.targets,
+            &map,
+            uncertainty.as_ref().map(|(k, u)| (*k, u)),
+            &deposits.point_cells,
+        )?;
+        let looks = style_maps(&summaries, uncertainty.as_ref().map(|(k, _)| published[*k].as_path()), &mut out)?;
+        let evaluation = summaries.evaluation.clone();
+        let capture = summaries.capture.clone();
+        clock.lap("evaluate");
 
-    let found = if settings.targets.enabled {
-        let at = &summaries.target;
-        let t = write_targets(settings, &stack, model, &deposits, &map, &maps, at, reference.as_ref(), &mut out)?;
-        clock.lap("targets");
-        Some(t)
-    } else {
-        None
-    };
-    drop((map, uncertainty));
+        let found = if settings.targets.enabled {
+            let at = &summaries.target;
+            let t = write_targets(settings, &stack, model, &deposits, &map, &maps, at, reference.as_ref(), &mut out)?;
+            clock.lap("targets");
+            Some(t)
+        } else {
+            None
+        };
+        Ok((looks, evaluation, capture, found))
+    })?;
+    // What is left of the COG copies once evaluation and targets are done.
+    clock.lap("write maps");
     for scratch in &maps {
         std::fs::remove_file(scratch).map_err(|e| Error::output(scratch, e))?;
     }
@@ -351,14 +357,15 @@ struct Predicted {
     coverage: Vec<coverage::LayerCoverage>,
     /// The targets' reference, when the single run's predict stage counted it.
     reference: Option<targets::AreaReference>,
-    /// The maps' scratch copies, in the model's order, kept for reading back (the caller
-    /// removes them).
+    /// The maps' scratch copies, closed, in the model's order: what evaluation and
+    /// targets read, and what [`publish_maps`] copies to the COGs (the caller removes them).
     scratch: Vec<PathBuf>,
 }
 
-/// Predicts every window into the model's maps (COGs with provenance tags), with each
-/// layer's coverage of the study area: counted while predicting in the single run (and
-/// checked before the maps are finished), from the tiles' counts in a tiled run.
+/// Predicts every window into the model's maps (scratch GeoTIFFs with provenance tags,
+/// for [`publish_maps`]), with each layer's coverage of the study area: counted while
+/// predicting in the single run (and checked before the maps are closed), from the
+/// tiles' counts in a tiled run.
 fn write_maps(
     settings: &Settings,
     stack: &FeatureStack,
@@ -391,14 +398,41 @@ fn write_maps(
             (t.copy_into(&settings.grid, &files, &mut writers, stats)?, t.coverage(stack), None)
         }
     };
-    // The COG copies (overviews, compression) of the maps run side by side.
-    use rayon::prelude::*;
-    let finished: Vec<(PathBuf, io::cog::MapWriter)> = outputs.iter().map(|o| out.path(o.file)).zip(writers).collect();
-    let scratch = finished
-        .into_par_iter()
-        .map(|(path, w)| w.finish_keeping_scratch(&path, settings.output.compression))
-        .collect::<Result<_>>()?;
+    let scratch = writers.into_iter().map(io::cog::MapWriter::close).collect::<Result<_>>()?;
     Ok(Predicted { summary, coverage, reference, scratch })
+}
+
+/// Runs `rest` (evaluation and targets, reading the scratch maps) while the scratch maps
+/// are copied to their COGs `published` (overviews, compression) on threads of their own,
+/// one per map; then waits for the copies. `rest`'s error comes first, then the copies'.
+fn publish_maps<T>(
+    scratch: &[PathBuf],
+    published: &[PathBuf],
+    compression: io::Compression,
+    rest: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    std::thread::scope(|s| {
+        let copies: Vec<_> = scratch
+            .iter()
+            .zip(published)
+            .map(|(from, to)| {
+                s.spawn(move || {
+                    let started = Instant::now();
+                    io::cog::translate_to_cog(from, to, compression)?;
+                    tracing::debug!("wrote {} in {:.2} s", to.display(), started.elapsed().as_secs_f64());
+                    Ok(())
+                })
+            })
+            .collect();
+        let done = rest();
+        let copied = copies
+            .into_iter()
+            .map(|c| c.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect::<Result<Vec<()>>>();
+        let done = done?;
+        copied?;
+        Ok(done)
+    })
 }
 
 /// How the maps are coloured: the area classes of the map and the top of the
