@@ -427,54 +427,56 @@ impl Evidence for Categorical {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Settings;
-    use crate::features::KindParams;
+    use crate::features::{EvidenceKind, KindParams};
+    use crate::grid::{Mask, StudyArea};
+    use crate::io::raster::BandRef;
 
-    /// Cloncurry's geology on 37 m cells shifted by a fraction of one (every read is
-    /// warped), in windows of 300 (clipped at the grid's edges), reaching 5 km west of the
-    /// raster (cells without data), with a study area over the east of the grid only (so
-    /// classes outside it are no columns).
-    fn geology_on_37m_cells(dir: &std::path::Path) -> Settings {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let crs = r#""crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::7845"}}"#;
-        let study = format!(
-            r#"{{"type":"FeatureCollection",{crs},"features":[{{"type":"Feature","properties":{{}},"geometry":{{"type":"Polygon","coordinates":[[[620000,-2395000],[639000,-2395000],[639000,-2361000],[620000,-2361000],[620000,-2395000]]]}}}}]}}"#
-        );
-        std::fs::write(dir.join("study.geojson"), study).unwrap();
-        let config = format!(
-            r#"
-[project]
-name = "runs"
+    /// A study area of the grid's columns from `0` on.
+    #[derive(Debug)]
+    struct East(usize);
 
-[grid]
-crs = "EPSG:7845"
-bounds = [595013.5, -2400000.0, 640005.5, -2360003.0]
-cell_size = 37
-block_size = 300
-mask = "{study}"
-
-[labels]
-path = "{deposits}"
-
-[[evidence]]
-name = "stratno"
-kind = "categorical"
-path = "{geology}"
-
-[output]
-dir = "{out}"
-"#,
-            study = dir.join("study.geojson").display(),
-            deposits = root.join("data/cloncurry/IOCG_Deposits.shp").display(),
-            geology = root.join("data/cloncurry/StratNo.tif").display(),
-            out = dir.join("out").display(),
-        );
-        std::fs::write(dir.join("c.toml"), config).unwrap();
-        Settings::load(&dir.join("c.toml")).unwrap_or_else(|e| panic!("{e}"))
+    impl StudyArea for East {
+        fn flags(&self, _grid: &Grid, w: &Window) -> Result<Vec<bool>> {
+            Ok((0..w.len()).map(|i| w.col + i % w.cols >= self.0).collect())
+        }
+        fn source(&self) -> &std::path::Path {
+            std::path::Path::new("east")
+        }
     }
 
-    fn prepared(params: &Params, settings: &Settings) -> Categorical {
-        match Categorical::prepare_with(params, &settings.evidence[0], &settings.grid, Pass::All).unwrap() {
+    /// Cloncurry's geology on 37 m cells shifted by half a cell (every read is warped), in
+    /// windows of 300 (clipped at the grid's edges), reaching 5 km west of the raster
+    /// (cells without data), with a study area over the east of the grid only (so classes
+    /// outside it are no columns).
+    fn geology_on_37m_cells() -> (EvidenceSettings, Params, Grid) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/cloncurry/StratNo.tif");
+        let band = BandRef::open("stratno", &path, 1).unwrap();
+        let own = band.grid(300);
+        let [x0, _, _, y1, _, _] = own.geo_transform;
+        let grid = Grid {
+            geo_transform: [x0 - 5000.0 + 18.5, 37.0, 0.0, y1 - 100_000.0, 0.0, -37.0],
+            cols: 1216,
+            rows: 1081,
+            mask: Mask::Polygons(std::sync::Arc::new(East(600))),
+            ..own
+        };
+        let params = Params { classes: None, class_names: BTreeMap::new(), max_classes: 256 };
+        let settings = EvidenceSettings {
+            name: "stratno".to_string(),
+            kind: EvidenceKind::Categorical,
+            input: EvidenceInput::Raster(band),
+            resampling: Resampling::Auto,
+            attribute: None,
+            wofe: Default::default(),
+            fuzzy: None,
+            params: KindParams::Categorical(params.clone()),
+            transform: None,
+        };
+        (settings, params, grid)
+    }
+
+    fn prepared(params: &Params, settings: &EvidenceSettings, grid: &Grid) -> Categorical {
+        match Categorical::prepare_with(params, settings, grid, Pass::All).unwrap() {
             Prepared::Layer(c) => c,
             Prepared::Partial(_) => panic!("Pass::All finishes"),
         }
@@ -482,15 +484,13 @@ dir = "{out}"
 
     #[test]
     fn the_class_scans_kept_runs_give_every_window_as_the_band_read_again_gives_it() {
-        let tmp = tempfile::tempdir().unwrap();
-        let settings = geology_on_37m_cells(tmp.path());
-        let grid = &settings.grid;
-        let KindParams::Categorical(params) = &settings.evidence[0].params else { panic!("not categorical") };
-        let kept = prepared(params, &settings);
+        let (settings, params, grid) = geology_on_37m_cells();
+        let (params, grid) = (&params, &grid);
+        let kept = prepared(params, &settings, grid);
         let runs = kept.runs.as_ref().expect("the scan kept no runs");
         // The same classes given in the config: no scan, every window read from the band.
         let given = Params { classes: Some(kept.classes.clone()), ..params.clone() };
-        let read = prepared(&given, &settings);
+        let read = prepared(&given, &settings, grid);
         assert!(read.runs.is_none());
         assert_eq!(read.classes, kept.classes);
         let (mut cells, mut without_data, mut not_encoded, mut encoded) = (0, 0, 0, 0);
@@ -517,11 +517,9 @@ dir = "{out}"
 
     #[test]
     fn a_class_scan_over_its_run_budget_keeps_none_and_finds_the_same_classes() {
-        let tmp = tempfile::tempdir().unwrap();
-        let settings = geology_on_37m_cells(tmp.path());
-        let grid = &settings.grid;
-        let KindParams::Categorical(params) = &settings.evidence[0].params else { panic!("not categorical") };
-        let gb = prepared(params, &settings).band;
+        let (settings, params, grid) = geology_on_37m_cells();
+        let grid = &grid;
+        let gb = prepared(&params, &settings, grid).band;
         let windows = grid.windows();
         let scan = |keep| scan_classes(&gb, grid, &windows, "stratno", params.max_classes, keep).unwrap();
         let (all, runs) = scan(Some(RUNS_KEPT));
