@@ -404,7 +404,9 @@ fn write_maps(
 
 /// Runs `rest` (evaluation and targets, reading the scratch maps) while the scratch maps
 /// are copied to their COGs `published` (overviews, compression) on threads of their own,
-/// one per map; then waits for the copies. `rest`'s error comes first, then the copies'.
+/// one per map; then waits for the copies. A copy's error comes first: a scratch map that
+/// could not be written whole (a full disk) fails its copy as a write error naming it, and
+/// makes `rest` fail only as a consequence.
 fn publish_maps<T>(
     scratch: &[PathBuf],
     published: &[PathBuf],
@@ -416,7 +418,7 @@ fn publish_maps<T>(
             .iter()
             .zip(published)
             .map(|(from, to)| {
-                s.spawn(move || {
+                s.spawn(move || -> Result<()> {
                     let started = Instant::now();
                     io::cog::translate_to_cog(from, to, compression)?;
                     tracing::debug!("wrote {} in {:.2} s", to.display(), started.elapsed().as_secs_f64());
@@ -425,13 +427,10 @@ fn publish_maps<T>(
             })
             .collect();
         let done = rest();
-        let copied = copies
-            .into_iter()
-            .map(|c| c.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect::<Result<Vec<()>>>();
-        let done = done?;
-        copied?;
-        Ok(done)
+        for copy in copies {
+            copy.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        }
+        done
     })
 }
 
